@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { allStatuses, statusName } from '../../tasks/status.js';
+import { json, parseQuery } from '../http.js';
+import type { Route } from '../route.js';
+
+const statsQuery = z.strictObject({
+  /** Throughput window in minutes (default the last hour). */
+  minutes: z.coerce.number().int().min(1).max(1440).default(60),
+});
+
+const ratio = (part: number, whole: number): number | null => (whole > 0 ? part / whole : null);
+
+export const statsRoutes: Route[] = [
+  {
+    method: 'GET',
+    path: '/stats',
+    async handle({ req, ctx, now }) {
+      const q = parseQuery(req, statsQuery);
+      const [stats, throughput] = await Promise.all([ctx.store.stats(now), ctx.store.throughput(q.minutes * 60_000, now)]);
+      const t = throughput.totals;
+      const finished = t.succeeded + t.failed;
+      return json(200, {
+        at: now,
+        total: stats.total,
+        counts: stats.counts,
+        statuses: allStatuses.map((s) => ({ status: s, name: statusName(s), count: stats.counts[statusName(s)] ?? 0 })),
+        oldestClaimableAgeMs: stats.oldestClaimableAgeMs,
+        throughput: {
+          since: throughput.since,
+          until: throughput.until,
+          bucketMs: throughput.bucketMs,
+          buckets: throughput.buckets,
+          totals: t,
+          perMinute: { succeeded: t.succeeded / q.minutes, failed: t.failed / q.minutes },
+        },
+        rates: {
+          /** Of the tasks that finished in the window (succeeded or failed for good), the share that failed. */
+          failureRate: ratio(t.failed, finished),
+          /** Of all tasks that finished in the window (cancelled too), the share that needed more than one attempt. */
+          retryRate: ratio(t.retried, finished + t.cancelled),
+        },
+      });
+    },
+  },
+];

@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { defineSection } from '../section.js';
+import { duration } from '../duration.js';
+import { integer, optionalText } from '../coerce.js';
+
+export const workerSection = defineSection({
+  name: 'Worker',
+  schema: z.object({
+    BatchSize: integer({ min: 1, max: 1000 }).default(10),
+    PollingInterval: duration({ min: 10 }).default(10_000),
+    HeartbeatInterval: duration({ min: 10 }).default(30_000),
+    MaxRetries: integer({ min: 0, max: 100 }).default(3),
+    HeartbeatTimeout: duration({ min: 10 }).default(300_000),
+    Concurrency: integer({ min: 1, max: 1000 }).optional(),
+    RetryBaseDelay: duration().default(5_000),
+    RetryMaxDelay: duration().default(3_600_000),
+    TaskTimeout: duration({ min: 1 }).default(1_800_000),
+    ShutdownTimeout: duration().default(25_000),
+    StateDirectory: optionalText(),
+  }),
+  secrets: [],
+  docs: {
+    BatchSize: 'Tasks claimed per poll (one batch claim when above 1).',
+    PollingInterval: 'Time between polls when the queue was empty ("hh:mm:ss").',
+    HeartbeatInterval: 'Time between heartbeats of a running task and of the worker record.',
+    MaxRetries: 'Retries after the first attempt before a task ends Error (a handler may set its own).',
+    HeartbeatTimeout: 'A task (or worker) whose last heartbeat is older than this is reclaimed (marked dead).',
+    Concurrency: 'Tasks run at once by one worker; defaults to BatchSize.',
+    RetryBaseDelay: 'Base of the exponential backoff between attempts (full jitter).',
+    RetryMaxDelay: 'Cap of the exponential backoff between attempts.',
+    TaskTimeout: 'Default handler timeout; a task that outlives it ends Timeout (retried if attempts remain).',
+    ShutdownTimeout: 'On shutdown, how long running tasks may finish before they are released.',
+    StateDirectory: 'Directory where a worker keeps its id across restarts (unset: a new id per start).',
+  },
+});

@@ -1,0 +1,14 @@
+/**
+ * taskmesh: the programmatic API. Processors, functions and other people's code use this one surface.
+ *
+ *   import { loadConfig, connectDatabase, createTaskStore, JobTaskStatus } from 'taskmesh';
+ */
+export * from './config/index.js';
+export * from './tasks/index.js';
+export * from './store/index.js';
+export { connectDatabase, DatabaseConnectionError, type Database } from './db/connect.js';
+export { createLogger, silentLogger, type Logger, type LogLevel, type LogFields } from './log/logger.js';
+export { createTaskStore } from './store/create.js';
+export * from './workers/model.js';
+export * from './worker/index.js';
+export * from './reclaimer/index.js';

@@ -1,0 +1,57 @@
+/**
+ * Sends many messages in as few transfers as the link allows: `createMessageBatch` sized by the
+ * link's max message size, a new batch whenever one is full. A batch also never mixes session ids:
+ * on partitioned entities a batch goes to one partition, chosen by its first message's session.
+ */
+import type { ServiceBusMessage, ServiceBusMessageBatch, ServiceBusSender } from '@azure/service-bus';
+
+export class MessageTooLargeError extends Error {
+  constructor(readonly index: number, readonly maxSizeInBytes: number) {
+    super(`message ${index} does not fit in an empty batch (the link allows ${maxSizeInBytes} bytes)`);
+    this.name = 'MessageTooLargeError';
+  }
+}
+
+export class PartialBatchSendError extends Error {
+  constructor(readonly sent: number, readonly total: number, options: { cause: unknown }) {
+    super(`${sent} of ${total} messages were sent before the failure`, options);
+    this.name = 'PartialBatchSendError';
+  }
+}
+
+/** Sends all messages in order; returns how many batches (transfers) it took. */
+export async function sendInBatches(sender: ServiceBusSender, messages: ServiceBusMessage[]): Promise<number> {
+  let sent = 0;
+  let batches = 0;
+  let batch: ServiceBusMessageBatch | undefined;
+  let batchSession: string | undefined;
+
+  const flush = async () => {
+    if (!batch || batch.count === 0) return;
+    const count = batch.count;
+    try {
+      await sender.sendMessages(batch);
+    } catch (e) {
+      throw sent > 0 ? new PartialBatchSendError(sent, messages.length, { cause: e }) : e;
+    }
+    sent += count;
+    batches++;
+    batch = undefined;
+  };
+
+  for (const [i, m] of messages.entries()) {
+    if (batch && batch.count > 0 && m.sessionId !== batchSession) await flush();
+    batch ??= await sender.createMessageBatch();
+    if (batch.tryAddMessage(m)) {
+      batchSession = m.sessionId;
+      continue;
+    }
+    if (batch.count === 0) throw new MessageTooLargeError(i, batch.maxSizeInBytes);
+    await flush();
+    batch = await sender.createMessageBatch();
+    if (!batch.tryAddMessage(m)) throw new MessageTooLargeError(i, batch.maxSizeInBytes);
+    batchSession = m.sessionId;
+  }
+  await flush();
+  return batches;
+}

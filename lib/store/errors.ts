@@ -1,0 +1,49 @@
+import { statusName } from '../tasks/status.js';
+
+/** Base class for store errors; each carries the task it concerns. */
+export class TaskStoreError extends Error {
+  constructor(message: string, readonly taskId?: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TaskStoreError';
+  }
+}
+
+/** A versioned write lost a race: the task changed since the caller read it. Never a silent overwrite. */
+export class VersionConflictError extends TaskStoreError {
+  constructor(taskId: string, readonly expectedVersion: number, readonly actualVersion: number | null, readonly actualStatus?: number) {
+    super(
+      actualVersion === null
+        ? `task ${taskId}: expected version ${expectedVersion} but the task no longer exists`
+        : `task ${taskId}: expected version ${expectedVersion} but found ${actualVersion}${actualStatus !== undefined ? ` (status ${statusName(actualStatus)})` : ''}; reload and try again`,
+      taskId,
+    );
+    this.name = 'VersionConflictError';
+  }
+}
+
+export class TaskNotFoundError extends TaskStoreError {
+  constructor(taskId: string) {
+    super(`task ${taskId} not found`, taskId);
+    this.name = 'TaskNotFoundError';
+  }
+}
+
+/** An operation is not allowed from the task's current state (e.g. retry of a Succeeded task). */
+export class TaskStateError extends TaskStoreError {
+  constructor(taskId: string, readonly status: number, action: string) {
+    super(`task ${taskId}: cannot ${action} a task in status ${statusName(status)}`, taskId);
+    this.name = 'TaskStateError';
+  }
+}
+
+/** Errors worth retrying (network, server selection, primary stepping down). */
+export function isTransientDbError(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  const name = e.name;
+  if (['MongoNetworkError', 'MongoNetworkTimeoutError', 'MongoServerSelectionError', 'MongoTopologyClosedError', 'MongoNotConnectedError', 'MongoPoolClearedError'].includes(name)) return true;
+  const labels = (e as { errorLabels?: unknown }).errorLabels;
+  if (labels instanceof Set && (labels.has('RetryableWriteError') || labels.has('TransientTransactionError'))) return true;
+  if (Array.isArray(labels) && (labels.includes('RetryableWriteError') || labels.includes('TransientTransactionError'))) return true;
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'number' && [6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436].includes(code);
+}

@@ -1,0 +1,67 @@
+import type { IndexDirection } from 'mongodb';
+
+export interface IndexDeclaration {
+  name: string;
+  key: Record<string, IndexDirection>;
+  unique?: boolean;
+  why: string;
+}
+
+/**
+ * Every index of the tasks collection. Each query in ./queries.ts names the index it relies on, and
+ * test/store/index-coverage.test.ts checks that the index's key covers the query's filter and sort
+ * (equality fields first, then the sort in order, then range fields), because the test server ignores
+ * indexes and would hide a missing one.
+ */
+export const taskIndexes: readonly IndexDeclaration[] = [
+  {
+    name: 'claim_order',
+    key: { status: 1, priority: -1, createdAt: 1, nextAttemptAt: 1, type: 1 },
+    why: 'claim: claimable statuses, highest priority first, then oldest; due-time and type filters read from the index',
+  },
+  {
+    name: 'due',
+    key: { status: 1, nextAttemptAt: 1 },
+    why: 'stats: the oldest claimable task',
+  },
+  {
+    name: 'stalled',
+    key: { status: 1, heartbeatAt: 1 },
+    why: 'reclaim: leased tasks whose heartbeat is older than the timeout',
+  },
+  {
+    name: 'status_updated',
+    key: { status: 1, updatedAt: 1 },
+    why: 'retention (finished/archived/deleted tasks by age) and counts by status',
+  },
+  {
+    name: 'lease_token',
+    key: { 'owner.leaseToken': 1 },
+    why: 'batch claim read-back and batch heartbeat by lease token',
+  },
+  {
+    name: 'created',
+    key: { createdAt: -1, _id: -1 },
+    why: 'admin listing, newest first, cursor paging',
+  },
+  {
+    name: 'status_created',
+    key: { status: 1, createdAt: -1, _id: -1 },
+    why: 'admin listing filtered by status',
+  },
+  {
+    name: 'type_created',
+    key: { type: 1, createdAt: -1, _id: -1 },
+    why: 'admin listing filtered by type',
+  },
+  {
+    name: 'worker_created',
+    key: { 'owner.workerId': 1, createdAt: -1, _id: -1 },
+    why: 'admin listing filtered by worker',
+  },
+  {
+    name: 'status_finished',
+    key: { status: 1, finishedAt: 1 },
+    why: 'admin stats: tasks finished since a time, by outcome (throughput per minute)',
+  },
+];

@@ -1,0 +1,116 @@
+import type { Collection } from 'mongodb';
+import type { Task } from '../../../tasks/model.js';
+import { JobTaskStatus as S, leasedStatuses, type JobTaskStatus } from '../../../tasks/status.js';
+import { transitionFrom } from '../../../tasks/transitions.js';
+import { backoffDelay, type BackoffOptions } from '../../backoff.js';
+import type { FailOptions, FailResult, HeartbeatResult, Lease, LeaseWriteResult, TaskFailure } from '../../types.js';
+import { queries } from '../queries.js';
+import { stateChange, touch } from '../update.js';
+
+// Checked once against the transition table; the same lists go into the writes' filters.
+const startFrom = transitionFrom([S.Assigned], S.Running);
+const completeFrom = transitionFrom([S.Running], S.Succeeded);
+const failFrom = transitionFrom(leasedStatuses, S.Error);
+const retryFrom = transitionFrom(leasedStatuses, S.Retrying);
+const timeoutFrom = transitionFrom(leasedStatuses, S.Timeout);
+const cancelledFrom = transitionFrom(leasedStatuses, S.Cancelled);
+const releaseFrom = transitionFrom(leasedStatuses, S.Queued);
+void failFrom; void retryFrom; void timeoutFrom;
+
+export interface LeaseOpsOptions {
+  backoff: BackoffOptions;
+}
+
+export async function start(col: Collection<Task>, lease: Lease): Promise<LeaseWriteResult> {
+  const now = new Date();
+  const res = await col.updateOne(
+    queries.leased.filter(lease.taskId, lease.leaseToken, startFrom),
+    stateChange(S.Running, { now, from: S.Assigned, by: lease.workerId, set: { startedAt: now, heartbeatAt: now } }),
+  );
+  return { owned: res.matchedCount === 1 };
+}
+
+export async function heartbeat(col: Collection<Task>, lease: Lease, progress?: unknown): Promise<HeartbeatResult> {
+  const now = new Date();
+  const doc = await col.findOneAndUpdate(
+    queries.leased.filter(lease.taskId, lease.leaseToken, leasedStatuses),
+    touch(now, { heartbeatAt: now, ...(progress !== undefined ? { progress } : {}) }),
+    { returnDocument: 'after', projection: { cancelRequested: 1 } },
+  );
+  return doc ? { owned: true, cancelRequested: doc.cancelRequested === true } : { owned: false, cancelRequested: false };
+}
+
+/** One updateMany and one read per lease token, whatever the number of tasks. */
+export async function heartbeatMany(col: Collection<Task>, leases: readonly Lease[]): Promise<Map<string, HeartbeatResult>> {
+  const now = new Date();
+  const byToken = new Map<string, string[]>();
+  for (const l of leases) byToken.set(l.leaseToken, [...(byToken.get(l.leaseToken) ?? []), l.taskId]);
+  const out = new Map<string, HeartbeatResult>();
+  for (const l of leases) out.set(l.taskId, { owned: false, cancelRequested: false });
+  await Promise.all(
+    [...byToken].map(async ([token, ids]) => {
+      const filter = queries.leasedMany.filter(ids, token);
+      await col.updateMany(filter, touch(now, { heartbeatAt: now }));
+      const owned = await col.find(filter, { projection: { _id: 1, cancelRequested: 1 } }).toArray();
+      for (const d of owned) out.set(d._id, { owned: true, cancelRequested: d.cancelRequested === true });
+    }),
+  );
+  return out;
+}
+
+export async function complete(col: Collection<Task>, lease: Lease, result: unknown): Promise<LeaseWriteResult> {
+  const now = new Date();
+  const res = await col.updateOne(
+    queries.leased.filter(lease.taskId, lease.leaseToken, completeFrom),
+    stateChange(S.Succeeded, { now, from: S.Running, by: lease.workerId, set: { result: result === undefined ? null : result, finishedAt: now, heartbeatAt: now } }),
+  );
+  return { owned: res.matchedCount === 1 };
+}
+
+/**
+ * Failure and timeout share one path: the error is recorded; with attempts left (and retryable) the
+ * task goes Retrying, due after backoff; otherwise it ends in `terminal` (Error or Timeout).
+ * The lease's attempt number is exact: only a claim changes attempts, and a claim changes the token.
+ */
+export async function failWith(
+  col: Collection<Task>,
+  lease: Lease,
+  error: TaskFailure,
+  terminal: typeof S.Error | typeof S.Timeout,
+  opts: FailOptions & LeaseOpsOptions & { taskMaxRetries?: number },
+): Promise<FailResult> {
+  const now = new Date();
+  const current = await col.findOne(queries.leased.filter(lease.taskId, lease.leaseToken, leasedStatuses), { projection: { maxRetries: 1, status: 1 } });
+  if (!current) return { owned: false };
+  const maxRetries = opts.maxRetries ?? current.maxRetries;
+  const retry = opts.retryable !== false && lease.attempt <= maxRetries;
+  const to: JobTaskStatus = retry ? S.Retrying : terminal;
+  const taskError = { message: error.message, ...(error.stack ? { stack: error.stack } : {}), kind: error.kind ?? (terminal === S.Timeout ? 'Timeout' : 'Error'), workerId: lease.workerId, attempt: lease.attempt, at: now };
+  const nextAttemptAt = retry ? new Date(now.getTime() + backoffDelay(lease.attempt, opts.backoff)) : undefined;
+  const set: Partial<Task> = retry ? { owner: null, heartbeatAt: null, nextAttemptAt: nextAttemptAt! } : { finishedAt: now };
+  const res = await col.updateOne(
+    queries.leased.filter(lease.taskId, lease.leaseToken, [current.status]),
+    stateChange(to, { now, from: current.status, by: lease.workerId, reason: error.message.slice(0, 500), set, error: taskError }),
+  );
+  if (res.matchedCount !== 1) return { owned: false };
+  return { owned: true, status: to, ...(nextAttemptAt ? { nextAttemptAt } : {}) };
+}
+
+export async function cancelled(col: Collection<Task>, lease: Lease, reason?: string): Promise<LeaseWriteResult> {
+  const now = new Date();
+  const res = await col.updateOne(
+    queries.leased.filter(lease.taskId, lease.leaseToken, cancelledFrom),
+    stateChange(S.Cancelled, { now, by: lease.workerId, reason: reason ?? 'cancel requested', set: { finishedAt: now } }),
+  );
+  return { owned: res.matchedCount === 1 };
+}
+
+/** Back to Queued, attempt not counted (graceful shutdown; the task was not at fault). */
+export async function release(col: Collection<Task>, lease: Lease, reason?: string): Promise<LeaseWriteResult> {
+  const now = new Date();
+  const res = await col.updateOne(
+    queries.leased.filter(lease.taskId, lease.leaseToken, releaseFrom),
+    stateChange(S.Queued, { now, by: lease.workerId, reason: reason ?? 'released', set: { owner: null, heartbeatAt: null, startedAt: null, nextAttemptAt: now }, inc: { attempts: -1 } }),
+  );
+  return { owned: res.matchedCount === 1 };
+}

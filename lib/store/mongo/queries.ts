@@ -1,0 +1,172 @@
+import type { Filter } from 'mongodb';
+import type { Task } from '../../tasks/model.js';
+import { JobTaskStatus as S, claimableStatuses, finishedStatuses, leasedStatuses, type JobTaskStatus } from '../../tasks/status.js';
+
+/**
+ * Every filter the store sends, with the sort it uses and the index it relies on (pg-boss keeps its
+ * SQL in one place; this is the same idea). The coverage test calls each `filter` with `sample`
+ * arguments and checks the named index against it.
+ */
+export interface QueryDeclaration<A extends unknown[]> {
+  name: string;
+  /** An index name from ./indexes.ts, or "_id" for the primary key. */
+  index: string;
+  filter: (...args: A) => Filter<Task>;
+  sort?: Record<string, 1 | -1>;
+  sample: A;
+}
+
+const declare = <A extends unknown[]>(q: QueryDeclaration<A>): QueryDeclaration<A> => q;
+const at = new Date(0);
+
+export const queries = {
+  /** Claimable now: Queued or Retrying whose time has come, optionally of given types. */
+  claimable: declare({
+    name: 'claimable',
+    index: 'claim_order',
+    filter: (now: Date, types?: readonly string[]) => ({
+      status: { $in: [...claimableStatuses] },
+      nextAttemptAt: { $lte: now },
+      ...(types ? { type: { $in: [...types] } } : {}),
+    }),
+    sort: { priority: -1, createdAt: 1 },
+    sample: [at, ['echo']],
+  }),
+  /** The batch claim's conditional update: only candidates still claimable. */
+  claimCandidates: declare({
+    name: 'claimCandidates',
+    index: '_id',
+    filter: (ids: readonly string[], now: Date) => ({ _id: { $in: [...ids] }, status: { $in: [...claimableStatuses] }, nextAttemptAt: { $lte: now } }),
+    sample: [['a'], at],
+  }),
+  /** What one claim token won. */
+  byLeaseToken: declare({
+    name: 'byLeaseToken',
+    index: 'lease_token',
+    filter: (leaseToken: string) => ({ 'owner.leaseToken': leaseToken }),
+    sample: ['t'],
+  }),
+  /** A lease-guarded write: the task, the caller's token, and the statuses the write may leave. */
+  leased: declare({
+    name: 'leased',
+    index: '_id',
+    filter: (taskId: string, leaseToken: string, from: readonly JobTaskStatus[]) => ({ _id: taskId, 'owner.leaseToken': leaseToken, status: { $in: [...from] } }),
+    sample: ['a', 't', [S.Running]],
+  }),
+  /** Several leases of one token (batch heartbeat). */
+  leasedMany: declare({
+    name: 'leasedMany',
+    index: '_id',
+    filter: (taskIds: readonly string[], leaseToken: string) => ({ _id: { $in: [...taskIds] }, 'owner.leaseToken': leaseToken, status: { $in: [...leasedStatuses] } }),
+    sample: [['a'], 't'],
+  }),
+  byId: declare({
+    name: 'byId',
+    index: '_id',
+    filter: (taskId: string) => ({ _id: taskId }),
+    sample: ['a'],
+  }),
+  byIds: declare({
+    name: 'byIds',
+    index: '_id',
+    filter: (taskIds: readonly string[]) => ({ _id: { $in: [...taskIds] } }),
+    sample: [['a']],
+  }),
+  /** An optimistic write: the version the caller read, and the statuses the write may leave. */
+  versioned: declare({
+    name: 'versioned',
+    index: '_id',
+    filter: (taskId: string, version: number, from: readonly JobTaskStatus[]) => ({ _id: taskId, version, status: { $in: [...from] } }),
+    sample: ['a', 1, [S.Error]],
+  }),
+  stalled: declare({
+    name: 'stalled',
+    index: 'stalled',
+    filter: (cutoff: Date) => ({ status: { $in: [...leasedStatuses] }, heartbeatAt: { $lt: cutoff } }),
+    sample: [at],
+  }),
+  /** The reclaim's conditional write: still leased by the token it saw, still stalled. */
+  stillStalled: declare({
+    name: 'stillStalled',
+    index: '_id',
+    filter: (taskId: string, leaseToken: string, cutoff: Date) => ({ _id: taskId, 'owner.leaseToken': leaseToken, status: { $in: [...leasedStatuses] }, heartbeatAt: { $lt: cutoff } }),
+    sample: ['a', 't', at],
+  }),
+  archiveDue: declare({
+    name: 'archiveDue',
+    index: 'status_updated',
+    filter: (cutoff: Date) => ({ status: { $in: [...finishedStatuses] }, updatedAt: { $lt: cutoff } }),
+    sample: [at],
+  }),
+  deleteDue: declare({
+    name: 'deleteDue',
+    index: 'status_updated',
+    filter: (cutoff: Date) => ({ status: S.Archived, updatedAt: { $lt: cutoff } }),
+    sample: [at],
+  }),
+  purgeDue: declare({
+    name: 'purgeDue',
+    index: 'status_updated',
+    filter: (cutoff: Date) => ({ status: S.Deleted, updatedAt: { $lt: cutoff } }),
+    sample: [at],
+  }),
+  countByStatus: declare({
+    name: 'countByStatus',
+    index: 'status_updated',
+    filter: (status: JobTaskStatus) => ({ status }),
+    sample: [S.Queued],
+  }),
+  oldestClaimable: declare({
+    name: 'oldestClaimable',
+    index: 'due',
+    filter: (now: Date) => ({ status: { $in: [...claimableStatuses] }, nextAttemptAt: { $lte: now } }),
+    sort: { nextAttemptAt: 1 },
+    sample: [at],
+  }),
+  listAll: declare({
+    name: 'listAll',
+    index: 'created',
+    filter: (after?: { createdAt: Date; id: string }, from?: Date, to?: Date) => ({ ...pageAfter(after), ...createdRange(from, to) }),
+    sort: { createdAt: -1, _id: -1 },
+    sample: [{ createdAt: at, id: 'a' }, at, at],
+  }),
+  listByStatus: declare({
+    name: 'listByStatus',
+    index: 'status_created',
+    filter: (status: readonly JobTaskStatus[], after?: { createdAt: Date; id: string }, from?: Date, to?: Date) => ({ status: { $in: [...status] }, ...pageAfter(after), ...createdRange(from, to) }),
+    sort: { createdAt: -1, _id: -1 },
+    sample: [[S.Queued], { createdAt: at, id: 'a' }, at, at],
+  }),
+  listByType: declare({
+    name: 'listByType',
+    index: 'type_created',
+    filter: (type: string, after?: { createdAt: Date; id: string }, from?: Date, to?: Date) => ({ type, ...pageAfter(after), ...createdRange(from, to) }),
+    sort: { createdAt: -1, _id: -1 },
+    sample: ['echo', { createdAt: at, id: 'a' }, at, at],
+  }),
+  listByWorker: declare({
+    name: 'listByWorker',
+    index: 'worker_created',
+    filter: (workerId: string, after?: { createdAt: Date; id: string }, from?: Date, to?: Date) => ({ 'owner.workerId': workerId, ...pageAfter(after), ...createdRange(from, to) }),
+    sort: { createdAt: -1, _id: -1 },
+    sample: ['w', { createdAt: at, id: 'a' }, at, at],
+  }),
+  /** Tasks that reached a finished status at or after `since` (throughput, failure and retry rates). */
+  finishedSince: declare({
+    name: 'finishedSince',
+    index: 'status_finished',
+    filter: (since: Date) => ({ status: { $in: [...finishedStatuses] }, finishedAt: { $gte: since } }),
+    sample: [at],
+  }),
+} as const;
+
+/** Keyset paging on (createdAt desc, _id desc). */
+function pageAfter(after?: { createdAt: Date; id: string }): Filter<Task> {
+  if (!after) return {};
+  return { $or: [{ createdAt: { $lt: after.createdAt } }, { createdAt: after.createdAt, _id: { $lt: after.id } }] };
+}
+
+function createdRange(from?: Date, to?: Date): Filter<Task> {
+  if (!from && !to) return {};
+  return { createdAt: { ...(from ? { $gte: from } : {}), ...(to ? { $lt: to } : {}) } } as Filter<Task>;
+}

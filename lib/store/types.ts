@@ -1,0 +1,204 @@
+import type { JobTaskStatus } from '../tasks/status.js';
+import type { NewTask, Task } from '../tasks/model.js';
+
+/** What a worker holds while it owns a task: every lease-guarded write presents it. */
+export interface Lease {
+  taskId: string;
+  leaseToken: string;
+  workerId: string;
+  /** The attempt this lease is for (task.attempts at claim time). */
+  attempt: number;
+}
+
+export interface ClaimedTask {
+  task: Task;
+  lease: Lease;
+}
+
+export interface IngestItemResult {
+  taskId: string;
+  duplicate: boolean;
+}
+
+export interface IngestResult {
+  inserted: number;
+  duplicates: number;
+  /** One per input, in input order. */
+  items: IngestItemResult[];
+}
+
+export interface ClaimOptions {
+  /** At most this many tasks; above 1 the store uses a batch claim (constant round trips). */
+  limit?: number;
+  /**
+   * Only these types (unset: any). The worker passes the types it has handlers for whose timeout still
+   * fits before its deadline, so a serverless invocation never claims a task it cannot finish.
+   */
+  types?: readonly string[];
+  /** The clock (tests). */
+  now?: Date;
+}
+
+/** Result of a lease-guarded write: whether the caller still owned the task (if not, nothing changed). */
+export interface LeaseWriteResult {
+  owned: boolean;
+}
+
+export interface HeartbeatResult extends LeaseWriteResult {
+  cancelRequested: boolean;
+}
+
+export interface TaskFailure {
+  message: string;
+  stack?: string;
+  kind?: string;
+}
+
+export interface FailOptions {
+  /** False: the failure is final whatever attempts remain (unknown type, invalid payload). */
+  retryable?: boolean;
+  /** Overrides the task's maxRetries (a handler's own limit). */
+  maxRetries?: number;
+}
+
+export interface FailResult extends LeaseWriteResult {
+  /** Retrying (another attempt due at nextAttemptAt), or the terminal status. */
+  status?: JobTaskStatus;
+  nextAttemptAt?: Date;
+}
+
+export type CancelOutcome = 'cancelled' | 'requested' | 'already-finished' | 'not-found';
+
+export interface CancelResult {
+  outcome: CancelOutcome;
+  task: Task | null;
+}
+
+export interface ReclaimOptions {
+  heartbeatTimeoutMs: number;
+  now?: Date;
+  /** At most this many stalled tasks per pass. */
+  limit?: number;
+  by?: string;
+}
+
+export interface ReclaimResult {
+  /** Stalled tasks found. */
+  found: number;
+  retried: number;
+  timedOut: number;
+  /** Another reclaimer, or the owner's heartbeat, got there first. */
+  lostRaces: number;
+  taskIds: string[];
+}
+
+export interface RetentionOptions {
+  archiveAfterMs: number;
+  deleteAfterMs: number;
+  purgeAfterMs: number;
+  now?: Date;
+}
+
+export interface RetentionResult {
+  archived: number;
+  deleted: number;
+  purged: number;
+}
+
+export interface TaskStats {
+  counts: Record<string, number>;
+  total: number;
+  /** Age of the oldest task that is claimable now, in ms (null when none). */
+  oldestClaimableAgeMs: number | null;
+  at: Date;
+}
+
+/** Tasks that finished in one time bucket, by outcome. */
+export interface ThroughputBucket {
+  /** Start of the bucket. */
+  at: Date;
+  succeeded: number;
+  /** Ended Error, Timeout or Failed. */
+  failed: number;
+  cancelled: number;
+  /** Of the tasks counted above, those that needed more than one attempt. */
+  retried: number;
+}
+
+export interface TaskThroughput {
+  since: Date;
+  until: Date;
+  bucketMs: number;
+  /** Oldest first, one per bucket (empty buckets included). */
+  buckets: ThroughputBucket[];
+  totals: Omit<ThroughputBucket, 'at'>;
+}
+
+export interface VersionedUpdate {
+  expectedVersion: number;
+  to: JobTaskStatus;
+  /** Extra fields to set (never status, version, owner). */
+  set?: Partial<Pick<Task, 'nextAttemptAt' | 'priority' | 'cancelRequested' | 'reason' | 'maxRetries'>>;
+  by?: string;
+  reason?: string;
+}
+
+export interface ListTasksFilter {
+  status?: readonly JobTaskStatus[];
+  type?: string;
+  workerId?: string;
+  createdFrom?: Date;
+  createdTo?: Date;
+}
+
+export interface ListTasksPage {
+  tasks: Task[];
+  /** Pass back to get the next page; null at the end. */
+  nextCursor: string | null;
+}
+
+/**
+ * The task store: the one surface processors, ingest, the admin API and the functions use.
+ * Every state change is conditional (status and lease token, or version); its loser is detected.
+ * A backend implements this and passes the conformance suite in test/store/conformance.ts.
+ */
+export interface TaskStore {
+  ensureIndexes(): Promise<void>;
+  /** Idempotent: the same idempotency key (or source message) yields one task; duplicates are counted. One bulk write. */
+  ingest(tasks: readonly NewTask[], opts?: { by?: string }): Promise<IngestResult>;
+  get(taskId: string): Promise<Task | null>;
+  list(filter: ListTasksFilter, page?: { limit?: number; cursor?: string | null }): Promise<ListTasksPage>;
+
+  /** Atomically claims up to `limit` claimable tasks for `workerId`: highest priority first, then oldest. */
+  claim(workerId: string, opts?: ClaimOptions): Promise<ClaimedTask[]>;
+  /** Assigned -> Running. */
+  start(lease: Lease): Promise<LeaseWriteResult>;
+  /** Refreshes the heartbeat; says whether the lease still holds and whether cancel was requested. */
+  heartbeat(lease: Lease, opts?: { progress?: unknown }): Promise<HeartbeatResult>;
+  /** Heartbeats many leases of one worker in a constant number of round trips. */
+  heartbeatMany(leases: readonly Lease[]): Promise<Map<string, HeartbeatResult>>;
+  /** Running -> Succeeded with the result. */
+  complete(lease: Lease, result?: unknown): Promise<LeaseWriteResult>;
+  /** Records the error; Retrying with backoff if attempts remain (and retryable), else Error. */
+  fail(lease: Lease, error: TaskFailure, opts?: FailOptions): Promise<FailResult>;
+  /** The handler outlived its timeout: Retrying if attempts remain, else Timeout. */
+  timedOut(lease: Lease, error: TaskFailure, opts?: FailOptions): Promise<FailResult>;
+  /** Acknowledges a cancel request: -> Cancelled. */
+  cancelled(lease: Lease, reason?: string): Promise<LeaseWriteResult>;
+  /** Gives the task back (Queued) without counting the attempt (graceful shutdown). */
+  release(lease: Lease, reason?: string): Promise<LeaseWriteResult>;
+
+  /** A waiting task is Cancelled at once; a running one gets cancelRequested. */
+  cancel(taskId: string, opts?: { by?: string; reason?: string }): Promise<CancelResult>;
+  /** An operator's retry of a finished, failed task: -> Retrying, due now. */
+  retry(taskId: string, opts?: { by?: string; expectedVersion?: number }): Promise<Task>;
+  /** A versioned (optimistic) state change; throws VersionConflictError when the task changed. */
+  transition(taskId: string, update: VersionedUpdate): Promise<Task>;
+
+  /** Tasks whose heartbeat is older than the timeout lose their lease: Retrying, or Timeout with no attempts left. */
+  reclaim(opts: ReclaimOptions): Promise<ReclaimResult>;
+  applyRetention(opts: RetentionOptions): Promise<RetentionResult>;
+  stats(now?: Date): Promise<TaskStats>;
+  /** Tasks finished in the last `sinceMs`, per minute (succeeded/failed/cancelled/retried): one indexed aggregation. */
+  throughput(sinceMs: number, now?: Date): Promise<TaskThroughput>;
+}

@@ -1,0 +1,3 @@
+export * from './status.js';
+export * from './transitions.js';
+export * from './model.js';

@@ -1,0 +1,100 @@
+import type { JobTaskStatus } from './status.js';
+
+/** Where a task came from. */
+export interface TaskSource {
+  /** Provider kind: "mns", "storage-queue", "service-bus", "api", ... */
+  provider: string;
+  queue: string;
+  messageId?: string;
+}
+
+export interface TaskOwner {
+  workerId: string;
+  /** Fencing token: every lease-guarded write must present it. A new claim gets a new one. */
+  leaseToken: string;
+  acquiredAt: Date;
+}
+
+export interface TaskError {
+  message: string;
+  stack?: string;
+  /** Error class / kind, e.g. "HandlerError", "Timeout", "LeaseLost", "UnknownTaskType". */
+  kind?: string;
+  workerId?: string;
+  attempt: number;
+  at: Date;
+}
+
+export interface TaskHistoryEntry {
+  from: JobTaskStatus | null;
+  to: JobTaskStatus;
+  at: Date;
+  by?: string;
+  reason?: string;
+}
+
+/** The task document as stored in MongoDB (collection `tasks`). */
+export interface Task {
+  /** Derived from the idempotency key, so a duplicate insert collides on _id. */
+  _id: string;
+  type: string;
+  payload: unknown;
+  /** Higher runs first. */
+  priority: number;
+  status: JobTaskStatus;
+  /** Incremented by every write. */
+  version: number;
+  source?: TaskSource;
+  idempotencyKey: string;
+  /** Claims so far (the current attempt's number while owned). */
+  attempts: number;
+  /** Retries allowed after the first attempt. */
+  maxRetries: number;
+  /** Claimable from this time (Queued and Retrying). */
+  nextAttemptAt: Date;
+  owner: TaskOwner | null;
+  heartbeatAt: Date | null;
+  cancelRequested: boolean;
+  /** Handler timeout override in ms, from the message or the handler. */
+  timeoutMs?: number;
+  result?: unknown;
+  progress?: unknown;
+  /** Most recent errors, oldest first (bounded). */
+  errors: TaskError[];
+  /** Recent state changes, oldest first (bounded). */
+  history: TaskHistoryEntry[];
+  /** Why a task Failed at ingest, or other terminal reason. */
+  reason?: string;
+  /** W3C trace context of the span that ingested the task, so processing spans can link back to it. */
+  traceparent?: string;
+  createdAt: Date;
+  updatedAt: Date;
+  startedAt?: Date | null;
+  finishedAt?: Date | null;
+  archivedAt?: Date | null;
+  deletedAt?: Date | null;
+}
+
+/** What a producer supplies to create a task. */
+export interface NewTask {
+  type: string;
+  payload?: unknown;
+  priority?: number;
+  /** Same key => same task (duplicates are counted, not errors). Derived from the source message when absent. */
+  idempotencyKey?: string;
+  maxRetries?: number;
+  /** Not claimable before this time. */
+  notBefore?: Date;
+  timeoutMs?: number;
+  source?: TaskSource;
+  /**
+   * Terminal ingest failure: the task is recorded as Failed with this reason (bad message), so an
+   * operator can find it; it is never claimed.
+   */
+  failedReason?: string;
+  /** W3C `traceparent` of the ingest span (set by the store from the active span when absent). */
+  traceparent?: string;
+}
+
+export const MAX_ERRORS_KEPT = 20;
+export const MAX_HISTORY_KEPT = 50;

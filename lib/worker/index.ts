@@ -1,0 +1,12 @@
+export { Worker, createWorker, type WorkerOptions, type WorkerHooks, type WorkerSettings, type WorkerSummary, type StopReason } from './processor.js';
+export { processBatch, type ProcessBatchOptions } from './batch.js';
+export { runWorkerProcess, type WorkerProcessOptions } from './process.js';
+export { HandlerRegistry, defineHandler, type HandlerContext, type TaskHandler } from './handlers.js';
+export { builtinHandlers, echoHandler, sleepHandler, failHandler } from './builtin-handlers.js';
+export { resolveWorkerIdentity, type WorkerIdentity, type ResolveIdentityOptions } from './identity.js';
+export { WorkerRegistry, listWorkers, workerIndexes, workerQueries, liveWorkerStates, goneWorkerStates, type WorkerBeat, type WorkerRegistration } from './registry.js';
+export { installShutdownHandlers, type Stoppable, type ShutdownOptions } from './shutdown.js';
+export { createStorePolicy, DatabaseUnavailableError, isDatabaseUnavailable, type StorePolicy, type ResilienceOptions } from './resilience.js';
+export { LeaseWriter } from './lease-writer.js';
+export { TaskAbortedError, type TaskOutcome, type OutcomeKind, type AbortReason } from './task-run.js';
+export { WorkerError, UnknownTaskTypeError, InvalidPayloadError, TaskTimeoutError, NonRetryableError, WorkerIdentityError } from './errors.js';

@@ -1,0 +1,71 @@
+import {
+  BrokenCircuitError, CircuitState, ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry, wrap,
+  type CircuitBreakerPolicy, type IPolicy,
+} from 'cockatiel';
+import { isTransientDbError } from '../store/errors.js';
+import type { Logger } from '../log/logger.js';
+
+export interface ResilienceOptions {
+  /** Retries of one call after its first try (transient errors only). */
+  retries?: number;
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+  /** Consecutive transient failures that open the circuit. */
+  breakerThreshold?: number;
+  /** How long the circuit stays open before one trial call. */
+  halfOpenAfterMs?: number;
+}
+
+/**
+ * The policy every store call of a worker goes through: a few quick retries with exponential backoff
+ * for transient errors (a primary stepping down, a dropped connection), inside which a circuit
+ * breaker stops hammering a database that is down. While the circuit is open calls fail at once with
+ * DatabaseUnavailableError, and the worker pauses instead of spinning.
+ */
+export interface StorePolicy {
+  execute<T>(fn: () => Promise<T>): Promise<T>;
+  readonly breaker: CircuitBreakerPolicy;
+  /** How long to pause after a call failed because the database is unavailable. */
+  readonly pauseMs: number;
+  isOpen(): boolean;
+}
+
+/** The database is unreachable (circuit open, or transient errors outlasted the retries). */
+export class DatabaseUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DatabaseUnavailableError';
+  }
+}
+
+export function isDatabaseUnavailable(e: unknown): boolean {
+  return e instanceof DatabaseUnavailableError || e instanceof BrokenCircuitError || isTransientDbError(e);
+}
+
+export function createStorePolicy(logger: Logger, o: ResilienceOptions = {}): StorePolicy {
+  const transient = handleWhen(isTransientDbError);
+  const halfOpenAfterMs = o.halfOpenAfterMs ?? 1_000;
+  const breaker = circuitBreaker(transient, { halfOpenAfter: halfOpenAfterMs, breaker: new ConsecutiveBreaker(o.breakerThreshold ?? 5) });
+  const retrying = retry(transient, {
+    maxAttempts: o.retries ?? 3,
+    backoff: new ExponentialBackoff({ initialDelay: o.initialDelayMs ?? 100, maxDelay: o.maxDelayMs ?? 2_000 }),
+  });
+  breaker.onBreak(() => logger.warn('database unavailable: circuit opened; store calls pause', { halfOpenAfterMs }));
+  breaker.onReset(() => logger.info('database reachable again: circuit closed'));
+  retrying.onRetry((r) => logger.debug('store call failed transiently; retrying', { delayMs: r.delay, attempt: r.attempt, error: 'error' in r ? r.error : undefined }));
+  const policy: IPolicy = wrap(retrying, breaker);
+  return {
+    breaker,
+    pauseMs: halfOpenAfterMs,
+    isOpen: () => breaker.state === CircuitState.Open || breaker.state === CircuitState.Isolated,
+    execute: async <T>(fn: () => Promise<T>): Promise<T> => {
+      try {
+        return await policy.execute(() => fn());
+      } catch (e) {
+        if (e instanceof BrokenCircuitError) throw new DatabaseUnavailableError('database unavailable (circuit open)', { cause: e });
+        if (isTransientDbError(e)) throw new DatabaseUnavailableError(`database unavailable: ${(e as Error).message}`, { cause: e });
+        throw e;
+      }
+    },
+  };
+}

@@ -1,0 +1,259 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../log/logger.js';
+import type { ClaimedTask, FailResult, Lease } from '../store/types.js';
+import type { Task } from '../tasks/model.js';
+import { JobTaskStatus as S } from '../tasks/status.js';
+import { InvalidPayloadError, NonRetryableError, TaskTimeoutError, UnknownTaskTypeError } from './errors.js';
+import type { HandlerContext, HandlerRegistry } from './handlers.js';
+import type { LeaseWriter } from './lease-writer.js';
+import { DatabaseUnavailableError } from './resilience.js';
+
+/** Why a run was aborted; also the `signal.reason` a handler sees (as an AbortError-like TaskAbortedError). */
+export type AbortReason = 'cancel' | 'timeout' | 'lease-lost' | 'shutdown';
+
+export class TaskAbortedError extends Error {
+  constructor(readonly reason: AbortReason, taskId: string) {
+    super(`task ${taskId} aborted: ${reason}`);
+    this.name = 'AbortError';
+  }
+}
+
+export type OutcomeKind =
+  | 'succeeded'
+  | 'retrying'
+  | 'failed'
+  | 'timed-out'
+  | 'cancelled'
+  | 'released'
+  | 'lease-lost'
+  /** Unknown type or invalid payload: failed at once, not retried. */
+  | 'rejected'
+  /** The outcome could not be recorded (database unreachable until the worker stopped); the reclaimer retries the task. */
+  | 'abandoned';
+
+export interface TaskOutcome {
+  taskId: string;
+  type: string;
+  attempt: number;
+  workerId: string;
+  outcome: OutcomeKind;
+  /** The lease the run held (a success hook can key its own records on it). */
+  lease: Lease;
+  result?: unknown;
+  error?: { message: string; kind: string };
+  /** For 'retrying': when the next attempt is due. */
+  nextAttemptAt?: Date;
+  durationMs: number;
+}
+
+export interface TaskRunDeps {
+  handlers: HandlerRegistry;
+  writer: LeaseWriter;
+  logger: Logger;
+  workerId: string;
+  defaultTimeoutMs: number;
+  /** After an abort, how long the handler may take to wind down before the worker moves on without it. */
+  abortGraceMs: number;
+  /** No run may go past this (a serverless invocation's deadline minus its margin). */
+  hardDeadline?: number;
+}
+
+type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/**
+ * One claimed task, from validation to its recorded outcome. The worker's heartbeat calls abort()
+ * (cancel requested, lease lost) and progress is read from here when it beats.
+ */
+export class TaskRun {
+  readonly task: Task;
+  readonly lease: Lease;
+  /** 'running' while the handler runs: only then do heartbeat results abort it. */
+  phase: 'waiting' | 'starting' | 'running' | 'finishing' = 'waiting';
+  progress: unknown = undefined;
+  progressSeq = 0;
+  sentProgressSeq = 0;
+  private readonly controller = new AbortController();
+  private readonly log: Logger;
+
+  constructor(claimed: ClaimedTask, private readonly deps: TaskRunDeps) {
+    this.task = claimed.task;
+    this.lease = claimed.lease;
+    this.log = deps.logger.child({ taskId: this.task._id, type: this.task.type, attempt: this.lease.attempt });
+  }
+
+  get abortReason(): AbortReason | undefined {
+    return this.controller.signal.aborted ? (this.controller.signal.reason as TaskAbortedError).reason : undefined;
+  }
+
+  abort(reason: AbortReason): void {
+    if (this.controller.signal.aborted) return;
+    this.log.info('aborting task', { reason });
+    this.controller.abort(new TaskAbortedError(reason, this.task._id));
+  }
+
+  async execute(): Promise<TaskOutcome> {
+    const startedAt = Date.now();
+    const done = (o: Omit<TaskOutcome, 'taskId' | 'type' | 'attempt' | 'workerId' | 'lease' | 'durationMs'>): TaskOutcome => ({
+      taskId: this.task._id, type: this.task.type, attempt: this.lease.attempt, workerId: this.deps.workerId, lease: this.lease, durationMs: Date.now() - startedAt, ...o,
+    });
+    try {
+      return done(await this.run());
+    } catch (e) {
+      if (e instanceof DatabaseUnavailableError) {
+        this.log.warn('outcome not recorded: database unavailable until the worker stopped; the reclaimer will retry the task', { error: e.message });
+        return done({ outcome: 'abandoned', error: { message: e.message, kind: e.name } });
+      }
+      throw e;
+    }
+  }
+
+  private async run(): Promise<Omit<TaskOutcome, 'taskId' | 'type' | 'attempt' | 'workerId' | 'lease' | 'durationMs'>> {
+    const { handlers, writer, workerId } = this.deps;
+    const task = this.task;
+    const handler = handlers.get(task.type);
+    if (!handler) return this.reject(new UnknownTaskTypeError(task.type, task._id, workerId, handlers.types()));
+    const parsed = handler.schema.safeParse(task.payload);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(payload)'}: ${i.message}`).join('; ');
+      return this.reject(new InvalidPayloadError(task.type, task._id, workerId, issues));
+    }
+    // A cancel or lost lease noticed while the task waited for a slot.
+    if (this.controller.signal.aborted) return this.finishAborted(undefined, handler.maxRetries, 0);
+
+    const timeoutMs = task.timeoutMs ?? handler.timeoutMs ?? this.deps.defaultTimeoutMs;
+    if (this.deps.hardDeadline !== undefined && Date.now() + timeoutMs > this.deps.hardDeadline) {
+      // Claimed by type, but this task's own timeout does not fit: give it back untouched.
+      return this.release('does not fit before the invocation deadline');
+    }
+
+    this.phase = 'starting';
+    const started = await writer.start(this.lease);
+    if (!started.owned) return { outcome: 'lease-lost' };
+    if (this.controller.signal.aborted) return this.finishAborted(undefined, handler.maxRetries, timeoutMs);
+
+    this.phase = 'running';
+    const signal = this.controller.signal;
+    const timer = setTimeout(() => this.abort('timeout'), timeoutMs);
+    const ctx: HandlerContext = {
+      taskId: task._id,
+      workerId,
+      type: task.type,
+      attempt: this.lease.attempt,
+      signal,
+      logger: this.log.child({ workerId }),
+      deadline: new Date(Date.now() + timeoutMs),
+      progress: (value) => {
+        this.progress = value;
+        this.progressSeq++;
+      },
+    };
+    // A handler that throws synchronously is still a settled failure, never an escape.
+    const settled: Promise<Settled> = Promise.resolve()
+      .then(() => handler.run(parsed.data, ctx))
+      .then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+    const aborted = new Promise<null>((resolve) => {
+      if (signal.aborted) resolve(null);
+      else signal.addEventListener('abort', () => resolve(null), { once: true });
+    });
+    let outcome = await Promise.race([settled, aborted]);
+    clearTimeout(timer);
+    if (outcome === null || signal.aborted) {
+      // Give a cooperative handler time to wind down; one that ignores the signal is left behind.
+      if (outcome === null) outcome = await Promise.race([settled, sleep(this.deps.abortGraceMs, null, { ref: false })]);
+      if (outcome === null) this.log.warn('handler ignored the abort; moving on without it', { reason: this.abortReason, graceMs: this.deps.abortGraceMs });
+      this.phase = 'finishing';
+      return this.finishAborted(outcome ?? undefined, handler.maxRetries, timeoutMs);
+    }
+    this.phase = 'finishing';
+    if (outcome.ok) return this.complete(outcome.value);
+    return this.fail(outcome.error, handler.maxRetries);
+  }
+
+  private async complete(value: unknown): Promise<Omit<TaskOutcome, 'taskId' | 'type' | 'attempt' | 'workerId' | 'lease' | 'durationMs'>> {
+    try {
+      const res = await this.deps.writer.complete(this.lease, value);
+      if (!res.owned) {
+        this.log.warn('lease lost before the result was saved; result dropped');
+        return { outcome: 'lease-lost' };
+      }
+      this.log.info('task succeeded');
+      return { outcome: 'succeeded', result: value };
+    } catch (e) {
+      if (e instanceof DatabaseUnavailableError) throw e;
+      // The result itself cannot be stored (not BSON-serialisable, too large): the same run would fail the same way.
+      const err = new NonRetryableError(`handler result could not be stored: ${(e as Error).message}`, { cause: e });
+      err.name = 'ResultNotStorable';
+      return this.fail(err, undefined);
+    }
+  }
+
+  private async fail(error: unknown, maxRetries: number | undefined): Promise<Omit<TaskOutcome, 'taskId' | 'type' | 'attempt' | 'workerId' | 'lease' | 'durationMs'>> {
+    const failure = toFailure(error);
+    const retryable = !(error instanceof NonRetryableError);
+    const res = await this.deps.writer.fail(this.lease, failure, { retryable, ...(maxRetries !== undefined ? { maxRetries } : {}) });
+    return this.failureOutcome(res, failure, 'failed');
+  }
+
+  private async reject(error: UnknownTaskTypeError | InvalidPayloadError): Promise<Omit<TaskOutcome, 'taskId' | 'type' | 'attempt' | 'workerId' | 'lease' | 'durationMs'>> {
+    this.log.warn('task rejected', { error: error.message, kind: error.name });
+    const failure = { message: error.message, kind: error.name, ...(error.stack ? { stack: error.stack } : {}) };
+    const res = await this.deps.writer.fail(this.lease, failure, { retryable: false });
+    if (!res.owned) return { outcome: 'lease-lost' };
+    return { outcome: 'rejected', error: { message: failure.message, kind: failure.kind } };
+  }
+
+  private async release(why: string): Promise<Omit<TaskOutcome, 'taskId' | 'type' | 'attempt' | 'workerId' | 'lease' | 'durationMs'>> {
+    const res = await this.deps.writer.release(this.lease, why);
+    return { outcome: res.owned ? 'released' : 'lease-lost' };
+  }
+
+  private async finishAborted(settled: Settled | undefined, maxRetries: number | undefined, timeoutMs: number): Promise<Omit<TaskOutcome, 'taskId' | 'type' | 'attempt' | 'workerId' | 'lease' | 'durationMs'>> {
+    const reason = this.abortReason ?? 'shutdown';
+    switch (reason) {
+      case 'lease-lost':
+        this.log.warn('lease lost (reclaimed or taken over); result dropped');
+        return { outcome: 'lease-lost' };
+      case 'cancel': {
+        const res = await this.deps.writer.cancelled(this.lease, 'cancel requested');
+        if (res.owned) this.log.info('task cancelled');
+        return { outcome: res.owned ? 'cancelled' : 'lease-lost' };
+      }
+      case 'timeout': {
+        const err = new TaskTimeoutError(this.task._id, this.deps.workerId, timeoutMs);
+        const failure = { message: err.message, kind: 'Timeout' };
+        const res = await this.deps.writer.timedOut(this.lease, failure, maxRetries !== undefined ? { maxRetries } : {});
+        return this.failureOutcome(res, failure, 'timed-out');
+      }
+      case 'shutdown':
+        // Work that did finish during the grace is kept; anything else goes back without counting the attempt.
+        if (settled?.ok && this.phase === 'finishing') return this.complete(settled.value);
+        return this.release('worker shutting down');
+    }
+  }
+
+  private failureOutcome(res: FailResult, failure: { message: string; kind: string }, terminal: 'failed' | 'timed-out') {
+    if (!res.owned) return { outcome: 'lease-lost' as const };
+    const retrying = res.status === S.Retrying;
+    this.log.info(retrying ? 'attempt failed; retry scheduled' : `task ${terminal === 'failed' ? 'failed' : 'timed out'} for good`, {
+      error: failure.message, kind: failure.kind, ...(res.nextAttemptAt ? { nextAttemptAt: res.nextAttemptAt.toISOString() } : {}),
+    });
+    return {
+      outcome: retrying ? ('retrying' as const) : terminal,
+      error: failure,
+      ...(res.nextAttemptAt ? { nextAttemptAt: res.nextAttemptAt } : {}),
+    };
+  }
+}
+
+function toFailure(error: unknown): { message: string; kind: string; stack?: string } {
+  if (error instanceof Error) return { message: error.message || error.name, kind: error.name || 'Error', ...(error.stack ? { stack: error.stack } : {}) };
+  return { message: typeof error === 'string' ? error : safeJson(error), kind: 'Thrown' };
+}
+
+function safeJson(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}

@@ -1,0 +1,29 @@
+/** A sleep that ends early when notified: the run loop waits on it between polls and wakes when a slot frees or stop is asked. */
+export class Waker {
+  private wakeUp: (() => void) | undefined;
+  private notified = false;
+
+  notify(): void {
+    this.notified = true;
+    this.wakeUp?.();
+  }
+
+  /** Resolves after `ms`, or at once if notified since the last wait. */
+  wait(ms: number): Promise<void> {
+    if (this.notified) {
+      this.notified = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined = undefined;
+      const done = () => {
+        clearTimeout(timer);
+        this.wakeUp = undefined;
+        this.notified = false;
+        resolve();
+      };
+      timer = setTimeout(done, Math.max(0, Math.min(ms, 2_147_483_647)));
+      this.wakeUp = done;
+    });
+  }
+}

@@ -1,0 +1,62 @@
+import { ServiceBusClient } from '@azure/service-bus';
+import { startServiceBusPeer } from '../../support/service-bus-peer/index.js';
+
+const peer = await startServiceBusPeer({ entities: [{ name: 'q1', lockDurationMs: 2000, maxDeliveryCount: 3 }, { name: 't1', kind: 'topic', subscriptions: [{ name: 'a' }, { name: 'b' }] }, { name: 'sq', requiresSession: true }] });
+console.log(peer.connectionString);
+const client = new ServiceBusClient(peer.connectionString, { retryOptions: { maxRetries: 1, retryDelayInMs: 100, timeoutInMs: 5000 } });
+const sender = client.createSender('q1');
+await sender.sendMessages({ body: Buffer.from('hello'), messageId: 'm1', applicationProperties: { a: 1 } });
+await sender.sendMessages([{ body: Buffer.from('b1') }, { body: Buffer.from('b2') }]);
+console.log('sent', peer.stats, peer.counts('q1'));
+const receiver = client.createReceiver('q1', { skipParsingBodyAsJson: true });
+const msgs = await receiver.receiveMessages(10, { maxWaitTimeInMs: 1000 });
+console.log('received', msgs.map((m) => [m.messageId, String(m.body), m.deliveryCount, m.sequenceNumber?.toString(), m.lockToken, m.lockedUntilUtc]));
+await receiver.completeMessage(msgs[0]!);
+await receiver.abandonMessage(msgs[1]!);
+await receiver.deadLetterMessage(msgs[2]!, { deadLetterReason: 'bad', deadLetterErrorDescription: 'desc' });
+console.log('after settle', peer.counts('q1'), peer.counts('q1/$DeadLetterQueue'));
+const again = await receiver.receiveMessages(10, { maxWaitTimeInMs: 500 });
+console.log('again', again.map((m) => [String(m.body), m.deliveryCount]));
+await receiver.deferMessage(again[0]!);
+const seq = again[0]!.sequenceNumber!;
+const def = await receiver.receiveDeferredMessages(seq);
+console.log('deferred', def.map((m) => [String(m.body), m.state, m.lockToken]));
+const until = await receiver.renewMessageLock(def[0]!);
+console.log('renewed', until);
+await receiver.completeMessage(def[0]!);
+const dlq = client.createReceiver('q1', { subQueueType: 'deadLetter', skipParsingBodyAsJson: true });
+const peeked = await dlq.peekMessages(10);
+console.log('peek dlq', peeked.map((m) => [String(m.body), m.deadLetterReason, m.deadLetterErrorDescription, m.deadLetterSource]));
+const d = await dlq.receiveMessages(5, { maxWaitTimeInMs: 300 });
+console.log('dlq', d.map((m) => [String(m.body), m.deadLetterReason, m.deadLetterErrorDescription]));
+await dlq.completeMessage(d[0]!);
+const seqs = await sender.scheduleMessages({ body: Buffer.from('later') }, new Date(Date.now() + 60_000));
+console.log('scheduled', seqs.map(String), peer.counts('q1'));
+await sender.cancelScheduledMessages(seqs);
+console.log('cancelled', peer.counts('q1'));
+const batch = await sender.createMessageBatch();
+console.log('batch max', batch.maxSizeInBytes);
+// topic
+const ts = client.createSender('t1');
+await ts.sendMessages({ body: Buffer.from('fan') });
+console.log('fan', peer.counts('t1/Subscriptions/a'), peer.counts('t1/Subscriptions/b'));
+const ra = client.createReceiver('t1', 'a', { skipParsingBodyAsJson: true });
+console.log('sub a', (await ra.receiveMessages(5, { maxWaitTimeInMs: 300 })).map((m) => String(m.body)));
+// sessions
+const ss = client.createSender('sq');
+await ss.sendMessages([{ body: Buffer.from('A1'), sessionId: 'A' }, { body: Buffer.from('B1'), sessionId: 'B' }, { body: Buffer.from('A2'), sessionId: 'A' }]);
+const sr = await client.acceptNextSession('sq', { skipParsingBodyAsJson: true });
+console.log('session', sr.sessionId, sr.sessionLockedUntilUtc);
+const sm = await sr.receiveMessages(10, { maxWaitTimeInMs: 300 });
+console.log('session msgs', sm.map((m) => String(m.body)));
+for (const m of sm) await sr.completeMessage(m);
+await sr.setSessionState('st');
+console.log('state', await sr.getSessionState(), await sr.renewSessionLock());
+await sr.close();
+try { await client.acceptSession('sq', 'A'); console.log('accepted A again'); } catch (e) { console.log('A err', (e as Error).message); }
+const sb = await client.acceptNextSession('sq', { skipParsingBodyAsJson: true });
+console.log('next', sb.sessionId);
+try { await client.acceptNextSession('sq'); } catch (e) { console.log('none', (e as {code?: string}).code, (e as Error).message); }
+await client.close();
+await peer.stop();
+console.log('done');

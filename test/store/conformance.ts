@@ -1,0 +1,350 @@
+/**
+ * The task-store conformance suite: every TaskStore backend must pass it (BullMQ-style).
+ * It drives the store only through the TaskStore interface and asserts outcomes.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { JobTaskStatus as S } from '../../lib/tasks/status.js';
+import type { NewTask } from '../../lib/tasks/model.js';
+import type { TaskStore } from '../../lib/store/types.js';
+import { VersionConflictError, TaskStateError } from '../../lib/store/errors.js';
+import { InvalidTransitionError } from '../../lib/tasks/transitions.js';
+
+export interface StoreHarness {
+  store: TaskStore;
+  /** Empties the store between tests. */
+  reset(): Promise<void>;
+  /** Ages a task's heartbeat/timestamps by ms (the suite never sleeps). */
+  age(taskId: string, fields: { heartbeatMs?: number; updatedMs?: number; nextAttemptMs?: number; createdMs?: number }): Promise<void>;
+  close(): Promise<void>;
+}
+
+const task = (type: string, extra: Partial<NewTask> = {}): NewTask => ({ type, payload: { n: 1 }, ...extra });
+
+export function describeTaskStoreConformance(name: string, factory: () => Promise<StoreHarness>) {
+  describe(`TaskStore conformance: ${name}`, () => {
+    let h: StoreHarness;
+    let store: TaskStore;
+    beforeAll(async () => {
+      h = await factory();
+      store = h.store;
+      await store.ensureIndexes();
+    });
+    afterAll(async () => h?.close());
+    beforeEach(async () => h.reset());
+
+    describe('ingest', () => {
+      it('stores new tasks as Queued with the subscriber flow in their history', async () => {
+        const r = await store.ingest([task('echo', { idempotencyKey: 'k1', priority: 5, maxRetries: 2 })]);
+        expect(r).toMatchObject({ inserted: 1, duplicates: 0 });
+        const t = await store.get(r.items[0]!.taskId);
+        expect(t).toMatchObject({ type: 'echo', status: S.Queued, priority: 5, maxRetries: 2, attempts: 0, version: 1, owner: null, idempotencyKey: 'k1' });
+        expect(t!.history.map((e) => e.to)).toEqual([S.Created, S.Processing, S.Completed, S.Queued]);
+      });
+
+      it('is idempotent: the same key or source message twice yields one task, duplicates counted', async () => {
+        const src = { provider: 'mns', queue: 'q', messageId: 'm-1' };
+        const a = await store.ingest([task('echo', { source: src }), task('echo', { idempotencyKey: 'x' }), task('echo', { idempotencyKey: 'x' })]);
+        expect(a).toMatchObject({ inserted: 2, duplicates: 1 });
+        const b = await store.ingest([task('echo', { source: src }), task('echo', { idempotencyKey: 'y' })]);
+        expect(b).toMatchObject({ inserted: 1, duplicates: 1 });
+        expect(b.items[0]).toEqual({ taskId: a.items[0]!.taskId, duplicate: true });
+        expect((await store.stats()).counts.Queued).toBe(3);
+      });
+
+      it('records a rejected message as Failed with its reason; it is never claimed', async () => {
+        const r = await store.ingest([task('echo', { failedReason: 'invalid JSON at 1:5' })]);
+        const t = await store.get(r.items[0]!.taskId);
+        expect(t).toMatchObject({ status: S.Failed, reason: 'invalid JSON at 1:5' });
+        expect(t!.history.map((e) => e.to)).toEqual([S.Created, S.Processing, S.Failed]);
+        expect(await store.claim('w1')).toEqual([]);
+      });
+    });
+
+    describe('claim', () => {
+      it('takes the highest priority first, then the oldest, and sets owner, lease, Assigned, version and attempts', async () => {
+        const r = await store.ingest([task('a', { idempotencyKey: 'low' }), task('a', { idempotencyKey: 'high', priority: 10 }), task('a', { idempotencyKey: 'low2' })]);
+        const [low, high, low2] = r.items.map((i) => i.taskId);
+        await h.age(low!, { createdMs: 10_000 });
+        const order: string[] = [];
+        for (let i = 0; i < 3; i++) {
+          const [c] = await store.claim('w1');
+          expect(c).toBeDefined();
+          order.push(c!.task._id);
+          expect(c!.task).toMatchObject({ status: S.Assigned, attempts: 1, version: 2 });
+          expect(c!.task.owner).toMatchObject({ workerId: 'w1', leaseToken: c!.lease.leaseToken });
+          expect(c!.task.heartbeatAt).toBeInstanceOf(Date);
+        }
+        expect(order).toEqual([high, low, low2]);
+        expect(await store.claim('w1')).toEqual([]);
+      });
+
+      it('gives each claim a fresh lease token', async () => {
+        await store.ingest([task('a'), task('a')]);
+        const [a] = await store.claim('w1');
+        const [b] = await store.claim('w1');
+        expect(a!.lease.leaseToken).not.toEqual(b!.lease.leaseToken);
+      });
+
+      it('skips tasks not yet due and types the worker cannot run', async () => {
+        await store.ingest([task('later', { notBefore: new Date(Date.now() + 3_600_000) }), task('other')]);
+        expect(await store.claim('w1', { types: ['later', 'mine'] })).toEqual([]);
+        const [c] = await store.claim('w1', { types: ['other'] });
+        expect(c!.task.type).toBe('other');
+      });
+
+      it('batch claim takes up to N in claim order, each once', async () => {
+        await store.ingest(Array.from({ length: 7 }, (_, i) => task('b', { priority: i % 3 })));
+        const first = await store.claim('w1', { limit: 5 });
+        expect(first).toHaveLength(5);
+        expect(first.map((c) => c.task.priority)).toEqual([2, 2, 1, 1, 0]);
+        for (const c of first) expect(c.task).toMatchObject({ status: S.Assigned, attempts: 1, owner: { workerId: 'w1' } });
+        const second = await store.claim('w2', { limit: 5 });
+        expect(second).toHaveLength(2);
+        const ids = new Set([...first, ...second].map((c) => c.task._id));
+        expect(ids.size).toBe(7);
+      });
+    });
+
+    describe('lease-guarded writes', () => {
+      it('start, heartbeat, complete: the owner moves the task to Succeeded with its result', async () => {
+        await store.ingest([task('a')]);
+        const [c] = await store.claim('w1');
+        expect(await store.start(c!.lease)).toEqual({ owned: true });
+        expect(await store.heartbeat(c!.lease, { progress: { pct: 50 } })).toEqual({ owned: true, cancelRequested: false });
+        expect(await store.complete(c!.lease, { ok: 1 })).toEqual({ owned: true });
+        const t = await store.get(c!.task._id);
+        expect(t).toMatchObject({ status: S.Succeeded, result: { ok: 1 }, progress: { pct: 50 } });
+        expect(t!.finishedAt).toBeInstanceOf(Date);
+        expect(t!.version).toBe(5);
+        // A second complete (or any write) after the end changes nothing.
+        expect(await store.complete(c!.lease, { ok: 2 })).toEqual({ owned: false });
+        expect((await store.get(c!.task._id))!.result).toEqual({ ok: 1 });
+      });
+
+      it('a wrong lease token changes nothing', async () => {
+        await store.ingest([task('a')]);
+        const [c] = await store.claim('w1');
+        const forged = { ...c!.lease, leaseToken: 'not-the-token' };
+        expect(await store.start(forged)).toEqual({ owned: false });
+        expect(await store.heartbeat(forged)).toEqual({ owned: false, cancelRequested: false });
+        expect(await store.fail(forged, { message: 'x' })).toEqual({ owned: false });
+        expect(await store.release(forged)).toEqual({ owned: false });
+        expect((await store.get(c!.task._id))).toMatchObject({ status: S.Assigned, version: 2 });
+      });
+
+      it('fail records the error and retries with backoff while attempts remain, then ends Error', async () => {
+        await store.ingest([task('a', { maxRetries: 1 })]);
+        const [c1] = await store.claim('w1');
+        await store.start(c1!.lease);
+        const f1 = await store.fail(c1!.lease, { message: 'boom', stack: 'Error: boom\n at x' });
+        expect(f1).toMatchObject({ owned: true, status: S.Retrying });
+        expect(f1.nextAttemptAt).toBeInstanceOf(Date);
+        let t = await store.get(c1!.task._id);
+        expect(t).toMatchObject({ status: S.Retrying, owner: null, attempts: 1 });
+        expect(t!.errors).toEqual([expect.objectContaining({ message: 'boom', stack: 'Error: boom\n at x', workerId: 'w1', attempt: 1 })]);
+        await h.age(c1!.task._id, { nextAttemptMs: 3_600_000 });
+        const [c2] = await store.claim('w2');
+        expect(c2!.task).toMatchObject({ _id: c1!.task._id, attempts: 2 });
+        await store.start(c2!.lease);
+        expect(await store.fail(c2!.lease, { message: 'boom again' })).toMatchObject({ owned: true, status: S.Error });
+        t = await store.get(c1!.task._id);
+        expect(t).toMatchObject({ status: S.Error });
+        expect(t!.errors.map((e) => e.attempt)).toEqual([1, 2]);
+        expect(t!.finishedAt).toBeInstanceOf(Date);
+      });
+
+      it('a non-retryable failure ends Error at once', async () => {
+        await store.ingest([task('a', { maxRetries: 5 })]);
+        const [c] = await store.claim('w1');
+        expect(await store.fail(c!.lease, { message: 'unknown type a', kind: 'UnknownTaskType' }, { retryable: false })).toMatchObject({ owned: true, status: S.Error });
+      });
+
+      it('timedOut retries while attempts remain, then ends Timeout', async () => {
+        await store.ingest([task('a', { maxRetries: 0 })]);
+        const [c] = await store.claim('w1');
+        await store.start(c!.lease);
+        expect(await store.timedOut(c!.lease, { message: 'handler exceeded 10 ms' })).toMatchObject({ owned: true, status: S.Timeout });
+        expect((await store.get(c!.task._id))!.errors[0]).toMatchObject({ kind: 'Timeout' });
+      });
+
+      it('release gives the task back as Queued without counting the attempt', async () => {
+        await store.ingest([task('a')]);
+        const [c] = await store.claim('w1');
+        await store.start(c!.lease);
+        expect(await store.release(c!.lease, 'shutdown')).toEqual({ owned: true });
+        expect(await store.get(c!.task._id)).toMatchObject({ status: S.Queued, attempts: 0, owner: null });
+        const [again] = await store.claim('w2');
+        expect(again!.task).toMatchObject({ _id: c!.task._id, attempts: 1 });
+      });
+
+      it('heartbeatMany refreshes every owned lease and reports lost ones', async () => {
+        await store.ingest([task('a'), task('a'), task('a')]);
+        const claimed = await store.claim('w1', { limit: 3 });
+        await store.cancel(claimed[1]!.task._id);
+        const lost = { ...claimed[2]!.lease, leaseToken: 'gone' };
+        const res = await store.heartbeatMany([claimed[0]!.lease, claimed[1]!.lease, lost]);
+        expect(res.get(claimed[0]!.task._id)).toEqual({ owned: true, cancelRequested: false });
+        expect(res.get(claimed[1]!.task._id)).toEqual({ owned: true, cancelRequested: true });
+        expect(res.get(claimed[2]!.task._id)).toEqual({ owned: false, cancelRequested: false });
+      });
+    });
+
+    describe('fencing after reclaim', () => {
+      it('the old owner can neither heartbeat, complete nor fail; the new owner finishes', async () => {
+        await store.ingest([task('a', { maxRetries: 3 })]);
+        const [old] = await store.claim('w-old');
+        await store.start(old!.lease);
+        await h.age(old!.task._id, { heartbeatMs: 60_000 });
+        const r = await store.reclaim({ heartbeatTimeoutMs: 30_000 });
+        expect(r).toMatchObject({ found: 1, retried: 1, timedOut: 0, lostRaces: 0, taskIds: [old!.task._id] });
+        await h.age(old!.task._id, { nextAttemptMs: 3_600_000 });
+        const [fresh] = await store.claim('w-new');
+        expect(fresh!.task._id).toBe(old!.task._id);
+        await store.start(fresh!.lease);
+        const before = await store.get(old!.task._id);
+        expect(await store.heartbeat(old!.lease)).toEqual({ owned: false, cancelRequested: false });
+        expect(await store.complete(old!.lease, 'stale')).toEqual({ owned: false });
+        expect(await store.fail(old!.lease, { message: 'stale' })).toEqual({ owned: false });
+        expect(await store.release(old!.lease)).toEqual({ owned: false });
+        expect(await store.get(old!.task._id)).toEqual(before);
+        expect(await store.complete(fresh!.lease, 'fresh')).toEqual({ owned: true });
+        expect(await store.get(old!.task._id)).toMatchObject({ status: S.Succeeded, result: 'fresh', owner: { workerId: 'w-new' } });
+      });
+
+      it('reclaim with no attempts left ends Timeout; concurrent reclaimers reclaim each task once', async () => {
+        await store.ingest([task('a', { maxRetries: 0 }), task('a', { maxRetries: 0 }), task('a', { maxRetries: 0 })]);
+        const claimed = await store.claim('w1', { limit: 3 });
+        for (const c of claimed) await h.age(c.task._id, { heartbeatMs: 60_000 });
+        const results = await Promise.all([1, 2, 3].map(() => store.reclaim({ heartbeatTimeoutMs: 30_000 })));
+        expect(results.reduce((n, r) => n + r.timedOut, 0)).toBe(3);
+        expect(results.reduce((n, r) => n + r.retried, 0)).toBe(0);
+        for (const c of claimed) {
+          const t = await store.get(c.task._id);
+          expect(t).toMatchObject({ status: S.Timeout, owner: null });
+          expect(t!.errors).toHaveLength(1);
+        }
+      });
+
+      it('does not reclaim a task whose heartbeat is fresh', async () => {
+        await store.ingest([task('a')]);
+        const [c] = await store.claim('w1');
+        expect(await store.reclaim({ heartbeatTimeoutMs: 30_000 })).toMatchObject({ found: 0, retried: 0 });
+        expect(await store.get(c!.task._id)).toMatchObject({ status: S.Assigned });
+      });
+    });
+
+    describe('optimistic concurrency', () => {
+      it('a versioned write with a stale version is refused with a typed conflict', async () => {
+        const r = await store.ingest([task('a')]);
+        const id = r.items[0]!.taskId;
+        const t = (await store.get(id))!;
+        // Two writers read version 1; the first wins, the second gets a conflict and changes nothing.
+        const first = await store.transition(id, { expectedVersion: t.version, to: S.Cancelled, by: 'op-1' });
+        expect(first).toMatchObject({ status: S.Cancelled, version: 2 });
+        const second = store.transition(id, { expectedVersion: t.version, to: S.Cancelled, by: 'op-2' });
+        await expect(second).rejects.toBeInstanceOf(VersionConflictError);
+        await expect(second).rejects.toMatchObject({ taskId: id, expectedVersion: 1, actualVersion: 2 });
+        expect(await store.get(id)).toMatchObject({ version: 2 });
+      });
+
+      it('refuses a transition the table forbids', async () => {
+        const r = await store.ingest([task('a')]);
+        const id = r.items[0]!.taskId;
+        await expect(store.transition(id, { expectedVersion: 1, to: S.Succeeded })).rejects.toBeInstanceOf(InvalidTransitionError);
+        expect(await store.get(id)).toMatchObject({ status: S.Queued, version: 1 });
+      });
+    });
+
+    describe('cancel and retry', () => {
+      it('cancels a waiting task at once and requests cancel of a running one', async () => {
+        const r = await store.ingest([task('a', { idempotencyKey: 'wait' }), task('a', { idempotencyKey: 'run', priority: 9 })]);
+        const [running] = await store.claim('w1');
+        expect(running!.task.idempotencyKey).toBe('run');
+        await store.start(running!.lease);
+        const waiting = await store.cancel(r.items[0]!.taskId, { by: 'op' });
+        expect(waiting.outcome).toBe('cancelled');
+        expect(waiting.task).toMatchObject({ status: S.Cancelled });
+        const req = await store.cancel(running!.task._id, { by: 'op' });
+        expect(req.outcome).toBe('requested');
+        expect(await store.heartbeat(running!.lease)).toEqual({ owned: true, cancelRequested: true });
+        expect(await store.cancelled(running!.lease)).toEqual({ owned: true });
+        expect(await store.get(running!.task._id)).toMatchObject({ status: S.Cancelled });
+        expect((await store.cancel(running!.task._id)).outcome).toBe('already-finished');
+        expect((await store.cancel('nope')).outcome).toBe('not-found');
+      });
+
+      it('an operator retry sends an errored task back, allowing one more attempt; a succeeded one is refused', async () => {
+        await store.ingest([task('a', { maxRetries: 0 }), task('a', { idempotencyKey: 'ok' })]);
+        const [c] = await store.claim('w1');
+        await store.fail(c!.lease, { message: 'x' });
+        const retried = await store.retry(c!.task._id, { by: 'op' });
+        expect(retried).toMatchObject({ status: S.Retrying, owner: null });
+        const [again] = await store.claim('w1');
+        expect(again!.task).toMatchObject({ _id: c!.task._id, attempts: 2 });
+        await store.start(again!.lease);
+        expect(await store.fail(again!.lease, { message: 'y' })).toMatchObject({ status: S.Error });
+        const [ok] = await store.claim('w1');
+        await store.start(ok!.lease);
+        await store.complete(ok!.lease);
+        await expect(store.retry(ok!.task._id)).rejects.toBeInstanceOf(TaskStateError);
+      });
+    });
+
+    describe('retention and stats', () => {
+      it('archives old finished tasks, deletes old archived ones, purges old deleted ones', async () => {
+        await store.ingest([task('a'), task('a'), task('a', { idempotencyKey: 'recent' })]);
+        const claimed = await store.claim('w1', { limit: 3 });
+        for (const c of claimed) {
+          await store.start(c.lease);
+          await store.complete(c.lease);
+        }
+        const recent = claimed.find((c) => c.task.idempotencyKey === 'recent')!;
+        for (const c of claimed) if (c !== recent) await h.age(c.task._id, { updatedMs: 10 * 86_400_000 });
+        const opts = { archiveAfterMs: 7 * 86_400_000, deleteAfterMs: 86_400_000, purgeAfterMs: 86_400_000 };
+        expect(await store.applyRetention(opts)).toEqual({ archived: 2, deleted: 0, purged: 0 });
+        expect(await store.applyRetention(opts)).toEqual({ archived: 0, deleted: 0, purged: 0 });
+        const old = claimed.filter((c) => c !== recent).map((c) => c.task._id);
+        for (const id of old) await h.age(id, { updatedMs: 2 * 86_400_000 });
+        expect(await store.applyRetention(opts)).toEqual({ archived: 0, deleted: 2, purged: 0 });
+        expect(await store.get(old[0]!)).toMatchObject({ status: S.Deleted });
+        for (const id of old) await h.age(id, { updatedMs: 2 * 86_400_000 });
+        expect(await store.applyRetention(opts)).toEqual({ archived: 0, deleted: 0, purged: 2 });
+        expect(await store.get(old[0]!)).toBeNull();
+        expect(await store.get(recent.task._id)).toMatchObject({ status: S.Succeeded });
+      });
+
+      it('counts by status and reports the oldest claimable age', async () => {
+        const r = await store.ingest([task('a'), task('a'), task('a')]);
+        await h.age(r.items[0]!.taskId, { nextAttemptMs: 60_000 });
+        const [c] = await store.claim('w1');
+        const now = new Date();
+        const s = await store.stats(now);
+        expect(s.counts).toMatchObject({ Queued: 2, Assigned: 1, Succeeded: 0 });
+        expect(s.total).toBe(3);
+        expect(c!.task._id).toBe(r.items[0]!.taskId);
+        expect(s.oldestClaimableAgeMs).not.toBeNull();
+        expect(s.oldestClaimableAgeMs!).toBeLessThan(60_000);
+        expect((await store.stats(new Date(now.getTime() + 120_000))).oldestClaimableAgeMs!).toBeGreaterThanOrEqual(120_000);
+      });
+
+      it('lists newest first with filters and a cursor that visits each task once', async () => {
+        const r = await store.ingest(Array.from({ length: 12 }, (_, i) => task(i % 2 ? 'odd' : 'even', { idempotencyKey: `l${i}` })));
+        for (let i = 0; i < r.items.length; i++) await h.age(r.items[i]!.taskId, { createdMs: (12 - i) * 1000 });
+        const seen: string[] = [];
+        let cursor: string | null = null;
+        do {
+          const page = await store.list({}, { limit: 5, cursor });
+          seen.push(...page.tasks.map((t) => t.idempotencyKey));
+          cursor = page.nextCursor;
+        } while (cursor);
+        expect(seen).toEqual(Array.from({ length: 12 }, (_, i) => `l${11 - i}`));
+        const odd = await store.list({ type: 'odd' }, { limit: 100 });
+        expect(odd.tasks.map((t) => t.idempotencyKey)).toEqual(['l11', 'l9', 'l7', 'l5', 'l3', 'l1']);
+        const [c] = await store.claim('wl');
+        const byWorker = await store.list({ workerId: 'wl' });
+        expect(byWorker.tasks.map((t) => t._id)).toEqual([c!.task._id]);
+        expect((await store.list({ status: [S.Assigned] })).tasks).toHaveLength(1);
+      });
+    });
+  });
+}

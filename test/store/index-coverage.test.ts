@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { queries } from '../../lib/store/mongo/queries.js';
+import { taskIndexes } from '../../lib/store/mongo/indexes.js';
+import { indexCovers, shapeOf } from '../../lib/store/mongo/coverage.js';
+
+const ID_INDEX = { name: '_id', key: { _id: 1 as const }, why: 'primary key' };
+
+describe('every store query is served by a declared index', () => {
+  it.each(Object.values(queries).map((q) => [q.name, q] as const))('%s', (_name, q) => {
+    const filter = (q.filter as (...a: unknown[]) => Record<string, unknown>)(...q.sample);
+    const shape = shapeOf(filter, q.sort);
+    if (q.index === '_id') {
+      // A point lookup on the primary key: the other predicates filter at most the one document.
+      expect([...shape.equality, ...shape.multi]).toContain('_id');
+      return;
+    }
+    const index = taskIndexes.find((i) => i.name === q.index);
+    expect(index, `query ${q.name} names index ${q.index}, which is not declared`).toBeDefined();
+    const verdict = indexCovers(index!, shape);
+    expect(verdict, verdict.why).toEqual({ ok: true });
+  });
+
+  it('the checker itself rejects an index that does not serve a query', () => {
+    const shape = shapeOf({ status: 20, nextAttemptAt: { $lte: new Date() } }, { priority: -1 });
+    expect(indexCovers({ key: { priority: -1, status: 1 } }, shape).ok).toBe(false);
+    expect(indexCovers({ key: { status: 1, priority: 1, nextAttemptAt: 1 } }, shape).ok).toBe(true); // reversed sort is fine
+    expect(indexCovers({ key: { status: 1, createdAt: 1, priority: -1, nextAttemptAt: 1 } }, shape).ok).toBe(false);
+    expect(indexCovers({ key: { status: 1, priority: -1 } }, shape).ok).toBe(false); // range field missing
+    expect(indexCovers(ID_INDEX, shapeOf({ _id: 'a' })).ok).toBe(true);
+    // $in after the sort is read from the index; missing from the index it is not.
+    const typed = shapeOf({ status: { $in: [20, 25] }, type: { $in: ['a'] } }, { priority: -1 });
+    expect(indexCovers({ key: { status: 1, priority: -1, type: 1 } }, typed).ok).toBe(true);
+    expect(indexCovers({ key: { status: 1, priority: -1 } }, typed).ok).toBe(false);
+  });
+
+  it('index names are unique', () => {
+    expect(new Set(taskIndexes.map((i) => i.name)).size).toBe(taskIndexes.length);
+  });
+});

@@ -1,0 +1,124 @@
+/**
+ * Starts and stops mongo-java-server, the MongoDB wire-protocol server the project uses for tests
+ * and local runs (no real mongod can be installed here). The jar classpath comes from Maven
+ * (tools/pom.xml); the launcher is a single-file Java program run straight from source.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MongoClient } from 'mongodb';
+
+const toolsDir = dirname(fileURLToPath(import.meta.url));
+const classpathFile = join(toolsDir, 'target', 'classpath.txt');
+const launcher = join(toolsDir, 'MongoServerLauncher.java');
+
+export interface MongoServerOptions {
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  backend?: 'memory' | 'h2';
+  /** Data file for the h2 backend. */
+  file?: string;
+  /** How long to wait for the server to answer a ping. */
+  startTimeoutMs?: number;
+}
+
+export interface MongoServerHandle {
+  uri: string;
+  port: number;
+  pid: number;
+  options: Required<Pick<MongoServerOptions, 'host' | 'backend'>> & MongoServerOptions;
+  stop(): Promise<void>;
+}
+
+/** Resolves the jars with Maven once; later runs read the cached classpath file. */
+export function mongoServerClasspath(): string {
+  if (!existsSync(classpathFile)) {
+    const args = ['-q', '-f', join(toolsDir, 'pom.xml'), 'dependency:build-classpath', `-Dmdep.outputFile=${classpathFile}`];
+    // Offline first: CI resolves the dependencies before the tests, and local runs have them after the first start.
+    let res = spawnSync('mvn', ['-o', ...args], { encoding: 'utf8' });
+    if (res.status !== 0) res = spawnSync('mvn', args, { encoding: 'utf8' });
+    if (res.status !== 0 || !existsSync(classpathFile)) {
+      throw new Error(`could not resolve mongo-java-server with Maven (tools/pom.xml): ${(res.stderr || res.stdout || String(res.error)).slice(0, 2000)}`);
+    }
+  }
+  return readFileSync(classpathFile, 'utf8').trim();
+}
+
+export async function startMongoServer(opts: MongoServerOptions = {}): Promise<MongoServerHandle> {
+  const options = { host: '127.0.0.1', port: 0, backend: 'memory' as const, startTimeoutMs: 60_000, ...opts };
+  if (options.backend === 'h2') {
+    if (!options.file) throw new Error('startMongoServer: the h2 backend needs a data file');
+    options.file = resolve(options.file);
+    mkdirSync(dirname(options.file), { recursive: true });
+  }
+  const args = ['-cp', mongoServerClasspath(), launcher, '--host', options.host, '--port', String(options.port), '--backend', options.backend];
+  if (options.file) args.push('--file', options.file);
+  const child = spawn('java', ['-XX:+UseSerialGC', '-Xss512k', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const uri = await waitForReady(child, options.startTimeoutMs);
+  await waitForPing(uri, options.startTimeoutMs);
+  const port = Number(new URL(uri).port);
+  return {
+    uri,
+    port,
+    pid: child.pid ?? -1,
+    options,
+    stop: () => stopChild(child),
+  };
+}
+
+function waitForReady(child: ChildProcess, timeoutMs: number): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`mongo-java-server did not start within ${timeoutMs} ms: ${err.slice(-2000)}`));
+    }, timeoutMs);
+    child.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /MONGO-JAVA-SERVER READY (mongodb:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolvePromise(m[1]!);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`mongo-java-server exited with code ${code} before it was ready: ${err.slice(-2000)}`));
+    });
+  });
+}
+
+async function waitForPing(uri: string, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < until) {
+    const client = new MongoClient(uri, { serverSelectionTimeoutMS: 2000 });
+    try {
+      await client.connect();
+      await client.db('admin').command({ ping: 1 });
+      return;
+    } catch (e) {
+      last = e;
+      await new Promise((r) => setTimeout(r, 200));
+    } finally {
+      await client.close().catch(() => undefined);
+    }
+  }
+  throw new Error(`mongo-java-server at ${uri} did not answer ping: ${String(last)}`);
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolvePromise) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolvePromise();
+    });
+    child.kill('SIGTERM');
+  });
+}

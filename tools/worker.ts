@@ -1,0 +1,41 @@
+/**
+ * `npm run worker`: one long-lived worker process, the container command of the Kubernetes
+ * deployment. Configured from the environment like everything else (`Worker__BatchSize`,
+ * `MongoDB__DatabaseName`, MONGODB_URI, NODE_NAME/POD_NAME/INSTANCE_ID, ...). Runs the built-in
+ * handlers and reclaimer passes until SIGTERM/SIGINT.
+ *
+ *   --no-reclaimer   do not run reclaimer passes in this process
+ */
+import { loadConfig, ConfigError } from '../lib/config/index.js';
+import { createLogger } from '../lib/log/logger.js';
+import { builtinHandlers, HandlerRegistry, runWorkerProcess } from '../lib/worker/index.js';
+
+const logger = createLogger({ bindings: { app: 'taskmesh-worker' } });
+
+async function main(): Promise<number> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      logger.error('invalid configuration', { problems: e.problems });
+      return 2;
+    }
+    throw e;
+  }
+  const summary = await runWorkerProcess({
+    config,
+    handlers: new HandlerRegistry(builtinHandlers()),
+    logger,
+    reclaimer: !process.argv.includes('--no-reclaimer'),
+  });
+  return summary.stoppedBecause === 'error' ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    logger.error('worker failed', { error: e });
+    process.exit(1);
+  },
+);
