@@ -4,7 +4,7 @@
  * (tools/pom.xml); the launcher is a single-file Java program run straight from source.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MongoClient } from 'mongodb';
@@ -12,6 +12,7 @@ import { MongoClient } from 'mongodb';
 const toolsDir = dirname(fileURLToPath(import.meta.url));
 const classpathFile = join(toolsDir, 'target', 'classpath.txt');
 const launcher = join(toolsDir, 'MongoServerLauncher.java');
+const classesDir = join(toolsDir, 'target', 'launcher');
 
 export interface MongoServerOptions {
   host?: string;
@@ -46,6 +47,20 @@ export function mongoServerClasspath(): string {
   return readFileSync(classpathFile, 'utf8').trim();
 }
 
+/**
+ * Compiles the launcher once (running a .java source compiles it on every start, which costs seconds);
+ * recompiles when the source is newer than the class.
+ */
+function compiledLauncher(classpath: string): string {
+  const cls = join(classesDir, 'MongoServerLauncher.class');
+  if (!existsSync(cls) || statSync(cls).mtimeMs < statSync(launcher).mtimeMs) {
+    mkdirSync(classesDir, { recursive: true });
+    const res = spawnSync('javac', ['-nowarn', '-d', classesDir, '-cp', classpath, launcher], { encoding: 'utf8' });
+    if (res.status !== 0) throw new Error(`could not compile ${launcher}: ${(res.stderr || String(res.error)).slice(0, 2000)}`);
+  }
+  return classesDir;
+}
+
 export async function startMongoServer(opts: MongoServerOptions = {}): Promise<MongoServerHandle> {
   const options = { host: '127.0.0.1', port: 0, backend: 'memory' as const, startTimeoutMs: 60_000, ...opts };
   if (options.backend === 'h2') {
@@ -53,9 +68,12 @@ export async function startMongoServer(opts: MongoServerOptions = {}): Promise<M
     options.file = resolve(options.file);
     mkdirSync(dirname(options.file), { recursive: true });
   }
-  const args = ['-cp', mongoServerClasspath(), launcher, '--host', options.host, '--port', String(options.port), '--backend', options.backend];
+  const classpath = mongoServerClasspath();
+  const args = ['-cp', `${compiledLauncher(classpath)}:${classpath}`, 'MongoServerLauncher', '--host', options.host, '--port', String(options.port), '--backend', options.backend];
   if (options.file) args.push('--file', options.file);
-  const child = spawn('java', ['-XX:+UseSerialGC', '-Xss512k', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // Its own process group: a Ctrl-C meant for the parent must not stop the database before the parent has
+  // released its tasks. The launcher still exits when our stdin pipe closes (parent gone, even by SIGKILL).
+  const child = spawn('java', ['-XX:+UseSerialGC', '-Xss512k', ...args], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   const uri = await waitForReady(child, options.startTimeoutMs);
   await waitForPing(uri, options.startTimeoutMs);
   const port = Number(new URL(uri).port);

@@ -53,7 +53,9 @@ export function parseBody<S extends z.ZodType>(req: AdminRequest, schema: S, opt
 }
 
 /** A path parameter: decoded, non-empty, bounded, no control characters. */
-export const idParam = z.string().min(1).max(256).regex(/^[^\u0000-\u001f/]+$/, { message: 'an id without slashes or control characters' });
+export const idParam = z.string().min(1).max(256).refine((s) => ![...s].some((c) => c === '/' || c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f), {
+  message: 'an id without slashes or control characters',
+});
 
 /** A time as ISO 8601 (with a zone) or milliseconds since the epoch. */
 export const timeParam = z.union([

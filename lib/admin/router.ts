@@ -6,7 +6,7 @@ import { TaskNotFoundError, TaskStateError, VersionConflictError, isTransientDbE
 import { statusName } from '../tasks/status.js';
 import { InvalidTransitionError } from '../tasks/transitions.js';
 import { keyMatches, presentedKey } from './auth.js';
-import { dashboardPage, loginPage } from './dashboard/page.js';
+import { loginPage } from './dashboard/page.js';
 import { HttpProblem, fromZodError, problemResponse, problems } from './problem.js';
 import { compilePath, type ResolvedOptions, type Route } from './route.js';
 import { dashboardRoutes } from './routes/dashboard.js';
@@ -24,6 +24,9 @@ export interface AdminRouter {
 
 const allRoutes: readonly Route[] = [...healthRoutes, ...taskRoutes, ...statsRoutes, ...workerRoutes, ...queueRoutes, ...messageRoutes, ...dashboardRoutes];
 const compiled = allRoutes.map((route) => ({ route, ...compilePath(route.path) }));
+
+/** Every route as "METHOD /path" (tests check each one refuses a request without a valid key). */
+export const adminRouteTable: readonly string[] = allRoutes.map((r) => `${r.method} ${r.path}`);
 
 /** Headers on every response: nothing is cacheable (it is live state, and some of it sensitive). */
 const commonHeaders = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
@@ -119,4 +122,3 @@ export function createAdminRouter(ctx: AdminContext, options: AdminRouterOptions
   };
 }
 
-export { dashboardPage };

@@ -40,7 +40,7 @@ export class TaskStateError extends TaskStoreError {
 export function isTransientDbError(e: unknown): boolean {
   if (!(e instanceof Error)) return false;
   const name = e.name;
-  if (['MongoNetworkError', 'MongoNetworkTimeoutError', 'MongoServerSelectionError', 'MongoTopologyClosedError', 'MongoNotConnectedError', 'MongoPoolClearedError'].includes(name)) return true;
+  if (['MongoNetworkError', 'MongoNetworkTimeoutError', 'MongoServerSelectionError', 'MongoTopologyClosedError', 'MongoNotConnectedError', 'MongoPoolClearedError', 'PoolClearedOnNetworkError'].includes(name)) return true;
   const labels = (e as { errorLabels?: unknown }).errorLabels;
   if (labels instanceof Set && (labels.has('RetryableWriteError') || labels.has('TransientTransactionError'))) return true;
   if (Array.isArray(labels) && (labels.includes('RetryableWriteError') || labels.includes('TransientTransactionError'))) return true;

@@ -78,8 +78,7 @@ export async function setupTelemetry(config: TelemetryConfig, extras: TelemetryE
   return async () => {
     if (done) return;
     done = true;
-    // Flush first, so the last interval's numbers and spans are not lost.
-    await Promise.allSettled([meterProvider.forceFlush(), tracerProvider.forceFlush()]);
+    // Shutting down exports what is pending, so the last interval's numbers and spans are not lost.
     await Promise.allSettled([meterProvider.shutdown(), tracerProvider.shutdown()]);
     if (ownsMetrics) metrics.disable();
     if (ownsTraces) trace.disable();

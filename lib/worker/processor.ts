@@ -47,6 +47,11 @@ export interface WorkerOptions {
   abortGraceMs?: number;
   /** Claim at most this many tasks in all, then stop once they finish. */
   maxTasks?: number;
+  /**
+   * Claim tasks of any type, failing those without a handler at once (not retried) instead of leaving
+   * them for other workers. For a catch-all worker; ignored on a deadline (types must fit).
+   */
+  claimUnknownTypes?: boolean;
 }
 
 export type StopReason = 'idle' | 'deadline' | 'max-tasks' | 'stopped' | 'error' | 'SIGTERM' | 'SIGINT' | (string & {});
@@ -113,6 +118,8 @@ export class Worker {
   private claimedCount = 0;
   private processedSinceBeat = 0;
   private orphanCheckDue = true;
+  /** A claimed task's own timeout did not fit before the deadline: claiming again would only get it back. */
+  private claimsClosed = false;
   private paused = false;
   private readonly outcomes = Object.fromEntries(outcomeKinds.map((k) => [k, 0])) as Record<OutcomeKind, number>;
   private readonly startedAt = new Date();
@@ -242,8 +249,8 @@ export class Worker {
         await this.waker.wait(this.untilDeadline(s.PollingInterval));
         continue;
       }
-      const types = this.claimableTypes();
-      if (types.length === 0) {
+      const types = this.claimsClosed ? [] : this.claimableTypes();
+      if (types !== undefined && types.length === 0) {
         if (this.o.exitWhenIdle && this.runs.size === 0) {
           this.stop(this.deadline !== undefined ? 'deadline' : 'idle');
           break;
@@ -283,10 +290,10 @@ export class Worker {
     return this.deadline === undefined ? ms : Math.max(0, Math.min(ms, this.deadline - this.margin - Date.now()));
   }
 
-  /** Handler types to claim now: all of them, or on a deadline only those whose timeout still fits. */
-  private claimableTypes(): string[] {
+  /** Handler types to claim now: all of them, or on a deadline only those whose timeout still fits (undefined: any type). */
+  private claimableTypes(): string[] | undefined {
     const s = this.o.settings;
-    if (this.deadline === undefined) return this.o.handlers.types();
+    if (this.deadline === undefined) return this.o.claimUnknownTypes ? undefined : this.o.handlers.types();
     return this.o.handlers.typesFitting(this.deadline - this.margin - Date.now(), s.TaskTimeout);
   }
 
@@ -294,7 +301,7 @@ export class Worker {
    * One claim through the resilience policy. If a try failed after possibly applying (its reply lost),
    * tasks may be Assigned to us under a token we never saw; `adoptOrphans` finds them by worker id.
    */
-  private async claim(types: string[]): Promise<ClaimedTask[]> {
+  private async claim(types: string[] | undefined): Promise<ClaimedTask[]> {
     const s = this.o.settings;
     const free = this.concurrency - this.executing.size;
     // Concurrency below BatchSize asks for prefetch: a whole batch, run as slots free up.
@@ -305,7 +312,7 @@ export class Worker {
     try {
       claimed = await this.policy.execute(() => {
         tries++;
-        return this.o.store.claim(this.id, { limit, types });
+        return this.o.store.claim(this.id, { limit, ...(types ? { types } : {}) });
       });
     } catch (e) {
       if (tries > 0) this.orphanCheckDue = true;
@@ -342,6 +349,11 @@ export class Worker {
       abortGraceMs: this.abortGraceMs,
       ...(this.deadline !== undefined ? { hardDeadline: this.deadline - this.margin } : {}),
     });
+    if (this.deadline !== undefined) {
+      // A task whose own timeout does not fit goes back (TaskRun releases it); claiming again would only get it back.
+      const timeout = claimed.task.timeoutMs ?? this.o.handlers.timeoutOf(claimed.task.type, this.o.settings.TaskTimeout);
+      if (Date.now() + timeout > this.deadline - this.margin) this.claimsClosed = true;
+    }
     this.runs.set(claimed.task._id, run);
     this.waiting.push(run);
     this.fill();

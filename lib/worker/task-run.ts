@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { BSON, MongoServerError } from 'mongodb';
 import type { Logger } from '../log/logger.js';
 import type { ClaimedTask, FailResult, Lease } from '../store/types.js';
 import type { Task } from '../tasks/model.js';
@@ -43,6 +44,8 @@ export interface TaskOutcome {
   error?: { message: string; kind: string };
   /** For 'retrying': when the next attempt is due. */
   nextAttemptAt?: Date;
+  /** For 'released': the worker was stopping, or the task's own timeout did not fit before the deadline. */
+  releasedBecause?: 'shutdown' | 'deadline';
   durationMs: number;
 }
 
@@ -123,7 +126,7 @@ export class TaskRun {
     const timeoutMs = task.timeoutMs ?? handler.timeoutMs ?? this.deps.defaultTimeoutMs;
     if (this.deps.hardDeadline !== undefined && Date.now() + timeoutMs > this.deps.hardDeadline) {
       // Claimed by type, but this task's own timeout does not fit: give it back untouched.
-      return this.release('does not fit before the invocation deadline');
+      return this.release('does not fit before the invocation deadline', 'deadline');
     }
 
     this.phase = 'starting';
@@ -179,8 +182,9 @@ export class TaskRun {
       this.log.info('task succeeded');
       return { outcome: 'succeeded', result: value };
     } catch (e) {
-      if (e instanceof DatabaseUnavailableError) throw e;
-      // The result itself cannot be stored (not BSON-serialisable, too large): the same run would fail the same way.
+      // Only a definite refusal of the result itself (not BSON-serialisable, too large) fails the task; the
+      // same run would fail the same way. Anything else leaves the task leased (the reclaimer retries it).
+      if (!(e instanceof BSON.BSONError || e instanceof MongoServerError)) throw e;
       const err = new NonRetryableError(`handler result could not be stored: ${(e as Error).message}`, { cause: e });
       err.name = 'ResultNotStorable';
       return this.fail(err, undefined);
@@ -202,9 +206,10 @@ export class TaskRun {
     return { outcome: 'rejected', error: { message: failure.message, kind: failure.kind } };
   }
 
-  private async release(why: string): Promise<Omit<TaskOutcome, 'taskId' | 'type' | 'attempt' | 'workerId' | 'lease' | 'durationMs'>> {
+  private async release(why: string, because: 'shutdown' | 'deadline'): Promise<Omit<TaskOutcome, 'taskId' | 'type' | 'attempt' | 'workerId' | 'lease' | 'durationMs'>> {
     const res = await this.deps.writer.release(this.lease, why);
-    return { outcome: res.owned ? 'released' : 'lease-lost' };
+    if (res.owned) this.log.info('task released', { why });
+    return res.owned ? { outcome: 'released', releasedBecause: because } : { outcome: 'lease-lost' };
   }
 
   private async finishAborted(settled: Settled | undefined, maxRetries: number | undefined, timeoutMs: number): Promise<Omit<TaskOutcome, 'taskId' | 'type' | 'attempt' | 'workerId' | 'lease' | 'durationMs'>> {
@@ -227,7 +232,7 @@ export class TaskRun {
       case 'shutdown':
         // Work that did finish during the grace is kept; anything else goes back without counting the attempt.
         if (settled?.ok && this.phase === 'finishing') return this.complete(settled.value);
-        return this.release('worker shutting down');
+        return this.release('worker shutting down', 'shutdown');
     }
   }
 

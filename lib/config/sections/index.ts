@@ -6,6 +6,7 @@ import { azureServiceBusSection } from './azure-service-bus.js';
 import { adminSection } from './admin.js';
 import { azureStorageSection } from './azure-storage.js';
 import { ingestSection } from './ingest.js';
+import { functionComputeSection } from './function-compute.js';
 
 /**
  * Every configuration section the code reads. A section added here is loaded from defaults, the
@@ -20,4 +21,5 @@ export const sections = {
   Admin: adminSection,
   AzureStorage: azureStorageSection,
   Ingest: ingestSection,
+  FunctionCompute: functionComputeSection,
 } as const;

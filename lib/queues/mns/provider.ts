@@ -219,7 +219,8 @@ export class MnsQueueProvider implements QueueProvider {
     const received = await this.receiveFrom(this.deadLetterQueueName, options);
     return received.map((m) => {
       const d = decodeDeadLetter(m.body);
-      return { ...m, body: d.body, properties: d.properties };
+      // Like Service Bus, a dead letter keeps its original enqueue time when the envelope tells it.
+      return { ...m, body: d.body, properties: d.properties, enqueuedAt: d.enqueuedAt ?? m.enqueuedAt };
     });
   }
 

@@ -21,6 +21,11 @@ export class PartialBatchSendError extends Error {
 
 /** Sends all messages in order; returns how many batches (transfers) it took. */
 export async function sendInBatches(sender: ServiceBusSender, messages: ServiceBusMessage[]): Promise<number> {
+  // A message that cannot fit even alone fails the call before anything is sent.
+  for (const [i, m] of messages.entries()) {
+    const probe = await sender.createMessageBatch();
+    if (!probe.tryAddMessage(m)) throw new MessageTooLargeError(i, probe.maxSizeInBytes);
+  }
   let sent = 0;
   let batches = 0;
   let batch: ServiceBusMessageBatch | undefined;
@@ -46,7 +51,6 @@ export async function sendInBatches(sender: ServiceBusSender, messages: ServiceB
       batchSession = m.sessionId;
       continue;
     }
-    if (batch.count === 0) throw new MessageTooLargeError(i, batch.maxSizeInBytes);
     await flush();
     batch = await sender.createMessageBatch();
     if (!batch.tryAddMessage(m)) throw new MessageTooLargeError(i, batch.maxSizeInBytes);

@@ -27,15 +27,19 @@ export interface ErrorContext {
 
 export function scrub(text: string, secrets: readonly string[]): string {
   let out = redactConnectionString(text);
-  for (const s of secrets) if (s) out = out.split(s).join('***');
+  // Literal replacement only for secret-sized values: a one-letter test key would mangle every word.
+  for (const s of secrets) if (s.length >= 8) out = out.split(s).join('***');
   return out;
 }
 
 export function toProviderError(err: unknown, ctx: ErrorContext): QueueProviderError {
   if (err instanceof QueueProviderError) return err;
-  const code = errorCode(err);
-  const message = err instanceof Error ? err.message : String(err);
-  const transient = code !== undefined && permanent.has(code) ? false : retryable(err, code);
+  // The SDK's retry loop rejects with an AggregateError of every attempt's error; the last one says why.
+  const attempts = err instanceof AggregateError ? err.errors : undefined;
+  const last: unknown = attempts && attempts.length > 0 ? attempts[attempts.length - 1] : err;
+  const code = errorCode(last);
+  const message = (last instanceof Error ? last.message : String(last)) + (attempts && attempts.length > 1 ? ` (after ${attempts.length} attempts)` : '');
+  const transient = code !== undefined && permanent.has(code) ? false : retryable(last, code);
   return new QueueProviderError(
     `Service Bus ${ctx.operation} on '${ctx.queue}' failed${code ? ` (${code})` : ''}: ${scrub(message, ctx.secrets)}`,
     { provider: providerKind, queue: ctx.queue, operation: ctx.operation, code, transient },

@@ -157,7 +157,8 @@ export class StorageQueueProvider implements QueueProvider {
     const received = await this.receiveWaiting(this.poison, this.deadLetterQueueName, options);
     return received.map((m) => {
       const d = decodeDeadLetter(m.body);
-      return { ...m, body: d.body, properties: d.properties };
+      // Like Service Bus, a dead letter keeps its original enqueue time when the envelope tells it.
+      return { ...m, body: d.body, properties: d.properties, enqueuedAt: d.enqueuedAt ?? m.enqueuedAt };
     });
   }
 

@@ -169,14 +169,15 @@ export class MnsPeerServer {
     const root = parseXml(body.toString('utf8'));
     const now = this.now();
     if (root.name === 'Message') {
-      const m = q.send(...messageParams(root, now));
+      const [text, opts] = messageParams(root);
+      const m = q.send(text, now, opts);
       return { status: 201, root: 'Message', content: { MessageId: m.id, MessageBodyMD5: m.md5 } };
     }
     expectRoot(root, 'Messages');
     const items = root.children.filter((c) => c.name === 'Message');
     if (items.length === 0 || items.length > MAX_BATCH) throw invalidArgument(`The count of message should be between 1 and ${MAX_BATCH}.`);
-    const params = items.map((item) => messageParams(item, now)); // all valid, or none sent
-    const sent = params.map((p) => q.send(...p));
+    const params = items.map((item) => messageParams(item)); // all valid, or none sent
+    const sent = params.map(([text, opts]) => q.send(text, now, opts));
     return { status: 201, root: 'Messages', content: { Message: sent.map((m) => ({ MessageId: m.id, MessageBodyMD5: m.md5 })) } };
   }
 
@@ -190,10 +191,14 @@ export class MnsPeerServer {
     }
     const wait = query.has('waitseconds') ? intParam(query, 'waitseconds', 0, 30) : q.attributes.PollingWaitSeconds;
     const deadline = this.now() + wait * 1000;
+    let gone = false;
+    res.once('close', () => {
+      gone = true;
+    });
     for (;;) {
       const got = q.receive(n, this.now());
       if (got.length > 0) return messagesReply(batch, got, true);
-      if (this.now() >= deadline || res.destroyed || !this.queues.has(q.name)) throw messageNotExist();
+      if (this.now() >= deadline || gone || !this.queues.has(q.name)) throw messageNotExist();
       await new Promise((r) => setTimeout(r, LONG_POLL_STEP_MS));
     }
   }
@@ -268,12 +273,12 @@ function ranged(name: string, raw: string, low: number, high: number): number {
   return n;
 }
 
-function messageParams(el: XmlElement, _now: number): [string, number, { delaySeconds?: number; priority?: number }] {
+function messageParams(el: XmlElement): [string, { delaySeconds?: number; priority?: number }] {
   const body = childText(el, 'MessageBody');
   if (body === undefined) throw invalidArgument('The XML you provided did not validate against our published schema, cause by MessageBody.');
   const delay = childText(el, 'DelaySeconds');
   const priority = childText(el, 'Priority');
-  return [body, _now, {
+  return [body, {
     ...(delay !== undefined ? { delaySeconds: ranged('DelaySeconds', delay, 0, 604_800) } : {}),
     ...(priority !== undefined ? { priority: ranged('Priority', priority, 1, 16) } : {}),
   }];

@@ -5,7 +5,7 @@
  */
 import { PeerNamespace } from './namespace.js';
 import type { StoreCounts } from './message-store.js';
-import type { ServiceBusPeerOptions } from './options.js';
+import type { PeerEntityOptions, ServiceBusPeerOptions } from './options.js';
 import { startServer, type PeerStats } from './server.js';
 
 export type { PeerEntityOptions, PeerSubscriptionOptions, ServiceBusPeerOptions } from './options.js';
@@ -20,6 +20,10 @@ export interface ServiceBusPeer {
   readonly stats: PeerStats;
   /** Messages by state in a queue, subscription (`topic/Subscriptions/sub`) or `.../$DeadLetterQueue`. */
   counts(path: string): StoreCounts;
+  /** Adds an entity while running (tests that want fresh queues). */
+  addEntity(entity: PeerEntityOptions): void;
+  /** Cuts every client connection without an AMQP close (a network failure); clients may reconnect. */
+  dropConnections(): void;
   /** Closes every connection and the listener, and clears all timers. */
   stop(): Promise<void>;
 }
@@ -33,6 +37,8 @@ export async function startServiceBusPeer(options: ServiceBusPeerOptions): Promi
     connectionString: `Endpoint=sb://127.0.0.1:${server.port};SharedAccessKeyName=${sas.name};SharedAccessKey=${sas.key};UseDevelopmentEmulator=true`,
     stats: server.stats,
     counts: (path) => namespace.counts(path),
+    addEntity: (entity) => namespace.add(entity),
+    dropConnections: () => server.dropConnections(),
     stop: () => server.stop(),
   };
 }

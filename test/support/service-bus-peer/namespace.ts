@@ -113,21 +113,25 @@ export class PeerNamespace {
   private readonly stores = new Map<string, MessageStore>();
 
   constructor(entities: PeerEntityOptions[]) {
-    for (const e of entities) {
-      if ((e.kind ?? 'queue') === 'queue') {
-        const q = new QueueLike(e.name, e);
-        this.queues.set(key(e.name), q);
-        this.addStores(q);
-        continue;
-      }
-      const topic = new Topic(e.name);
-      for (const s of e.subscriptions ?? []) {
-        const sub = new QueueLike(`${e.name}/Subscriptions/${s.name}`, s);
-        topic.subscriptions.set(key(s.name), sub);
-        this.addStores(sub);
-      }
-      this.topics.set(key(e.name), topic);
+    for (const e of entities) this.add(e);
+  }
+
+  /** Creates a queue, or a topic with its subscriptions (what the infrastructure would have done). */
+  add(e: PeerEntityOptions): void {
+    if (this.sendTarget(e.name)) throw new Error(`service-bus peer: entity '${e.name}' already exists`);
+    if ((e.kind ?? 'queue') === 'queue') {
+      const q = new QueueLike(e.name, e);
+      this.queues.set(key(e.name), q);
+      this.addStores(q);
+      return;
     }
+    const topic = new Topic(e.name);
+    for (const s of e.subscriptions ?? []) {
+      const sub = new QueueLike(`${e.name}/Subscriptions/${s.name}`, s);
+      topic.subscriptions.set(key(s.name), sub);
+      this.addStores(sub);
+    }
+    this.topics.set(key(e.name), topic);
   }
 
   /** The queue or topic a sender link may target. */

@@ -6,7 +6,7 @@
 import { once } from 'node:events';
 import type { AddressInfo, Socket } from 'node:net';
 import rhea from 'rhea';
-import type { Connection, EventContext, Receiver, Sender, link } from 'rhea';
+import type { Connection, EventContext, Sender, link } from 'rhea';
 import { batchMessageFormat, decodeBatch, encodeMessage, ticks, type WireMessage } from './amqp-values.js';
 import { covers, handlePutToken, type SasKey } from './cbs.js';
 import { DeliveryLink } from './delivery-link.js';
@@ -43,6 +43,8 @@ export interface ServerOptions {
 export interface RunningServer {
   port: number;
   stats: PeerStats;
+  /** Cuts every client socket without an AMQP close, as a network failure would. */
+  dropConnections(): void;
   stop(): Promise<void>;
 }
 
@@ -229,11 +231,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   return {
     port,
     stats,
+    dropConnections: () => {
+      for (const connection of [...states.keys()]) dropConnection(connection);
+      for (const socket of sockets) socket.destroy();
+    },
     stop: async () => {
       for (const connection of [...states.keys()]) {
         dropConnection(connection);
         connection.close();
       }
+      // Give clients a moment to answer the close (as Service Bus does) before cutting what is left.
+      const deadline = Date.now() + 1_000;
+      while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       namespace.close();

@@ -57,7 +57,10 @@ export async function ingest(col: Collection<Task>, tasks: readonly NewTask[], d
     await col.insertMany(docs, { ordered: false });
   } catch (e) {
     if (!(e instanceof MongoBulkWriteError)) throw e;
-    const errors = Array.isArray(e.writeErrors) ? e.writeErrors : [e.writeErrors];
+    const raw: unknown = e.writeErrors;
+    const errors = (Array.isArray(raw) ? raw : raw ? [raw] : []) as { code?: number; index: number }[];
+    // A bulk error without write errors failed as a whole (the driver wraps e.g. "Topology is closed"): nothing was stored.
+    if (errors.length === 0) throw e;
     const other = errors.filter((w) => w.code !== 11000);
     if (other.length > 0) throw e;
     for (const w of errors) duplicate.add(w.index);

@@ -1,0 +1,23 @@
+import { MongoBackend } from '@agendajs/mongo-backend';
+import { Agenda } from 'agenda';
+import { MongoClient } from 'mongodb';
+import { startMongoServer } from '../tools/mongo-server.js';
+const server = await startMongoServer({ backend: 'memory' });
+const client = await new MongoClient(server.uri).connect();
+const db = client.db('ag');
+const agenda = new Agenda({ backend: new MongoBackend({ mongo: db, collection: 'agendaJobs' }), processEvery: 100, maxConcurrency: 16, defaultConcurrency: 16, lockLimit: 16, defaultLockLimit: 16 });
+agenda.on('error', (e) => console.log('error', e));
+agenda.define('noop', async () => undefined, { concurrency: 16, lockLimit: 16 });
+console.log('defining'); 
+await agenda.ready; console.log('ready');
+for (let i = 0; i < 50; i++) await agenda.now('noop', { n: i });
+console.log('inserted', await db.collection('agendaJobs').countDocuments());
+let done = 0;
+agenda.on('success:noop', () => { done++; });
+agenda.on('fail', (e) => console.log('fail', e));
+const t0 = Date.now();
+await agenda.start(); console.log('started');
+while (done < 50 && Date.now() - t0 < 20000) { await new Promise((r) => setTimeout(r, 1000)); console.log('done', done); }
+console.log(JSON.stringify(await db.collection('agendaJobs').findOne({})));
+await agenda.stop(false);
+await client.close(); await server.stop();

@@ -1,0 +1,94 @@
+/**
+ * Alibaba Cloud Function Compute 3.0 handlers (Node.js 20): `handler(event, context)`. Configure each
+ * function's handler as dist/functions/aliyun/index.<name> (puller, processor, sweep, reclaimer, admin).
+ * Configuration comes from environment variables (Section__Key); credentials from context.credentials.
+ * No logic lives here: each handler parses its event and calls lib/app.
+ */
+import { invocationDeadline } from '../../lib/app/budget.js';
+import { fcDispatcher, fcEndpoint, FcInvoker } from '../../lib/app/fc-invoker.js';
+import { adminRouterFor, processInvocation, pullIngest, reclaimInvocation, type InvocationInfo } from '../../lib/app/invocations.js';
+import { sharedServices, type AppServices } from '../../lib/app/services.js';
+import { noDispatch, type Dispatcher } from '../../lib/app/dispatch.js';
+import { createQueueProvider } from '../../lib/queues/factory.js';
+import type { MnsCredentials } from '../../lib/queues/mns/credentials.js';
+import { eventJson, fcContextSchema, fcTimeoutMs, httpEventSchema, timerEventSchema, type FcContext, type HttpResult } from './event.js';
+
+function services(): Promise<AppServices> {
+  return sharedServices({ runtime: 'function-compute', serverSelectionTimeoutMs: 5_000 });
+}
+
+function info(ctx: FcContext): InvocationInfo {
+  const instanceId = ctx.instanceID ?? process.env.FC_INSTANCE_ID;
+  return { invocationId: ctx.requestId, functionName: ctx.function?.name ?? process.env.FC_FUNCTION_NAME ?? 'unknown', ...(instanceId ? { instanceId } : {}) };
+}
+
+function credentialsOf(ctx: FcContext): MnsCredentials | undefined {
+  const c = ctx.credentials;
+  return c?.accessKeyId && c.accessKeySecret ? { accessKeyId: c.accessKeyId, accessKeySecret: c.accessKeySecret, ...(c.securityToken ? { securityToken: c.securityToken } : {}) } : undefined;
+}
+
+function dispatcherFor(s: AppServices, ctx: FcContext): Dispatcher {
+  const endpoint = fcEndpoint(s.config.FunctionCompute.Endpoint, process.env);
+  const credentials = credentialsOf(ctx);
+  if (!endpoint || !credentials) return noDispatch;
+  const invoker = new FcInvoker({ endpoint, credentials, functionName: s.config.FunctionCompute.ProcessorFunctionName, logger: s.logger });
+  return fcDispatcher(invoker, s.config.FunctionCompute.FanOut, s.logger);
+}
+
+/** Timer: pulls MNS until the queue is empty or the invocation's time is spent, then fans out processors. */
+export async function puller(event: unknown, context: unknown) {
+  const startedAt = Date.now();
+  const ctx = fcContextSchema.parse(context);
+  timerEventSchema.parse(eventJson(event));
+  const s = await services();
+  const credentials = credentialsOf(ctx);
+  const provider = await createQueueProvider(s.config, { provider: 'mns', logger: s.logger, ...(credentials ? { mns: { credentials } } : {}) });
+  try {
+    return await pullIngest(s, provider, { ...info(ctx), deadline: invocationDeadline(startedAt, fcTimeoutMs(ctx)) }, dispatcherFor(s, ctx));
+  } finally {
+    await provider.close();
+  }
+}
+
+/** Asynchronous invocation (from the puller's fan-out): one processor batch. */
+export async function processor(event: unknown, context: unknown) {
+  const startedAt = Date.now();
+  const ctx = fcContextSchema.parse(context);
+  eventJson(event); // a wake-up; its content is informational
+  return processInvocation(await services(), { ...info(ctx), deadline: invocationDeadline(startedAt, fcTimeoutMs(ctx)) });
+}
+
+/** Timer: the processor sweep (retries that came due, tasks no wake-up reached). */
+export async function sweep(event: unknown, context: unknown) {
+  const startedAt = Date.now();
+  const ctx = fcContextSchema.parse(context);
+  timerEventSchema.parse(eventJson(event));
+  return processInvocation(await services(), { ...info(ctx), deadline: invocationDeadline(startedAt, fcTimeoutMs(ctx)) });
+}
+
+/** Timer: one reclaimer pass. */
+export async function reclaimer(event: unknown, context: unknown) {
+  const ctx = fcContextSchema.parse(context);
+  timerEventSchema.parse(eventJson(event));
+  return reclaimInvocation(await services(), info(ctx));
+}
+
+let adminRouter: ReturnType<typeof adminRouterFor> | undefined;
+
+/** HTTP trigger: the operations API; the key in Admin:ApiKey is checked by the router (x-functions-key or ?code=). */
+export async function admin(event: unknown, context: unknown): Promise<HttpResult> {
+  fcContextSchema.parse(context);
+  const e = httpEventSchema.parse(eventJson(event));
+  const s = await services();
+  adminRouter ??= adminRouterFor(s, { router: { auth: 'key', basePath: '/api' } });
+  const body = e.isBase64Encoded ? Buffer.from(e.body, 'base64').toString('utf8') : e.body;
+  const method = e.requestContext.http.method.toUpperCase();
+  const res = await adminRouter.handle({
+    method,
+    path: e.rawPath.replace(/^\/api(?=\/|$)/, '') || '/',
+    query: e.queryParameters,
+    headers: e.headers,
+    body: method === 'GET' || method === 'HEAD' ? undefined : body,
+  });
+  return { statusCode: res.status, headers: res.headers, isBase64Encoded: false, body: res.body };
+}

@@ -1,0 +1,170 @@
+# ---------------------------------------------------------------------------------------------
+# Placement and naming
+# ---------------------------------------------------------------------------------------------
+
+variable "region" {
+  description = "Region of every resource, e.g. cn-hangzhou."
+  type        = string
+  default     = "cn-hangzhou"
+}
+
+variable "name_prefix" {
+  description = "Prefix of resource names (functions are <prefix>-<catalog name>)."
+  type        = string
+  default     = "taskmesh"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}$", var.name_prefix))
+    error_message = "name_prefix: 2-31 lowercase letters, digits and hyphens, starting with a letter."
+  }
+}
+
+variable "tags" {
+  description = "Tags of the resources that take tags."
+  type        = map(string)
+  default = {
+    application = "taskmesh"
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Code
+# ---------------------------------------------------------------------------------------------
+
+variable "code_package_path" {
+  description = "Zip of the built app (dist/ with node_modules and package.json at its root); see docs/deploy.md."
+  type        = string
+  default     = "../../dist/taskmesh-fc.zip"
+}
+
+variable "handlers" {
+  description = "Handler (file.export inside the package) of each function of the catalog."
+  type        = map(string)
+  default = {
+    "mns-puller"      = "dist/functions/aliyun/mns-puller.handler"
+    processor         = "dist/functions/aliyun/processor.handler"
+    "processor-sweep" = "dist/functions/aliyun/processor-sweep.handler"
+    reclaimer         = "dist/functions/aliyun/reclaimer.handler"
+    admin             = "dist/functions/aliyun/admin.handler"
+  }
+}
+
+variable "timers_enabled" {
+  description = "Whether the timer triggers (mns-puller, processor-sweep, reclaimer) fire."
+  type        = bool
+  default     = true
+}
+
+variable "extra_environment" {
+  description = "Environment variables merged over the settings in main.tf (Section__Key = string). Keep secrets in the sensitive variables."
+  type        = map(string)
+  default     = {}
+}
+
+# ---------------------------------------------------------------------------------------------
+# Secrets
+# ---------------------------------------------------------------------------------------------
+
+variable "mongodb_uri" {
+  description = "MongoDB connection string (MongoDB__ConnectionString)."
+  type        = string
+  sensitive   = true
+
+  validation {
+    condition     = can(regex("^mongodb(\\+srv)?://", var.mongodb_uri))
+    error_message = "mongodb_uri must start with mongodb:// or mongodb+srv://."
+  }
+}
+
+variable "mongodb_database_name" {
+  description = "Database holding the tasks (MongoDB__DatabaseName)."
+  type        = string
+  default     = "taskmesh"
+}
+
+variable "admin_api_key" {
+  description = "Key the admin API and dashboard require (Admin__ApiKey). Empty: every admin request is refused."
+  type        = string
+  sensitive   = true
+  default     = ""
+}
+
+variable "access_key_id" {
+  description = "AccessKey id for MNS (Aliyun__AccessKeyId). Leave empty to use the function role's STS credentials."
+  type        = string
+  default     = ""
+}
+
+variable "access_key_secret" {
+  description = "AccessKey secret for MNS (Aliyun__AccessKeySecret). Leave empty to use the function role's STS credentials."
+  type        = string
+  sensitive   = true
+  default     = ""
+}
+
+# ---------------------------------------------------------------------------------------------
+# MNS
+# ---------------------------------------------------------------------------------------------
+
+variable "mns_queue_name" {
+  description = "MNS ingest queue (Aliyun__QueueName; code default \"tasks\")."
+  type        = string
+  default     = "tasks"
+}
+
+variable "mns_dead_letter_queue_name" {
+  description = "MNS dead-letter queue (Aliyun__DeadLetterQueueName; code default \"tasks-dlq\")."
+  type        = string
+  default     = "tasks-dlq"
+}
+
+variable "mns_max_receive_count" {
+  description = "Receives of a message before it moves to the dead-letter queue (Aliyun__MaxReceiveCount; code default 5)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.mns_max_receive_count >= 1 && var.mns_max_receive_count <= 1000
+    error_message = "mns_max_receive_count: 1-1000."
+  }
+}
+
+variable "mns_visibility_timeout_seconds" {
+  description = "How long a received message stays hidden (queue attribute and Ingest__VisibilityTimeout; code: MessageTimeout + 30 s = 330)."
+  type        = number
+  default     = 330
+}
+
+variable "mns_endpoint" {
+  description = "MNS endpoint (Aliyun__MNSEndpoint). Empty: https://<account>.mns.<region>.aliyuncs.com."
+  type        = string
+  default     = ""
+}
+
+variable "mns_allow_create_queue" {
+  description = "Grant mns:CreateQueue on the two queues (the code's ensureQueues creates them when missing)."
+  type        = bool
+  default     = true
+}
+
+# ---------------------------------------------------------------------------------------------
+# Logs
+# ---------------------------------------------------------------------------------------------
+
+variable "log_project_name" {
+  description = "Simple Log Service project (globally unique). Empty: <prefix>-logs-<account id>."
+  type        = string
+  default     = ""
+}
+
+variable "log_store_name" {
+  description = "Logstore of the function logs."
+  type        = string
+  default     = "functions"
+}
+
+variable "log_retention_days" {
+  description = "Days the logstore keeps logs."
+  type        = number
+  default     = 30
+}

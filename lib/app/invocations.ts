@@ -1,0 +1,100 @@
+/**
+ * What each trigger does, platform-free. functions/azure, functions/aliyun and the local runtime only
+ * translate their trigger's input into one of these calls.
+ */
+import { createIngestPipeline } from '../ingest/index.js';
+import type { PushedMessage, PushResult, PullUntilResult } from '../ingest/index.js';
+import type { QueueProvider } from '../queues/provider.js';
+import { runReclaimer, type ReclaimerSummary } from '../reclaimer/reclaimer.js';
+import { getReclaimerState } from '../reclaimer/state.js';
+import { processBatch } from '../worker/batch.js';
+import { resolveWorkerIdentity, type WorkerIdentity } from '../worker/identity.js';
+import type { WorkerSummary } from '../worker/processor.js';
+import { createAdminRouter, type AdminRouter } from '../admin/router.js';
+import { MongoWorkerDirectory } from '../admin/worker-directory.js';
+import type { AdminRouterOptions, AdminContext } from '../admin/types.js';
+import type { OutgoingMessage } from '../queues/provider.js';
+import type { AppServices } from './services.js';
+import { noDispatch, type Dispatcher } from './dispatch.js';
+
+export interface InvocationInfo {
+  /** The host's invocation id (logged with everything the invocation does). */
+  invocationId: string;
+  functionName: string;
+  /** The platform's instance id, for the worker identity. */
+  instanceId?: string;
+}
+
+/** Messages a platform already received (Service Bus trigger). Invalid ones are recorded and reported; a store failure throws so the platform redelivers. */
+export async function ingestPushedMessages(
+  s: AppServices,
+  messages: readonly PushedMessage[],
+  source: { provider: string; queue: string },
+  inv: InvocationInfo,
+  dispatch: Dispatcher = noDispatch,
+): Promise<PushResult> {
+  const logger = s.logger.child({ invocationId: inv.invocationId, function: inv.functionName });
+  const pipeline = createIngestPipeline(s.config, { store: s.store, knownTaskTypes: s.config.Ingest.KnownTaskTypes, logger, onTasksStored: (n) => dispatch.wake(n) });
+  const result = await pipeline.ingestPushed(messages, source);
+  logger.info('ingested pushed messages', { received: messages.length, stored: result.stored, duplicates: result.duplicates, rejected: result.rejected });
+  return result;
+}
+
+/** Pulls the ingest queue until it is empty or the invocation's budget is spent. */
+export async function pullIngest(s: AppServices, provider: QueueProvider, inv: InvocationInfo & { deadline: Date | number; signal?: AbortSignal }, dispatch: Dispatcher = noDispatch): Promise<PullUntilResult> {
+  const logger = s.logger.child({ invocationId: inv.invocationId, function: inv.functionName, queue: provider.queueName });
+  const pipeline = createIngestPipeline(s.config, { store: s.store, provider, logger, onTasksStored: (n) => dispatch.wake(n) });
+  const result = await pipeline.pullUntil({ deadline: inv.deadline, ...(inv.signal ? { signal: inv.signal } : {}) });
+  logger.info('pulled ingest queue', { ...result });
+  return result;
+}
+
+/** One processor invocation: claims and runs tasks until none is left or the deadline nears. */
+export async function processInvocation(
+  s: AppServices,
+  inv: InvocationInfo & { deadline: Date | number; signal?: AbortSignal; /** A host that runs many invocations as one worker (the local runtime). */ identity?: WorkerIdentity },
+): Promise<WorkerSummary> {
+  const logger = s.logger.child({ invocationId: inv.invocationId, function: inv.functionName });
+  const identity = inv.identity ?? resolveWorkerIdentity({ ...(inv.instanceId ? { platformInstanceId: inv.instanceId } : {}) });
+  const summary = await processBatch({
+    store: s.store,
+    handlers: s.handlers,
+    settings: s.config.Worker,
+    registry: s.registry,
+    identity,
+    logger,
+    deadline: inv.deadline,
+    ...(inv.signal ? { signal: inv.signal } : {}),
+  });
+  logger.info('processor invocation done', { ...summary });
+  return summary;
+}
+
+/** One reclaimer pass. */
+export async function reclaimInvocation(s: AppServices, inv: InvocationInfo): Promise<ReclaimerSummary> {
+  const logger = s.logger.child({ invocationId: inv.invocationId, function: inv.functionName });
+  const summary = await runReclaimer({ db: s.database.db, store: s.store, config: s.config, logger, by: `${inv.functionName}:${inv.invocationId}` });
+  logger.info('reclaimer pass done', { ...summary, tasks: { ...summary.tasks, taskIds: summary.tasks.taskIds.length } });
+  return summary;
+}
+
+/** The admin API over this deployment's store, workers, queues and reclaimer state. */
+export function adminRouterFor(
+  s: AppServices,
+  opts: { queues?: readonly QueueProvider[]; enqueue?: (m: OutgoingMessage) => Promise<{ messageId: string }>; router?: AdminRouterOptions } = {},
+): AdminRouter {
+  const ctx: AdminContext = {
+    store: s.store,
+    workers: new MongoWorkerDirectory(s.database.db),
+    queues: opts.queues ?? [],
+    reclaimerStatus: async () => {
+      const st = await getReclaimerState(s.database.db);
+      return st ? { lastRunAt: st.lastRun.finishedAt, summary: { ...st.lastRun, runs: st.runs } } : null;
+    },
+    ...(opts.enqueue ? { enqueue: opts.enqueue } : {}),
+    ...(s.config.Admin.ApiKey ? { apiKey: s.config.Admin.ApiKey } : {}),
+    ping: async () => { await s.database.db.command({ ping: 1 }); },
+    logger: s.logger.child({ component: 'admin' }),
+  };
+  return createAdminRouter(ctx, { workerStaleAfterMs: s.config.Worker.HeartbeatTimeout, ...opts.router });
+}

@@ -1,0 +1,119 @@
+/**
+ * Hosts the function set in one process, the way the Functions host would: the timers on their
+ * NCRONTAB schedules (lib/functions/catalog.ts), a queue-triggered ingest (pulling the ingest queue),
+ * dispatch-woken processors (the dispatch queue), and the HTTP routes under /api. Used by `npm start`.
+ */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createAdminServer, type AdminServer } from '../admin/node-http.js';
+import { schedules } from '../functions/catalog.js';
+import { parseNcrontab } from '../functions/ncrontab.js';
+import { createIngestPipeline } from '../ingest/index.js';
+import type { QueueProvider } from '../queues/provider.js';
+import { queueDispatcher } from './dispatch.js';
+import { adminRouterFor, processInvocation, reclaimInvocation } from './invocations.js';
+import { resolveWorkerIdentity } from '../worker/identity.js';
+import type { AppServices } from './services.js';
+
+export interface LocalHostOptions {
+  services: AppServices;
+  ingest: QueueProvider;
+  dispatch: QueueProvider;
+  /** Default 7071 (the Functions host's port). */
+  port?: number;
+  host?: string;
+  /** Budget of one processor invocation, like a function timeout (default 10 minutes). */
+  invocationTimeoutMs?: number;
+}
+
+export interface LocalHost {
+  api: AdminServer;
+  /** Resolves when every loop has stopped. */
+  stop(): Promise<void>;
+}
+
+export async function startLocalHost(o: LocalHostOptions): Promise<LocalHost> {
+  const s = o.services;
+  const log = s.logger.child({ component: 'local-host' });
+  const stopping = new AbortController();
+  const loops: Promise<void>[] = [];
+  const invocation = (functionName: string) => ({ invocationId: randomUUID(), functionName });
+  const timeoutMs = o.invocationTimeoutMs ?? 10 * 60_000;
+  // One worker identity for every processor invocation of this host (one registry record, not one per wake-up).
+  const identity = resolveWorkerIdentity({ ...(s.config.Worker.StateDirectory ? { stateDirectory: s.config.Worker.StateDirectory } : {}) });
+
+  /** One processor invocation at a time: a second wake-up during one is served by the next. */
+  let processing: Promise<unknown> = Promise.resolve();
+  const runProcessor = (fn: string) => {
+    processing = processing.then(() =>
+      processInvocation(s, { ...invocation(fn), identity, deadline: Date.now() + timeoutMs, signal: stopping.signal }).catch((e: unknown) => log.error('processor invocation failed', { function: fn, err: e })),
+    );
+    return processing;
+  };
+
+  const timer = (name: string, expression: string, run: () => Promise<unknown>) => {
+    const schedule = parseNcrontab(expression);
+    loops.push((async () => {
+      while (!stopping.signal.aborted) {
+        const wait = schedule.next(new Date()).getTime() - Date.now();
+        try {
+          await sleep(Math.max(0, wait), undefined, { signal: stopping.signal });
+        } catch {
+          return;
+        }
+        await run().catch((e: unknown) => log.error('timer function failed', { function: name, err: e }));
+      }
+    })());
+  };
+
+  // Ingest: what a queue trigger does, as a pull loop (one batch after another; the provider long-polls).
+  const pipeline = createIngestPipeline(s.config, { store: s.store, provider: o.ingest, logger: s.logger.child({ function: 'ingest' }), onTasksStored: (n) => queueDispatcher(o.dispatch, log).wake(n) });
+  loops.push((async () => {
+    while (!stopping.signal.aborted) {
+      try {
+        const r = await pipeline.pullOnce();
+        if (r.received > 0) log.info('ingest batch', { ...r });
+        if (r.storeError) await sleep(1_000);
+      } catch (e) {
+        log.error('ingest pull failed', { queue: o.ingest.queueName, err: e });
+        await sleep(2_000);
+      }
+    }
+  })());
+
+  // Dispatch: each wake-up starts a processor invocation (the storage-queue trigger on Azure).
+  loops.push((async () => {
+    while (!stopping.signal.aborted) {
+      try {
+        const wakeUps = await o.dispatch.receive({ maxMessages: 32, waitMs: 1_000 });
+        if (wakeUps.length === 0) continue;
+        await Promise.all(wakeUps.map((m) => o.dispatch.complete(m)));
+        await runProcessor('processor-dispatch');
+      } catch (e) {
+        log.error('dispatch poll failed', { queue: o.dispatch.queueName, err: e });
+        await sleep(2_000);
+      }
+    }
+  })());
+
+  timer('processor-sweep', schedules.processorSweep, () => runProcessor('processor-sweep'));
+  timer('reclaimer', schedules.reclaimer, () => reclaimInvocation(s, invocation('reclaimer')));
+
+  const router = adminRouterFor(s, {
+    queues: [o.ingest, o.dispatch],
+    enqueue: async (m) => ({ messageId: (await o.ingest.send(m)).id }),
+    router: { auth: 'key', basePath: '/api' },
+  });
+  const api = await createAdminServer(router, { port: o.port ?? 7071, host: o.host ?? '127.0.0.1', prefix: '/api', logger: s.logger });
+
+  return {
+    api,
+    async stop() {
+      stopping.abort();
+      await api.close();
+      await Promise.allSettled(loops);
+      await processing.catch(() => undefined);
+      identity.release();
+    },
+  };
+}

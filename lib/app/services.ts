@@ -1,0 +1,82 @@
+import type { z } from 'zod';
+import { loadConfig, type AppConfig } from '../config/load.js';
+import { connectDatabase, type Database } from '../db/connect.js';
+import { createLogger, type Logger } from '../log/logger.js';
+import { createTaskStore } from '../store/create.js';
+import type { MongoTaskStore } from '../store/mongo/store.js';
+import { HandlerRegistry, type TaskHandler } from '../worker/handlers.js';
+import { builtinHandlers } from '../worker/builtin-handlers.js';
+import { WorkerRegistry } from '../worker/registry.js';
+
+/** Where the code runs; recorded in worker host facts and logs. */
+export type RuntimeKind = 'azure-functions' | 'function-compute' | 'local' | 'process';
+
+/** Everything a trigger needs, built once per process and reused by warm invocations. */
+export interface AppServices {
+  runtime: RuntimeKind;
+  config: AppConfig;
+  logger: Logger;
+  database: Database;
+  store: MongoTaskStore;
+  registry: WorkerRegistry;
+  handlers: HandlerRegistry;
+  close(): Promise<void>;
+}
+
+export interface ServicesOptions {
+  runtime: RuntimeKind;
+  /** Default: loadConfig() from the environment. */
+  config?: AppConfig;
+  env?: Record<string, string | undefined>;
+  logger?: Logger;
+  /** Task handlers besides the built-in ones (echo, sleep, fail). */
+  handlers?: Iterable<TaskHandler<z.ZodType, unknown>>;
+  /** Short for serverless hosts: a database outage should fail the invocation fast, not hang it. */
+  serverSelectionTimeoutMs?: number;
+}
+
+/** Handlers every deployment has, plus the application's (registered with `registerTaskHandlers`). */
+const appHandlers: TaskHandler<z.ZodType, unknown>[] = [];
+
+/** Adds the application's task handlers; call at module load, before the first invocation. */
+export function registerTaskHandlers(...handlers: TaskHandler<z.ZodType, unknown>[]): void {
+  appHandlers.push(...handlers);
+}
+
+export async function createServices(o: ServicesOptions): Promise<AppServices> {
+  const config = o.config ?? loadConfig(o.env ? { env: o.env } : {});
+  const logger = (o.logger ?? createLogger()).child({ runtime: o.runtime });
+  const database = await connectDatabase(config.MongoDB, { serverSelectionTimeoutMS: o.serverSelectionTimeoutMs ?? 5_000, appName: `taskmesh-${o.runtime}` });
+  const store = createTaskStore(database.db, config);
+  const registry = new WorkerRegistry(database.db);
+  const handlers = new HandlerRegistry([...builtinHandlers(), ...appHandlers, ...(o.handlers ?? [])]);
+  try {
+    // Idempotent and cheap when the indexes exist; a cold start pays it once.
+    await Promise.all([store.ensureIndexes(), registry.ensureIndexes()]);
+  } catch (e) {
+    await database.close();
+    throw e;
+  }
+  return { runtime: o.runtime, config, logger, database, store, registry, handlers, close: () => database.close() };
+}
+
+let shared: Promise<AppServices> | undefined;
+
+/**
+ * The process-wide services of a serverless host: built by the first invocation, reused by warm ones.
+ * A failed build (database down at cold start) is forgotten, so the next invocation tries again.
+ */
+export function sharedServices(o: ServicesOptions): Promise<AppServices> {
+  if (!shared) {
+    shared = createServices(o);
+    shared.catch(() => { shared = undefined; });
+  }
+  return shared;
+}
+
+/** Forgets (and closes) the shared services: tests, and hosts that recycle configuration. */
+export async function resetSharedServices(): Promise<void> {
+  const s = shared;
+  shared = undefined;
+  if (s) await s.then((x) => x.close()).catch(() => undefined);
+}

@@ -1,0 +1,49 @@
+/**
+ * The function set, declared once. The Azure Functions app (functions/azure), the Function Compute
+ * handlers (functions/aliyun), the local runtime and the infrastructure templates all follow this
+ * catalog; the drift tests check the templates against it.
+ *
+ * Schedules are NCRONTAB with seconds ("s m h dom mon dow"), the form both Azure Functions timers and
+ * Function Compute 3.0 cron timer triggers take.
+ */
+export const schedules = {
+  /** Catches retries that came due and tasks no dispatch message woke a processor for. */
+  processorSweep: '0 */1 * * * *',
+  /** Reclaim stalled tasks, mark dead workers, apply retention. */
+  reclaimer: '30 */1 * * * *',
+  /** Pull-based ingest (MNS on Function Compute): each run pulls until the queue is empty or its time is spent (FC timers fire at most once a minute). */
+  ingestPuller: '0 */1 * * * *',
+} as const;
+
+export type TriggerKind = 'serviceBusQueue' | 'serviceBusTopic' | 'storageQueue' | 'timer' | 'http' | 'invoke';
+
+export interface FunctionDefinition {
+  name: string;
+  trigger: TriggerKind;
+  /** For timers. */
+  schedule?: string;
+  /** For queue triggers: the setting that holds the queue/topic name. */
+  queueSetting?: string;
+  subscriptionSetting?: string;
+  /** What it calls in lib/. */
+  purpose: string;
+}
+
+/** Azure Functions app (functions/azure). */
+export const azureFunctions: readonly FunctionDefinition[] = [
+  { name: 'ingest-servicebus-queue', trigger: 'serviceBusQueue', queueSetting: 'AzureServiceBus__QueueName', purpose: 'ingest pushed Service Bus messages' },
+  { name: 'ingest-servicebus-topic', trigger: 'serviceBusTopic', queueSetting: 'AzureServiceBus__TopicName', subscriptionSetting: 'AzureServiceBus__SubscriptionName', purpose: 'ingest pushed Service Bus topic messages' },
+  { name: 'processor-dispatch', trigger: 'storageQueue', queueSetting: 'AzureStorage__DispatchQueueName', purpose: 'processBatch when ingest stored new tasks' },
+  { name: 'processor-sweep', trigger: 'timer', schedule: schedules.processorSweep, purpose: 'processBatch for retries that came due' },
+  { name: 'reclaimer', trigger: 'timer', schedule: schedules.reclaimer, purpose: 'reclaimer pass' },
+  { name: 'admin', trigger: 'http', purpose: 'operations API and dashboard under /api' },
+];
+
+/** Function Compute 3.0 functions (functions/aliyun). */
+export const aliyunFunctions: readonly FunctionDefinition[] = [
+  { name: 'mns-puller', trigger: 'timer', schedule: schedules.ingestPuller, queueSetting: 'Aliyun__QueueName', purpose: 'pull MNS until empty or out of time; fan out processors' },
+  { name: 'processor', trigger: 'invoke', purpose: 'processBatch, invoked asynchronously by the puller' },
+  { name: 'processor-sweep', trigger: 'timer', schedule: schedules.processorSweep, purpose: 'processBatch for retries that came due' },
+  { name: 'reclaimer', trigger: 'timer', schedule: schedules.reclaimer, purpose: 'reclaimer pass' },
+  { name: 'admin', trigger: 'http', purpose: 'operations API and dashboard' },
+];

@@ -1,0 +1,142 @@
+/**
+ * Turns one message body into the task it asks for, or into a rejection with its reason.
+ *
+ * Checks, in order: size, JSON, operator injection (`$`-prefixed keys, dots, NUL anywhere in the
+ * document: MongoDB would read them as operators or paths), nesting depth, the envelope schema (or the
+ * bare-payload rule), and the known task types. A rejection still yields a task: a Failed one whose
+ * reason says what was wrong, keyed by the message id (never by the producer's idempotency key, so a
+ * corrected resend with the same key is not mistaken for a duplicate).
+ */
+import { messageIdempotencyKey } from '../store/ids.js';
+import type { NewTask, TaskSource } from '../tasks/model.js';
+import { MAX_PAYLOAD_DEPTH, messageEnvelopeSchema, taskTypeSchema, type RejectionCode } from './contract.js';
+
+export interface DecodeOptions {
+  maxBodyBytes: number;
+  defaultTaskType?: string;
+  taskTypeProperty: string;
+  /** When set, other task types are rejected. */
+  knownTaskTypes?: ReadonlySet<string>;
+}
+
+export interface DecodeInput {
+  id: string;
+  body: string;
+  properties?: Record<string, string | number | boolean>;
+  /** The bytes were not UTF-8 (`body` holds a lossy decoding, for the record). */
+  invalidEncoding?: boolean;
+}
+
+export interface Rejection {
+  code: RejectionCode;
+  detail: string;
+}
+
+export type Decoded = { task: NewTask; rejection?: undefined } | { task: NewTask; rejection: Rejection };
+
+/** Type recorded on a Failed task whose message named no usable type. */
+export const INVALID_MESSAGE_TYPE = 'invalid-message';
+/** How much of a refused body is kept on its Failed task, for the operator. */
+export const RAW_BODY_KEPT_CHARS = 4096;
+
+export function decodeMessage(msg: DecodeInput, source: { provider: string; queue: string }, opts: DecodeOptions): Decoded {
+  const taskSource: TaskSource = { provider: source.provider, queue: source.queue, messageId: msg.id };
+  const messageKey = messageIdempotencyKey(source.provider, source.queue, msg.id);
+  const reject = (code: RejectionCode, detail: string, type?: string): Decoded => ({
+    rejection: { code, detail },
+    task: {
+      type: type ?? INVALID_MESSAGE_TYPE,
+      payload: rawBodyRecord(msg.body),
+      idempotencyKey: messageKey,
+      source: taskSource,
+      failedReason: `${code}: ${detail}`,
+    },
+  });
+
+  if (msg.invalidEncoding) return reject('InvalidEncoding', 'the body is not valid UTF-8');
+  const bytes = Buffer.byteLength(msg.body, 'utf8');
+  if (bytes > opts.maxBodyBytes) return reject('BodyTooLarge', `the body is ${bytes} bytes; Ingest:MaxBodyBytes is ${opts.maxBodyBytes}`);
+
+  let doc: unknown;
+  try {
+    doc = JSON.parse(msg.body);
+  } catch (e) {
+    return reject('InvalidJson', `the body is not JSON (${(e as Error).message})`);
+  }
+
+  const unsafe = findUnsafeKey(doc);
+  if (unsafe) return reject(unsafe.code, unsafe.detail, typeHint(doc));
+
+  const isEnvelope = doc !== null && typeof doc === 'object' && !Array.isArray(doc) && Object.hasOwn(doc, 'type');
+  let task: NewTask;
+  if (isEnvelope) {
+    const r = messageEnvelopeSchema.safeParse(doc);
+    if (!r.success) {
+      const issues = r.error.issues.slice(0, 5).map((i) => `${i.path.length ? i.path.join('.') : '(envelope)'}: ${i.message}`).join('; ');
+      return reject('SchemaViolation', issues, typeHint(doc));
+    }
+    const e = r.data;
+    task = {
+      type: e.type,
+      payload: e.payload ?? null,
+      idempotencyKey: e.idempotencyKey ?? messageKey,
+      source: taskSource,
+      ...(e.priority !== undefined ? { priority: e.priority } : {}),
+      ...(e.maxRetries !== undefined ? { maxRetries: e.maxRetries } : {}),
+      ...(e.notBefore !== undefined ? { notBefore: e.notBefore } : {}),
+      ...(e.timeout !== undefined ? { timeoutMs: e.timeout } : {}),
+    };
+  } else {
+    // A bare payload: the type comes from the message, else from the configuration.
+    const fromProperty = msg.properties?.[opts.taskTypeProperty];
+    const type = typeof fromProperty === 'string' && fromProperty.length > 0 ? fromProperty : opts.defaultTaskType;
+    if (type === undefined) {
+      return reject('MissingTaskType', `the body has no "type" member, the message no "${opts.taskTypeProperty}" property, and Ingest:DefaultTaskType is not set`);
+    }
+    const t = taskTypeSchema.safeParse(type);
+    if (!t.success) return reject('SchemaViolation', `task type "${type.slice(0, 100)}": ${t.error.issues[0]?.message ?? 'invalid'}`);
+    task = { type: t.data, payload: doc, idempotencyKey: messageKey, source: taskSource };
+  }
+
+  if (opts.knownTaskTypes && !opts.knownTaskTypes.has(task.type)) {
+    return reject('UnknownTaskType', `task type "${task.type}" is not one of Ingest:KnownTaskTypes`, task.type);
+  }
+  return { task };
+}
+
+/** A type worth recording on the Failed task, when the document names a valid one. */
+function typeHint(doc: unknown): string | undefined {
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return undefined;
+  const t = (doc as Record<string, unknown>).type;
+  return taskTypeSchema.safeParse(t).success ? (t as string) : undefined;
+}
+
+function rawBodyRecord(body: string): { rawBody: string; truncated: boolean; bodyChars: number } {
+  return { rawBody: body.slice(0, RAW_BODY_KEPT_CHARS), truncated: body.length > RAW_BODY_KEPT_CHARS, bodyChars: body.length };
+}
+
+/** Walks the document (iteratively: a hostile one may be deep) for keys MongoDB would misread. */
+function findUnsafeKey(doc: unknown): Rejection | undefined {
+  const stack: { value: unknown; path: string; depth: number }[] = [{ value: doc, path: '', depth: 0 }];
+  while (stack.length > 0) {
+    const { value, path, depth } = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth >= MAX_PAYLOAD_DEPTH) return { code: 'PayloadTooDeep', detail: `the document is nested deeper than ${MAX_PAYLOAD_DEPTH} levels (at ${path || '(root)'})` };
+    if (Array.isArray(value)) {
+      value.forEach((v, i) => stack.push({ value: v, path: `${path}[${i}]`, depth: depth + 1 }));
+      continue;
+    }
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      const where = path ? `${path}.${k}` : k;
+      if (k.startsWith('$')) return { code: 'ForbiddenKey', detail: `key "${k.slice(0, 100)}" at ${truncate(where)} starts with "$" (MongoDB operator injection)` };
+      if (k.includes('.')) return { code: 'ForbiddenKey', detail: `key "${k.slice(0, 100)}" at ${truncate(where)} contains "." (MongoDB path injection)` };
+      if (k.includes('\u0000')) return { code: 'ForbiddenKey', detail: `a key at ${truncate(path || '(root)')} contains a NUL character` };
+      stack.push({ value: v, path: where, depth: depth + 1 });
+    }
+  }
+  return undefined;
+}
+
+function truncate(s: string): string {
+  return s.length > 200 ? `${s.slice(0, 200)}...` : s;
+}

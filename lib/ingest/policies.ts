@@ -1,0 +1,39 @@
+/**
+ * The resilience policies of ingest (cockatiel, the TypeScript Polly): what is retried, how long one
+ * message may take, and how many run at once.
+ */
+import { bulkhead, ExponentialBackoff, handleWhen, retry, timeout, TimeoutStrategy, wrap, type IPolicy } from 'cockatiel';
+import { isTransientDbError } from '../store/errors.js';
+import { QueueProviderError } from '../queues/provider.js';
+
+export interface RetrySettings {
+  /** Retries after the first try. */
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export function isTransientQueueError(e: unknown): boolean {
+  return e instanceof QueueProviderError && e.details.transient;
+}
+
+export interface IngestPolicies {
+  /** Around the batch's one bulk write: transient database errors are retried with backoff. */
+  store: IPolicy;
+  /** Around a receive: transient queue errors are retried with backoff. */
+  receive: IPolicy;
+  /** Around each message's work: bounded concurrency, its own time limit, transient queue errors retried. */
+  perMessage: IPolicy;
+}
+
+export function createIngestPolicies(opts: { retry: RetrySettings; messageTimeoutMs: number; concurrency: number }): IngestPolicies {
+  const backoff = () => new ExponentialBackoff({ initialDelay: Math.max(1, opts.retry.baseDelayMs), maxDelay: Math.max(1, opts.retry.maxDelayMs) });
+  const store = retry(handleWhen(isTransientDbError), { maxAttempts: opts.retry.attempts, backoff: backoff() });
+  const settle = retry(handleWhen(isTransientQueueError), { maxAttempts: opts.retry.attempts, backoff: backoff() });
+  // Aggressive: a hung SDK call must not hold the batch; the message is then redelivered and deduplicated.
+  const limit = timeout(opts.messageTimeoutMs, TimeoutStrategy.Aggressive);
+  // The bulkhead is outermost so that waiting for a slot does not eat into a message's own time.
+  const perMessage = wrap(bulkhead(opts.concurrency, Number.MAX_SAFE_INTEGER), limit, settle);
+  const receive = retry(handleWhen(isTransientQueueError), { maxAttempts: opts.retry.attempts, backoff: backoff() });
+  return { store, receive, perMessage };
+}

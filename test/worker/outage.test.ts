@@ -1,0 +1,67 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { MongoClient } from 'mongodb';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { startReclaimerLoop, type ReclaimerLoop } from '../../lib/reclaimer/index.js';
+import { createTaskStore } from '../../lib/store/create.js';
+import { JobTaskStatus as S } from '../../lib/tasks/status.js';
+import { WorkerRegistry } from '../../lib/worker/registry.js';
+import { startMongoServer, type MongoServerHandle } from '../../tools/mongo-server.js';
+import { freePort, spawnWorker, stopWorker, testConfig, waitFor, workerEnv, type WorkerProcess } from './helpers.js';
+
+const TASKS = 30;
+const DB = 'outage';
+const settings = { HeartbeatInterval: 200, HeartbeatTimeout: 3_000, PollingInterval: 100, BatchSize: 2, Concurrency: 2, RetryBaseDelay: 50, RetryMaxDelay: 200, ShutdownTimeout: 2_000 };
+
+let server: MongoServerHandle | undefined;
+let client: MongoClient | undefined;
+let reclaimer: ReclaimerLoop | undefined;
+const procs: WorkerProcess[] = [];
+const dir = mkdtempSync(join(tmpdir(), 'taskmesh-outage-'));
+
+afterAll(async () => {
+  await reclaimer?.stop();
+  await Promise.all(procs.map((p) => stopWorker(p, 5_000)));
+  await client?.close().catch(() => undefined);
+  await server?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('database outage', () => {
+  // The test stops and restarts a server of its own; a suite pointed at an external MONGODB_URI may have no Java to start one.
+  it.skipIf(!inject('mongoManaged'))('workers pause while the database is down and resume by themselves; every task finishes, none twice', async () => {
+    const port = await freePort();
+    const file = join(dir, 'outage.mv');
+    server = await startMongoServer({ backend: 'h2', file, port });
+    client = new MongoClient(server.uri, { serverSelectionTimeoutMS: 2_000 });
+    const db = client.db(DB);
+    const config = testConfig(settings);
+    const store = createTaskStore(db, config);
+    await store.ensureIndexes();
+    await new WorkerRegistry(db).ensureIndexes();
+    const { items } = await store.ingest(Array.from({ length: TASKS }, (_, i) => ({ type: 'record', payload: { ms: 150 }, maxRetries: 10, idempotencyKey: `outage-${i}` })));
+    const ids = items.map((i) => i.taskId);
+
+    const env = workerEnv(server.uri, DB, settings);
+    for (let i = 0; i < 2; i++) procs.push(spawnWorker(env));
+    await Promise.all(procs.map((p) => p.ready));
+    reclaimer = startReclaimerLoop({ db, config, everyMs: 500, by: 'outage-test' });
+
+    await waitFor(async () => (await db.collection('successes').countDocuments()) >= 5, 'some tasks done before the outage');
+    await server.stop();
+    await sleep(1_000); // workers run into the outage: claims, heartbeats and completes fail
+    server = await startMongoServer({ backend: 'h2', file, port });
+
+    await waitFor(async () => (await db.collection('tasks').countDocuments({ status: S.Succeeded })) === TASKS, 'all tasks Succeeded after the outage', 150_000, 200);
+    // A success is recorded just after the task is marked Succeeded (the hook runs once complete() owned it).
+    await waitFor(async () => (await db.collection('successes').countDocuments()) >= TASKS, 'every success recorded', 30_000, 100);
+    const successes = await db.collection<{ taskId: string }>('successes').find({}).toArray();
+    for (const id of ids) expect(successes.filter((s) => s.taskId === id), `successes of ${id}`).toHaveLength(1);
+    expect(successes).toHaveLength(TASKS);
+    for (const p of procs) expect(p.child.exitCode, p.output()).toBeNull(); // nobody crashed on the outage
+    const logs = procs.map((p) => p.output()).join('\n');
+    expect(logs).toMatch(/database unavailable/);
+  }, 240_000);
+});
