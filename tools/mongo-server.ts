@@ -4,7 +4,7 @@
  * (tools/pom.xml); the launcher is a single-file Java program run straight from source.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MongoClient } from 'mongodb';
@@ -54,9 +54,13 @@ export function mongoServerClasspath(): string {
 function compiledLauncher(classpath: string): string {
   const cls = join(classesDir, 'MongoServerLauncher.class');
   if (!existsSync(cls) || statSync(cls).mtimeMs < statSync(launcher).mtimeMs) {
-    mkdirSync(classesDir, { recursive: true });
-    const res = spawnSync('javac', ['-nowarn', '-d', classesDir, '-cp', classpath, launcher], { encoding: 'utf8' });
+    // Compile aside and rename: several test processes may start servers at once.
+    const tmp = mkdtempSync(join(toolsDir, 'target', 'launcher-'));
+    const res = spawnSync('javac', ['-nowarn', '-d', tmp, '-cp', classpath, launcher], { encoding: 'utf8' });
     if (res.status !== 0) throw new Error(`could not compile ${launcher}: ${(res.stderr || String(res.error)).slice(0, 2000)}`);
+    mkdirSync(classesDir, { recursive: true });
+    renameSync(join(tmp, 'MongoServerLauncher.class'), cls);
+    rmSync(tmp, { recursive: true, force: true });
   }
   return classesDir;
 }

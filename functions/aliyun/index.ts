@@ -35,6 +35,9 @@ function dispatcherFor(s: AppServices, ctx: FcContext): Dispatcher {
   return fcDispatcher(invoker, s.config.FunctionCompute.FanOut, s.logger);
 }
 
+/** Queues are created (with their dead-letter queue) once per instance: the seed's automatic creation. */
+let queuesEnsured = false;
+
 /** Timer: pulls MNS until the queue is empty or the invocation's time is spent, then fans out processors. */
 export async function puller(event: unknown, context: unknown) {
   const startedAt = Date.now();
@@ -44,6 +47,10 @@ export async function puller(event: unknown, context: unknown) {
   const credentials = credentialsOf(ctx);
   const provider = await createQueueProvider(s.config, { provider: 'mns', logger: s.logger, ...(credentials ? { mns: { credentials } } : {}) });
   try {
+    if (!queuesEnsured) {
+      await provider.ensureQueues();
+      queuesEnsured = true;
+    }
     return await pullIngest(s, provider, { ...info(ctx), deadline: invocationDeadline(startedAt, fcTimeoutMs(ctx)) }, dispatcherFor(s, ctx));
   } finally {
     await provider.close();

@@ -41,11 +41,11 @@ variable "handlers" {
   description = "Handler (file.export inside the package) of each function of the catalog."
   type        = map(string)
   default = {
-    "mns-puller"      = "dist/functions/aliyun/mns-puller.handler"
-    processor         = "dist/functions/aliyun/processor.handler"
-    "processor-sweep" = "dist/functions/aliyun/processor-sweep.handler"
-    reclaimer         = "dist/functions/aliyun/reclaimer.handler"
-    admin             = "dist/functions/aliyun/admin.handler"
+    "mns-puller"      = "dist/functions/aliyun/index.puller"
+    processor         = "dist/functions/aliyun/index.processor"
+    "processor-sweep" = "dist/functions/aliyun/index.sweep"
+    reclaimer         = "dist/functions/aliyun/index.reclaimer"
+    admin             = "dist/functions/aliyun/index.admin"
   }
 }
 

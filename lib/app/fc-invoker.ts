@@ -27,8 +27,10 @@ export interface FcInvokerOptions {
   logger: Logger;
 }
 
-// A CommonJS package: under ESM its default import is module.exports, whose `default` is the client class.
-const FcClientClass = fc20230330.default;
+// A CommonJS package: under Node's ESM its default import is module.exports, whose `default` is the
+// client class; bundlers and vitest hand over the class itself. Accept both.
+type FcClientCtor = typeof fc20230330.default;
+const FcClientClass: FcClientCtor = typeof fc20230330 === 'function' ? (fc20230330 as unknown as FcClientCtor) : fc20230330.default;
 type FcClient = InstanceType<typeof FcClientClass>;
 
 export class FcInvoker {

@@ -48,7 +48,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
           if (!section || !values || typeof values !== 'object') continue; // other apps' sections (Logging, ...) are not ours
           for (const [k, v] of Object.entries(values as Record<string, unknown>)) {
             const key = findKey(section, k);
-            if (!key) continue;
+            if (!key || v === null || (typeof v === 'string' && v.trim() === '')) continue;
             (raw[section] ??= {})[key] = v;
             origin[`${section}:${key}`] = 'file';
           }
@@ -58,7 +58,8 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
   }
 
   for (const [name, value] of Object.entries(env)) {
-    if (value === undefined) continue;
+    // An empty app setting means "not set" (templates list every key; some have no value on a platform).
+    if (value === undefined || value.trim() === '') continue;
     const m = /^([A-Za-z0-9]+)__([A-Za-z0-9]+)$/.exec(name);
     if (!m) continue;
     const section = findSection(m[1]!);

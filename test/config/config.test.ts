@@ -106,3 +106,13 @@ describe('logs', () => {
     expect(JSON.parse(lines[1]!)).toMatchObject({ level: 'error', msg: 'failed', workerId: 'w1' });
   });
 });
+
+describe('empty settings', () => {
+  it('mean "not set": the default applies (templates list every key, some empty)', () => {
+    const c = loadConfig({ env: { Worker__BatchSize: '', Worker__PollingInterval: '  ', Worker__Concurrency: '', AzureServiceBus__EnablePartitioning: '' } });
+    expect(c.Worker.BatchSize).toBe(10);
+    expect(c.Worker.PollingInterval).toBe(10_000);
+    expect(c.Worker.Concurrency).toBeUndefined();
+    expect(c.AzureServiceBus.EnablePartitioning).toBe(true);
+  });
+});

@@ -16,3 +16,10 @@ describe('README', () => {
     expect(readme).toMatch(/^npm test\b/m);
   });
 });
+
+describe('local.settings.example.json', () => {
+  it('is current (regenerate with `npx tsx tools/local-settings.ts --write`)', async () => {
+    const { render } = await import('../../tools/local-settings.js');
+    expect(readFileSync('local.settings.example.json', 'utf8')).toBe(render());
+  });
+});

@@ -67,7 +67,8 @@ describe('generic checks', () => {
   });
 
   it('report values the code rejects, and values that differ from its defaults', () => {
-    expect(loadProblems({ Worker__BatchSize: '' })).toHaveLength(1);
+    expect(loadProblems({ Worker__BatchSize: 'ten' })).toHaveLength(1);
+    expect(loadProblems({ Worker__BatchSize: '' })).toEqual([]); // empty means "not set": the default applies
     expect(loadProblems({ Worker__BatchSize: '12' })).toEqual([]);
     expect(differencesFromDefaults({ Worker__BatchSize: '12', Worker__MaxRetries: '3' })).toEqual(['Worker__BatchSize']);
   });
@@ -135,6 +136,7 @@ describe('infra/azure checks', () => {
     const defaults = loadConfig({ env: {} }) as unknown as Record<string, Record<string, unknown>>;
     const host = { extensions: { serviceBus: { prefetchCount: 7 }, queues: { messageEncoding: 'none' } } };
     expect(azure.hostProblems(t, host, defaults)).toHaveLength(2);
+    expect(azure.hostProblems(t, { functionTimeout: '00:04:00' }, defaults).join('\n')).toMatch(/Worker__TaskTimeout .* must stay below host.json functionTimeout/);
     const unboundHost = driftedMain((s) => s.replace('AzureFunctionsJobHost__extensions__serviceBus__prefetchCount: string(serviceBusPrefetchCount)', "AzureFunctionsJobHost__extensions__serviceBus__prefetchCount: '8'"));
     expect(azure.hostProblems(unboundHost, undefined, defaults).join('\n')).toMatch(/prefetchCount/);
   });

@@ -41,7 +41,7 @@ import { QueueProviderError, type OutgoingMessage, type QueueHealth, type QueueM
 import { MessageTooLargeError, PartialBatchSendError, sendInBatches } from './batch-send.js';
 import { createAdministrationClient, createServiceBusClient, resolveServiceBusAuth } from './client.js';
 import { guard, providerError, providerKind, scrub, toProviderError, type ErrorContext } from './errors.js';
-import { countByPeeking, runtimeCounts, type EntityNames } from './health.js';
+import { countByPeeking, runtimeCounts, type EntityNames, type RuntimeCounts } from './health.js';
 import { ServiceBusHandle, resendable, toQueueMessage, toServiceBusMessage } from './messages.js';
 import { ServiceBusSession } from './session.js';
 
@@ -269,22 +269,18 @@ export class ServiceBusQueueProvider implements QueueProvider {
     const base = { provider: providerKind, queue: this.queueName };
     try {
       this.assertOpen(this.ctx('health'));
-      const main = await countByPeeking(this.receiverFor('entity'), this.admin ? 1 : this.settings.healthPeekLimit);
-      const oldestMessageAgeMs = main.oldestActiveEnqueuedAt ? Math.max(0, Date.now() - main.oldestActiveEnqueuedAt.getTime()) : undefined;
-      const health: QueueHealth = { ...base, reachable: true, ...(oldestMessageAgeMs !== undefined ? { oldestMessageAgeMs } : {}) };
-      if (this.admin) {
-        try {
-          const counts = await runtimeCounts(this.admin, this.settings.entity);
-          return { ...health, depth: counts.active, deadLetterDepth: counts.deadLetter, ...(counts.scheduled !== undefined ? { delayed: counts.scheduled } : {}) };
-        } catch (e) {
-          this.log.debug('runtime properties unavailable; counting by peeking', { error: e });
-        }
+      const exact = this.admin ? await this.runtimeCountsIfAvailable(this.admin) : undefined;
+      // The peek also proves the entity answers over AMQP; with exact counts the first message (the oldest) is enough.
+      const peeked = await countByPeeking(this.receiverFor('entity'), exact ? 1 : this.settings.healthPeekLimit);
+      const oldest = peeked.oldestActiveEnqueuedAt;
+      const health: QueueHealth = { ...base, reachable: true, ...(oldest ? { oldestMessageAgeMs: Math.max(0, Date.now() - oldest.getTime()) } : {}) };
+      if (exact) {
+        return { ...health, depth: exact.active, deadLetterDepth: exact.deadLetter, ...(exact.scheduled !== undefined ? { delayed: exact.scheduled } : {}) };
       }
-      const counted = this.admin ? await countByPeeking(this.receiverFor('entity'), this.settings.healthPeekLimit) : main;
       const deadLetters = await countByPeeking(this.receiverFor('dead-letter'), this.settings.healthPeekLimit);
       return {
         ...health,
-        ...(counted.truncated ? {} : { depth: counted.active, delayed: counted.scheduled }),
+        ...(peeked.truncated ? {} : { depth: peeked.active, delayed: peeked.scheduled }),
         ...(deadLetters.truncated ? {} : { deadLetterDepth: deadLetters.active + deadLetters.deferred }),
       };
     } catch (e) {
@@ -454,6 +450,15 @@ export class ServiceBusQueueProvider implements QueueProvider {
     if (!(await admin.subscriptionExists(entity.topicName!, entity.subscriptionName!))) {
       await admin.createSubscription(entity.topicName!, entity.subscriptionName!, { maxDeliveryCount, requiresSession });
       this.log.info('created subscription', { topic: entity.topicName, subscription: entity.subscriptionName });
+    }
+  }
+
+  private async runtimeCountsIfAvailable(admin: ServiceBusAdministrationClient): Promise<RuntimeCounts | undefined> {
+    try {
+      return await runtimeCounts(admin, this.settings.entity);
+    } catch (e) {
+      this.log.debug('runtime properties unavailable; counting by peeking', { error: toProviderError(e, this.ctx('health')) });
+      return undefined;
     }
   }
 

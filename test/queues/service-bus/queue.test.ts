@@ -84,15 +84,19 @@ describe('Service Bus provider: queue', () => {
   });
 
   it('a lock that expires makes the message come back; settling the stale delivery fails as MessageLockLost', async () => {
-    const { provider } = queue({ lockDurationMs: 1_000 }, { MaxAutoLockRenewalDuration: 0 });
-    await provider.send({ body: 'slow consumer' });
-    const [stale] = await receiveAtLeast(receive(provider), 1);
-    const [again] = await receiveAtLeast(receive(provider), 1);
+    const { name, provider: slow } = queue({ lockDurationMs: 1_000 }, { MaxAutoLockRenewalDuration: 0 });
+    // The second consumer renews its locks, so its delivery stays valid however slow this machine is.
+    const fast = providerOn(peer, { QueueName: name, MaxAutoLockRenewalDuration: '00:01:00' });
+    open.push(fast);
+    await slow.send({ body: 'slow consumer' });
+    const [stale] = await receiveAtLeast(receive(slow), 1);
+    const [again] = await receiveAtLeast(receive(fast), 1);
     expect(again).toMatchObject({ id: stale!.id, deliveryCount: 2 });
-    const err = await provider.complete(stale!).catch((e: unknown) => e);
+    const err = await slow.complete(stale!).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(QueueProviderError);
     expect((err as QueueProviderError).details).toMatchObject({ provider: 'service-bus', operation: 'complete', code: 'MessageLockLost', transient: false });
-    await provider.complete(again!);
+    await fast.complete(again!);
+    expect(peer.counts(name)).toEqual({ active: 0, locked: 0, deferred: 0, scheduled: 0 });
   });
 
   it('a deferred message is skipped by receive and fetched later by its sequence number', async () => {
@@ -110,51 +114,63 @@ describe('Service Bus provider: queue', () => {
     expect(peer.counts(name)).toEqual({ active: 0, locked: 0, deferred: 0, scheduled: 0 });
   });
 
+  // Time-based outcomes are checked against the clock at receipt (never received before its time), not
+  // with an early receive that a stalled machine could turn into a late one.
   it('a scheduled message is not delivered before its time, and is after', async () => {
     const { name, provider } = queue();
-    const sequenceNumber = await provider.schedule({ body: 'on time' }, new Date(Date.now() + 1_500));
-    expect(sequenceNumber > 0n).toBe(true);
-    expect(peer.counts(name).scheduled).toBe(1);
+    const at = new Date(Date.now() + 1_000);
+    const near = await provider.schedule({ body: 'on time' }, at);
+    const far = await provider.schedule({ body: 'next hour' }, new Date(Date.now() + 3_600_000));
+    expect(near > 0n && far > near).toBe(true);
+    expect(peer.counts(name).scheduled + peer.counts(name).active).toBe(2);
+    const got = await receiveAtLeast(receive(provider), 1);
+    const receivedAt = Date.now();
+    expect(got.map((m) => m.body)).toEqual(['on time']);
+    expect(receivedAt).toBeGreaterThanOrEqual(at.getTime());
+    expect(got[0]!.deliveryCount).toBe(1);
+    await provider.complete(got[0]!);
     expect(await provider.receive({ maxMessages: 5, waitMs: 0 })).toEqual([]);
-    const [m] = await receiveAtLeast(receive(provider), 1);
-    expect(m).toMatchObject({ body: 'on time', deliveryCount: 1 });
-    await provider.complete(m!);
+    expect(peer.counts(name).scheduled).toBe(1);
   });
 
   it('send with delayMs is held back the same way', async () => {
     const { provider } = queue();
+    const sentAt = Date.now();
     await provider.send({ body: 'delayed', delayMs: 1_000 });
     await provider.send({ body: 'now' });
-    const first = await provider.receive({ maxMessages: 5, waitMs: 300 });
-    expect(first.map((m) => m.body)).toEqual(['now']);
-    const [late] = await receiveAtLeast(receive(provider), 1);
-    expect(late!.body).toBe('delayed');
+    const arrivals: Array<[string, number]> = [];
+    await receiveAtLeast(async (o) => {
+      const got = await provider.receive(o);
+      for (const m of got) arrivals.push([m.body, Date.now()]);
+      return got;
+    }, 2);
+    expect(arrivals.map(([body]) => body)).toEqual(['now', 'delayed']);
+    expect(arrivals[1]![1]).toBeGreaterThanOrEqual(sentAt + 1_000);
   });
 
   it('a cancelled scheduled message is never delivered', async () => {
     const { name, provider } = queue();
-    const keep = await provider.schedule({ body: 'keep' }, new Date(Date.now() + 500));
-    const drop = await provider.schedule({ body: 'drop' }, new Date(Date.now() + 500));
+    const keep = await provider.schedule({ body: 'keep' }, new Date(Date.now() + 300));
+    const drop = await provider.schedule({ body: 'drop' }, new Date(Date.now() + 60_000));
     expect(keep).not.toBe(drop);
     await provider.cancelScheduled(drop);
-    expect(peer.counts(name).scheduled).toBe(1);
     const [m] = await receiveAtLeast(receive(provider), 1);
     expect(m!.body).toBe('keep');
     await provider.complete(m!);
-    // Well past the cancelled one's time: nothing else arrives.
-    expect(await provider.receive({ maxMessages: 5, waitMs: 800 })).toEqual([]);
+    expect(peer.counts(name)).toEqual({ active: 0, locked: 0, deferred: 0, scheduled: 0 });
+    expect(await provider.receive({ maxMessages: 5, waitMs: 300 })).toEqual([]);
   });
 
   it('abandon with a delay hides the message until then and keeps counting deliveries', async () => {
-    const { name, provider } = queue();
+    const { provider } = queue();
     const sent = await provider.send({ body: 'back off' });
     const [m] = await receiveAtLeast(receive(provider), 1);
+    const abandonedAt = Date.now();
     await provider.abandon(m!, 1_000);
-    expect(peer.counts(name)).toMatchObject({ active: 0, locked: 0, scheduled: 1 });
-    expect(await provider.receive({ maxMessages: 5, waitMs: 0 })).toEqual([]);
     const [back] = await receiveAtLeast(receive(provider), 1);
+    expect(Date.now()).toBeGreaterThanOrEqual(abandonedAt + 1_000);
     expect(back).toMatchObject({ id: sent.id, body: 'back off', deliveryCount: 2 });
-    expect(back!.properties).toBeUndefined();
+    expect(back!.properties).toBeUndefined(); // the carried delivery count is not an application property
     await provider.complete(back!);
   });
 
@@ -182,13 +198,13 @@ describe('Service Bus provider: queue', () => {
   });
 
   it('renewLock keeps a message past its original lock expiry; complete then succeeds', async () => {
-    const { name, provider } = queue({ lockDurationMs: 1_500 }, { MaxAutoLockRenewalDuration: 0 });
+    const { name, provider } = queue({ lockDurationMs: 2_000 }, { MaxAutoLockRenewalDuration: 0 });
     await provider.send({ body: 'long job' });
     const [m] = await receiveAtLeast(receive(provider), 1);
     const firstExpiry = await provider.renewLock(m!);
     let latest = firstExpiry;
     for (let i = 0; i < 3; i++) {
-      await sleep(700);
+      await sleep(800);
       latest = await provider.renewLock(m!);
     }
     expect(latest.getTime()).toBeGreaterThan(firstExpiry.getTime());
@@ -197,10 +213,10 @@ describe('Service Bus provider: queue', () => {
   });
 
   it('locks are renewed automatically up to MaxAutoLockRenewalDuration', async () => {
-    const { name, provider } = queue({ lockDurationMs: 1_200 }, { MaxAutoLockRenewalDuration: '00:00:30' });
+    const { name, provider } = queue({ lockDurationMs: 2_000 }, { MaxAutoLockRenewalDuration: '00:00:30' });
     await provider.send({ body: 'auto renewed' });
     const [m] = await receiveAtLeast(receive(provider), 1);
-    await sleep(3_000); // more than two lock durations
+    await sleep(4_500); // more than two lock durations
     expect(peer.counts(name)).toMatchObject({ locked: 1, active: 0 });
     await provider.complete(m!);
     expect(peer.counts(name).locked).toBe(0);

@@ -67,7 +67,7 @@ describe('Service Bus provider: sessions', () => {
   });
 
   it('abandon inside a session redelivers the same message first; state and lock renewal work', async () => {
-    const { provider } = sessionQueue(1_500);
+    const { provider } = sessionQueue();
     await provider.sendBatch([{ body: 'first', sessionId: 'X' }, { body: 'second', sessionId: 'X' }]);
     const session = await accept(provider, 'X');
     const [first] = await session.receive({ maxMessages: 1, waitMs: 5_000 });

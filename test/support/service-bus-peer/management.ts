@@ -90,10 +90,9 @@ function dispatch(namespace: PeerNamespace, entityPath: string, operation: strin
       return {};
     }
     case 'com.microsoft:get-message-sessions': {
-      const ids = store().sessionIds();
       const skip = Number(body.skip ?? 0);
-      const top = Number(body.top ?? ids.length);
-      return { skip: rhea.types.wrap_int(skip + Math.min(top, ids.length - skip)), 'sessions-ids': ids.slice(skip, skip + top) };
+      const page = store().sessionIds().slice(skip, skip + Number(body.top ?? Number.MAX_SAFE_INTEGER));
+      return { skip: rhea.types.wrap_int(skip + page.length), 'sessions-ids': page };
     }
     default:
       throw new PeerError('amqp:not-implemented', `The service-bus peer does not implement '${operation}'.`, 501);

@@ -83,7 +83,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const reply = (state: ConnectionState, request: WireMessage, response: WireMessage) => {
     const to = typeof request.reply_to === 'string' ? request.reply_to : undefined;
     const link = to === undefined ? undefined : state.replyLinks.get(to);
-    if (link?.is_open()) link.send({ ...response, to, correlation_id: request.message_id } as never);
+    if (link?.is_open()) link.send(encodeMessage({ ...response, to, correlation_id: request.message_id }), undefined, 0);
   };
 
   // The client's receive links: replies ($cbs, $management) or message deliveries.
@@ -220,7 +220,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     container.on(event, () => undefined);
   }
 
-  const server = container.listen({ host: '127.0.0.1', port: 0, autoaccept: false, treat_modified_as_released: false } as never);
+  // Link options for the links rhea creates on the client's attach: we accept transfers ourselves (to be
+  // able to reject), and need `modified` (abandon, defer) told apart from `released`.
+  const linkDefaults = { autoaccept: false, treat_modified_as_released: false };
+  const server = container.listen({ host: '127.0.0.1', port: 0, ...linkDefaults });
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
