@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { loadConfig } from '../lib/config/index.js';
 import { ConfigError } from '../lib/config/errors.js';
 import { createLogger } from '../lib/log/logger.js';
-import { createServices } from '../lib/app/services.js';
+import { createServices, shutdownTelemetry } from '../lib/app/services.js';
 import { startLocalHost } from '../lib/app/local-host.js';
 import { createQueueProvider } from '../lib/queues/factory.js';
 import { startMongoServer, type MongoServerHandle } from './mongo-server.js';
@@ -88,6 +88,7 @@ async function main() {
       await ingest.close();
       await dispatch.close();
       await services.close();
+      await shutdownTelemetry();
       await cleanup();
       log.info('stopped');
       process.exit(0);

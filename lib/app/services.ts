@@ -7,6 +7,7 @@ import type { MongoTaskStore } from '../store/mongo/store.js';
 import { HandlerRegistry, type TaskHandler } from '../worker/handlers.js';
 import { builtinHandlers } from '../worker/builtin-handlers.js';
 import { WorkerRegistry } from '../worker/registry.js';
+import { setupTelemetry, telemetryConfigFromEnv, type TelemetryShutdown } from '../telemetry/index.js';
 
 /** Where the code runs; recorded in worker host facts and logs. */
 export type RuntimeKind = 'azure-functions' | 'function-compute' | 'local' | 'process';
@@ -43,9 +44,15 @@ export function registerTaskHandlers(...handlers: TaskHandler<z.ZodType, unknown
   appHandlers.push(...handlers);
 }
 
+/** One OpenTelemetry SDK per process, however many services objects it builds. */
+let telemetry: Promise<TelemetryShutdown> | undefined;
+
 export async function createServices(o: ServicesOptions): Promise<AppServices> {
   const config = o.config ?? loadConfig(o.env ? { env: o.env } : {});
   const logger = (o.logger ?? createLogger()).child({ runtime: o.runtime });
+  // Exporters follow Telemetry__Exporter / APPLICATIONINSIGHTS_CONNECTION_STRING / OTEL_EXPORTER_OTLP_ENDPOINT; none by default.
+  telemetry ??= setupTelemetry(telemetryConfigFromEnv(), { logger });
+  await telemetry;
   const database = await connectDatabase(config.MongoDB, { serverSelectionTimeoutMS: o.serverSelectionTimeoutMs ?? 5_000, appName: `taskmesh-${o.runtime}` });
   const store = createTaskStore(database.db, config);
   const registry = new WorkerRegistry(database.db);
@@ -72,6 +79,13 @@ export function sharedServices(o: ServicesOptions): Promise<AppServices> {
     shared.catch(() => { shared = undefined; });
   }
   return shared;
+}
+
+/** Flushes and stops the process's telemetry (before exit). */
+export async function shutdownTelemetry(): Promise<void> {
+  const t = telemetry;
+  telemetry = undefined;
+  if (t) await (await t)();
 }
 
 /** Forgets (and closes) the shared services: tests, and hosts that recycle configuration. */

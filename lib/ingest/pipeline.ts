@@ -12,7 +12,9 @@
  * Service Bus trigger): there the platform settles, so refused ones are reported and a store failure
  * throws.
  */
+import { SpanKind } from '@opentelemetry/api';
 import { z } from 'zod';
+import { formatTraceparent, spanAttributes, withSpan } from '../telemetry/tracing.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import type { QueueMessage, QueueProvider } from '../queues/provider.js';
 import { redeliveryDelay } from '../queues/redelivery.js';
@@ -153,7 +155,7 @@ export class IngestPipeline {
       this.log.error('bulk write failed; giving the batch back for redelivery', { messages: messages.length, error: reason });
       counts.storeError = reason;
       await this.settleEach(prepared.items, counts, async (item) => {
-        await provider.abandon(item.queued!, redeliveryDelay(item.message.deliveryCount, { baseMs: this.opts.retry.baseDelayMs, capMs: this.opts.retry.maxDelayMs }));
+        await provider.abandon(item.queued!, this.redeliveryDelay(item));
         counts.abandoned++;
       });
       return counts;
@@ -163,7 +165,7 @@ export class IngestPipeline {
     await this.settleEach(prepared.items, counts, async (item) => {
       if (item.taskIndex === undefined) {
         // Decoding itself failed (timeout, bug): not the message's fault, so no dead letter.
-        await provider.abandon(item.queued!, redeliveryDelay(item.message.deliveryCount, { baseMs: this.opts.retry.baseDelayMs, capMs: this.opts.retry.maxDelayMs }));
+        await provider.abandon(item.queued!, this.redeliveryDelay(item));
         counts.abandoned++;
         return;
       }
@@ -264,6 +266,11 @@ export class IngestPipeline {
 
   // ---------------------------------------------------------------------------------------------
 
+  /** Exponential in the delivery count: a store that is down is not hammered by its own backlog. */
+  private redeliveryDelay(item: Prepared): number {
+    return redeliveryDelay(item.message.deliveryCount, { baseMs: this.opts.retry.baseDelayMs, capMs: this.opts.retry.maxDelayMs });
+  }
+
   private requireProvider(): QueueProvider {
     if (!this.opts.provider) throw new Error('IngestPipeline: pulling needs a queue provider (pass `provider`)');
     return this.opts.provider;
@@ -298,7 +305,18 @@ export class IngestPipeline {
     const decoded = await Promise.all(
       inputs.map(async (input) => {
         try {
-          return await this.policies.perMessage.execute(() => decodeMessage(input, source, this.decodeOptions), ownSignal());
+          // One span per message receipt; its traceparent goes into the task, so the processing span links back to it.
+          const parent = typeof input.properties?.traceparent === 'string' ? input.properties.traceparent : undefined;
+          return await withSpan(
+            'message.receive',
+            { [spanAttributes.messageId]: input.id, [spanAttributes.queue]: source.queue, [spanAttributes.provider]: source.provider },
+            async (span) => {
+              const d = await this.policies.perMessage.execute(() => decodeMessage(input, source, this.decodeOptions), ownSignal());
+              if (span.isRecording()) d.task.traceparent ??= formatTraceparent(span.spanContext());
+              return d;
+            },
+            { kind: SpanKind.CONSUMER, ...(parent ? { parent } : {}) },
+          );
         } catch (e) {
           this.log.error('decoding a message failed unexpectedly; it will be redelivered', { messageId: input.id, error: describe(e) });
           return undefined;

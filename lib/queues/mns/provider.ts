@@ -143,7 +143,12 @@ export class MnsQueueProvider implements QueueProvider {
     for (const m of received) {
       if (m.deliveryCount > this.opts.maxReceiveCount) {
         // Delivered too often without being settled (crashes, timeouts): it leaves for the dead-letter queue.
-        await this.moveToDeadLetter(m, MAX_DELIVERY_EXCEEDED, `received ${m.deliveryCount} times; Aliyun:MaxReceiveCount is ${this.opts.maxReceiveCount}`);
+        try {
+          await this.moveToDeadLetter(m, MAX_DELIVERY_EXCEEDED, `received ${m.deliveryCount} times; Aliyun:MaxReceiveCount is ${this.opts.maxReceiveCount}`);
+        } catch (e) {
+          // Not handed out either way; its visibility timeout brings it back for another try.
+          this.log.warn('moving a message past its receive count to the dead-letter queue failed', { messageId: m.id, error: e instanceof Error ? e.message : String(e) });
+        }
         continue;
       }
       keep.push(m);

@@ -98,7 +98,12 @@ export class StorageQueueProvider implements QueueProvider {
     const keep: QueueMessage[] = [];
     for (const m of received) {
       if (m.deliveryCount > this.maxDequeueCount) {
-        await this.moveToPoison(m, MAX_DELIVERY_EXCEEDED, `dequeued ${m.deliveryCount} times; the limit (Ingest:MaxDeliveryCount) is ${this.maxDequeueCount}`);
+        try {
+          await this.moveToPoison(m, MAX_DELIVERY_EXCEEDED, `dequeued ${m.deliveryCount} times; the limit (Ingest:MaxDeliveryCount) is ${this.maxDequeueCount}`);
+        } catch (e) {
+          // Not handed out either way; its visibility timeout brings it back for another try.
+          this.log.warn('moving a poison message failed', { messageId: m.id, error: e instanceof Error ? e.message : String(e) });
+        }
         continue;
       }
       keep.push(m);

@@ -157,6 +157,32 @@ describe('MNS receive count and dead letters', () => {
   });
 });
 
+describe('MNS retry later', () => {
+  it('abandon without a delay hides the message for an exponential backoff in its delivery count, capped', async () => {
+    const p = provider({ redelivery: { baseMs: 10_000, capMs: 60_000 } });
+    await p.ensureQueues();
+    await p.sendBatch([{ body: 'first' }, { body: 'third' }, { body: 'capped' }]);
+    const got = await drain((o) => p.receive(o), 3);
+    const hiddenFor = async (body: string, deliveryCount: number) => {
+      const m = got.find((x) => x.body === body)!;
+      const before = Date.now();
+      // The provider reads the delivery count from the message it is given.
+      await p.abandon({ ...m, deliveryCount });
+      const after = Date.now();
+      const stored = peer.peer.queues.get(p.queueName)!.inspect().find((x) => x.id === m.id)!;
+      return [stored.nextVisibleTime - after, stored.nextVisibleTime - before] as const;
+    };
+    const within = ([lo, hi]: readonly [number, number], expected: number) => {
+      // Whole seconds on the service: the expected delay lies between what the two clock readings allow.
+      expect(lo).toBeLessThanOrEqual(expected);
+      expect(hi).toBeGreaterThanOrEqual(expected);
+    };
+    within(await hiddenFor('first', 1), 10_000);
+    within(await hiddenFor('third', 3), 40_000);
+    within(await hiddenFor('capped', 4), 60_000);
+  });
+});
+
 describe('MNS bodies and batches', () => {
   it('the SDK does not escape XML: an unescaped "<" is refused by the service as MalformedXML, the provider escapes it', async () => {
     const p = provider();

@@ -125,6 +125,11 @@ export class PeerQueue {
     return m;
   }
 
+  /** The stored messages, for tests that check the peer's state. */
+  inspect(): readonly Readonly<StoredMessage>[] {
+    return [...this.messages.values()];
+  }
+
   counts(now: number): { active: number; inactive: number; delayed: number } {
     let active = 0;
     let inactive = 0;

@@ -1,0 +1,8 @@
+export { createServices, sharedServices, resetSharedServices, shutdownTelemetry, registerTaskHandlers, type AppServices, type ServicesOptions, type RuntimeKind } from './services.js';
+export { ingestPushedMessages, pullIngest, processInvocation, reclaimInvocation, adminRouterFor, type InvocationInfo } from './invocations.js';
+export { queueDispatcher, noDispatch, type Dispatcher, type WakeUp } from './dispatch.js';
+export { FcInvoker, fcDispatcher, fcEndpoint, type FcCredentials, type FcInvokerOptions } from './fc-invoker.js';
+export { azureFunctionTimeoutMs, invocationDeadline } from './budget.js';
+export { startLocalHost, type LocalHost, type LocalHostOptions } from './local-host.js';
+export { schedules, azureFunctions, aliyunFunctions, type FunctionDefinition, type TriggerKind } from '../functions/catalog.js';
+export { parseNcrontab, NcrontabError, type Schedule } from '../functions/ncrontab.js';
