@@ -3,6 +3,7 @@
  * the local runtime. Port 0 picks a free port (Azurite prints the one it got). Without a `location`
  * the data lives in memory; with one it persists there.
  */
+import { stopChild } from './child-process.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -113,14 +114,3 @@ function waitForListening(child: ChildProcess, timeoutMs: number): Promise<strin
   });
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolvePromise) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      resolvePromise();
-    });
-    child.kill('SIGTERM');
-  });
-}

@@ -3,6 +3,7 @@
  * and local runs (no real mongod can be installed here). The jar classpath comes from Maven
  * (tools/pom.xml); the launcher is a single-file Java program run straight from source.
  */
+import { stopChild } from './child-process.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -133,14 +134,3 @@ async function waitForPing(uri: string, timeoutMs: number): Promise<void> {
   throw new Error(`mongo-java-server at ${uri} did not answer ping: ${String(last)}`);
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolvePromise) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      resolvePromise();
-    });
-    child.kill('SIGTERM');
-  });
-}

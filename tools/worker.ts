@@ -5,6 +5,9 @@
  * handlers and reclaimer passes until SIGTERM/SIGINT.
  *
  *   --no-reclaimer   do not run reclaimer passes in this process
+ *
+ * As a container command, start it as `node --import tsx tools/worker.ts` (or exec it): `npm run`
+ * does not pass SIGTERM on to the process it starts, so the worker would not drain before SIGKILL.
  */
 import { loadConfig, ConfigError } from '../lib/config/index.js';
 import { createLogger } from '../lib/log/logger.js';

@@ -9,7 +9,7 @@ export interface ReclaimerLoop {
 }
 
 /**
- * Runs reclaimer passes every `everyMs` (default HeartbeatTimeout / 2), with up to 20% jitter so that
+ * Runs reclaimer passes every `everyMs` (default HeartbeatTimeout / 2, the first within 5 s), with up to 20% jitter so that
  * the workers of a deployment, each running one, spread out. Passes never overlap within a process;
  * across processes they are safe by construction.
  */
@@ -31,12 +31,13 @@ export function startReclaimerLoop(o: Omit<ReclaimerOptions, 'now'> & { everyMs?
       });
     return current;
   };
-  const schedule = () => {
+  const schedule = (delayMs: number) => {
     if (stopped) return;
-    timer = setTimeout(() => void pass().finally(schedule), everyMs * (0.8 + Math.random() * 0.4));
+    timer = setTimeout(() => void pass().finally(() => schedule(everyMs * (0.8 + Math.random() * 0.4))), delayMs);
     timer.unref();
   };
-  schedule();
+  // The first pass comes soon after start (tasks a crashed predecessor left behind), then every `everyMs`.
+  schedule(Math.min(everyMs, 5_000) * Math.random());
   return {
     runNow: pass,
     stop: async () => {

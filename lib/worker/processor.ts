@@ -1,7 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppConfig } from '../config/load.js';
 import { silentLogger, type Logger } from '../log/logger.js';
-import type { ClaimedTask, TaskStore } from '../store/types.js';
+import type { ClaimedTask, Lease, TaskStore } from '../store/types.js';
 import { JobTaskStatus as S } from '../tasks/status.js';
 import type { WorkerState } from '../workers/model.js';
 import type { HandlerRegistry } from './handlers.js';
@@ -105,7 +104,11 @@ export class Worker {
   private readonly margin: number;
   private readonly abortGraceMs: number;
 
-  /** Every run holding a lease; `waiting` ones have no slot yet, `executing` ones do. */
+  /**
+   * Every run holding a lease, by task id and lease token: a task that failed may be claimed again (its
+   * retry due at once) while the first run is still recording its outcome, so a task id alone is not a key.
+   * `waiting` runs have no slot yet, `executing` ones do.
+   */
   private readonly runs = new Map<string, TaskRun>();
   private readonly waiting: TaskRun[] = [];
   private readonly executing = new Map<string, Promise<void>>();
@@ -188,7 +191,7 @@ export class Worker {
 
   /** Ids of the tasks this worker holds now. */
   currentTaskIds(): string[] {
-    return [...this.runs.keys()];
+    return [...new Set([...this.runs.values()].map((r) => r.task._id))];
   }
 
   private registration(): WorkerRegistration {
@@ -320,8 +323,13 @@ export class Worker {
     }
     if (tries > 1) this.orphanCheckDue = true;
     if (this.orphanCheckDue) {
-      this.orphanCheckDue = false;
-      claimed = [...claimed, ...(await this.adoptOrphans(claimed))];
+      try {
+        claimed = [...claimed, ...(await this.adoptOrphans(claimed))];
+        this.orphanCheckDue = false;
+      } catch (e) {
+        // What was claimed is still ours to run; the orphan check waits for the next claim.
+        this.log.warn('could not check for orphaned claims (will retry)', { error: e });
+      }
     }
     this.claimedCount += claimed.length;
     if (claimed.length) this.log.debug('claimed', { count: claimed.length, taskIds: claimed.map((c) => c.task._id) });
@@ -330,11 +338,12 @@ export class Worker {
 
   /** Tasks Assigned to this worker id that it does not know: a claim whose reply was lost, or an earlier run of this (persisted) id. */
   private async adoptOrphans(justClaimed: readonly ClaimedTask[]): Promise<ClaimedTask[]> {
-    const known = new Set([...this.runs.keys(), ...justClaimed.map((c) => c.task._id)]);
+    const known = new Set([...this.runs.keys(), ...justClaimed.map((c) => runKey(c.lease))]);
     const page = await this.policy.execute(() => this.o.store.list({ workerId: this.id, status: [S.Assigned] }, { limit: 500 }));
     const orphans = page.tasks
-      .filter((t) => !known.has(t._id) && t.owner && t.owner.workerId === this.id)
-      .map((t): ClaimedTask => ({ task: t, lease: { taskId: t._id, leaseToken: t.owner!.leaseToken, workerId: this.id, attempt: t.attempts } }));
+      .filter((t) => t.owner?.workerId === this.id)
+      .map((t): ClaimedTask => ({ task: t, lease: { taskId: t._id, leaseToken: t.owner!.leaseToken, workerId: this.id, attempt: t.attempts } }))
+      .filter((c) => !known.has(runKey(c.lease)));
     if (orphans.length) this.log.info('adopted tasks assigned to this worker id but unknown to it', { taskIds: orphans.map((t) => t.task._id) });
     return orphans;
   }
@@ -354,7 +363,7 @@ export class Worker {
       const timeout = claimed.task.timeoutMs ?? this.o.handlers.timeoutOf(claimed.task.type, this.o.settings.TaskTimeout);
       if (Date.now() + timeout > this.deadline - this.margin) this.claimsClosed = true;
     }
-    this.runs.set(claimed.task._id, run);
+    this.runs.set(runKey(claimed.lease), run);
     this.waiting.push(run);
     this.fill();
   }
@@ -369,6 +378,7 @@ export class Worker {
 
   private launch(run: TaskRun): void {
     const id = run.task._id;
+    const key = runKey(run.lease);
     const p = run
       .execute()
       .catch((e: unknown): TaskOutcome => {
@@ -377,11 +387,11 @@ export class Worker {
       })
       .then((outcome) => this.finished(outcome))
       .finally(() => {
-        this.runs.delete(id);
-        this.executing.delete(id);
+        this.runs.delete(key);
+        this.executing.delete(key);
         this.waker.notify();
       });
-    this.executing.set(id, p);
+    this.executing.set(key, p);
   }
 
   private async finished(outcome: TaskOutcome): Promise<void> {
@@ -413,9 +423,10 @@ export class Worker {
     }
     const all = () => Promise.allSettled([...this.executing.values()]);
     if (this.executing.size > 0) {
-      const ac = new AbortController();
-      await Promise.race([all(), sleep(Math.max(0, until - Date.now()), undefined, { signal: ac.signal }).catch(() => undefined)]);
-      ac.abort();
+      // Woken by each finished run and by stop() (a second signal shortens the deadline).
+      while (this.executing.size > 0 && Date.now() < Math.min(until, this.drainUntil ?? until)) {
+        await this.waker.wait(Math.min(until, this.drainUntil ?? until) - Date.now());
+      }
       const left = [...this.runs.values()].filter((r) => r.phase !== 'finishing');
       if (left.length) this.log.info('shutdown deadline reached: releasing unfinished tasks', { taskIds: left.map((r) => r.task._id) });
       for (const run of left) run.abort('shutdown');
@@ -441,6 +452,10 @@ export class Worker {
       throw e;
     }
   }
+}
+
+function runKey(lease: Lease): string {
+  return `${lease.taskId}/${lease.leaseToken}`;
 }
 
 export function createWorker(options: WorkerOptions): Worker {

@@ -1,5 +1,6 @@
-import type { Collection, Db, Filter, IndexDirection } from 'mongodb';
+import type { Collection, Db, IndexDirection } from 'mongodb';
 import { WORKERS_COLLECTION, type WorkerHostFacts, type WorkerRecord, type WorkerState } from '../workers/model.js';
+import { queryDeclarer } from '../store/mongo/query-declaration.js';
 
 /** States of a worker that is (or claims to be) alive: the reclaimer may declare these dead. */
 export const liveWorkerStates = ['starting', 'idle', 'busy', 'draining'] as const satisfies readonly WorkerState[];
@@ -21,15 +22,7 @@ export const workerIndexes: readonly WorkerIndexDeclaration[] = [
   { name: 'heartbeat', key: { lastHeartbeatAt: -1 }, why: 'listWorkers without a state filter, most recent heartbeat first' },
 ];
 
-interface WorkerQuery<A extends unknown[]> {
-  name: string;
-  /** An index name above, or "_id". */
-  index: string;
-  filter: (...args: A) => Filter<WorkerRecord>;
-  sort?: Record<string, 1 | -1>;
-  sample: A;
-}
-const declare = <A extends unknown[]>(q: WorkerQuery<A>): WorkerQuery<A> => q;
+const declare = queryDeclarer<WorkerRecord>();
 const at = new Date(0);
 
 export const workerQueries = {

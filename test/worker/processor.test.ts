@@ -275,6 +275,27 @@ describe('writes whose reply was lost', () => {
     expect(task?.errors).toHaveLength(1);
   });
 
+  it('a task claimed again while its failed run is still being recorded: both runs are tracked apart', async () => {
+    // fail() applies at once (the retry is due at once) but its reply comes late: the worker claims the task again meanwhile.
+    const slowFail = new Proxy(store as unknown as TaskStore, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        if (prop !== 'fail' || typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          const r: unknown = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          await sleep(300);
+          return r;
+        };
+      },
+    });
+    const id = await ingest('fail', { times: 1 }, { maxRetries: 2 });
+    const { w, outcomes } = worker(new HandlerRegistry(builtinHandlers()), { store: slowFail, maxTasks: 2 });
+    const summary = await w.run();
+    expect(summary.claimed).toBe(2);
+    expect(outcomes.map((o) => [o.taskId, o.attempt, o.outcome]).sort()).toEqual([[id, 1, 'retrying'], [id, 2, 'succeeded']]);
+    expect((await store.get(id))?.status).toBe(S.Succeeded);
+  });
+
   it('a claim whose reply was lost leaves no orphan: the worker adopts what was assigned to it', async () => {
     const flaky = lostReplyStore(store, ['claim']);
     const id = await ingest('echo', 'orphan?');

@@ -1,22 +1,13 @@
 import type { Filter } from 'mongodb';
+import { queryDeclarer } from './query-declaration.js';
 import type { Task } from '../../tasks/model.js';
 import { JobTaskStatus as S, claimableStatuses, finishedStatuses, leasedStatuses, type JobTaskStatus } from '../../tasks/status.js';
 
 /**
- * Every filter the store sends, with the sort it uses and the index it relies on (pg-boss keeps its
- * SQL in one place; this is the same idea). The coverage test calls each `filter` with `sample`
- * arguments and checks the named index against it.
+ * Every filter the store sends, with the sort it uses and the index it relies on (./indexes.ts).
+ * test/store/index-coverage.test.ts checks each against its index.
  */
-export interface QueryDeclaration<A extends unknown[]> {
-  name: string;
-  /** An index name from ./indexes.ts, or "_id" for the primary key. */
-  index: string;
-  filter: (...args: A) => Filter<Task>;
-  sort?: Record<string, 1 | -1>;
-  sample: A;
-}
-
-const declare = <A extends unknown[]>(q: QueryDeclaration<A>): QueryDeclaration<A> => q;
+const declare = queryDeclarer<Task>();
 const at = new Date(0);
 
 export const queries = {

@@ -1,0 +1,152 @@
+/**
+ * taskmesh: our Worker (lib/worker) and TaskStore on MongoDB, set up as bench/worker.ts does and as a
+ * worker process runs it (registry record, reclaimer loop in the same process).
+ * Settings: BatchSize = Concurrency (unless `batchSize` says otherwise), PollingInterval = pollMs,
+ * HeartbeatInterval = lease.refreshMs, HeartbeatTimeout = lease.timeoutMs, reclaimer every lease.checkMs,
+ * RetryBaseDelay 0 (a reclaimed task is due at once, as in the other systems).
+ */
+import { MongoClient, type Db } from 'mongodb';
+import { z } from 'zod';
+import { loadConfig, type AppConfig } from '../../lib/config/index.js';
+import { startReclaimerLoop, type ReclaimerLoop } from '../../lib/reclaimer/index.js';
+import { createTaskStore } from '../../lib/store/create.js';
+import type { MongoTaskStore } from '../../lib/store/mongo/store.js';
+import { JobTaskStatus as S } from '../../lib/tasks/status.js';
+import { createWorker, defineHandler, HandlerRegistry, WorkerRegistry, type Worker } from '../../lib/worker/index.js';
+import type { AdapterConfig, QueueAdapter, StartWorkerOptions } from './types.js';
+
+export const TASK_TYPE = 'bench.noop';
+
+export function taskmeshConfig(c: AdapterConfig, concurrency: number): AppConfig {
+  return loadConfig({
+    env: {},
+    overrides: {
+      Worker: {
+        BatchSize: c.batchSize ?? concurrency,
+        Concurrency: concurrency,
+        PollingInterval: c.pollMs,
+        HeartbeatInterval: c.lease.refreshMs,
+        HeartbeatTimeout: c.lease.timeoutMs,
+        RetryBaseDelay: 0,
+        ShutdownTimeout: 2_000,
+      },
+    },
+  });
+}
+
+export const taskmeshDbName = (ns: string) => `bench_cmp_${ns}`;
+
+/** Resolves when `signal` aborts, or after `capMs` (a bound on any hanging handler). */
+export function hangUntil(signal: AbortSignal | undefined, capMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(finish, capMs);
+    function finish() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', finish);
+      resolve();
+    }
+    if (signal?.aborted) finish();
+    else signal?.addEventListener('abort', finish, { once: true });
+  });
+}
+
+export const HANG_CAP_MS = 120_000;
+
+export class TaskmeshAdapter implements QueueAdapter {
+  readonly system = 'taskmesh' as const;
+  readonly label: string;
+  private client: MongoClient | undefined;
+  private db: Db | undefined;
+  private store: MongoTaskStore | undefined;
+  private readonly workers: { worker: Worker; reclaimer: ReclaimerLoop }[] = [];
+  private readonly stopAll = new AbortController();
+
+  constructor(private readonly c: AdapterConfig) {
+    this.label = c.batchSize !== undefined ? `taskmesh (BatchSize ${c.batchSize})` : 'taskmesh';
+  }
+
+  async setup(): Promise<void> {
+    this.client = await new MongoClient(this.c.mongoUri, { maxPoolSize: 100 }).connect();
+    this.db = this.client.db(taskmeshDbName(this.c.ns));
+    this.store = createTaskStore(this.db, taskmeshConfig(this.c, 1));
+    await this.store.ensureIndexes();
+    await new WorkerRegistry(this.db).ensureIndexes();
+  }
+
+  private get s(): MongoTaskStore {
+    if (!this.store) throw new Error('taskmesh adapter: setup() first');
+    return this.store;
+  }
+
+  async enqueueOne(n: number): Promise<void> {
+    await this.s.ingest([{ type: TASK_TYPE, payload: { n } }]);
+  }
+
+  async enqueueBulk(ns: readonly number[]): Promise<void> {
+    await this.s.ingest(ns.map((n) => ({ type: TASK_TYPE, payload: { n } })));
+  }
+
+  async startWorker(o: StartWorkerOptions): Promise<void> {
+    const db = this.db!;
+    const config = taskmeshConfig(this.c, o.concurrency);
+    const store = createTaskStore(db, config);
+    const registry = new WorkerRegistry(db);
+    const byTask = new Map<string, number>();
+    const stopAll = this.stopAll.signal;
+    const handlers = new HandlerRegistry([
+      defineHandler({
+        type: TASK_TYPE,
+        schema: z.object({ n: z.number() }),
+        run: async ({ n }, ctx) => {
+          byTask.set(ctx.taskId, n);
+          o.onStart?.(n);
+          if (o.mode === 'hang') await hangUntil(AbortSignal.any([ctx.signal, stopAll]), HANG_CAP_MS);
+        },
+      }),
+    ]);
+    const worker = createWorker({
+      store,
+      registry,
+      handlers,
+      settings: config.Worker,
+      hooks: {
+        onTaskFinished: (out) => {
+          const n = byTask.get(out.taskId);
+          byTask.delete(out.taskId);
+          if (out.outcome === 'succeeded' && n !== undefined) o.onDone?.(n);
+        },
+      },
+    });
+    const reclaimer = startReclaimerLoop({ db, store, config, by: worker.id, everyMs: this.c.lease.checkMs });
+    this.workers.push({ worker, reclaimer });
+    worker.start();
+  }
+
+  async completed(): Promise<number> {
+    return this.s.tasks.countDocuments({ status: S.Succeeded });
+  }
+
+  async stop(): Promise<void> {
+    this.stopAll.abort();
+    const ws = this.workers.splice(0);
+    await Promise.all(ws.map(async ({ worker, reclaimer }) => {
+      await worker.stop('stopped', { timeoutMs: 2_000 });
+      await reclaimer.stop();
+    }));
+  }
+
+  async teardown(opts: { drop?: boolean } = {}): Promise<void> {
+    await this.stop();
+    if (opts.drop) await this.db?.dropDatabase().catch(() => undefined);
+    await this.client?.close();
+    this.client = undefined;
+  }
+
+  /** The database of this run (the memory and batch scenarios read it directly). */
+  get database(): Db {
+    if (!this.db) throw new Error('taskmesh adapter: setup() first');
+    return this.db;
+  }
+}
+
+export const createTaskmeshAdapter = (c: AdapterConfig): QueueAdapter => new TaskmeshAdapter(c);
