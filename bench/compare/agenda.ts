@@ -9,18 +9,22 @@
  * before that save).
  */
 import { MongoBackend } from '@agendajs/mongo-backend';
-import { Agenda, type Job } from 'agenda';
+import { Agenda, type Job, type JobWithId } from 'agenda';
 import { MongoClient, type Db } from 'mongodb';
-import { createRequire } from 'node:module';
 import { hangUntil, HANG_CAP_MS } from './taskmesh.js';
+import { packageVersion } from './version.js';
 import type { AdapterConfig, QueueAdapter, StartWorkerOptions } from './types.js';
 
 const JOB = 'bench-noop';
 const COLLECTION = 'agendaJobs';
-const version = (createRequire(import.meta.url)('agenda/package.json') as { version: string }).version;
+const version = packageVersion('agenda');
 
 interface Payload {
   n: number;
+}
+
+function payloadN(data: unknown): number | undefined {
+  return data && typeof data === 'object' && 'n' in data && typeof data.n === 'number' ? data.n : undefined;
 }
 
 export class AgendaAdapter implements QueueAdapter {
@@ -80,8 +84,9 @@ export class AgendaAdapter implements QueueAdapter {
       },
       { concurrency: n, lockLimit: n, lockLifetime: this.c.lease.timeoutMs },
     );
-    agenda.on(`complete:${JOB}`, (job: Job<Payload>) => {
-      if (job.attrs.lastFinishedAt && !job.attrs.failedAt) o.onDone?.(job.attrs.data.n);
+    agenda.on(`complete:${JOB}`, (job: JobWithId, remote?: false) => {
+      const n = payloadN(job.attrs.data);
+      if (!remote && n !== undefined && job.attrs.lastFinishedAt && !job.attrs.failedAt) o.onDone?.(n);
     });
     agenda.on('error', () => undefined);
     await agenda.ready;

@@ -11,13 +11,13 @@
  * the scenarios stop the clock only once `completed()` counts every task.
  */
 import PgBoss from 'pg-boss';
-import { createRequire } from 'node:module';
 import { dropPgSchema, ensurePgDatabase } from './services.js';
 import { hangUntil, HANG_CAP_MS } from './taskmesh.js';
+import { packageVersion } from './version.js';
 import type { AdapterConfig, QueueAdapter, StartWorkerOptions } from './types.js';
 
 const QUEUE = 'bench-noop';
-const version = (createRequire(import.meta.url)('pg-boss/package.json') as { version: string }).version;
+const version = packageVersion('pg-boss');
 
 interface Payload {
   n: number;

@@ -60,13 +60,20 @@ export class TaskmeshAdapter implements QueueAdapter {
   private store: MongoTaskStore | undefined;
   private readonly workers: { worker: Worker; reclaimer: ReclaimerLoop }[] = [];
   private readonly stopAll = new AbortController();
+  /** Commands sent, by name, while `counting` (only with `monitorCommands`). */
+  readonly commands = new Map<string, number>();
+  counting = false;
 
-  constructor(private readonly c: AdapterConfig) {
-    this.label = c.batchSize !== undefined ? `taskmesh (BatchSize ${c.batchSize})` : 'taskmesh';
+  constructor(private readonly c: AdapterConfig, private readonly opts: { monitorCommands?: boolean; label?: string } = {}) {
+    this.label = opts.label ?? 'taskmesh';
   }
 
   async setup(): Promise<void> {
-    this.client = await new MongoClient(this.c.mongoUri, { maxPoolSize: 100 }).connect();
+    this.client = new MongoClient(this.c.mongoUri, { maxPoolSize: 100, monitorCommands: this.opts.monitorCommands === true });
+    this.client.on('commandStarted', (e) => {
+      if (this.counting) this.commands.set(e.commandName, (this.commands.get(e.commandName) ?? 0) + 1);
+    });
+    await this.client.connect();
     this.db = this.client.db(taskmeshDbName(this.c.ns));
     this.store = createTaskStore(this.db, taskmeshConfig(this.c, 1));
     await this.store.ensureIndexes();

@@ -100,9 +100,15 @@ export function resolveWorkerIdentity(opts: ResolveIdentityOptions = {}): Worker
   }
 
   if (instanceId) {
-    const dir = join(tmpdir(), 'taskmesh-worker-locks');
-    mkdirSync(dir, { recursive: true });
-    const lock = acquireSlot(dir, `${prefix}-${part(instanceId)}`, maxSlots, host, pid);
+    let lock: SlotLock;
+    try {
+      const dir = join(tmpdir(), 'taskmesh-worker-locks');
+      mkdirSync(dir, { recursive: true });
+      lock = acquireSlot(dir, `${prefix}-${part(instanceId)}`, maxSlots, host, pid);
+    } catch {
+      // No writable temp directory (read-only root filesystem): the pid still tells processes of one pod apart.
+      return { id: `${prefix}-${part(instanceId)}.p${pid}`, host: facts, source: 'instance-id', release: () => undefined };
+    }
     return { id: `${prefix}-${slotted(part(instanceId), lock.slot)}`, host: facts, source: 'instance-id', slot: lock.slot, release: lock.release };
   }
 

@@ -48,7 +48,7 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
   let summary: unknown;
   const keep = (l: string) => {
     lines.push(l);
-    if (lines.length > 400) lines.shift();
+    if (lines.length > 5_000) lines.shift();
   };
   let resolveReady!: (id: string) => void;
   let rejectReady!: (e: Error) => void;

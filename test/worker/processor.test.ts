@@ -150,7 +150,7 @@ describe('worker run loop', () => {
     expect(task.attempts).toBe(2);
     expect(task.errors.map((e) => e.kind)).toEqual(['Timeout', 'Timeout']);
     expect(task.errors[0]!.message).toContain('timeout of 100 ms');
-    expect(outcomes.map((o) => o.outcome)).toEqual(['retrying', 'timed-out']);
+    expect(outcomes.map((o) => [o.attempt, o.outcome]).sort()).toEqual([[1, 'retrying'], [2, 'timed-out']]);
   });
 
   it('does not let a handler that ignores the abort signal block the worker', async () => {
@@ -269,8 +269,9 @@ describe('writes whose reply was lost', () => {
     const flaky = lostReplyStore(store, ['fail']);
     const id = await ingest('fail', { times: 1 }, { maxRetries: 2 });
     const { w, outcomes } = worker(new HandlerRegistry(builtinHandlers()), { store: flaky, resilience: fast, maxTasks: 2 });
-    const summary = await w.run();
-    expect(outcomes.map((o) => o.outcome), JSON.stringify({ summary, outcomes })).toEqual(['retrying', 'succeeded']);
+    await w.run();
+    // The retry is due at once, so attempt 2 may finish while attempt 1 is still reconciling its write.
+    expect(outcomes.map((o) => [o.attempt, o.outcome]).sort()).toEqual([[1, 'retrying'], [2, 'succeeded']]);
     const task = await store.get(id);
     expect(task?.errors).toHaveLength(1);
   });
