@@ -1,5 +1,5 @@
 import {
-  BrokenCircuitError, CircuitState, ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry, wrap,
+  BrokenCircuitError, CircuitState, ConsecutiveBreaker, ExponentialBackoff, TaskCancelledError, TimeoutStrategy, circuitBreaker, handleWhen, retry, timeout, wrap,
   type CircuitBreakerPolicy, type IPolicy,
 } from 'cockatiel';
 import { isTransientDbError } from '../store/errors.js';
@@ -14,6 +14,12 @@ export interface ResilienceOptions {
   breakerThreshold?: number;
   /** How long the circuit stays open before one trial call. */
   halfOpenAfterMs?: number;
+  /**
+   * A call that has not answered in this long counts as a transient failure (default 30 s). The driver
+   * has no socket timeout by default, so a connection silently dropped mid-call (a NAT, a partition)
+   * would otherwise hang a write, and with it a task whose lease the heartbeat keeps alive, forever.
+   */
+  callTimeoutMs?: number;
 }
 
 /**
@@ -38,12 +44,17 @@ export class DatabaseUnavailableError extends Error {
   }
 }
 
+/** Transient database errors, and calls that outlived the call timeout. */
+function isTransient(e: unknown): boolean {
+  return isTransientDbError(e) || e instanceof TaskCancelledError;
+}
+
 export function isDatabaseUnavailable(e: unknown): boolean {
-  return e instanceof DatabaseUnavailableError || e instanceof BrokenCircuitError || isTransientDbError(e);
+  return e instanceof DatabaseUnavailableError || e instanceof BrokenCircuitError || isTransient(e);
 }
 
 export function createStorePolicy(logger: Logger, o: ResilienceOptions = {}): StorePolicy {
-  const transient = handleWhen(isTransientDbError);
+  const transient = handleWhen(isTransient);
   const halfOpenAfterMs = o.halfOpenAfterMs ?? 1_000;
   const breaker = circuitBreaker(transient, { halfOpenAfter: halfOpenAfterMs, breaker: new ConsecutiveBreaker(o.breakerThreshold ?? 5) });
   const retrying = retry(transient, {
@@ -53,7 +64,9 @@ export function createStorePolicy(logger: Logger, o: ResilienceOptions = {}): St
   breaker.onBreak(() => logger.warn('database unavailable: circuit opened; store calls pause', { halfOpenAfterMs }));
   breaker.onReset(() => logger.info('database reachable again: circuit closed'));
   retrying.onRetry((r) => logger.debug('store call failed transiently; retrying', { delayMs: r.delay, attempt: r.attempt, error: 'error' in r ? r.error : undefined }));
-  const policy: IPolicy = wrap(retrying, breaker);
+  // Aggressive: the caller gets the timeout at once; the abandoned call may still apply, which the lease writes reconcile.
+  const callTimeout = timeout(o.callTimeoutMs ?? 30_000, TimeoutStrategy.Aggressive);
+  const policy: IPolicy = wrap(retrying, breaker, callTimeout);
   return {
     breaker,
     pauseMs: halfOpenAfterMs,
@@ -63,7 +76,7 @@ export function createStorePolicy(logger: Logger, o: ResilienceOptions = {}): St
         return await policy.execute(() => fn());
       } catch (e) {
         if (e instanceof BrokenCircuitError) throw new DatabaseUnavailableError('database unavailable (circuit open)', { cause: e });
-        if (isTransientDbError(e)) throw new DatabaseUnavailableError(`database unavailable: ${(e as Error).message}`, { cause: e });
+        if (isTransient(e)) throw new DatabaseUnavailableError(`database unavailable: ${(e as Error).message}`, { cause: e });
         throw e;
       }
     },

@@ -130,9 +130,7 @@ export class TaskRun {
     }
 
     this.phase = 'starting';
-    this.log.info('DBG starting');
     const started = await writer.start(this.lease);
-    this.log.info('DBG started', { owned: started.owned });
     if (!started.owned) return { outcome: 'lease-lost' };
     if (this.controller.signal.aborted) return this.finishAborted(undefined, handler.maxRetries, timeoutMs);
 
@@ -170,7 +168,6 @@ export class TaskRun {
       return this.finishAborted(outcome ?? undefined, handler.maxRetries, timeoutMs);
     }
     this.phase = 'finishing';
-    this.log.info('DBG handler settled', { ok: outcome.ok });
     if (outcome.ok) return this.complete(outcome.value);
     return this.fail(outcome.error, handler.maxRetries);
   }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -55,12 +55,16 @@ describe('database outage', () => {
     await server.stop();
     await sleep(1_000); // workers run into the outage: claims, heartbeats and completes fail
     server = await startMongoServer({ backend: 'h2', file, port });
-    const iv = setInterval(() => { db.collection('tasks').aggregate([{ $group: { _id: '$status', n: { $sum: 1 } } }]).toArray().then((c) => console.log(new Date().toISOString(), JSON.stringify(c)), (e) => console.log('err', String(e))); }, 3000);
-    setTimeout(() => { clearInterval(iv); procs.forEach((p, i) => writeFileSync(`/tmp/dbg/vw${i}.log`, p.output())); }, 60000);
 
     await waitFor(async () => (await db.collection('tasks').countDocuments({ status: S.Succeeded })) === TASKS, 'all tasks Succeeded after the outage', 150_000, 200);
     // A success is recorded just after the task is marked Succeeded (the hook runs once complete() owned it).
-    await waitFor(async () => (await db.collection('successes').countDocuments()) >= TASKS, 'every success recorded', 30_000, 100);
+    await waitFor(async () => (await db.collection('successes').countDocuments()) >= TASKS, 'every success recorded', 30_000, 100).catch(async (e: unknown) => {
+      const recorded = new Set((await db.collection<{ taskId: string }>('successes').find({}).toArray()).map((s) => s.taskId));
+      const missing = ids.filter((id) => !recorded.has(id));
+      const docs = await db.collection('tasks').find({ _id: { $in: missing as never[] } }).toArray();
+      const logs = procs.map((p) => p.output().split('\n').filter((l) => missing.some((id) => l.includes(id)) || /unavailable|failed|error/i.test(l)).join('\n'));
+      throw new Error(`${(e as Error).message}: missing ${JSON.stringify(docs.map((d) => ({ id: d._id, owner: d.owner, history: d.history })))}\n${logs.join('\n---\n')}`);
+    });
     const successes = await db.collection<{ taskId: string }>('successes').find({}).toArray();
     for (const id of ids) expect(successes.filter((s) => s.taskId === id), `successes of ${id}`).toHaveLength(1);
     expect(successes).toHaveLength(TASKS);

@@ -297,6 +297,23 @@ describe('writes whose reply was lost', () => {
     expect((await store.get(id))?.status).toBe(S.Succeeded);
   });
 
+  it('a write that never answers (a silently dropped connection) times out and is retried', async () => {
+    let hung = 0;
+    const hanging = new Proxy(store as unknown as TaskStore, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        if (prop !== 'complete' || typeof value !== 'function') return value;
+        return (...args: unknown[]) => (hung++ === 0 ? new Promise(() => undefined) : (value as (...a: unknown[]) => Promise<unknown>).apply(target, args));
+      },
+    });
+    const id = await ingest('echo', 'eventually');
+    const { w, outcomes } = worker(new HandlerRegistry(builtinHandlers()), { store: hanging, resilience: { ...fast, callTimeoutMs: 200 }, maxTasks: 1 });
+    await w.run();
+    expect(hung).toBe(2);
+    expect(outcomes.map((o) => o.outcome)).toEqual(['succeeded']);
+    expect((await store.get(id))?.status).toBe(S.Succeeded);
+  });
+
   it('a claim whose reply was lost leaves no orphan: the worker adopts what was assigned to it', async () => {
     const flaky = lostReplyStore(store, ['claim']);
     const id = await ingest('echo', 'orphan?');

@@ -73,7 +73,9 @@ export async function throughputProcesses(ctx: CompareContext): Promise<Scenario
               { onStarted: (ns) => ns.forEach((n) => p.started(n)), onDone: (ns) => ns.forEach((n) => p.done(n)) },
             ));
           }
+          const spawned = performance.now();
           await Promise.all(children.map((ch) => ch.ready));
+          ctx.log(`${processes} ${system} worker processes ready in ${Math.round(performance.now() - spawned)} ms`);
           const out = await timedUntilDone(a, p, tasks, maxRunMs, async () => {
             for (const ch of children) ch.go();
           });
