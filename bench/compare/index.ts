@@ -66,10 +66,16 @@ export async function benchCompare(opts: CompareBenchOptions): Promise<{ results
     if (!sizes.scenarios.includes(name)) continue;
     if (name !== 'memory' && name !== 'batch' && !systems.includes('taskmesh')) continue;
     const t0 = performance.now();
-    const out = await scenarioRunners[name](ctx);
-    log(`${name}: done in ${Math.round((performance.now() - t0) / 1000)} s`);
-    results.push(...out.results);
-    Object.assign(baselines, out.baselines);
+    try {
+      const out = await scenarioRunners[name](ctx);
+      results.push(...out.results);
+      Object.assign(baselines, out.baselines);
+      log(`${name}: done in ${Math.round((performance.now() - t0) / 1000)} s`);
+    } catch (e) {
+      // One scenario failing (a service went away) must not cost the figures of the others; the table says so.
+      log(`${name}: FAILED after ${Math.round((performance.now() - t0) / 1000)} s: ${(e as Error).stack ?? String(e)}`);
+      results.push({ scenario: `${name} (failed: ${(e as Error).message.slice(0, 120)})`, system: '-', metric: 'failed', value: 1, unit: '' });
+    }
   }
   results.push(...targetRows(results));
   return { results, baselines };

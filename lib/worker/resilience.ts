@@ -2,6 +2,7 @@ import {
   BrokenCircuitError, CircuitState, ConsecutiveBreaker, ExponentialBackoff, TaskCancelledError, TimeoutStrategy, circuitBreaker, handleWhen, retry, timeout, wrap,
   type CircuitBreakerPolicy, type IPolicy,
 } from 'cockatiel';
+import { MongoNetworkError, MongoServerClosedError } from 'mongodb';
 import { isTransientDbError } from '../store/errors.js';
 import type { Logger } from '../log/logger.js';
 
@@ -44,9 +45,13 @@ export class DatabaseUnavailableError extends Error {
   }
 }
 
-/** Transient database errors, and calls that outlived the call timeout. */
+/**
+ * Transient database errors, calls that outlived the call timeout, and the driver's own "that server
+ * went away mid-call" errors (any network error subclass; a server closed while the call was checked
+ * out on it), which an outage produces too.
+ */
 function isTransient(e: unknown): boolean {
-  return isTransientDbError(e) || e instanceof TaskCancelledError;
+  return isTransientDbError(e) || e instanceof TaskCancelledError || e instanceof MongoNetworkError || e instanceof MongoServerClosedError;
 }
 
 export function isDatabaseUnavailable(e: unknown): boolean {
@@ -73,7 +78,8 @@ export function createStorePolicy(logger: Logger, o: ResilienceOptions = {}): St
     isOpen: () => breaker.state === CircuitState.Open || breaker.state === CircuitState.Isolated,
     execute: async <T>(fn: () => Promise<T>): Promise<T> => {
       try {
-        return await policy.execute(() => fn());
+        // A signal of its own per call: cockatiel otherwise hangs every call's abort listener on one shared signal (and Node warns past 10).
+        return await policy.execute(() => fn(), new AbortController().signal);
       } catch (e) {
         if (e instanceof BrokenCircuitError) throw new DatabaseUnavailableError('database unavailable (circuit open)', { cause: e });
         if (isTransient(e)) throw new DatabaseUnavailableError(`database unavailable: ${(e as Error).message}`, { cause: e });
