@@ -6,8 +6,9 @@
  *
  *   --no-reclaimer   do not run reclaimer passes in this process
  *
- * As a container command, start it as `node --import tsx tools/worker.ts` (or exec it): `npm run`
- * does not pass SIGTERM on to the process it starts, so the worker would not drain before SIGKILL.
+ * The script is `exec node --import tsx tools/worker.ts`: npm passes SIGTERM to its script's shell,
+ * and the shell only passes it on when it has exec'd the worker (otherwise the worker would not drain
+ * before the pod's SIGKILL).
  */
 import { loadConfig, ConfigError } from '../lib/config/index.js';
 import { createLogger } from '../lib/log/logger.js';
