@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   }, spec.maxLifetimeMs);
   lifetime.unref();
 
-  const adapter = createAdapter(spec.system, spec.config);
+  const adapter = await createAdapter(spec.system, spec.config);
   let closing = false;
   const close = async (code: number) => {
     if (closing) return;

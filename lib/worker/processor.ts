@@ -248,7 +248,7 @@ export class Worker {
         await this.waker.wait(this.untilDeadline(s.PollingInterval));
         continue;
       }
-      if (this.waiting.length > 0 || this.executing.size >= this.concurrency) {
+      if (!this.wantsClaim()) {
         await this.waker.wait(this.untilDeadline(s.PollingInterval));
         continue;
       }
@@ -289,6 +289,19 @@ export class Worker {
     }
   }
 
+  /**
+   * Whether to claim now. Single claims (BatchSize 1): nothing waits and a slot is free. Batch claims:
+   * as soon as less than half a batch waits for a slot, so the next whole batch arrives while the slots
+   * are still busy (its round trips overlap running tasks) instead of a claim of one or two tasks each
+   * time a slot frees. A worker then holds at most Concurrency + 1.5 x BatchSize leases; waiting ones
+   * are heartbeated like running ones and released on stop.
+   */
+  private wantsClaim(): boolean {
+    const batch = this.o.settings.BatchSize;
+    if (batch <= 1) return this.waiting.length === 0 && this.executing.size < this.concurrency;
+    return this.waiting.length < Math.ceil(Math.min(batch, this.concurrency) / 2);
+  }
+
   private untilDeadline(ms: number): number {
     return this.deadline === undefined ? ms : Math.max(0, Math.min(ms, this.deadline - this.margin - Date.now()));
   }
@@ -306,9 +319,8 @@ export class Worker {
    */
   private async claim(types: string[] | undefined): Promise<ClaimedTask[]> {
     const s = this.o.settings;
-    const free = this.concurrency - this.executing.size;
-    // Concurrency below BatchSize asks for prefetch: a whole batch, run as slots free up.
-    let limit = this.concurrency < s.BatchSize ? s.BatchSize : Math.min(s.BatchSize, free);
+    // A whole batch, run as slots free up (see wantsClaim); single claims only for a free slot.
+    let limit = s.BatchSize;
     if (this.o.maxTasks !== undefined) limit = Math.min(limit, this.o.maxTasks - this.claimedCount);
     let tries = 0;
     let claimed: ClaimedTask[];

@@ -42,7 +42,7 @@ describe('bench compare adapters: every task processed exactly once', () => {
   for (const system of ['taskmesh', 'agenda', 'pgboss', 'bullmq'] as const) {
     const why = unavailable[system];
     it.skipIf(why !== undefined)(`${system}${why ? ` (skipped: ${why})` : ''}: one worker, concurrency 4, ${TASKS} tasks (half one at a time, half in bulk)`, async () => {
-      const adapter = createAdapter(system, config(system));
+      const adapter = await createAdapter(system, config(system));
       try {
         await adapter.setup();
         for (let n = 0; n < TASKS / 2; n++) await adapter.enqueueOne(n);
@@ -67,7 +67,7 @@ describe('bench compare worker processes', () => {
 
   it(`taskmesh: two worker processes share ${TASKS} tasks, each run exactly once`, async () => {
     const cfg = config('taskmesh');
-    const adapter = createAdapter('taskmesh', cfg);
+    const adapter = await createAdapter('taskmesh', cfg);
     try {
       await adapter.setup();
       await adapter.enqueueBulk(range(0, TASKS));

@@ -177,6 +177,41 @@ export function describeTaskStoreConformance(name: string, factory: () => Promis
         expect(again!.task).toMatchObject({ _id: c!.task._id, attempts: 1 });
       });
 
+      it('starts and completes issued together (one batch, other claims, lost leases, mixed results) each get their own answer', async () => {
+        await store.ingest(Array.from({ length: 6 }, () => task('a')));
+        const batch = await store.claim('w1', { limit: 4 });
+        const [single] = await store.claim('w2');
+        const [other] = await store.claim('w3');
+        expect(batch).toHaveLength(4);
+        // A forged token among real ones is refused; the others, of three tokens, all start.
+        const cancelled = batch[1]!;
+        const forged = { ...batch[2]!.lease, leaseToken: 'not-the-token' };
+        const started = await Promise.all([batch[0]!.lease, cancelled.lease, forged, batch[3]!.lease, single!.lease, other!.lease].map((l) => store.start(l)));
+        expect(started.map((r) => r.owned)).toEqual([true, true, false, true, true, true]);
+        await store.cancel(cancelled.task._id);
+        await h.age(other!.task._id, { heartbeatMs: 60_000 });
+        expect(await store.reclaim({ heartbeatTimeoutMs: 30_000 })).toMatchObject({ retried: 1, taskIds: [other!.task._id] });
+        // Complete all together: nulls of one token coalesce, results differ per task, the reclaimed one is lost.
+        const done = await Promise.all([
+          store.complete(batch[0]!.lease),
+          store.complete(batch[3]!.lease, { n: 3 }),
+          store.complete(single!.lease, 'single'),
+          store.complete(other!.lease, 'stale'),
+          store.complete(cancelled.lease),
+        ]);
+        expect(done.map((r) => r.owned)).toEqual([true, true, true, false, true]);
+        expect(await store.get(batch[0]!.task._id)).toMatchObject({ status: S.Succeeded, result: null, owner: { workerId: 'w1' } });
+        expect(await store.get(batch[3]!.task._id)).toMatchObject({ status: S.Succeeded, result: { n: 3 } });
+        expect(await store.get(single!.task._id)).toMatchObject({ status: S.Succeeded, result: 'single', owner: { workerId: 'w2' } });
+        expect(await store.get(other!.task._id)).toMatchObject({ status: S.Retrying, owner: null });
+        expect(await store.get(batch[2]!.task._id)).toMatchObject({ status: S.Assigned });
+        // Cancel was only requested (the task was Running): its owner may still complete it.
+        expect(await store.get(cancelled.task._id)).toMatchObject({ status: S.Succeeded, cancelRequested: true });
+        for (const c of [batch[0]!, batch[3]!, single!]) {
+          expect((await store.get(c.task._id))!.history.slice(-2).map((e) => [e.from, e.to])).toEqual([[S.Assigned, S.Running], [S.Running, S.Succeeded]]);
+        }
+      });
+
       it('heartbeatMany refreshes every owned lease and reports lost ones', async () => {
         await store.ingest([task('a'), task('a'), task('a')]);
         const claimed = await store.claim('w1', { limit: 3 });

@@ -1,3 +1,5 @@
+import { MongoClient } from 'mongodb';
+import { describe, expect, it } from 'vitest';
 import { MongoTaskStore } from '../../lib/store/mongo/store.js';
 import { openTestDb } from '../support/db.js';
 import { describeTaskStoreConformance } from './conformance.js';
@@ -21,4 +23,28 @@ describeTaskStoreConformance('MongoDB', async () => {
     },
     close: () => t.drop(),
   };
+});
+
+describe('MongoDB store: lease writes of one turn share a round trip', () => {
+  it('16 starts and 16 completes of one batch claim are one update command each, every task owned', async () => {
+    const t = await openTestDb('store_rt');
+    const client = await new MongoClient(t.uri, { monitorCommands: true }).connect();
+    try {
+      const store = new MongoTaskStore(client.db(t.name));
+      await store.ensureIndexes();
+      await store.ingest(Array.from({ length: 16 }, (_, n) => ({ type: 'a', payload: { n } })));
+      const claimed = await store.claim('w1', { limit: 16 });
+      expect(claimed).toHaveLength(16);
+      const updates: number[] = [];
+      client.on('commandStarted', (e) => { if (e.commandName === 'update') updates.push(e.command.updates.length); });
+      expect((await Promise.all(claimed.map((c) => store.start(c.lease)))).every((r) => r.owned)).toBe(true);
+      expect((await Promise.all(claimed.map((c) => store.complete(c.lease)))).every((r) => r.owned)).toBe(true);
+      // One command each, one statement in it (the batch shares one lease token and an empty result).
+      expect(updates).toEqual([1, 1]);
+      expect((await store.stats()).counts.Succeeded).toBe(16);
+    } finally {
+      await client.close();
+      await t.drop();
+    }
+  });
 });

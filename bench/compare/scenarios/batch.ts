@@ -69,7 +69,7 @@ export async function batchScenario(ctx: CompareContext): Promise<ScenarioOutput
       results.push({ scenario, system: label, metric: 'throughput', value: perSecond(done, ms), unit: 'tasks/s' });
       const perTask = (x: number) => Math.round((x / Math.max(1, done)) * 100) / 100;
       results.push({ scenario, system: label, metric: 'round trips per task', value: perTask(sent), unit: 'commands' });
-      for (const [name, count] of [...a.commands].sort()) results.push({ scenario, system: label, metric: `${name} per task`, value: perTask(count), unit: 'commands' });
+      for (const [name, count] of [...a.commands].sort()) if (perTask(count) > 0) results.push({ scenario, system: label, metric: `${name} per task`, value: perTask(count), unit: 'commands' });
       if (done < tasks) results.push({ scenario, system: label, metric: 'tasks done within the cap', value: done, unit: 'tasks' });
     } finally {
       await a.teardown({ drop: true });

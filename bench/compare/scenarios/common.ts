@@ -26,7 +26,7 @@ export function adapterConfig(ctx: CompareContext, tag: string, pollMs: number, 
 
 /** A fresh adapter in a fresh namespace; torn down (namespace dropped) whatever happens. */
 export async function withAdapter<T>(system: SystemName, config: AdapterConfig, fn: (a: QueueAdapter) => Promise<T>): Promise<T> {
-  const adapter = createAdapter(system, config);
+  const adapter = await createAdapter(system, config);
   try {
     await adapter.setup();
     return await fn(adapter);

@@ -51,6 +51,13 @@ export const queries = {
     filter: (taskIds: readonly string[], leaseToken: string) => ({ _id: { $in: [...taskIds] }, 'owner.leaseToken': leaseToken, status: { $in: [...leasedStatuses] } }),
     sample: [['a'], 't'],
   }),
+  /** Several leases of one token and one from-state (a coalesced start or complete). */
+  leasedManyFrom: declare({
+    name: 'leasedManyFrom',
+    index: '_id',
+    filter: (taskIds: readonly string[], leaseToken: string, from: readonly JobTaskStatus[]) => ({ _id: { $in: [...taskIds] }, 'owner.leaseToken': leaseToken, status: { $in: [...from] } }),
+    sample: [['a'], 't', [S.Running]],
+  }),
   byId: declare({
     name: 'byId',
     index: '_id',

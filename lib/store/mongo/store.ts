@@ -20,6 +20,7 @@ import { stats } from './ops/stats.js';
 import { throughput } from './ops/throughput.js';
 import { list } from './ops/list.js';
 import { queries } from './queries.js';
+import { TurnBatch } from './turn-batch.js';
 
 export interface MongoTaskStoreOptions {
   /** Default retries for tasks that do not say (Worker:MaxRetries). */
@@ -35,11 +36,16 @@ export class MongoTaskStore implements TaskStore {
   private readonly backoff: BackoffOptions;
   /** Metrics for every state change this store makes (lib/telemetry); a no-op until telemetry is set up. */
   private readonly telemetry = new StoreInstrumentation();
+  /** start() and complete() calls of one event-loop turn go as one write (ops/lease.ts writeLeases). */
+  private readonly starts: TurnBatch<Lease, LeaseWriteResult>;
+  private readonly completions: TurnBatch<leaseOps.LeaseWriteItem, LeaseWriteResult>;
 
   constructor(db: Db, options: MongoTaskStoreOptions = {}) {
     this.tasks = tasksCollection(db);
     this.maxRetries = options.maxRetries ?? 3;
     this.backoff = options.backoff ?? { baseMs: 5_000, capMs: 3_600_000 };
+    this.starts = new TurnBatch((leases) => leaseOps.startMany(this.tasks, leases));
+    this.completions = new TurnBatch((items) => leaseOps.completeMany(this.tasks, items));
   }
 
   async ensureIndexes(): Promise<void> {
@@ -73,7 +79,7 @@ export class MongoTaskStore implements TaskStore {
   }
 
   async start(lease: Lease): Promise<LeaseWriteResult> {
-    const result = await leaseOps.start(this.tasks, lease);
+    const result = await this.starts.add(lease);
     this.telemetry.started(lease, result.owned);
     return result;
   }
@@ -87,7 +93,7 @@ export class MongoTaskStore implements TaskStore {
   }
 
   async complete(lease: Lease, result?: unknown): Promise<LeaseWriteResult> {
-    const res = await leaseOps.complete(this.tasks, lease, result);
+    const res = await this.completions.add({ lease, result });
     this.telemetry.succeeded(lease, res.owned);
     return res;
   }

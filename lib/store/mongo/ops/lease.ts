@@ -1,4 +1,4 @@
-import type { Collection } from 'mongodb';
+import type { AnyBulkWriteOperation, Collection } from 'mongodb';
 import type { Task } from '../../../tasks/model.js';
 import { JobTaskStatus as S, leasedStatuses, type JobTaskStatus } from '../../../tasks/status.js';
 import { transitionFrom } from '../../../tasks/transitions.js';
@@ -21,13 +21,18 @@ export interface LeaseOpsOptions {
   backoff: BackoffOptions;
 }
 
+/** Assigned -> Running for one lease (see writeLeases: one round trip however many are given). */
 export async function start(col: Collection<Task>, lease: Lease): Promise<LeaseWriteResult> {
-  const now = new Date();
-  const res = await col.updateOne(
-    queries.leased.filter(lease.taskId, lease.leaseToken, startFrom),
-    stateChange(S.Running, { now, from: S.Assigned, by: lease.workerId, set: { startedAt: now, heartbeatAt: now } }),
-  );
-  return { owned: res.matchedCount === 1 };
+  return (await startMany(col, [lease]))[0]!;
+}
+
+export function startMany(col: Collection<Task>, leases: readonly Lease[]): Promise<LeaseWriteResult[]> {
+  return writeLeases(col, leases.map((lease) => ({ lease, result: null })), {
+    from: startFrom,
+    to: S.Running,
+    applied: [S.Running],
+    set: (now) => ({ startedAt: now, heartbeatAt: now }),
+  });
 }
 
 export async function heartbeat(col: Collection<Task>, lease: Lease, progress?: unknown): Promise<HeartbeatResult> {
@@ -58,13 +63,70 @@ export async function heartbeatMany(col: Collection<Task>, leases: readonly Leas
   return out;
 }
 
+/** Running -> Succeeded for one lease, with the handler's result. */
 export async function complete(col: Collection<Task>, lease: Lease, result: unknown): Promise<LeaseWriteResult> {
+  return (await completeMany(col, [{ lease, result }]))[0]!;
+}
+
+export function completeMany(col: Collection<Task>, items: readonly LeaseWriteItem[]): Promise<LeaseWriteResult[]> {
+  return writeLeases(col, items.map(({ lease, result }) => ({ lease, result: result === undefined ? null : result })), {
+    from: completeFrom,
+    to: S.Succeeded,
+    // Retention may already have moved a task we completed on.
+    applied: [S.Succeeded, S.Archived, S.Deleted],
+    set: (now, result) => ({ result, finishedAt: now, heartbeatAt: now }),
+  });
+}
+
+export interface LeaseWriteItem {
+  lease: Lease;
+  result?: unknown;
+}
+
+interface LeaseWriteSpec {
+  from: readonly JobTaskStatus[];
+  to: JobTaskStatus;
+  /** Statuses that, under the caller's lease token, show the write applied. */
+  applied: readonly JobTaskStatus[];
+  set: (now: Date, result: unknown) => Partial<Task>;
+}
+
+/**
+ * One state change for many leases in one round trip, each write still guarded by its task id, lease
+ * token and from-states. Leases of one token (a batch claim's) and one worker whose writes are the same
+ * (no result) go as one updateMany; the rest as one updateOne each; all in one unordered bulk write.
+ * When fewer documents matched than leases were given, one read by id tells which leases held: the
+ * task is ours if it still carries our token in a status the write leads to (a lost lease carries
+ * another token or none).
+ */
+async function writeLeases(col: Collection<Task>, items: readonly { lease: Lease; result: unknown }[], spec: LeaseWriteSpec): Promise<LeaseWriteResult[]> {
+  if (items.length === 0) return [];
   const now = new Date();
-  const res = await col.updateOne(
-    queries.leased.filter(lease.taskId, lease.leaseToken, completeFrom),
-    stateChange(S.Succeeded, { now, from: S.Running, by: lease.workerId, set: { result: result === undefined ? null : result, finishedAt: now, heartbeatAt: now } }),
-  );
-  return { owned: res.matchedCount === 1 };
+  const change = (lease: Lease, result: unknown) => stateChange(spec.to, { now, from: spec.from.length === 1 ? spec.from[0]! : null, by: lease.workerId, set: spec.set(now, result) });
+  const shared = new Map<string, Lease[]>();
+  const ops: AnyBulkWriteOperation<Task>[] = [];
+  for (const { lease, result } of items) {
+    if (result === null) {
+      const key = `${lease.leaseToken}\u0000${lease.workerId}`;
+      shared.set(key, [...(shared.get(key) ?? []), lease]);
+    } else {
+      ops.push({ updateOne: { filter: queries.leased.filter(lease.taskId, lease.leaseToken, spec.from), update: change(lease, result) } });
+    }
+  }
+  for (const leases of shared.values()) {
+    const first = leases[0]!;
+    if (leases.length === 1) ops.push({ updateOne: { filter: queries.leased.filter(first.taskId, first.leaseToken, spec.from), update: change(first, null) } });
+    else ops.push({ updateMany: { filter: queries.leasedManyFrom.filter(leases.map((l) => l.taskId), first.leaseToken, spec.from), update: change(first, null) } });
+  }
+  const res = await col.bulkWrite(ops, { ordered: false });
+  if (res.matchedCount >= items.length) return items.map(() => ({ owned: true }));
+  if (items.length === 1) return [{ owned: false }];
+  const docs = await col.find(queries.byIds.filter([...new Set(items.map((i) => i.lease.taskId))]), { projection: { status: 1, 'owner.leaseToken': 1 } }).toArray();
+  const byId = new Map(docs.map((d) => [d._id, d]));
+  return items.map(({ lease }) => {
+    const d = byId.get(lease.taskId);
+    return { owned: d !== undefined && d.owner?.leaseToken === lease.leaseToken && spec.applied.includes(d.status) };
+  });
 }
 
 /**

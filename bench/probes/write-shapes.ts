@@ -2,14 +2,14 @@
  * Experiment: the same per-task state change written three ways on mongo-java-server, to see what a
  * write costs per document vs per round trip: updateOne per task (16 at once), one bulkWrite of 16
  * updateOne operations, and one updateMany over 16 ids.
- * Run: npx tsx bench/compare/experiments/write-shapes.ts [docs]
+ * Run: npx tsx bench/probes/write-shapes.ts [docs]
  */
 import { MongoClient, type AnyBulkWriteOperation, type Collection } from 'mongodb';
-import { startMongoServer } from '../../../tools/mongo-server.js';
-import { toTaskDocument } from '../../../lib/store/mongo/ops/ingest.js';
-import { taskIndexes } from '../../../lib/store/mongo/indexes.js';
-import { stateChange } from '../../../lib/store/mongo/update.js';
-import type { Task } from '../../../lib/tasks/model.js';
+import { startMongoServer } from '../../tools/mongo-server.js';
+import { toTaskDocument } from '../../lib/store/mongo/ops/ingest.js';
+import { taskIndexes } from '../../lib/store/mongo/indexes.js';
+import { stateChange } from '../../lib/store/mongo/update.js';
+import type { Task } from '../../lib/tasks/model.js';
 
 const docs = Number(process.argv[2] ?? 2_000);
 const group = 16;

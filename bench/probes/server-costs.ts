@@ -1,14 +1,14 @@
 /**
  * Experiment: what one write costs on mongo-java-server, by the shape of the collection and of the
  * update: the task collection with and without its indexes, our state-change update (status, version,
- * history $push/$slice) versus a plain $set. Run: npx tsx bench/compare/experiments/server-costs.ts [docs] [concurrency]
+ * history $push/$slice) versus a plain $set. Run: npx tsx bench/probes/server-costs.ts [docs] [concurrency]
  */
 import { MongoClient, type Collection, type Document } from 'mongodb';
-import { startMongoServer } from '../../../tools/mongo-server.js';
-import { toTaskDocument } from '../../../lib/store/mongo/ops/ingest.js';
-import { taskIndexes } from '../../../lib/store/mongo/indexes.js';
-import { stateChange } from '../../../lib/store/mongo/update.js';
-import type { Task } from '../../../lib/tasks/model.js';
+import { startMongoServer } from '../../tools/mongo-server.js';
+import { toTaskDocument } from '../../lib/store/mongo/ops/ingest.js';
+import { taskIndexes } from '../../lib/store/mongo/indexes.js';
+import { stateChange } from '../../lib/store/mongo/update.js';
+import type { Task } from '../../lib/tasks/model.js';
 
 const docs = Number(process.argv[2] ?? 1_000);
 const concurrency = Number(process.argv[3] ?? 16);
