@@ -28,7 +28,7 @@ export interface WorkerProcess {
 }
 
 export function spawnWorkerProcess(spec: ChildSpec, events: WorkerProcessEvents = {}, readyTimeoutMs = 60_000): WorkerProcess {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script, spec.system, String(spec.concurrency)], {
+  const child: ChildProcess = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', script, spec.system, String(spec.concurrency)], {
     cwd: root,
     env: { ...process.env, BENCH_COMPARE_CHILD: JSON.stringify(spec) },
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],

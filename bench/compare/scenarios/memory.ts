@@ -1,8 +1,8 @@
 /**
  * Memory: one taskmesh worker process (concurrency 16, BatchSize 16, PollingInterval 100 ms, heartbeat
  * every 2 s, its registry record and reclaimer loop as in production) processes BENCH_MEMORY_TASKS
- * no-op tasks (default 100,000), fed in waves so that at most `memoryWave` wait at a time. The process
- * reports its peak RSS (getrusage maxRSS), RSS and heap when 10,000 (half, on runs under 20,000) and
+ * no-op tasks (default 20,000; the issue asks for 100,000), fed in waves so that at most `memoryWave` wait at a time. The process
+ * reports its peak RSS (getrusage maxRSS), RSS and heap used after a full GC when 10,000 (half, on runs under 20,000) and
  * all tasks are done. Finished tasks are deleted by the feeder after each wave (as retention would), so the
  * test server keeps a few thousand documents and its speed does not drift over the run.
  */
@@ -75,8 +75,8 @@ export async function memoryScenario(ctx: CompareContext): Promise<ScenarioOutpu
       { scenario, system: 'taskmesh', metric: `peak RSS growth ${early} -> ${total} tasks (target <= 1.10)`, value: Math.round((b.maxRssBytes / a.maxRssBytes) * 1000) / 1000, unit: 'x' },
       { scenario, system: 'taskmesh', metric: `RSS at ${early} tasks`, value: mb(a.rssBytes), unit: 'MB' },
       { scenario, system: 'taskmesh', metric: `RSS at ${total} tasks`, value: mb(b.rssBytes), unit: 'MB' },
-      { scenario, system: 'taskmesh', metric: `heap used at ${early} tasks`, value: mb(a.heapUsedBytes), unit: 'MB' },
-      { scenario, system: 'taskmesh', metric: `heap used at ${total} tasks`, value: mb(b.heapUsedBytes), unit: 'MB' },
+      { scenario, system: 'taskmesh', metric: `heap used after GC at ${early} tasks`, value: mb(a.heapUsedBytes), unit: 'MB' },
+      { scenario, system: 'taskmesh', metric: `heap used after GC at ${total} tasks`, value: mb(b.heapUsedBytes), unit: 'MB' },
       { scenario, system: 'taskmesh', metric: 'duration', value: round1(seconds), unit: 's' },
       { scenario, system: 'taskmesh', metric: 'throughput', value: round1(total / seconds), unit: 'tasks/s' },
     );
