@@ -11,6 +11,8 @@ export interface TelemetryConfig {
   /** Application Insights connection string. Secret (holds the ingestion key): never logged. */
   azureMonitorConnectionString?: string;
   metricExportIntervalMs: number;
+  /** The `service.name` resource attribute (Application Insights' cloud role name). Default "taskmesh". */
+  serviceName?: string;
 }
 
 export class TelemetryConfigError extends Error {
@@ -25,6 +27,7 @@ const envSchema = z.object({
   otlpEndpoint: z.url({ protocol: /^https?$/, message: 'an http(s):// URL' }).optional(),
   azureMonitorConnectionString: z.string().min(1).optional(),
   metricExportIntervalMs: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
+  serviceName: z.string().min(1).max(200).optional(),
 });
 
 /** Reads an env var by name, ignoring case and empty values (app settings arrive in any case). */
@@ -39,7 +42,8 @@ function read(env: Record<string, string | undefined>, name: string): string | u
  * - `Telemetry__Exporter` = none | console | otlp | azure-monitor (explicit choice);
  * - otherwise `APPLICATIONINSIGHTS_CONNECTION_STRING` (Azure) selects azure-monitor, then
  *   `OTEL_EXPORTER_OTLP_ENDPOINT` selects otlp, else none; under vitest nothing is auto-selected;
- * - `Telemetry__MetricExportInterval` or `OTEL_METRIC_EXPORT_INTERVAL`: milliseconds between metric exports.
+ * - `Telemetry__MetricExportInterval` or `OTEL_METRIC_EXPORT_INTERVAL`: milliseconds between metric exports;
+ * - `OTEL_SERVICE_NAME`: the service name on every metric and span (default "taskmesh").
  */
 export function telemetryConfigFromEnv(env: Record<string, string | undefined> = process.env): TelemetryConfig {
   const parsed = envSchema.safeParse({
@@ -47,6 +51,7 @@ export function telemetryConfigFromEnv(env: Record<string, string | undefined> =
     otlpEndpoint: read(env, 'OTEL_EXPORTER_OTLP_ENDPOINT'),
     azureMonitorConnectionString: read(env, 'APPLICATIONINSIGHTS_CONNECTION_STRING'),
     metricExportIntervalMs: read(env, 'Telemetry__MetricExportInterval') ?? read(env, 'OTEL_METRIC_EXPORT_INTERVAL'),
+    serviceName: read(env, 'OTEL_SERVICE_NAME'),
   });
   if (!parsed.success) {
     // Name the setting, never echo the value (the connection string is a secret).
@@ -65,11 +70,12 @@ export function telemetryConfigFromEnv(env: Record<string, string | undefined> =
     ...(v.otlpEndpoint ? { otlpEndpoint: v.otlpEndpoint } : {}),
     ...(v.azureMonitorConnectionString ? { azureMonitorConnectionString: v.azureMonitorConnectionString } : {}),
     metricExportIntervalMs: v.metricExportIntervalMs,
+    ...(v.serviceName ? { serviceName: v.serviceName } : {}),
   };
 }
 
 function settingFor(key: string): string {
   return (
-    { exporter: 'Telemetry__Exporter', otlpEndpoint: 'OTEL_EXPORTER_OTLP_ENDPOINT', azureMonitorConnectionString: 'APPLICATIONINSIGHTS_CONNECTION_STRING', metricExportIntervalMs: 'Telemetry__MetricExportInterval' } as Record<string, string>
+    { exporter: 'Telemetry__Exporter', otlpEndpoint: 'OTEL_EXPORTER_OTLP_ENDPOINT', azureMonitorConnectionString: 'APPLICATIONINSIGHTS_CONNECTION_STRING', metricExportIntervalMs: 'Telemetry__MetricExportInterval', serviceName: 'OTEL_SERVICE_NAME' } as Record<string, string>
   )[key] ?? key;
 }

@@ -1,4 +1,5 @@
 import { context, metrics, trace } from '@opentelemetry/api';
+import { defaultResource, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { ConsoleMetricExporter, MeterProvider, PeriodicExportingMetricReader, type IMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, BatchSpanProcessor, ConsoleSpanExporter, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { silentLogger, type Logger } from '../log/logger.js';
@@ -18,6 +19,17 @@ export interface TelemetryExtras {
 interface Exporters {
   metrics: PushMetricExporter;
   spans: SpanExporter;
+}
+
+export const DEFAULT_SERVICE_NAME = 'taskmesh';
+
+/**
+ * What every metric and span says about its source: the SDK's defaults (SDK name, version, language)
+ * with our service name instead of "unknown_service:node", so Application Insights and OTLP backends
+ * show the service by name.
+ */
+export function telemetryResource(config: Pick<TelemetryConfig, 'serviceName'>): Resource {
+  return defaultResource().merge(resourceFromAttributes({ 'service.name': config.serviceName ?? DEFAULT_SERVICE_NAME }));
 }
 
 /** Loads the exporter packages only when chosen: the Azure one is large and irrelevant elsewhere. */
@@ -68,12 +80,13 @@ export async function setupTelemetry(config: TelemetryConfig, extras: TelemetryE
       if (ownsContext) context.disable();
     };
   }
-  const meterProvider = new MeterProvider({ readers });
-  const tracerProvider = new BasicTracerProvider({ spanProcessors: processors });
+  const resource = telemetryResource(config);
+  const meterProvider = new MeterProvider({ readers, resource });
+  const tracerProvider = new BasicTracerProvider({ spanProcessors: processors, resource });
   const ownsMetrics = metrics.setGlobalMeterProvider(meterProvider);
   const ownsTraces = trace.setGlobalTracerProvider(tracerProvider);
   if (!ownsMetrics || !ownsTraces) logger.warn('telemetry: a global OpenTelemetry provider was already registered; keeping it', { ownsMetrics, ownsTraces });
-  logger.info('telemetry enabled', { exporter: config.exporter, metricExportIntervalMs: config.metricExportIntervalMs });
+  logger.info('telemetry enabled', { exporter: config.exporter, metricExportIntervalMs: config.metricExportIntervalMs, serviceName: resource.attributes['service.name'] });
   let done = false;
   return async () => {
     if (done) return;

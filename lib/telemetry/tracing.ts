@@ -13,6 +13,8 @@ export const spanAttributes = {
   taskId: 'taskmesh.task.id',
   taskType: 'taskmesh.task.type',
   attempt: 'taskmesh.task.attempt',
+  /** How a processing attempt ended (the worker's OutcomeKind). */
+  outcome: 'taskmesh.task.outcome',
   workerId: 'taskmesh.worker.id',
   messageId: 'messaging.message.id',
   queue: 'messaging.destination.name',

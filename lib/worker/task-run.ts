@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SpanStatusCode } from '@opentelemetry/api';
 import { BSON, MongoServerError } from 'mongodb';
 import type { Logger } from '../log/logger.js';
 import type { ClaimedTask, FailResult, Lease } from '../store/types.js';
@@ -8,6 +9,7 @@ import { InvalidPayloadError, NonRetryableError, TaskTimeoutError, UnknownTaskTy
 import type { HandlerContext, HandlerRegistry } from './handlers.js';
 import type { LeaseWriter } from './lease-writer.js';
 import { DatabaseUnavailableError } from './resilience.js';
+import { spanAttributes, withTaskSpan } from '../telemetry/tracing.js';
 
 /** Why a run was aborted; also the `signal.reason` a handler sees (as an AbortError-like TaskAbortedError). */
 export type AbortReason = 'cancel' | 'timeout' | 'lease-lost' | 'shutdown';
@@ -94,7 +96,21 @@ export class TaskRun {
     this.controller.abort(new TaskAbortedError(reason, this.task._id));
   }
 
-  async execute(): Promise<TaskOutcome> {
+  /**
+   * Runs the attempt inside its processing span ('task.process', linked to the task's ingest span), so
+   * the handler's own spans and log lines belong to it; the span carries the outcome.
+   */
+  execute(): Promise<TaskOutcome> {
+    const task = { ...this.task, attempts: this.lease.attempt };
+    return withTaskSpan('task.process', task, async (span) => {
+      const outcome = await this.executeInSpan();
+      span.setAttribute(spanAttributes.outcome, outcome.outcome);
+      if (outcome.error) span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error.message.slice(0, 200) });
+      return outcome;
+    }, { [spanAttributes.workerId]: this.deps.workerId });
+  }
+
+  private async executeInSpan(): Promise<TaskOutcome> {
     const startedAt = Date.now();
     const done = (o: Omit<TaskOutcome, 'taskId' | 'type' | 'attempt' | 'workerId' | 'lease' | 'durationMs'>): TaskOutcome => ({
       taskId: this.task._id, type: this.task.type, attempt: this.lease.attempt, workerId: this.deps.workerId, lease: this.lease, durationMs: Date.now() - startedAt, ...o,

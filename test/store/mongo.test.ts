@@ -1,6 +1,7 @@
 import { MongoClient } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { MongoTaskStore } from '../../lib/store/mongo/store.js';
+import { JobTaskStatus as S } from '../../lib/tasks/status.js';
 import { openTestDb } from '../support/db.js';
 import { describeTaskStoreConformance } from './conformance.js';
 
@@ -44,6 +45,23 @@ describe('MongoDB store: lease writes of one turn share a round trip', () => {
       expect((await store.stats()).counts.Succeeded).toBe(16);
     } finally {
       await client.close();
+      await t.drop();
+    }
+  });
+
+  it('a result the server refuses fails only its own write; result-less completions of the same turn succeed', async () => {
+    const t = await openTestDb('store_big');
+    const store = new MongoTaskStore(t.db);
+    try {
+      await store.ingest(Array.from({ length: 3 }, (_, n) => ({ type: 'a', payload: { n } })));
+      const claimed = await store.claim('w1', { limit: 3 });
+      await Promise.all(claimed.map((c) => store.start(c.lease)));
+      const tooLarge = 'x'.repeat(17 * 1024 * 1024); // over MongoDB's 16 MB document limit
+      const [big, ...rest] = await Promise.allSettled([store.complete(claimed[0]!.lease, tooLarge), ...claimed.slice(1).map((c) => store.complete(c.lease))]);
+      expect(big!.status).toBe('rejected');
+      expect(rest.map((r) => r.status === 'fulfilled' && r.value.owned)).toEqual([true, true]);
+      expect(await store.get(claimed[0]!.task._id)).toMatchObject({ status: S.Running });
+    } finally {
       await t.drop();
     }
   });

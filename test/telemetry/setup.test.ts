@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { metrics } from '@opentelemetry/api';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
 import { telemetryConfigFromEnv, TelemetryConfigError } from '../../lib/telemetry/config.js';
 import { taskMetrics } from '../../lib/telemetry/metrics.js';
@@ -20,6 +21,8 @@ describe('telemetry configuration', () => {
     expect(telemetryConfigFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' })).toMatchObject({ exporter: 'otlp', otlpEndpoint: 'http://collector:4318' });
     expect(telemetryConfigFromEnv({ telemetry__exporter: 'OTLP' }).exporter).toBe('otlp');
     expect(telemetryConfigFromEnv({ Telemetry__MetricExportInterval: '15000' }).metricExportIntervalMs).toBe(15_000);
+    expect(telemetryConfigFromEnv({}).serviceName).toBeUndefined();
+    expect(telemetryConfigFromEnv({ OTEL_SERVICE_NAME: 'orders-worker' }).serviceName).toBe('orders-worker');
   });
 
   it('refuses bad settings without echoing secrets', () => {
@@ -62,6 +65,18 @@ describe('setupTelemetry', () => {
       expect(metrics.getMeterProvider().constructor.name).toBe('NoopMeterProvider');
     } finally {
       server.close();
+    }
+  });
+
+  it('names the service on every span: "taskmesh" by default, OTEL_SERVICE_NAME when set', async () => {
+    for (const [config, expected] of [[{}, 'taskmesh'], [{ serviceName: 'orders-worker' }, 'orders-worker']] as const) {
+      const exporter = new InMemorySpanExporter();
+      const shutdown = await setupTelemetry({ exporter: 'none', metricExportIntervalMs: 3_600_000, ...config }, { spanProcessors: [new SimpleSpanProcessor(exporter)] });
+      await withSpan('named', {}, () => undefined);
+      const [span] = exporter.getFinishedSpans();
+      expect(span!.resource.attributes['service.name']).toBe(expected);
+      expect(span!.resource.attributes['telemetry.sdk.language']).toBe('nodejs');
+      await shutdown();
     }
   });
 

@@ -6,6 +6,9 @@ import { MongoTaskStore } from '../../lib/store/mongo/store.js';
 import { setupTelemetry, type TelemetryShutdown } from '../../lib/telemetry/setup.js';
 import { currentTraceparent, formatTraceparent, parseTraceparent, spanAttributes, withSpan, withTaskSpan } from '../../lib/telemetry/tracing.js';
 import { openTestDb, type TestDb } from '../support/db.js';
+import { z } from 'zod';
+import { defineHandler, HandlerRegistry, processBatch } from '../../lib/worker/index.js';
+import { testConfig } from '../worker/helpers.js';
 
 describe('traces: message receipt -> ingest -> processing', () => {
   let tdb: TestDb;
@@ -56,6 +59,36 @@ describe('traces: message receipt -> ingest -> processing', () => {
     expect(process.attributes).toMatchObject({ [spanAttributes.taskId]: task._id, [spanAttributes.taskType]: 'echo', [spanAttributes.attempt]: 1 });
     expect(process.kind).toBe(SpanKind.CONSUMER);
     expect(step.parentSpanContext?.spanId).toBe(process.spanContext().spanId);
+  });
+
+  it('the worker runs each attempt in a task.process span linked to the ingest span, with its outcome; handler spans nest in it', async () => {
+    exporter.reset();
+    await withSpan('task.ingest', {}, async () => {
+      await store.ingest([{ type: 'traced.ok', payload: {} }, { type: 'traced.fail', payload: {}, maxRetries: 0 }]);
+    });
+    const handlers = new HandlerRegistry([
+      defineHandler({ type: 'traced.ok', schema: z.object({}), run: async () => withSpan('handler.step', {}, () => 'done') }),
+      defineHandler({ type: 'traced.fail', schema: z.object({}), run: async () => { throw new Error('handler broke'); } }),
+    ]);
+    const summary = await processBatch({ store, handlers, settings: testConfig({ BatchSize: 4, TaskTimeout: 10_000 }).Worker, deadline: Date.now() + 60_000 });
+    expect(summary.outcomes).toMatchObject({ succeeded: 1, failed: 1 });
+
+    const spans = exporter.getFinishedSpans();
+    const ingest = spans.find((x) => x.name === 'task.ingest')!;
+    const processing = spans.filter((x) => x.name === 'task.process');
+    expect(processing).toHaveLength(2);
+    const ok = processing.find((x) => x.attributes[spanAttributes.taskType] === 'traced.ok')!;
+    const failed = processing.find((x) => x.attributes[spanAttributes.taskType] === 'traced.fail')!;
+    for (const p of [ok, failed]) {
+      expect(p.kind).toBe(SpanKind.CONSUMER);
+      expect(p.links[0]!.context.spanId).toBe(ingest.spanContext().spanId);
+      expect(p.attributes).toMatchObject({ [spanAttributes.attempt]: 1, [spanAttributes.workerId]: summary.workerId });
+    }
+    expect(ok.attributes[spanAttributes.outcome]).toBe('succeeded');
+    expect(ok.status.code).not.toBe(SpanStatusCode.ERROR);
+    expect(failed.attributes[spanAttributes.outcome]).toBe('failed');
+    expect(failed.status).toMatchObject({ code: SpanStatusCode.ERROR, message: 'handler broke' });
+    expect(spans.find((x) => x.name === 'handler.step')!.parentSpanContext?.spanId).toBe(ok.spanContext().spanId);
   });
 
   it('an explicit traceparent wins over nothing; a thrown error marks the span and is rethrown', async () => {

@@ -36,16 +36,16 @@ export class MongoTaskStore implements TaskStore {
   private readonly backoff: BackoffOptions;
   /** Metrics for every state change this store makes (lib/telemetry); a no-op until telemetry is set up. */
   private readonly telemetry = new StoreInstrumentation();
-  /** start() and complete() calls of one event-loop turn go as one write (ops/lease.ts writeLeases). */
+  /** start() and result-less complete() calls of one event-loop turn go as one write (ops/lease.ts writeLeases). */
   private readonly starts: TurnBatch<Lease, LeaseWriteResult>;
-  private readonly completions: TurnBatch<leaseOps.LeaseWriteItem, LeaseWriteResult>;
+  private readonly completions: TurnBatch<Lease, LeaseWriteResult>;
 
   constructor(db: Db, options: MongoTaskStoreOptions = {}) {
     this.tasks = tasksCollection(db);
     this.maxRetries = options.maxRetries ?? 3;
     this.backoff = options.backoff ?? { baseMs: 5_000, capMs: 3_600_000 };
     this.starts = new TurnBatch((leases) => leaseOps.startMany(this.tasks, leases));
-    this.completions = new TurnBatch((items) => leaseOps.completeMany(this.tasks, items));
+    this.completions = new TurnBatch((leases) => leaseOps.completeManyWithoutResult(this.tasks, leases));
   }
 
   async ensureIndexes(): Promise<void> {
@@ -93,7 +93,8 @@ export class MongoTaskStore implements TaskStore {
   }
 
   async complete(lease: Lease, result?: unknown): Promise<LeaseWriteResult> {
-    const res = await this.completions.add({ lease, result });
+    // Only result-less completions share a write: a result the server refuses must fail its own task alone.
+    const res = result === undefined || result === null ? await this.completions.add(lease) : await leaseOps.complete(this.tasks, lease, result);
     this.telemetry.succeeded(lease, res.owned);
     return res;
   }

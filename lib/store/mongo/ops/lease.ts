@@ -21,13 +21,9 @@ export interface LeaseOpsOptions {
   backoff: BackoffOptions;
 }
 
-/** Assigned -> Running for one lease (see writeLeases: one round trip however many are given). */
-export async function start(col: Collection<Task>, lease: Lease): Promise<LeaseWriteResult> {
-  return (await startMany(col, [lease]))[0]!;
-}
-
+/** Assigned -> Running, for any number of leases in one round trip (writeLeases). */
 export function startMany(col: Collection<Task>, leases: readonly Lease[]): Promise<LeaseWriteResult[]> {
-  return writeLeases(col, leases.map((lease) => ({ lease, result: null })), {
+  return writeLeases(col, leases, {
     from: startFrom,
     to: S.Running,
     applied: [S.Running],
@@ -63,24 +59,28 @@ export async function heartbeatMany(col: Collection<Task>, leases: readonly Leas
   return out;
 }
 
-/** Running -> Succeeded for one lease, with the handler's result. */
+/**
+ * Running -> Succeeded with the handler's result: a write of its own, so that a result the server
+ * refuses (too large, not serialisable) fails only its own task.
+ */
 export async function complete(col: Collection<Task>, lease: Lease, result: unknown): Promise<LeaseWriteResult> {
-  return (await completeMany(col, [{ lease, result }]))[0]!;
+  const now = new Date();
+  const res = await col.updateOne(
+    queries.leased.filter(lease.taskId, lease.leaseToken, completeFrom),
+    stateChange(S.Succeeded, { now, from: S.Running, by: lease.workerId, set: { result: result === undefined ? null : result, finishedAt: now, heartbeatAt: now } }),
+  );
+  return { owned: res.matchedCount === 1 };
 }
 
-export function completeMany(col: Collection<Task>, items: readonly LeaseWriteItem[]): Promise<LeaseWriteResult[]> {
-  return writeLeases(col, items.map(({ lease, result }) => ({ lease, result: result === undefined ? null : result })), {
+/** Running -> Succeeded without a result (stored as null), for any number of leases in one round trip. */
+export function completeManyWithoutResult(col: Collection<Task>, leases: readonly Lease[]): Promise<LeaseWriteResult[]> {
+  return writeLeases(col, leases, {
     from: completeFrom,
     to: S.Succeeded,
     // Retention may already have moved a task we completed on.
     applied: [S.Succeeded, S.Archived, S.Deleted],
-    set: (now, result) => ({ result, finishedAt: now, heartbeatAt: now }),
+    set: (now) => ({ result: null, finishedAt: now, heartbeatAt: now }),
   });
-}
-
-export interface LeaseWriteItem {
-  lease: Lease;
-  result?: unknown;
 }
 
 interface LeaseWriteSpec {
@@ -88,42 +88,37 @@ interface LeaseWriteSpec {
   to: JobTaskStatus;
   /** Statuses that, under the caller's lease token, show the write applied. */
   applied: readonly JobTaskStatus[];
-  set: (now: Date, result: unknown) => Partial<Task>;
+  set: (now: Date) => Partial<Task>;
 }
 
 /**
- * One state change for many leases in one round trip, each write still guarded by its task id, lease
- * token and from-states. Leases of one token (a batch claim's) and one worker whose writes are the same
- * (no result) go as one updateMany; the rest as one updateOne each; all in one unordered bulk write.
- * When fewer documents matched than leases were given, one read by id tells which leases held: the
- * task is ours if it still carries our token in a status the write leads to (a lost lease carries
- * another token or none).
+ * One state change, the same for every lease, in one round trip; each document still guarded by its
+ * id, the lease token and the from-states. Leases of one token and worker (a batch claim's) go as one
+ * updateMany, other leases as one updateOne each, all in one unordered bulk write. When fewer documents
+ * matched than leases were given, one read by id tells which leases held: a task is ours if it still
+ * carries our token in a status this write leads to (a lost lease carries another token or none).
  */
-async function writeLeases(col: Collection<Task>, items: readonly { lease: Lease; result: unknown }[], spec: LeaseWriteSpec): Promise<LeaseWriteResult[]> {
-  if (items.length === 0) return [];
+async function writeLeases(col: Collection<Task>, leases: readonly Lease[], spec: LeaseWriteSpec): Promise<LeaseWriteResult[]> {
+  if (leases.length === 0) return [];
   const now = new Date();
-  const change = (lease: Lease, result: unknown) => stateChange(spec.to, { now, from: spec.from.length === 1 ? spec.from[0]! : null, by: lease.workerId, set: spec.set(now, result) });
-  const shared = new Map<string, Lease[]>();
-  const ops: AnyBulkWriteOperation<Task>[] = [];
-  for (const { lease, result } of items) {
-    if (result === null) {
-      const key = `${lease.leaseToken}\u0000${lease.workerId}`;
-      shared.set(key, [...(shared.get(key) ?? []), lease]);
-    } else {
-      ops.push({ updateOne: { filter: queries.leased.filter(lease.taskId, lease.leaseToken, spec.from), update: change(lease, result) } });
-    }
+  const update = (lease: Lease) => stateChange(spec.to, { now, from: spec.from.length === 1 ? spec.from[0]! : null, by: lease.workerId, set: spec.set(now) });
+  const byToken = new Map<string, Lease[]>();
+  for (const lease of leases) {
+    const key = `${lease.leaseToken}\u0000${lease.workerId}`;
+    byToken.set(key, [...(byToken.get(key) ?? []), lease]);
   }
-  for (const leases of shared.values()) {
-    const first = leases[0]!;
-    if (leases.length === 1) ops.push({ updateOne: { filter: queries.leased.filter(first.taskId, first.leaseToken, spec.from), update: change(first, null) } });
-    else ops.push({ updateMany: { filter: queries.leasedManyFrom.filter(leases.map((l) => l.taskId), first.leaseToken, spec.from), update: change(first, null) } });
-  }
+  const ops = [...byToken.values()].map((group): AnyBulkWriteOperation<Task> => {
+    const first = group[0]!;
+    return group.length === 1
+      ? { updateOne: { filter: queries.leased.filter(first.taskId, first.leaseToken, spec.from), update: update(first) } }
+      : { updateMany: { filter: queries.leasedManyFrom.filter(group.map((l) => l.taskId), first.leaseToken, spec.from), update: update(first) } };
+  });
   const res = await col.bulkWrite(ops, { ordered: false });
-  if (res.matchedCount >= items.length) return items.map(() => ({ owned: true }));
-  if (items.length === 1) return [{ owned: false }];
-  const docs = await col.find(queries.byIds.filter([...new Set(items.map((i) => i.lease.taskId))]), { projection: { status: 1, 'owner.leaseToken': 1 } }).toArray();
+  if (res.matchedCount >= leases.length) return leases.map(() => ({ owned: true }));
+  if (leases.length === 1) return [{ owned: false }];
+  const docs = await col.find(queries.byIds.filter([...new Set(leases.map((l) => l.taskId))]), { projection: { status: 1, 'owner.leaseToken': 1 } }).toArray();
   const byId = new Map(docs.map((d) => [d._id, d]));
-  return items.map(({ lease }) => {
+  return leases.map((lease) => {
     const d = byId.get(lease.taskId);
     return { owned: d !== undefined && d.owner?.leaseToken === lease.leaseToken && spec.applied.includes(d.status) };
   });
