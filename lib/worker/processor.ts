@@ -103,6 +103,8 @@ export class Worker {
   private readonly deadline: number | undefined;
   private readonly margin: number;
   private readonly abortGraceMs: number;
+  /** Whether batch claims run one batch ahead of free slots (see wantsClaim). */
+  private readonly claimsAhead: boolean;
 
   /**
    * Every run holding a lease, by task id and lease token: a task that failed may be claimed again (its
@@ -140,6 +142,7 @@ export class Worker {
     const budget = this.deadline === undefined ? 0 : this.deadline - Date.now();
     this.margin = options.deadlineMarginMs ?? Math.min(5_000, Math.max(1_000, Math.floor(budget * 0.1)));
     this.abortGraceMs = options.abortGraceMs ?? 2_000;
+    this.claimsAhead = options.settings.BatchSize > 1 && this.deadline === undefined;
     this.writer = new LeaseWriter({ store: options.store, policy: this.policy, logger: this.log, keepTrying: () => this.hardStopAt === undefined || Date.now() < this.hardStopAt });
     this.heartbeat = new Heartbeat({
       store: options.store,
@@ -294,11 +297,13 @@ export class Worker {
    * as soon as less than half a batch waits for a slot, so the next whole batch arrives while the slots
    * are still busy (its round trips overlap running tasks) instead of a claim of one or two tasks each
    * time a slot frees. A worker then holds at most Concurrency + 1.5 x BatchSize leases; waiting ones
-   * are heartbeated like running ones and released on stop.
+   * are heartbeated like running ones and released on stop. Not on a deadline (a serverless
+   * invocation): there a task is claimed only for a free slot, so none waits past the point where its
+   * timeout still fits.
    */
   private wantsClaim(): boolean {
     const batch = this.o.settings.BatchSize;
-    if (batch <= 1) return this.waiting.length === 0 && this.executing.size < this.concurrency;
+    if (batch <= 1 || !this.claimsAhead) return this.waiting.length === 0 && this.executing.size < this.concurrency;
     return this.waiting.length < Math.ceil(Math.min(batch, this.concurrency) / 2);
   }
 
@@ -319,8 +324,8 @@ export class Worker {
    */
   private async claim(types: string[] | undefined): Promise<ClaimedTask[]> {
     const s = this.o.settings;
-    // A whole batch, run as slots free up (see wantsClaim); single claims only for a free slot.
-    let limit = s.BatchSize;
+    // Claiming ahead: a whole batch, run as slots free up (see wantsClaim); otherwise only for free slots.
+    let limit = this.claimsAhead ? s.BatchSize : Math.min(s.BatchSize, this.concurrency - this.executing.size);
     if (this.o.maxTasks !== undefined) limit = Math.min(limit, this.o.maxTasks - this.claimedCount);
     let tries = 0;
     let claimed: ClaimedTask[];

@@ -387,3 +387,40 @@ describe('processBatch (one serverless invocation)', () => {
     await store.cancel(id);
   });
 });
+
+describe('claiming ahead', () => {
+  /** Runs 10 tasks of 150 ms at Concurrency 2, BatchSize 4; returns the most tasks leased at once (sampled). */
+  async function mostLeasedAtOnce(type: string, deadline?: number): Promise<number> {
+    const ids = await Promise.all(Array.from({ length: 10 }, () => ingest(type, {})));
+    const handlers = new HandlerRegistry([defineHandler({ type, schema: z.object({}), run: () => sleep(150) })]);
+    const settings = testConfig({ HeartbeatInterval: 50, PollingInterval: 20, BatchSize: 4, Concurrency: 2, TaskTimeout: 5_000 }).Worker;
+    const leased = () => store.tasks.countDocuments({ type, status: { $in: [S.Assigned, S.Running] } });
+    let most = 0;
+    let done = false;
+    const sampler = (async () => {
+      while (!done) {
+        most = Math.max(most, await leased());
+        await sleep(10);
+      }
+    })();
+    if (deadline === undefined) {
+      const w = createWorker({ store, handlers, settings }).start();
+      await Promise.all(ids.map((id) => finished(id)));
+      await w.stop();
+    } else {
+      await processBatch({ store, handlers, settings, deadline });
+    }
+    done = true;
+    await sampler;
+    for (const id of ids) expect((await store.get(id))!.status).toBe(S.Succeeded);
+    return most;
+  }
+
+  it('a long-running worker claims the next batch while its slots are busy', async () => {
+    expect(await mostLeasedAtOnce('ahead.long')).toBeGreaterThan(2);
+  });
+
+  it('an invocation with a deadline claims only for free slots, so no claimed task waits', async () => {
+    expect(await mostLeasedAtOnce('ahead.deadline', Date.now() + 60_000)).toBeLessThanOrEqual(2);
+  });
+});

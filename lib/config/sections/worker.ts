@@ -20,7 +20,7 @@ export const workerSection = defineSection({
   }),
   secrets: [],
   docs: {
-    BatchSize: 'Tasks claimed per poll (one batch claim when above 1). The next batch is claimed once fewer than half a batch wait for a slot, so a worker holds at most Concurrency + 1.5 x BatchSize leases.',
+    BatchSize: 'Tasks claimed per poll (one batch claim when above 1). A long-running worker claims the next batch once fewer than half a batch wait for a slot (it holds at most Concurrency + 1.5 x BatchSize leases); a serverless invocation claims only for free slots.',
     PollingInterval: 'Time between polls when the queue was empty ("hh:mm:ss").',
     HeartbeatInterval: 'Time between heartbeats of a running task and of the worker record.',
     MaxRetries: 'Retries after the first attempt before a task ends Error (a handler may set its own).',
