@@ -44,14 +44,7 @@ export const queries = {
     filter: (taskId: string, leaseToken: string, from: readonly JobTaskStatus[]) => ({ _id: taskId, 'owner.leaseToken': leaseToken, status: { $in: [...from] } }),
     sample: ['a', 't', [S.Running]],
   }),
-  /** Several leases of one token (batch heartbeat). */
-  leasedMany: declare({
-    name: 'leasedMany',
-    index: '_id',
-    filter: (taskIds: readonly string[], leaseToken: string) => ({ _id: { $in: [...taskIds] }, 'owner.leaseToken': leaseToken, status: { $in: [...leasedStatuses] } }),
-    sample: [['a'], 't'],
-  }),
-  /** Several leases of one token and one from-state (a coalesced start or complete). */
+  /** Several leases of one token in given states (batch heartbeat; a coalesced start or complete). */
   leasedManyFrom: declare({
     name: 'leasedManyFrom',
     index: '_id',

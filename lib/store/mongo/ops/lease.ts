@@ -50,7 +50,7 @@ export async function heartbeatMany(col: Collection<Task>, leases: readonly Leas
   for (const l of leases) out.set(l.taskId, { owned: false, cancelRequested: false });
   await Promise.all(
     [...byToken].map(async ([token, ids]) => {
-      const filter = queries.leasedMany.filter(ids, token);
+      const filter = queries.leasedManyFrom.filter(ids, token, leasedStatuses);
       await col.updateMany(filter, touch(now, { heartbeatAt: now }));
       const owned = await col.find(filter, { projection: { _id: 1, cancelRequested: 1 } }).toArray();
       for (const d of owned) out.set(d._id, { owned: true, cancelRequested: d.cancelRequested === true });
