@@ -76,6 +76,22 @@ describe.skipIf(!hasChromium)(`dashboard in headless Chromium${hasChromium ? '' 
     await shot('01-loaded');
   });
 
+  it('names the statuses as JobTaskStatus does: the filter lists each with its number, each card is one', async () => {
+    const options = await page
+      .getByTestId('filter-status')
+      .locator('option')
+      .evaluateAll((els) => els.map((o) => [o.getAttribute('value'), o.textContent]));
+    const table = Object.entries(S).map(([name, value]) => [name, `${name} (${value})`]);
+    expect(options).toEqual([['', 'Any'], ...table]);
+    await page.getByTestId('count-total').waitFor();
+    const cards = await page
+      .locator('#counts [data-testid^="count-"]')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-testid')!.slice('count-'.length)));
+    expect(cards.at(-1)).toBe('total');
+    expect(cards.length).toBeGreaterThan(1);
+    expect(cards.slice(0, -1).filter((name) => !(name in S))).toEqual([]);
+  });
+
   it('shows a task appear and finish, live, without a reload', async () => {
     const navigations: string[] = [];
     page.on('framenavigated', (f) => navigations.push(f.url()));

@@ -1,5 +1,5 @@
 import type { AdminResponse } from '../types.js';
-import { dashboardJs } from './client.js';
+import { dashboardScript, signInScript } from './script.js';
 import { dashboardCss } from './styles.js';
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -97,7 +97,7 @@ export function dashboardPage(opts: { nonce: string; basePath: string }): AdminR
     <button class="primary" type="submit">Continue</button>
   </form>
 </div>
-<script nonce="${n}">${dashboardJs}</script>
+<script nonce="${n}">${dashboardScript()}</script>
 </body>
 </html>`;
   return { status: 200, headers: securityHeaders(opts.nonce), body: html };
@@ -106,9 +106,7 @@ export function dashboardPage(opts: { nonce: string; basePath: string }): AdminR
 /** What an unauthenticated GET /dashboard gets: a form for the key, nothing else. */
 export function loginPage(opts: { nonce: string; invalid: boolean }): AdminResponse {
   const n = escapeHtml(opts.nonce);
-  const script = opts.invalid
-    ? "sessionStorage.removeItem('taskmesh.adminKey');"
-    : "var k = sessionStorage.getItem('taskmesh.adminKey'); if (k) location.replace(location.pathname + '?code=' + encodeURIComponent(k));";
+  const script = signInScript(opts.invalid);
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="no-referrer">
 <title>taskmesh · sign in</title><link rel="icon" href="data:,"><style nonce="${n}">${dashboardCss}</style></head>
