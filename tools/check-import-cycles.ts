@@ -12,8 +12,9 @@
  * Type-only imports count, and so do dynamic `import()`s: erased or deferred at run time, they still
  * say each side needs the other, which is the design cycle this check is for.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
 
 export interface ImportEdge {
@@ -250,6 +251,9 @@ function adjacencyOf(pairs: Iterable<[string, string]>): Map<string, string[]> {
   return new Map([...out].map(([k, v]) => [k, [...v].sort()]));
 }
 
+const byPath = (a: ImportEdge, b: ImportEdge) =>
+  a.from === b.from ? (a.to < b.to ? -1 : 1) : a.from < b.from ? -1 : 1;
+
 export type FolderMode = 'nested' | 'strict';
 
 /**
@@ -290,7 +294,7 @@ export function checkImportCycles(
   const folderResult = elementaryCycles([...folderAdjacency.keys()], folderAdjacency);
   const folderCycles = folderResult.cycles.map((folders) => ({
     folders,
-    via: folders.slice(1).map((to, i) => between.get(`${folders[i]}\0${to}`)!),
+    via: folders.slice(1).map((to, i) => [...between.get(`${folders[i]}\0${to}`)!].sort(byPath)),
   }));
   return {
     roots: [...roots],
@@ -311,9 +315,9 @@ export function formatReport(report: CycleReport): string {
     return `No import cycles among ${report.files} files in ${where}.\n`;
   }
   const out: string[] = [];
-  out.push(`Import cycles between files (${report.fileCycles.length}):`);
+  if (report.fileCycles.length) out.push(`Import cycles between files (${report.fileCycles.length}):`);
   for (const c of report.fileCycles) out.push(`  ${c.join(' -> ')}`);
-  out.push(`Import cycles between folders (${report.folderCycles.length}):`);
+  if (report.folderCycles.length) out.push(`Import cycles between folders (${report.folderCycles.length}):`);
   for (const c of report.folderCycles) {
     out.push(`  ${c.folders.join(' -> ')}`);
     for (const step of c.via) for (const e of step) out.push(`      ${describeEdge(e)}`);
@@ -324,10 +328,19 @@ export function formatReport(report: CycleReport): string {
   return `${out.join('\n')}\n`;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+const USAGE =
+  'usage: tsx tools/check-import-cycles.ts [--strict-folders] [root...] (default roots: lib functions tools)';
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const args = process.argv.slice(2);
   const roots = args.filter((a) => !a.startsWith('--'));
-  const mode: FolderMode = args.includes('--strict-folders') ? 'strict' : 'nested';
+  const options = args.filter((a) => a.startsWith('--'));
+  const missing = roots.filter((r) => !existsSync(resolve(r)));
+  if (options.some((o) => o !== '--strict-folders') || missing.length) {
+    process.stderr.write(`${missing.map((r) => `no folder ${r}\n`).join('')}${USAGE}\n`);
+    process.exit(2);
+  }
+  const mode: FolderMode = options.includes('--strict-folders') ? 'strict' : 'nested';
   const report = checkImportCycles(roots.length ? roots : ['lib', 'functions', 'tools'], process.cwd(), mode);
   const text = formatReport(report);
   if (report.fileCycles.length || report.folderCycles.length) {
