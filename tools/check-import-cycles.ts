@@ -13,7 +13,7 @@
  * say each side needs the other, which is the design cycle this check is for.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { join, posix, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
 
@@ -132,7 +132,7 @@ function specifiers(file: string): Specifier[] {
 
 /** The import graph of the files under `roots`; edges only between those files. */
 export function importGraph(roots: readonly string[], cwd: string): { files: string[]; edges: ImportEdge[] } {
-  const absolute = roots.flatMap((r) => sourceFiles(resolve(cwd, r))).sort();
+  const absolute = [...new Set(roots.flatMap((r) => sourceFiles(resolve(cwd, r))))].sort();
   const known = new Set(absolute);
   const cache = ts.createModuleResolutionCache(cwd, (f) => f, resolution);
   const name = (abs: string) => toPosix(relative(cwd, abs));
@@ -156,7 +156,7 @@ export function importGraph(roots: readonly string[], cwd: string): { files: str
   return { files: absolute.map(name), edges: [...edges.values()] };
 }
 
-/** The nodes of `start`'s strongly connected component among `allowed` (Tarjan, iterative enough for a source tree). */
+/** `start`'s strongly connected component among `allowed` (Tarjan; recursion as deep as an import chain). */
 function componentOf(start: string, adjacency: Map<string, string[]>, allowed: Set<string>): Set<string> {
   const index = new Map<string, number>();
   const low = new Map<string, number>();
@@ -261,8 +261,8 @@ export type FolderMode = 'nested' | 'strict';
  * them (nested). None when it stays in one folder or (nested) joins a folder and one of its subfolders.
  */
 export function folderStep(from: string, to: string, mode: FolderMode): [string, string] | undefined {
-  const a = dirname(from);
-  const b = dirname(to);
+  const a = posix.dirname(from);
+  const b = posix.dirname(to);
   if (a === b) return undefined;
   if (mode === 'strict') return [a, b];
   const pa = a === '.' ? [] : a.split('/');

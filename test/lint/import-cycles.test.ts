@@ -43,7 +43,8 @@ describe('tools/check-import-cycles.ts', () => {
         "import { two } from './two.js';\nexport type One = string;\nexport const one = () => two();\n",
       // A type-only import closes a cycle too: the two files still need each other's design.
       'lib/jobs/two.ts':
-        "import type { Three } from './three.js';\nexport type { One } from './one.js';\nexport const two = (): Three | undefined => undefined;\n",
+        "import type { Three } from './three.js';\nexport type { One } from './one.js';\n" +
+        'export const two = (): Three | undefined => undefined;\n',
       'lib/jobs/three.ts': "export type Three = number;\nexport const later = () => import('./one.js');\n",
       'lib/jobs/leaf.ts': 'export const leaf = 1;\n',
       'tools/run.ts':
@@ -72,7 +73,8 @@ describe('tools/check-import-cycles.ts', () => {
       'lib/store/mongo/store.ts':
         "import type { Lease } from '../../worker/lease.js';\nexport type Store = { lease?: Lease };\n",
       'lib/worker/lease.ts':
-        "import type { Store } from '../store/mongo/store.js';\nexport type Lease = { id: string };\nexport type S = Store;\n",
+        "import type { Store } from '../store/mongo/store.js';\n" +
+        'export type Lease = { id: string };\nexport type S = Store;\n',
     });
     const r = await check(root, 'lib');
     expect(r.status).toBe(1);
@@ -102,7 +104,8 @@ describe('tools/check-import-cycles.ts', () => {
       'export const createStore = (): TaskStore => new MongoTaskStore();\n',
     'lib/store/mongo/store.ts':
       "import type { TaskStore } from '../task-store.js';\nimport { backoff } from '../../db/resilience.js';\n" +
-      'export class MongoTaskStore implements TaskStore {\n  async get(id: string) {\n    return backoff(id.length);\n  }\n}\n',
+      'export class MongoTaskStore implements TaskStore {\n' +
+      '  async get(id: string) {\n    return backoff(id.length);\n  }\n}\n',
     'lib/db/resilience.ts': 'export const backoff = (n: number) => n;\n',
     'tools/db.ts': "import { createStore } from '../lib/store/create.js';\nvoid createStore();\n",
   };
@@ -136,7 +139,8 @@ describe('tools/check-import-cycles.ts', () => {
     const r = await check(root, 'lib', 'nowhere');
     expect(r.status).toBe(2);
     expect(r.stderr).toBe(
-      'no folder nowhere\nusage: tsx tools/check-import-cycles.ts [--strict-folders] [root...] (default roots: lib functions tools)\n',
+      'no folder nowhere\n' +
+        'usage: tsx tools/check-import-cycles.ts [--strict-folders] [root...] (default roots: lib functions tools)\n',
     );
   });
 });

@@ -57,10 +57,12 @@ export function dashboardPage(opts: { nonce: string; basePath: string }): AdminR
   </div>
   <div class="grid-even">
     <section class="panel"><h2>Workers <span class="count" id="workers-count">0</span></h2>
-      <div class="table-wrap"><table><thead><tr><th>Worker</th><th>State</th><th class="num">Heartbeat</th><th class="num">Tasks</th><th class="num">Processed</th><th>Host</th></tr></thead>
+      <div class="table-wrap"><table><thead><tr><th>Worker</th><th>State</th><th class="num">Heartbeat</th>
+        <th class="num">Tasks</th><th class="num">Processed</th><th>Host</th></tr></thead>
       <tbody id="workers"></tbody></table></div></section>
     <section class="panel"><h2>Queues <span class="count" id="queues-count">0</span></h2>
-      <div class="table-wrap"><table><thead><tr><th>Provider</th><th>Queue</th><th class="num">Depth</th><th class="num">Dead letters</th><th class="num">Oldest</th><th>Status</th><th></th></tr></thead>
+      <div class="table-wrap"><table><thead><tr><th>Provider</th><th>Queue</th><th class="num">Depth</th>
+        <th class="num">Dead letters</th><th class="num">Oldest</th><th>Status</th><th></th></tr></thead>
       <tbody id="queues"></tbody></table></div></section>
   </div>
   <section class="panel">
@@ -73,10 +75,13 @@ export function dashboardPage(opts: { nonce: string; basePath: string }): AdminR
       <button type="button" id="clear" class="small ghost">Clear</button>
     </form>
     <div class="table-wrap"><table>
-      <thead><tr><th>Id</th><th>Type</th><th>Status</th><th class="num">Attempts</th><th>Worker</th><th>Created</th><th>Updated</th><th>Last error</th></tr></thead>
+      <thead><tr><th>Id</th><th>Type</th><th>Status</th><th class="num">Attempts</th><th>Worker</th>
+        <th>Created</th><th>Updated</th><th>Last error</th></tr></thead>
       <tbody id="tasks" data-testid="task-rows"></tbody>
     </table></div>
-    <div class="pager"><span id="page-info">Page 1</span><button id="prev" class="small" type="button" disabled>← Newer</button><button id="next" class="small" type="button" disabled>Older →</button></div>
+    <div class="pager"><span id="page-info">Page 1</span>
+      <button id="prev" class="small" type="button" disabled>← Newer</button>
+      <button id="next" class="small" type="button" disabled>Older →</button></div>
   </section>
 </main>
 <aside id="detail" class="drawer" aria-label="Task detail" data-testid="task-detail">
@@ -108,7 +113,8 @@ export function loginPage(opts: { nonce: string; invalid: boolean }): AdminRespo
   const n = escapeHtml(opts.nonce);
   const script = signInScript(opts.invalid);
   const html = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="no-referrer">
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
 <title>taskmesh · sign in</title><link rel="icon" href="data:,"><style nonce="${n}">${dashboardCss}</style></head>
 <body><div class="overlay show">
 <form class="login" method="get">

@@ -69,7 +69,8 @@ export function dashboardScript(): string {
   if (dashboard === undefined) {
     const kits = { domKit, formatKit, overviewKit, tasksKit } satisfies ClientKits;
     const args = Object.entries(kits).map(([name, fn]) => `${name}: ${source(fn)}`);
-    dashboard = `(() => {\n${PRELUDE}\n(${source(main)})(${scriptJson(clientConfig())}, {\n${args.join(',\n')}\n});\n})();`;
+    const call = `(${source(main)})(${scriptJson(clientConfig())}, {\n${args.join(',\n')}\n});`;
+    dashboard = `(() => {\n${PRELUDE}\n${call}\n})();`;
   }
   return dashboard;
 }
