@@ -51,7 +51,7 @@ export interface ProxyCounters {
   replies: {
     /** Messages read from the server. */
     received: number;
-    /** Delivered whole to the client. */
+    /** Server replies delivered whole to the client (the proxy's own answers count in requests.answered). */
     delivered: number;
     /** Discarded with the connection (dropReply). */
     dropped: number;
@@ -146,7 +146,9 @@ const OPCODE_NAMES: Record<number, string> = { [OP_MSG]: 'OP_MSG', [OP_QUERY]: '
 
 const emptyFaultCounts = (): Record<FaultKind, number> => Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
 
-type ReplyPlan = { fault?: Extract<Fault, { kind: 'delayReply' | 'dropReply' | 'cutReply' }>; observeHandshake: boolean };
+type ReplyFault = Extract<Fault, { kind: 'delayReply' | 'dropReply' | 'cutReply' }>;
+/** Decided when the request passed; applied when its reply comes, unless heal() came in between (`epoch`). */
+type ReplyPlan = { fault?: ReplyFault; rule?: ActiveRule; epoch: number; observeHandshake: boolean };
 
 export class FaultProxy implements FaultProxyControl {
   readonly uri: string;
@@ -159,10 +161,12 @@ export class FaultProxy implements FaultProxyControl {
   private nextRuleId = 1;
   private nextReplyId = 0x40000000;
   private stopped = false;
-  /** maxWireVersion from the last handshake reply seen: error labels follow the server's version. */
+  /** Bumped by heal(): reply faults decided before it are not applied after it. */
+  private healEpoch = 0;
+  /** @internal maxWireVersion from the last handshake reply seen: error labels follow the server's version. */
   serverMaxWireVersion: number | undefined;
-  /** Live counters, written by the connections; read them through counters(). */
-  readonly stats: Omit<ProxyCounters, 'seed' | 'rules' | 'faults'> & { faults: Record<FaultKind, number> };
+  /** @internal Live counters, written by the connections; read them through counters(). */
+  readonly stats: Omit<ProxyCounters, 'seed' | 'rules'>;
 
   private constructor(
     private readonly server: Server,
@@ -215,6 +219,7 @@ export class FaultProxy implements FaultProxyControl {
   }
 
   async heal(): Promise<void> {
+    this.healEpoch += 1;
     for (const rule of this.rules) rule.remove();
     for (const release of [...this.held]) release();
   }
@@ -245,30 +250,44 @@ export class FaultProxy implements FaultProxyControl {
   }
 
   private install(rule: ParsedRule): string {
-    const id = rule.id ?? `r${this.nextRuleId++}`;
-    if (this.rules.some((r) => r.id === id && r.isActive(Date.now()))) throw new DuplicateRuleError(id);
+    const inUse = (id: string) => this.rules.some((r) => r.id === id && r.isActive(Date.now()));
+    let id = rule.id;
+    while (id === undefined || (rule.id === undefined && inUse(id))) id = `r${this.nextRuleId++}`;
+    if (inUse(id)) throw new DuplicateRuleError(id);
     this.rules.push(new ActiveRule(id, rule, Date.now()));
     return id;
   }
 
-  /** The first active rule that matches and fires; each message gets at most one fault. */
-  decideRequest(request: RequestInfo): Fault | undefined {
+  /** @internal The first active rule that matches and fires; each message gets at most one fault. */
+  decideRequest(request: RequestInfo): { fault: Fault; rule: ActiveRule; epoch: number } | undefined {
     const now = Date.now();
     for (const rule of this.rules) {
       if (rule.fault.kind === 'refuseConnection' || !rule.isActive(now)) continue;
       if (!matchesRequest(rule.rule.match, request)) continue;
       if (rule.decide(now, this.random)) {
         this.stats.faults[rule.fault.kind] += 1;
-        return rule.fault;
+        return { fault: rule.fault, rule, epoch: this.healEpoch };
       }
     }
     return undefined;
   }
 
-  /** Holds a message `ms`, or until heal()/stop() releases it. */
-  hold(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const release = () => {
+  /** @internal Whether a reply fault decided in `epoch` still applies (no heal() since). */
+  stillApplies(epoch: number): boolean {
+    return epoch === this.healEpoch;
+  }
+
+  /** @internal A reply fault healed before its reply came: it never happened, so it is not counted. */
+  withdraw(rule: ActiveRule): void {
+    rule.injected -= 1;
+    this.stats.faults[rule.fault.kind] -= 1;
+  }
+
+  /** @internal Holds a message `ms`, or until heal()/stop() (or its connection's end, through `release`) lets it go. */
+  hold(ms: number): { done: Promise<void>; release: () => void } {
+    let release!: () => void;
+    const done = new Promise<void>((resolve) => {
+      release = () => {
         clearTimeout(timer);
         this.held.delete(release);
         resolve();
@@ -276,17 +295,21 @@ export class FaultProxy implements FaultProxyControl {
       const timer = setTimeout(release, ms);
       this.held.add(release);
     });
+    return { done, release };
   }
 
+  /** @internal requestID of a reply the proxy writes itself. */
   nextReplyRequestId(): number {
     this.nextReplyId = this.nextReplyId >= 0x7fffffff ? 0x40000000 : this.nextReplyId + 1;
     return this.nextReplyId;
   }
 
+  /** @internal */
   noteError(e: unknown): void {
     this.stats.lastError = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
   }
 
+  /** @internal */
   forget(connection: ProxiedConnection): void {
     this.connections.delete(connection);
   }
@@ -329,6 +352,8 @@ class ProxiedConnection {
   private toClient: Promise<void> = Promise.resolve();
   /** Reply handling decided at request time, by the request's requestID (the reply's responseTo). */
   private readonly plans = new Map<number, ReplyPlan>();
+  /** Messages this connection holds; let go when it closes, so no timer outlives it. */
+  private readonly holds = new Set<() => void>();
   private closed = false;
 
   constructor(
@@ -343,8 +368,8 @@ class ProxiedConnection {
       this.abort(false);
     });
     client.on('error', () => this.abort(false));
-    client.on('data', (chunk: Buffer) => this.read(this.fromClient, chunk, (f) => (this.toServer = this.toServer.then(() => this.request(f)))));
-    this.upstream.on('data', (chunk: Buffer) => this.read(this.fromServer, chunk, (f) => (this.toClient = this.toClient.then(() => this.reply(f)))));
+    client.on('data', (chunk: Buffer) => this.read(this.fromClient, chunk, (f) => (this.toServer = this.after(this.toServer, () => this.request(f)))));
+    this.upstream.on('data', (chunk: Buffer) => this.read(this.fromServer, chunk, (f) => (this.toClient = this.after(this.toClient, () => this.reply(f)))));
     // A side that ends cleanly ends the other once what is queued for it has gone out.
     client.on('end', () => void this.toServer.then(() => this.upstream.end()));
     this.upstream.on('end', () => void this.toClient.then(() => this.client.end()));
@@ -359,7 +384,23 @@ class ProxiedConnection {
     if (byProxy) this.proxy.stats.connections.closedByProxy += 1;
     this.client.destroy();
     this.upstream.destroy();
+    for (const release of [...this.holds]) release();
     this.proxy.forget(this);
+  }
+
+  /** Chains `step` after `chain`; a step that throws (a bug, not a fault) closes this connection, not the proxy. */
+  private after(chain: Promise<void>, step: () => Promise<void>): Promise<void> {
+    return chain.then(step).catch((e: unknown) => {
+      this.proxy.noteError(e);
+      this.abort();
+    });
+  }
+
+  private async hold(ms: number): Promise<void> {
+    const { done, release } = this.proxy.hold(ms);
+    this.holds.add(release);
+    await done;
+    this.holds.delete(release);
   }
 
   private read(reader: FrameReader, chunk: Buffer, handle: (f: Frame) => void): void {
@@ -411,11 +452,12 @@ class ProxiedConnection {
     const op = OPCODE_NAMES[request.opCode] ?? String(request.opCode);
     stats.requests.byOpCode[op] = (stats.requests.byOpCode[op] ?? 0) + 1;
 
-    const fault = this.proxy.decideRequest(request);
+    const decision = this.proxy.decideRequest(request);
+    const fault = decision?.fault;
     const observeHandshake = isHandshake(request);
     switch (fault?.kind) {
       case 'delayRequest':
-        await this.proxy.hold(fault.ms);
+        await this.hold(fault.ms);
         break;
       case 'dropRequest':
         stats.requests.dropped += 1;
@@ -426,10 +468,11 @@ class ProxiedConnection {
       case 'delayReply':
       case 'dropReply':
       case 'cutReply':
-        if (!request.moreToCome) this.plans.set(request.requestId, { fault, observeHandshake });
+        // A moreToCome request gets no reply, so a reply fault on it has nothing to act on (it still counts).
+        if (!request.moreToCome) this.plans.set(request.requestId, { fault, rule: decision!.rule, epoch: decision!.epoch, observeHandshake });
         break;
       default:
-        if (observeHandshake) this.plans.set(request.requestId, { observeHandshake });
+        if (observeHandshake) this.plans.set(request.requestId, { epoch: 0, observeHandshake });
     }
     if (this.closed) return;
     await this.write(this.upstream, this.client, frame.bytes);
@@ -451,10 +494,8 @@ class ProxiedConnection {
     }
     const id = this.proxy.nextReplyRequestId();
     const bytes = request.commandOpCode === OP_QUERY ? encodeOpReply(id, request.requestId, doc) : encodeOpMsg(id, request.requestId, doc);
-    this.toClient = this.toClient.then(async () => {
-      await this.write(this.client, this.upstream, bytes);
-      if (!this.closed) stats.replies.delivered += 1;
-    });
+    // Through the reply chain, behind replies already queued: the client reads messages in order.
+    this.toClient = this.after(this.toClient, () => this.write(this.client, this.upstream, bytes));
   }
 
   private async reply(frame: Frame): Promise<void> {
@@ -466,13 +507,18 @@ class ProxiedConnection {
       this.plans.delete(frame.responseTo);
       // An exhaust stream (streaming hello) answers one request many times, each reply answering the previous
       // one's requestID: keep watching the handshake stream; a fault applies to the first reply only.
-      if (plan.observeHandshake && replyMoreToCome(frame)) this.plans.set(frame.requestId, { observeHandshake: true });
+      if (plan.observeHandshake && replyMoreToCome(frame)) this.plans.set(frame.requestId, { epoch: 0, observeHandshake: true });
       if (plan.observeHandshake) this.observeHandshake(frame);
     }
+    let fault = plan?.fault;
+    if (fault && plan?.rule && !this.proxy.stillApplies(plan.epoch)) {
+      this.proxy.withdraw(plan.rule);
+      fault = undefined;
+    }
 
-    switch (plan?.fault?.kind) {
+    switch (fault?.kind) {
       case 'delayReply':
-        await this.proxy.hold(plan.fault.ms);
+        await this.hold(fault.ms);
         break;
       case 'dropReply':
         stats.replies.dropped += 1;
@@ -480,7 +526,7 @@ class ProxiedConnection {
         return;
       case 'cutReply': {
         const length = frame.bytes.length;
-        const keep = Math.min(Math.max(plan.fault.afterBytes ?? Math.floor(length / 2), 0), length - 1);
+        const keep = Math.min(Math.max(fault.afterBytes ?? Math.floor(length / 2), 0), length - 1);
         stats.replies.cut += 1;
         // Wait until the part is handed to the kernel, then close: the client reads a truncated message and EOF.
         await new Promise<void>((resolve) => {
