@@ -364,5 +364,6 @@ resource workbook 'Microsoft.Insights/workbooks@2023-06-01' = {
 }
 
 output actionGroupIds array = actionGroupIds
-output alertRuleNames array = concat([serviceBusDeadLetters.name], [for (a, i) in logAlerts: rules[i].name])
+output metricAlertName string = serviceBusDeadLetters.name
+output logAlertNames array = [for (a, i) in logAlerts: rules[i].name]
 output workbookId string = workbook.id
