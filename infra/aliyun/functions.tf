@@ -80,7 +80,9 @@ resource "alicloud_fcv3_function" "fn" {
     logstore                = alicloud_log_store.functions.logstore_name
     enable_request_metrics  = true
     enable_instance_metrics = true
-    log_begin_rule          = "DefaultRegex"
+    # One entry per line: the code writes one JSON object per line, which does not start with a date
+    # (DefaultRegex would glue every such line to the last dated line before it).
+    log_begin_rule = "None"
   }
 
   tags = var.tags

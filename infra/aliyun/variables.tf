@@ -168,3 +168,90 @@ variable "log_retention_days" {
   type        = number
   default     = 30
 }
+
+# ---------------------------------------------------------------------------------------------
+# Alerts and dashboard (monitoring.tf; thresholds explained in docs/deploy.md)
+# ---------------------------------------------------------------------------------------------
+
+variable "monitoring_enabled" {
+  description = "Create the SLS alerts, the SLS dashboard and the CloudMonitor dead-letter alarm."
+  type        = bool
+  default     = true
+}
+
+variable "sls_alert_action_policy_id" {
+  description = "SLS action policy the alerts notify through (who is told, and how). sls.builtin is the built-in one; create your own in the SLS console and put its id here."
+  type        = string
+  default     = "sls.builtin"
+}
+
+variable "alarm_contacts" {
+  description = "CloudMonitor alarm contacts (existing contact names) put in the contact group of the dead-letter alarm."
+  type        = list(string)
+  default     = []
+}
+
+variable "alert_window_minutes" {
+  description = "Minutes of logs each SLS alert evaluates."
+  type        = number
+  default     = 15
+}
+
+variable "alert_interval_minutes" {
+  description = "Minutes between two evaluations of an SLS alert."
+  type        = number
+  default     = 5
+}
+
+variable "alert_dead_letter_threshold" {
+  description = "Messages dead-lettered in the window (SLS) or waiting in the dead-letter queue (CloudMonitor) above which the dead-letter alerts fire."
+  type        = number
+  default     = 0
+}
+
+variable "alert_oldest_task_age_minutes" {
+  description = "Minutes the oldest runnable task may wait before the backlog alert fires."
+  type        = number
+  default     = 15
+}
+
+variable "alert_failure_rate_percent" {
+  description = "Percentage of failed task attempts in the window above which the failure-rate alert fires."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.alert_failure_rate_percent >= 0 && var.alert_failure_rate_percent <= 100
+    error_message = "alert_failure_rate_percent: 0-100."
+  }
+}
+
+variable "alert_failure_rate_min_attempts" {
+  description = "Finished attempts in the window below which the failure rate is not judged."
+  type        = number
+  default     = 20
+}
+
+variable "alert_reclaimed_threshold" {
+  description = "Stalled tasks reclaimed in the window above which the reclaim alert fires."
+  type        = number
+  default     = 0
+}
+
+variable "alert_function_failures_threshold" {
+  description = "Failed function invocations in the window above which the function-failure alert fires."
+  type        = number
+  default     = 0
+}
+
+variable "mns_metric_namespace" {
+  description = "CloudMonitor namespace of MNS queue metrics (dimensions userId, region, queue)."
+  type        = string
+  default     = "acs_mns_new"
+}
+
+variable "mns_visible_messages_metric" {
+  description = "CloudMonitor metric of the messages waiting in a queue (formerly the queue attribute ActiveMessages)."
+  type        = string
+  default     = "NumberOfMessagesVisible"
+}

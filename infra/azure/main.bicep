@@ -134,6 +134,47 @@ param keyVaultEnablePurgeProtection bool = false
 param extraAppSettings object = {}
 
 // ---------------------------------------------------------------------------------------------
+// Alerts and the workbook (modules/alerts.bicep; thresholds explained in docs/deploy.md)
+// ---------------------------------------------------------------------------------------------
+
+@description('Create the Azure Monitor alert rules and the operations workbook.')
+param monitoringAlertsEnabled bool = true
+
+@description('Resource id of an existing action group the alerts notify. Empty: one is created for alertEmailReceivers (none when that is empty too: the alerts then only show in the portal).')
+param alertActionGroupId string = ''
+
+@description('E-mail addresses notified by the action group created when alertActionGroupId is empty.')
+param alertEmailReceivers array = []
+
+@description('Dead-lettered messages waiting above which the dead-letter alerts fire.')
+@minValue(0)
+param alertDeadLetterThreshold int = 0
+
+@description('Minutes the oldest runnable task may wait before the backlog alert fires.')
+@minValue(1)
+param alertOldestTaskAgeMinutes int = 15
+
+@description('Percentage of failed task attempts in the window above which the failure-rate alert fires.')
+@minValue(0)
+@maxValue(100)
+param alertFailureRatePercent int = 10
+
+@description('Finished attempts in the window below which the failure rate is not judged.')
+@minValue(1)
+param alertFailureRateMinAttempts int = 20
+
+@description('Stalled tasks reclaimed in the window above which the reclaim alert fires.')
+@minValue(0)
+param alertReclaimedThreshold int = 0
+
+@description('Failed function invocations in the window above which the function-failure alert fires.')
+@minValue(0)
+param alertFunctionFailuresThreshold int = 0
+
+@description('Window the log-based alerts look back over (ISO 8601).')
+param alertWindow string = 'PT15M'
+
+// ---------------------------------------------------------------------------------------------
 // Names
 // ---------------------------------------------------------------------------------------------
 
@@ -367,6 +408,27 @@ module functionApp 'modules/functionapp.bicep' = {
   ]
 }
 
+module alerts 'modules/alerts.bicep' = if (monitoringAlertsEnabled) {
+  name: 'taskmesh-alerts'
+  params: {
+    location: location
+    tags: tags
+    namePrefix: baseName
+    appInsightsId: monitoring.outputs.appInsightsId
+    serviceBusNamespaceId: serviceBus.outputs.id
+    functionAppName: functionApp.outputs.name
+    actionGroupId: alertActionGroupId
+    emailReceivers: alertEmailReceivers
+    deadLetterThreshold: alertDeadLetterThreshold
+    oldestTaskAgeMinutes: alertOldestTaskAgeMinutes
+    failureRatePercent: alertFailureRatePercent
+    failureRateMinAttempts: alertFailureRateMinAttempts
+    reclaimedThreshold: alertReclaimedThreshold
+    functionFailuresThreshold: alertFunctionFailuresThreshold
+    window: alertWindow
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Outputs
 // ---------------------------------------------------------------------------------------------
@@ -386,3 +448,4 @@ output deploymentContainerName string = deploymentContainerName
 output appInsightsName string = monitoring.outputs.appInsightsName
 output appInsightsConnectionStringSetting string = 'APPLICATIONINSIGHTS_CONNECTION_STRING'
 output keyVaultName string = keyVault.outputs.name
+output workbookId string = monitoringAlertsEnabled ? alerts.outputs.workbookId : ''

@@ -29,6 +29,11 @@ param serviceBusEnablePartitioning = true
 param storageQueueName = 'tasks'
 param storageDispatchQueueName = 'tasks-dispatch'
 
+// Alerts (modules/alerts.bicep): who is notified, and the thresholds (docs/deploy.md).
+param alertEmailReceivers = []
+param alertOldestTaskAgeMinutes = 15
+param alertFailureRatePercent = 10
+
 // Any setting the code reads can be tuned here (strings, `Section__Key`), e.g.:
 param extraAppSettings = {
   Worker__BatchSize: '10'

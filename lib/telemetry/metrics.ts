@@ -1,6 +1,8 @@
 import { metrics, type Attributes, type Counter, type Histogram, type MeterProvider, type ObservableGauge } from '@opentelemetry/api';
 import { redactConnectionString } from '../config/redact.js';
+import type { Logger } from '../log/logger.js';
 import type { QueueHealth, QueueProvider } from '../queues/provider.js';
+import type { TaskStats } from '../store/types.js';
 
 /**
  * Task and queue metrics. Other modules call the named functions (`taskMetrics.claimed(n, attrs)`);
@@ -29,6 +31,7 @@ export const metricNames = {
   deadLetterDepth: 'taskmesh.queue.dead_letter.depth',
   oldestMessageAge: 'taskmesh.queue.oldest_message.age',
   queueReachable: 'taskmesh.queue.reachable',
+  oldestRunnableAge: 'taskmesh.tasks.oldest_runnable.age',
 } as const;
 
 type CounterName = 'ingested' | 'duplicates' | 'claimed' | 'succeeded' | 'failed' | 'retried' | 'reclaimed' | 'cancelled' | 'timedOut';
@@ -166,4 +169,39 @@ export async function healthWithin(p: QueueProvider, timeoutMs: number): Promise
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Age of the oldest task that could be claimed now (`TaskStats.oldestClaimableAgeMs`, ms) as an
+ * observable gauge, read from `read()` each time the metric reader collects. Nothing is observed while
+ * no task is runnable (a backlog alert then has nothing to fire on) or when `read()` fails or takes
+ * longer than `timeoutMs`. Call after setupTelemetry; returns a function that stops observing.
+ */
+export function observeTaskBacklog(read: () => Promise<Pick<TaskStats, 'oldestClaimableAgeMs'>>, opts: { timeoutMs?: number } = {}): () => void {
+  const meter = currentProvider().getMeter(METER_NAME);
+  const gauge = meter.createObservableGauge(metricNames.oldestRunnableAge, { description: 'Age of the oldest task that could run now', unit: 'ms' });
+  const timeoutMs = opts.timeoutMs ?? 5_000;
+  const callback = async (result: { observe(v: number, a?: Attributes): void }) => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), timeoutMs);
+    });
+    try {
+      const stats = await Promise.race([read().catch(() => undefined), timeout]);
+      const age = stats?.oldestClaimableAgeMs;
+      if (typeof age === 'number' && Number.isFinite(age)) result.observe(Math.max(0, age));
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  gauge.addCallback(callback);
+  return () => gauge.removeCallback(callback);
+}
+
+/**
+ * The same figure as a log line, for hosts whose metrics reach no backend (Function Compute: its logs
+ * go to Simple Log Service, where the alerts and dashboard of infra/aliyun read this line).
+ */
+export function logTaskBacklog(logger: Logger, stats: Pick<TaskStats, 'oldestClaimableAgeMs' | 'total'>): void {
+  logger.info('task backlog', { oldestRunnableAgeMs: stats.oldestClaimableAgeMs ?? 0, runnable: stats.oldestClaimableAgeMs !== null, total: stats.total });
 }

@@ -45,6 +45,7 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
 
 output workspaceName string = workspace.name
 output appInsightsName string = appInsights.name
+output appInsightsId string = appInsights.id
 // Not a credential on its own when local auth is off; with local auth on it lets anyone holding it
 // send telemetry (never read it): it goes into APPLICATIONINSIGHTS_CONNECTION_STRING as usual.
 output connectionString string = appInsights.properties.ConnectionString
