@@ -56,8 +56,9 @@ export interface QueueCapabilities {
   depth: boolean;
   /**
    * `health().deadLetterDepth` counts the messages in the dead-letter queue (all of them: waiting,
-   * delayed and in flight there), so an operator sees refused messages pile up. Without it, it may be
-   * left out.
+   * delayed and in flight there). Operators watch it (GET /queues, the dashboard, `taskctl queues`,
+   * the taskmesh.queue.dead_letter.depth gauge): a growing number means messages are being refused or
+   * poisoned. Without it, it may be left out.
    */
   deadLetterDepth: boolean;
   /**
