@@ -17,7 +17,14 @@ export type { IngestPipelineOptions, MessageSource } from './prepare.js';
 export type { IngestCounts, PullResult, PullUntilResult } from './pull.js';
 export type { PushedMessage, PushOutcome, PushResult } from './push.js';
 export { decodeMessage, INVALID_MESSAGE_TYPE, type DecodeOptions, type Rejection } from './decode.js';
-export { messageEnvelopeSchema, taskTypeSchema, rejectionCodes, type MessageEnvelope, type MessageEnvelopeInput, type RejectionCode } from './contract.js';
+export {
+  messageEnvelopeSchema,
+  taskTypeSchema,
+  rejectionCodes,
+  type MessageEnvelope,
+  type MessageEnvelopeInput,
+  type RejectionCode,
+} from './contract.js';
 export { IngestStoreError } from './errors.js';
 
 /** The subscriber pipeline: one set of settings, both doors. */
@@ -59,7 +66,10 @@ export interface CreateIngestPipelineDeps {
 }
 
 /** The pipeline configured from the Ingest section. */
-export function createIngestPipeline(config: Pick<AppConfig, 'Ingest'>, deps: CreateIngestPipelineDeps): IngestPipeline {
+export function createIngestPipeline(
+  config: Pick<AppConfig, 'Ingest'>,
+  deps: CreateIngestPipelineDeps,
+): IngestPipeline {
   const s = config.Ingest;
   const known = deps.knownTaskTypes ?? s.KnownTaskTypes;
   const options: IngestPipelineOptions = {

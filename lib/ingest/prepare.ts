@@ -61,7 +61,11 @@ export class IngestSteps {
   private readonly decodeOptions: DecodeOptions;
 
   constructor(readonly opts: IngestPipelineOptions) {
-    this.policies = createIngestPolicies({ retry: opts.retry, messageTimeoutMs: opts.messageTimeoutMs, concurrency: opts.concurrency });
+    this.policies = createIngestPolicies({
+      retry: opts.retry,
+      messageTimeoutMs: opts.messageTimeoutMs,
+      concurrency: opts.concurrency,
+    });
     this.decodeOptions = {
       maxBodyBytes: opts.maxBodyBytes,
       taskTypeProperty: opts.taskTypeProperty ?? 'taskType',
@@ -82,13 +86,20 @@ export class IngestSteps {
     const tasks: NewTask[] = [];
     inputs.forEach((input, i) => {
       const d = decoded[i];
-      const item: Prepared = { message: { id: input.id, deliveryCount: input.deliveryCount }, ...(input.queued ? { queued: input.queued } : {}) };
+      const item: Prepared = {
+        message: { id: input.id, deliveryCount: input.deliveryCount },
+        ...(input.queued ? { queued: input.queued } : {}),
+      };
       if (d) {
         item.taskIndex = tasks.length;
         tasks.push(d.task);
         if (d.rejection) {
           item.rejection = d.rejection;
-          this.log.warn('message refused; recorded as a Failed task', { messageId: input.id, reason: d.rejection.code, detail: d.rejection.detail });
+          this.log.warn('message refused; recorded as a Failed task', {
+            messageId: input.id,
+            reason: d.rejection.code,
+            detail: d.rejection.detail,
+          });
         }
       }
       items.push(item);
@@ -99,7 +110,10 @@ export class IngestSteps {
   /** The batch's one idempotent bulk write, transient database errors retried. */
   store(tasks: NewTask[]): Promise<IngestResult> {
     if (tasks.length === 0) return Promise.resolve({ inserted: 0, duplicates: 0, items: [] });
-    return this.policies.store.execute(() => this.opts.store.ingest(tasks, { by: this.opts.by ?? 'ingest' }), ownSignal());
+    return this.policies.store.execute(
+      () => this.opts.store.ingest(tasks, { by: this.opts.by ?? 'ingest' }),
+      ownSignal(),
+    );
   }
 
   /** Tells `onTasksStored` about new tasks; its failure only delays processing (processors also poll). */
@@ -118,16 +132,26 @@ export class IngestSteps {
       const parent = typeof input.properties?.traceparent === 'string' ? input.properties.traceparent : undefined;
       return await withSpan(
         'message.receive',
-        { [spanAttributes.messageId]: input.id, [spanAttributes.queue]: source.queue, [spanAttributes.provider]: source.provider },
+        {
+          [spanAttributes.messageId]: input.id,
+          [spanAttributes.queue]: source.queue,
+          [spanAttributes.provider]: source.provider,
+        },
         async (span) => {
-          const d = await this.policies.perMessage.execute(() => decodeMessage(input, source, this.decodeOptions), ownSignal());
+          const d = await this.policies.perMessage.execute(
+            () => decodeMessage(input, source, this.decodeOptions),
+            ownSignal(),
+          );
           if (span.isRecording()) d.task.traceparent ??= formatTraceparent(span.spanContext());
           return d;
         },
         { kind: SpanKind.CONSUMER, ...(parent ? { parent } : {}) },
       );
     } catch (e) {
-      this.log.error('decoding a message failed unexpectedly; it will be redelivered', { messageId: input.id, error: describeError(e) });
+      this.log.error('decoding a message failed unexpectedly; it will be redelivered', {
+        messageId: input.id,
+        error: describeError(e),
+      });
       return undefined;
     }
   }

@@ -37,17 +37,36 @@ export interface PullUntilResult extends IngestCounts {
   storeError?: string;
 }
 
-const emptyCounts = (): IngestCounts => ({ received: 0, stored: 0, duplicates: 0, rejected: 0, deadLettered: 0, completed: 0, abandoned: 0, settleFailures: 0 });
+const emptyCounts = (): IngestCounts => ({
+  received: 0,
+  stored: 0,
+  duplicates: 0,
+  rejected: 0,
+  deadLettered: 0,
+  completed: 0,
+  abandoned: 0,
+  settleFailures: 0,
+});
 
 /** Pulls and ingests one batch. Never throws for a message's fault; a failing receive throws. */
-export async function pullOnce(steps: IngestSteps, provider: QueueProvider, options: { waitMs?: number } = {}): Promise<PullResult> {
+export async function pullOnce(
+  steps: IngestSteps,
+  provider: QueueProvider,
+  options: { waitMs?: number } = {},
+): Promise<PullResult> {
   const messages = await receiveBatch(steps, provider, options.waitMs ?? steps.opts.receiveWaitMs);
   const counts: PullResult = { ...emptyCounts(), received: messages.length };
   if (messages.length === 0) return counts;
 
   const source = { provider: provider.kind, queue: provider.queueName };
   const prepared = await steps.prepare(
-    messages.map((m) => ({ id: m.id, body: m.body, deliveryCount: m.deliveryCount, ...(m.properties ? { properties: m.properties } : {}), queued: m })),
+    messages.map((m) => ({
+      id: m.id,
+      body: m.body,
+      deliveryCount: m.deliveryCount,
+      ...(m.properties ? { properties: m.properties } : {}),
+      queued: m,
+    })),
     source,
   );
 
@@ -56,7 +75,10 @@ export async function pullOnce(steps: IngestSteps, provider: QueueProvider, opti
     result = await steps.store(prepared.tasks);
   } catch (e) {
     const reason = describeError(e);
-    steps.log.error('bulk write failed; giving the batch back for redelivery', { messages: messages.length, error: reason });
+    steps.log.error('bulk write failed; giving the batch back for redelivery', {
+      messages: messages.length,
+      error: reason,
+    });
     counts.storeError = reason;
     await settleEach(steps, prepared.items, counts, async (item) => {
       await provider.abandon(item.queued!, backoffOf(steps, item));
@@ -139,7 +161,10 @@ async function receiveBatch(steps: IngestSteps, provider: QueueProvider, waitMs:
     const want = batchSize - batch.length;
     let got: QueueMessage[];
     try {
-      got = await steps.policies.receive.execute(() => provider.receive({ maxMessages: want, waitMs: batch.length === 0 ? waitMs : 0 }), ownSignal());
+      got = await steps.policies.receive.execute(
+        () => provider.receive({ maxMessages: want, waitMs: batch.length === 0 ? waitMs : 0 }),
+        ownSignal(),
+      );
     } catch (e) {
       if (batch.length === 0) throw e;
       steps.log.warn('a receive filling the batch failed; going on with what arrived', { error: describeError(e) });
@@ -154,14 +179,22 @@ async function receiveBatch(steps: IngestSteps, provider: QueueProvider, waitMs:
 }
 
 /** Runs one settlement per message under the per-message policy; a failure is counted, never thrown. */
-async function settleEach(steps: IngestSteps, items: Prepared[], counts: IngestCounts, settle: (item: Prepared) => Promise<void>): Promise<void> {
+async function settleEach(
+  steps: IngestSteps,
+  items: Prepared[],
+  counts: IngestCounts,
+  settle: (item: Prepared) => Promise<void>,
+): Promise<void> {
   await Promise.all(
     items.map(async (item) => {
       try {
         await steps.policies.perMessage.execute(() => settle(item), ownSignal());
       } catch (e) {
         counts.settleFailures++;
-        steps.log.warn('settling a message failed; it will be redelivered and deduplicated', { messageId: item.message.id, error: describeError(e) });
+        steps.log.warn('settling a message failed; it will be redelivered and deduplicated', {
+          messageId: item.message.id,
+          error: describeError(e),
+        });
       }
     }),
   );

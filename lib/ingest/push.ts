@@ -43,16 +43,29 @@ const pushedMessageSchema = z.object({
 const pushSourceSchema = z.object({ provider: z.string().min(1), queue: z.string().min(1) });
 
 /** Ingests messages a platform already received; see the module comment for who settles what. */
-export async function ingestPushed(steps: IngestSteps, messages: readonly PushedMessage[], source: MessageSource): Promise<PushResult> {
+export async function ingestPushed(
+  steps: IngestSteps,
+  messages: readonly PushedMessage[],
+  source: MessageSource,
+): Promise<PushResult> {
   const src = pushSourceSchema.parse(source);
   const parsed = z.array(pushedMessageSchema).parse(messages);
   const prepared = await steps.prepare(
-    parsed.map((m) => ({ id: m.id, ...bodyText(m.body), deliveryCount: m.deliveryCount, ...(m.properties ? { properties: m.properties } : {}) })),
+    parsed.map((m) => ({
+      id: m.id,
+      ...bodyText(m.body),
+      deliveryCount: m.deliveryCount,
+      ...(m.properties ? { properties: m.properties } : {}),
+    })),
     src,
   );
   const failure = { transient: true, queue: src.queue, messages: parsed.length };
   const failed = prepared.items.find((i) => i.taskIndex === undefined);
-  if (failed) throw new IngestStoreError(`message ${failed.message.id} could not be decoded in time; nothing was stored`, failure);
+  if (failed)
+    throw new IngestStoreError(
+      `message ${failed.message.id} could not be decoded in time; nothing was stored`,
+      failure,
+    );
   let result: IngestResult;
   try {
     result = await steps.store(prepared.tasks);
@@ -66,7 +79,13 @@ export async function ingestPushed(steps: IngestSteps, messages: readonly Pushed
     const id = item.message.id;
     if (item.rejection) {
       out.rejected++;
-      out.outcomes.push({ id, outcome: 'rejected', taskId: r.taskId, reason: item.rejection.code, description: item.rejection.detail });
+      out.outcomes.push({
+        id,
+        outcome: 'rejected',
+        taskId: r.taskId,
+        reason: item.rejection.code,
+        description: item.rejection.detail,
+      });
     } else if (r.duplicate) {
       out.duplicates++;
       out.outcomes.push({ id, outcome: 'duplicate', taskId: r.taskId });

@@ -8,14 +8,24 @@
  * (cold starts). Nothing here names a provider but the dispatch queue's, which is always a Storage queue.
  */
 import type { AppConfig } from '../config/load.js';
-import { queueProviders, type QueueProviderName, type QueueProviderSectionName } from '../config/sections/queue-providers.js';
+import {
+  queueProviders,
+  type QueueProviderName,
+  type QueueProviderSectionName,
+} from '../config/sections/queue-providers.js';
 import type { Logger } from '../log/logger.js';
 import type { QueueProvider, QueueProviderDefinition, QueueProviderExtras } from './provider.js';
 
 /** The configured provider's module could not be loaded (not installed or not built into this deployment). */
 export class QueueProviderUnavailableError extends Error {
-  constructor(readonly provider: string, options?: { cause?: unknown }) {
-    super(`queue provider "${provider}" (Ingest:Provider) is not available in this build: ${options?.cause instanceof Error ? options.cause.message : 'its module could not be loaded'}`, options);
+  constructor(
+    readonly provider: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `queue provider "${provider}" (Ingest:Provider) is not available in this build: ${options?.cause instanceof Error ? options.cause.message : 'its module could not be loaded'}`,
+      options,
+    );
     this.name = 'QueueProviderUnavailableError';
   }
 }
@@ -38,12 +48,20 @@ export function ingestVisibilityTimeoutMs(ingest: AppConfig['Ingest']): number {
   return ingest.VisibilityTimeout ?? ingest.MessageTimeout + 30_000;
 }
 
-export async function createQueueProvider(config: QueueProviderConfig, opts: CreateQueueProviderOptions = {}): Promise<QueueProvider> {
-  const name: QueueProviderName = opts.queue === 'dispatch' ? 'storage-queue' : (opts.provider ?? config.Ingest.Provider);
+export async function createQueueProvider(
+  config: QueueProviderConfig,
+  opts: CreateQueueProviderOptions = {},
+): Promise<QueueProvider> {
+  const name: QueueProviderName =
+    opts.queue === 'dispatch' ? 'storage-queue' : (opts.provider ?? config.Ingest.Provider);
   return build(name, config, opts);
 }
 
-async function build<N extends QueueProviderName>(name: N, config: QueueProviderConfig, opts: CreateQueueProviderOptions): Promise<QueueProvider> {
+async function build<N extends QueueProviderName>(
+  name: N,
+  config: QueueProviderConfig,
+  opts: CreateQueueProviderOptions,
+): Promise<QueueProvider> {
   const definition = await loadQueueProvider(name);
   const settings = config[queueProviders[name].section.name];
   const extras = opts.extras?.[name as N & keyof QueueProviderExtras];
@@ -68,7 +86,9 @@ export async function loadQueueProvider<N extends QueueProviderName>(name: N): P
   }
   const definition = (module as { queueProvider?: Partial<QueueProviderDefinition<N>> }).queueProvider;
   if (definition?.name !== name || typeof definition.create !== 'function') {
-    throw new QueueProviderUnavailableError(name, { cause: new Error(`lib/queues/${name}/index exports no queueProvider named "${name}"`) });
+    throw new QueueProviderUnavailableError(name, {
+      cause: new Error(`lib/queues/${name}/index exports no queueProvider named "${name}"`),
+    });
   }
   return definition as QueueProviderDefinition<N>;
 }

@@ -209,7 +209,7 @@ export interface QueueProviderCreateOptions<N extends QueueProviderName> {
   visibilityTimeoutMs: number;
   /** Backoff of an abandon without an explicit delay (Ingest:RetryBaseDelay, Ingest:RetryMaxDelay). */
   redelivery: RedeliveryBackoff;
-  /** Deliveries before a message is dead-lettered, for providers without their own setting (Ingest:MaxDeliveryCount). */
+  /** Deliveries before a message is dead-lettered (Ingest:MaxDeliveryCount), for providers without their own. */
   maxDeliveryCount: number;
   logger?: Logger;
   extras?: QueueProviderExtras[N & keyof QueueProviderExtras];

@@ -65,7 +65,9 @@ export default async function setup(project: TestProject) {
     }
     start(name as TestServiceName, url.searchParams.get('by') ?? 'a test')
       .then((r) => res.writeHead(200, { 'content-type': 'text/plain' }).end(r.address))
-      .catch((e: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(e instanceof Error ? e.message : String(e)));
+      .catch((e: unknown) =>
+        res.writeHead(500, { 'content-type': 'text/plain' }).end(e instanceof Error ? e.message : String(e)),
+      );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   project.provide('testServicesUrl', `http://127.0.0.1:${(server.address() as AddressInfo).port}`);

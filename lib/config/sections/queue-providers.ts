@@ -31,7 +31,9 @@ export type QueueProviderSettings<N extends QueueProviderName> = z.output<QueueP
 export type QueueProviderSectionName<N extends QueueProviderName = QueueProviderName> = QueueProviderSection<N>['name'];
 
 /** The providers' sections keyed by section name, as the configuration holds them. */
-export type QueueProviderSections = { [N in QueueProviderName as QueueProviderSectionName<N>]: QueueProviderSection<N> };
+export type QueueProviderSections = {
+  [N in QueueProviderName as QueueProviderSectionName<N>]: QueueProviderSection<N>;
+};
 
 export const queueProviderSections = Object.fromEntries(
   Object.values(queueProviders).map((p) => [p.section.name, p.section]),

@@ -28,7 +28,10 @@ export interface ServiceBusProviderOptions {
  * Builds the provider from the `AzureServiceBus` configuration section. Throws ConfigError when the
  * section names no entity or no way to authenticate (see ./client.ts).
  */
-export function createServiceBusProvider(config: ServiceBusSettings, opts: ServiceBusProviderOptions = {}): ServiceBusQueueProvider {
+export function createServiceBusProvider(
+  config: ServiceBusSettings,
+  opts: ServiceBusProviderOptions = {},
+): ServiceBusQueueProvider {
   const auth = resolveServiceBusAuth(config, opts.credential);
   const entity = entityOf(config);
   const client = createServiceBusClient(auth, opts.retry ? { retryOptions: opts.retry } : {});

@@ -22,7 +22,10 @@ export interface Entity extends EntityNames {
   path: string;
 }
 
-/** The entity the settings name: QueueName wins over TopicName + SubscriptionName. Throws ConfigError when there is none. */
+/**
+ * The entity the settings name: QueueName wins over TopicName + SubscriptionName. Throws ConfigError
+ * when there is none.
+ */
 export function entityOf(config: ServiceBusSettings): Entity {
   if (config.QueueName) return { queueName: config.QueueName, sendTo: config.QueueName, path: config.QueueName };
   if (config.TopicName && config.SubscriptionName) {
@@ -42,13 +45,15 @@ export function entityOf(config: ServiceBusSettings): Entity {
       source: 'default',
     },
     ...(config.TopicName
-      ? [{
-          key: 'AzureServiceBus:SubscriptionName',
-          envVar: 'AzureServiceBus__SubscriptionName',
-          given: '(nothing)',
-          expected: `a subscription of topic '${config.TopicName}'`,
-          source: 'default' as const,
-        }]
+      ? [
+          {
+            key: 'AzureServiceBus:SubscriptionName',
+            envVar: 'AzureServiceBus__SubscriptionName',
+            given: '(nothing)',
+            expected: `a subscription of topic '${config.TopicName}'`,
+            source: 'default' as const,
+          },
+        ]
       : []),
   ]);
 }

@@ -38,11 +38,16 @@ export async function entityHealth(links: ServiceBusLinks): Promise<QueueHealth>
   }
 }
 
-async function runtimeCountsIfAvailable(links: ServiceBusLinks, admin: ServiceBusAdministrationClient): Promise<RuntimeCounts | undefined> {
+async function runtimeCountsIfAvailable(
+  links: ServiceBusLinks,
+  admin: ServiceBusAdministrationClient,
+): Promise<RuntimeCounts | undefined> {
   try {
     return await runtimeCounts(admin, links.settings.entity);
   } catch (e) {
-    links.log.debug('runtime properties unavailable; counting by peeking', { error: toProviderError(e, links.ctx('health')) });
+    links.log.debug('runtime properties unavailable; counting by peeking', {
+      error: toProviderError(e, links.ctx('health')),
+    });
     return undefined;
   }
 }
@@ -62,7 +67,11 @@ export interface RuntimeCounts {
   scheduled?: number;
 }
 
-export async function countByPeeking(receiver: ServiceBusReceiver, peekLimit: number, pageSize = 250): Promise<PeekedCounts> {
+export async function countByPeeking(
+  receiver: ServiceBusReceiver,
+  peekLimit: number,
+  pageSize = 250,
+): Promise<PeekedCounts> {
   const counts: PeekedCounts = { active: 0, scheduled: 0, deferred: 0, truncated: false };
   let from = Long.ZERO;
   let seen = 0;
@@ -80,7 +89,10 @@ export async function countByPeeking(receiver: ServiceBusReceiver, peekLimit: nu
       else if (m.state === 'deferred') counts.deferred++;
       else {
         counts.active++;
-        if (m.enqueuedTimeUtc && (!counts.oldestActiveEnqueuedAt || m.enqueuedTimeUtc < counts.oldestActiveEnqueuedAt)) {
+        if (
+          m.enqueuedTimeUtc &&
+          (!counts.oldestActiveEnqueuedAt || m.enqueuedTimeUtc < counts.oldestActiveEnqueuedAt)
+        ) {
           counts.oldestActiveEnqueuedAt = m.enqueuedTimeUtc;
         }
       }

@@ -7,12 +7,18 @@ export type { ServiceBusSettings } from './entities.js';
 export type { SessionAcceptOptions } from './session-reader.js';
 export type { SubscribeOptions, Subscription } from './subscribe.js';
 export { ServiceBusSession } from './session.js';
-export { resolveServiceBusAuth, createServiceBusClient, type ServiceBusAuth, type ServiceBusAuthSettings } from './client.js';
+export {
+  resolveServiceBusAuth,
+  createServiceBusClient,
+  type ServiceBusAuth,
+  type ServiceBusAuthSettings,
+} from './client.js';
 
 /** The registered provider `service-bus` (see lib/queues/factory.ts). */
 export const queueProvider: QueueProviderDefinition<'service-bus'> = {
   name: 'service-bus',
-  create: (settings, o) => createServiceBusProvider(settings, { ...o.extras, ...(o.logger ? { logger: o.logger } : {}) }),
+  create: (settings, o) =>
+    createServiceBusProvider(settings, { ...o.extras, ...(o.logger ? { logger: o.logger } : {}) }),
 };
 
 declare module '../provider.js' {

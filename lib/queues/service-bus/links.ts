@@ -55,14 +55,16 @@ export class ServiceBusLinks {
   }
 
   assertOpen(ctx: ErrorContext): void {
-    if (this.closing) throw providerError(`Service Bus ${ctx.operation} on '${this.path}': the provider is closed`, ctx, 'Closed');
+    if (this.closing)
+      throw providerError(`Service Bus ${ctx.operation} on '${this.path}': the provider is closed`, ctx, 'Closed');
   }
 
   /** The handle of a message this provider received, for settling it. */
   handleOf(message: QueueMessage, operation: string): ServiceBusHandle {
     const ctx = this.ctx(operation);
     this.assertOpen(ctx);
-    if (!(message.handle instanceof ServiceBusHandle)) throw providerError(`${operation}: the message was not received from Service Bus`, ctx, 'InvalidHandle');
+    if (!(message.handle instanceof ServiceBusHandle))
+      throw providerError(`${operation}: the message was not received from Service Bus`, ctx, 'InvalidHandle');
     return message.handle;
   }
 
@@ -81,7 +83,9 @@ export class ServiceBusLinks {
       } catch (e) {
         const status = (e as { statusCode?: unknown }).statusCode;
         if (status !== 401 && status !== 403) throw toProviderError(e, ctx);
-        this.log.warn('no Manage rights on the namespace: not creating entities, only checking the entity is reachable');
+        this.log.warn(
+          'no Manage rights on the namespace: not creating entities, only checking the entity is reachable',
+        );
       }
     }
     await guard(ctx, () => this.receiverFor('entity').peekMessages(1, { fromSequenceNumber: Long.ZERO }));
@@ -101,7 +105,9 @@ export class ServiceBusLinks {
       ...(subQueueType ? { subQueueType } : {}),
     };
     const e = this.settings.entity;
-    return e.queueName ? this.client.createReceiver(e.queueName, options) : this.client.createReceiver(e.topicName!, e.subscriptionName!, options);
+    return e.queueName
+      ? this.client.createReceiver(e.queueName, options)
+      : this.client.createReceiver(e.topicName!, e.subscriptionName!, options);
   }
 
   /** Accepts the given session, or the next free one. */
@@ -112,7 +118,9 @@ export class ServiceBusLinks {
         ? this.client.acceptSession(e.queueName, sessionId, options)
         : this.client.acceptSession(e.topicName!, e.subscriptionName!, sessionId, options);
     }
-    return e.queueName ? this.client.acceptNextSession(e.queueName, options) : this.client.acceptNextSession(e.topicName!, e.subscriptionName!, options);
+    return e.queueName
+      ? this.client.acceptNextSession(e.queueName, options)
+      : this.client.acceptNextSession(e.topicName!, e.subscriptionName!, options);
   }
 
   senderLink(): ServiceBusSender {
@@ -124,7 +132,11 @@ export class ServiceBusLinks {
     try {
       return toServiceBusMessage(message, now);
     } catch (e) {
-      throw providerError(`Service Bus ${ctx.operation} on '${this.path}': ${(e as Error).message}`, ctx, 'InvalidMessage');
+      throw providerError(
+        `Service Bus ${ctx.operation} on '${this.path}': ${(e as Error).message}`,
+        ctx,
+        'InvalidMessage',
+      );
     }
   }
 
@@ -147,7 +159,8 @@ export class ServiceBusLinks {
 
   /** Closes the links and the client (the last closing steps). */
   async close(): Promise<void> {
-    for (const link of [this.mainReceiver, this.deadLetterReceiver, this.sender]) await this.closeStep('link', link?.close());
+    for (const link of [this.mainReceiver, this.deadLetterReceiver, this.sender])
+      await this.closeStep('link', link?.close());
     await this.closeStep('client', this.client.close());
   }
 

@@ -25,7 +25,9 @@ export class PrefetchBuffer {
     while (out.length < max && this.messages.length > 0) {
       const m = this.messages.shift()!;
       if (m.lockedUntilUtc && m.lockedUntilUtc.getTime() - Date.now() < lockSafetyMarginMs) {
-        this.log.debug('dropping a prefetched message whose lock has run out; the broker redelivers it', { messageId: m.messageId });
+        this.log.debug('dropping a prefetched message whose lock has run out; the broker redelivers it', {
+          messageId: m.messageId,
+        });
         continue;
       }
       out.push(m);
@@ -44,7 +46,7 @@ export class PrefetchBuffer {
     }
   }
 
-  /** Empties the buffer, for closing: the messages are abandoned so they are redelivered now, not when their locks lapse. */
+  /** Empties the buffer, for closing: abandoned, they are redelivered now rather than when their locks lapse. */
   drain(): ServiceBusReceivedMessage[] {
     return this.messages.splice(0);
   }

@@ -19,17 +19,22 @@
  * - health(): see ./health.ts.
  */
 import type { ServiceBusReceiver } from '@azure/service-bus';
-import Long from 'long';
-import {
-  QueueProviderError,
-  type OutgoingMessage, type QueueCapabilities, type QueueHealth, type QueueMessage, type QueueProvider, type ReceiveOptions, type SendResult,
+import type {
+  OutgoingMessage,
+  QueueCapabilities,
+  QueueHealth,
+  QueueMessage,
+  QueueProvider,
+  ReceiveOptions,
+  SendResult,
 } from '../provider.js';
 import { serial } from '../toolkit.js';
-import { MessageTooLargeError, PartialBatchSendError, sendInBatches } from './batch-send.js';
-import { guard, providerError, providerKind, toProviderError, type ErrorContext } from './errors.js';
+import { sendBatchOrFail } from './batch-send.js';
+import { checkReceiveOptions, guard, providerError, providerKind, toProviderError } from './errors.js';
 import { entityHealth } from './health.js';
 import type { ServiceBusLinks } from './links.js';
 import { ServiceBusHandle, resendable, toQueueMessage } from './messages.js';
+import * as ops from './operations.js';
 import { PrefetchBuffer } from './prefetch.js';
 import { acceptSession, SessionReader, type SessionAcceptOptions } from './session-reader.js';
 import type { ServiceBusSession } from './session.js';
@@ -107,7 +112,11 @@ export class ServiceBusQueueProvider implements QueueProvider {
     const h = this.links.handleOf(message, 'abandon');
     const { entity, maxDeliveryCount } = this.links.settings;
     if (delayMs <= 0 || !entity.queueName || h.source === 'dead-letter') {
-      if (delayMs > 0) this.links.log.debug('delayed abandon is not possible on this entity; abandoning at once', { messageId: message.id, delayMs });
+      if (delayMs > 0)
+        this.links.log.debug('delayed abandon is not possible on this entity; abandoning at once', {
+          messageId: message.id,
+          delayMs,
+        });
       await guard(ctx, () => h.receiver.abandonMessage(h.message));
       h.markSettled();
       return;
@@ -128,7 +137,11 @@ export class ServiceBusQueueProvider implements QueueProvider {
       // The original stays (its lock will lapse and it comes back): withdraw the copy so it is not delivered twice.
       if (sequenceNumber) {
         await sender.cancelScheduledMessages(sequenceNumber).catch((err: unknown) =>
-          this.links.log.warn('could not withdraw the re-sent copy of an abandoned message', { messageId: message.id, error: err }));
+          this.links.log.warn('could not withdraw the re-sent copy of an abandoned message', {
+            messageId: message.id,
+            error: err,
+          }),
+        );
       }
       throw toProviderError(e, ctx);
     }
@@ -159,19 +172,8 @@ export class ServiceBusQueueProvider implements QueueProvider {
     if (messages.length === 0) return [];
     const now = Date.now();
     const sbMessages = messages.map((m) => this.links.outgoing(m, ctx, now));
-    try {
-      const batches = await sendInBatches(this.links.senderLink(), sbMessages);
-      this.links.log.debug('sent batch', { messages: sbMessages.length, batches });
-    } catch (e) {
-      if (e instanceof MessageTooLargeError) {
-        throw providerError(`Service Bus sendBatch on '${this.queueName}' failed: ${e.message}; nothing was sent`, ctx, 'MessageSizeExceeded');
-      }
-      if (e instanceof PartialBatchSendError) {
-        const inner = toProviderError(e.cause, ctx);
-        throw new QueueProviderError(`${inner.message} (${e.message})`, inner.details, { cause: e.cause });
-      }
-      throw toProviderError(e, ctx);
-    }
+    const batches = await sendBatchOrFail(this.links.senderLink(), sbMessages, ctx);
+    this.links.log.debug('sent batch', { messages: sbMessages.length, batches });
     return sbMessages.map((m) => ({ id: m.messageId }));
   }
 
@@ -181,7 +183,9 @@ export class ServiceBusQueueProvider implements QueueProvider {
     checkReceiveOptions(options, ctx);
     return this.onDeadLetterReceiver(async () => {
       const receiver = this.links.receiverFor('dead-letter');
-      const got = await guard(ctx, () => receiver.receiveMessages(options.maxMessages, { maxWaitTimeInMs: options.waitMs }));
+      const got = await guard(ctx, () =>
+        receiver.receiveMessages(options.maxMessages, { maxWaitTimeInMs: options.waitMs }),
+      );
       return got.map((m) => toQueueMessage(m, new ServiceBusHandle(m, receiver, 'dead-letter')));
     });
   }
@@ -189,7 +193,12 @@ export class ServiceBusQueueProvider implements QueueProvider {
   async completeDeadLetter(message: QueueMessage): Promise<void> {
     const ctx = this.links.ctx('completeDeadLetter');
     const h = this.links.handleOf(message, 'completeDeadLetter');
-    if (h.source !== 'dead-letter') throw providerError('completeDeadLetter needs a message received with receiveDeadLetters()', ctx, 'InvalidHandle');
+    if (h.source !== 'dead-letter')
+      throw providerError(
+        'completeDeadLetter needs a message received with receiveDeadLetters()',
+        ctx,
+        'InvalidHandle',
+      );
     await guard(ctx, () => h.receiver.completeMessage(h.message));
     h.markSettled();
   }
@@ -205,54 +214,31 @@ export class ServiceBusQueueProvider implements QueueProvider {
 
   // ---- Service-Bus-only operations ----
 
-  /** Sets a message aside; it is only received again by its sequence number (returned). */
-  async defer(message: QueueMessage): Promise<bigint> {
-    const h = this.links.handleOf(message, 'defer');
-    await guard(this.links.ctx('defer'), () => h.receiver.deferMessage(h.message));
-    h.markSettled();
-    return BigInt(h.message.sequenceNumber?.toString() ?? '0');
+  /** Sets a message aside; it is only received again by its sequence number (returned). See ./operations.ts. */
+  defer(message: QueueMessage): Promise<bigint> {
+    return ops.defer(this.links, message);
   }
 
-  /** Receives deferred messages (peek-locked) by the sequence numbers `defer` returned. Session entities: use the session's. */
-  async receiveDeferred(sequenceNumbers: bigint[]): Promise<QueueMessage[]> {
-    const ctx = this.links.ctx('receiveDeferred');
-    this.links.assertOpen(ctx);
-    if (this.links.settings.requiresSession) {
-      const why = 'deferred messages of a session entity are received through their session (acceptSession().receiveDeferred)';
-      throw providerError(why, ctx, 'InvalidOperation');
-    }
-    if (sequenceNumbers.length === 0) return [];
-    const receiver = this.links.receiverFor('entity');
-    const got = await guard(ctx, () => receiver.receiveDeferredMessages(sequenceNumbers.map(toLong)));
-    return got.map((m) => toQueueMessage(m, new ServiceBusHandle(m, receiver, 'deferred')));
+  /** Receives deferred messages (peek-locked) by the sequence numbers `defer` returned. */
+  receiveDeferred(sequenceNumbers: bigint[]): Promise<QueueMessage[]> {
+    return ops.receiveDeferred(this.links, sequenceNumbers);
   }
 
   /** Schedules a message for `at`; returns its sequence number, for cancelScheduled. */
-  async schedule(message: OutgoingMessage, at: Date): Promise<bigint> {
-    const ctx = this.links.ctx('schedule');
-    this.links.assertOpen(ctx);
-    const sbMessage = this.links.outgoing({ ...message, delayMs: undefined, scheduledAt: undefined }, ctx);
-    const [sequenceNumber] = await guard(ctx, () => this.links.senderLink().scheduleMessages(sbMessage, at));
-    if (!sequenceNumber) throw providerError('Service Bus returned no sequence number for the scheduled message', ctx, 'GeneralError', true);
-    return BigInt(sequenceNumber.toString());
+  schedule(message: OutgoingMessage, at: Date): Promise<bigint> {
+    return ops.schedule(this.links, message, at);
   }
 
-  async cancelScheduled(sequenceNumbers: bigint | bigint[]): Promise<void> {
-    const ctx = this.links.ctx('cancelScheduled');
-    this.links.assertOpen(ctx);
-    const list = Array.isArray(sequenceNumbers) ? sequenceNumbers : [sequenceNumbers];
-    if (list.length > 0) await guard(ctx, () => this.links.senderLink().cancelScheduledMessages(list.map(toLong)));
+  cancelScheduled(sequenceNumbers: bigint | bigint[]): Promise<void> {
+    return ops.cancelScheduled(this.links, sequenceNumbers);
   }
 
   /** Extends a message's peek-lock by the entity's lock duration; returns the new expiry. */
-  async renewLock(message: QueueMessage): Promise<Date> {
-    const ctx = this.links.ctx('renewLock');
-    const h = this.links.handleOf(message, 'renewLock');
-    if (h.source === 'session') throw providerError('messages of a session are locked by the session: renew the session lock', ctx, 'InvalidOperation');
-    return guard(ctx, () => h.receiver.renewMessageLock(h.message));
+  renewLock(message: QueueMessage): Promise<Date> {
+    return ops.renewLock(this.links, message);
   }
 
-  /** Accepts a message session (FIFO within it); undefined when none could be had within `waitMs`. See ./session-reader.ts. */
+  /** Accepts a message session (FIFO within it); undefined when none is free within `waitMs` (./session-reader.ts). */
   acceptSession(options: SessionAcceptOptions = {}): Promise<ServiceBusSession | undefined> {
     return acceptSession(this.links, options);
   }
@@ -282,20 +268,12 @@ export class ServiceBusQueueProvider implements QueueProvider {
     // Hand prefetched messages back so they are redelivered now rather than when their locks lapse.
     const receiver = links.openReceiver;
     const buffered = this.prefetched.drain();
-    if (receiver && buffered.length > 0) await links.closeStep('abandoning prefetched messages', Promise.all(buffered.map((m) => receiver.abandonMessage(m))));
+    if (receiver && buffered.length > 0)
+      await links.closeStep(
+        'abandoning prefetched messages',
+        Promise.all(buffered.map((m) => receiver.abandonMessage(m))),
+      );
     await links.closeStep('session', this.sessions.close());
     await links.close();
   }
-}
-
-function checkReceiveOptions(options: ReceiveOptions, ctx: ErrorContext): void {
-  if (!Number.isInteger(options.maxMessages) || options.maxMessages < 1) {
-    const got = String(options.maxMessages);
-    throw providerError(`Service Bus ${ctx.operation}: maxMessages must be a whole number >= 1 (got ${got})`, ctx, 'InvalidArgument');
-  }
-  if (!(options.waitMs >= 0)) throw providerError(`Service Bus ${ctx.operation}: waitMs must be >= 0 (got ${String(options.waitMs)})`, ctx, 'InvalidArgument');
-}
-
-function toLong(n: bigint): Long {
-  return Long.fromString(n.toString());
 }

@@ -21,7 +21,10 @@ export interface SessionAcceptOptions {
  * the next session long-polls on the broker; that wait is capped at max(waitMs, 1 s), the least a round
  * trip needs.
  */
-export async function acceptSession(links: ServiceBusLinks, options: SessionAcceptOptions = {}): Promise<ServiceBusSession | undefined> {
+export async function acceptSession(
+  links: ServiceBusLinks,
+  options: SessionAcceptOptions = {},
+): Promise<ServiceBusSession | undefined> {
   const ctx = links.ctx('acceptSession');
   links.assertOpen(ctx);
   const deadline = Date.now() + (options.waitMs ?? 0);
@@ -78,5 +81,7 @@ export class SessionReader {
 /** No session to be had right now: the broker timed out the accept, or the session is held elsewhere. */
 function noSessionAvailable(e: unknown): boolean {
   const code = (e as { code?: unknown; name?: unknown }).code;
-  return code === 'SessionCannotBeLocked' || code === 'ServiceTimeout' || (e as { name?: unknown }).name === 'AbortError';
+  return (
+    code === 'SessionCannotBeLocked' || code === 'ServiceTimeout' || (e as { name?: unknown }).name === 'AbortError'
+  );
 }

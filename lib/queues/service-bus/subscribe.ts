@@ -27,7 +27,12 @@ export function subscribe(
 ): Subscription {
   const ctx = links.ctx('subscribe');
   links.assertOpen(ctx);
-  if (links.settings.requiresSession) throw providerError('subscribe() reads a non-session entity; use acceptSession() on session entities', ctx, 'InvalidOperation');
+  if (links.settings.requiresSession)
+    throw providerError(
+      'subscribe() reads a non-session entity; use acceptSession() on session entities',
+      ctx,
+      'InvalidOperation',
+    );
   const receiver = links.createReceiver(undefined);
   const handle = receiver.subscribe(
     {
@@ -43,7 +48,10 @@ export function subscribe(
         options.onError?.(error);
       },
     },
-    { maxConcurrentCalls: options.maxConcurrentCalls ?? links.settings.maxConcurrentCalls, autoCompleteMessages: false },
+    {
+      maxConcurrentCalls: options.maxConcurrentCalls ?? links.settings.maxConcurrentCalls,
+      autoCompleteMessages: false,
+    },
   );
   return {
     close: async () => {
