@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { MongoClient, type Db } from 'mongodb';
-import { IngestPipeline } from '../lib/ingest/pipeline.js';
+import { IngestPipeline } from '../lib/ingest/index.js';
 import { decodeMessage } from '../lib/ingest/decode.js';
 import { MnsQueueProvider } from '../lib/queues/mns/provider.js';
 import type { QueueProvider } from '../lib/queues/provider.js';

@@ -1,11 +1,15 @@
 /** Prints the configuration reference (Markdown) from the config sections: `npx tsx tools/config-docs.ts`. */
-import { sections } from '../lib/config/sections/index.js';
+import { queueProviders, sections } from '../lib/config/sections/index.js';
 import { formatDuration } from '../lib/config/duration.js';
 
 export function configReference(): string {
   const out: string[] = [];
+  const providerOf = new Map(Object.entries(queueProviders).map(([provider, p]) => [p.section.name as string, provider]));
   for (const [name, section] of Object.entries(sections)) {
-    out.push(`### ${name}`, '', '| Key | Env var | Default | Description |', '| --- | --- | --- | --- |');
+    out.push(`### ${name}`, '');
+    const provider = providerOf.get(name);
+    if (provider) out.push(`Settings of the queue provider \`${provider}\` (\`Ingest__Provider=${provider}\`).`, '');
+    out.push('| Key | Env var | Default | Description |', '| --- | --- | --- | --- |');
     const defaults = section.schema.safeParse({});
     const values: Record<string, unknown> = defaults.success ? (defaults.data as Record<string, unknown>) : {};
     for (const key of Object.keys(section.schema.shape)) {

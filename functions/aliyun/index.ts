@@ -45,7 +45,7 @@ export async function puller(event: unknown, context: unknown) {
   timerEventSchema.parse(eventJson(event));
   const s = await services();
   const credentials = credentialsOf(ctx);
-  const provider = await createQueueProvider(s.config, { provider: 'mns', logger: s.logger, ...(credentials ? { mns: { credentials } } : {}) });
+  const provider = await createQueueProvider(s.config, { provider: 'mns', logger: s.logger, ...(credentials ? { extras: { mns: { credentials } } } : {}) });
   try {
     if (!queuesEnsured) {
       await provider.ensureQueues();

@@ -13,7 +13,14 @@ locals {
   # only claim tasks whose timeout fits before their deadline (like host.json functionTimeout on Azure).
   function_timeout_seconds = 600
 
-  # Every setting lib/config reads (`settingNames()`), as `Section__Key` environment variables.
+  # The queue providers these functions run (registered in lib/config/sections/queue-providers.ts):
+  # mns-puller ingests from MNS; processors are woken through the Function Compute API, not a queue.
+  # The settings of these providers are set below, those of other providers are not (test/infra
+  # checks both).
+  queue_providers = ["mns"]
+
+  # Every setting lib/config reads (`settingNames()`) but those of queue providers these functions do
+  # not run, as `Section__Key` environment variables.
   # Values are strings. An empty value only means "not set" for optional text settings; numbers,
   # durations and booleans must be given a valid value.
   environment = {
@@ -49,30 +56,8 @@ locals {
     Aliyun__DeadLetterQueueName = alicloud_message_service_queue.dead_letter.queue_name
     Aliyun__MaxReceiveCount     = tostring(var.mns_max_receive_count)
 
-    # AzureServiceBus: not used on Function Compute; the code's defaults keep the configuration valid.
-    AzureServiceBus__ConnectionString           = ""
-    AzureServiceBus__FullyQualifiedNamespace    = ""
-    AzureServiceBus__QueueName                  = ""
-    AzureServiceBus__TopicName                  = ""
-    AzureServiceBus__SubscriptionName           = ""
-    AzureServiceBus__MaxConcurrentCalls         = "100"
-    AzureServiceBus__PrefetchCount              = "50"
-    AzureServiceBus__MaxAutoLockRenewalDuration = "00:05:00"
-    AzureServiceBus__EnablePartitioning         = "true"
-    AzureServiceBus__MaxDeliveryCount           = "10"
-    AzureServiceBus__RequiresSession            = "false"
-
     # Admin: the HTTP trigger is anonymous; the admin function checks this key itself.
     Admin__ApiKey = var.admin_api_key
-
-    # AzureStorage: not used on Function Compute. The connection string is the code's own default,
-    # Azurite's public development account (not a secret); it cannot be empty.
-    AzureStorage__ConnectionString   = "UseDevelopmentStorage=true"
-    AzureStorage__QueueName          = "tasks"
-    AzureStorage__DispatchQueueName  = "tasks-dispatch"
-    AzureStorage__PoisonQueueSuffix  = "-poison"
-    AzureStorage__MessageEncoding    = "base64"
-    AzureStorage__MaxPollingInterval = "00:00:02"
 
     # Ingest: pulled from MNS by mns-puller.
     Ingest__Provider          = "mns"

@@ -305,8 +305,16 @@ var platformSettings = {
   AzureFunctionsJobHost__extensions__queues__messageEncoding: storageMessageEncoding == 'text' ? 'none' : 'base64'
 }
 
-// Every setting lib/config reads (`settingNames()`), as `Section__Key`. Secrets are Key Vault
-// references or empty. Values are strings: app settings are environment variables. Note that an empty
+// The queue providers this deployment runs (registered in lib/config/sections/queue-providers.ts):
+// Service Bus is ingested (Ingest__Provider), Storage queues carry the dispatch wake-ups. The settings
+// of these providers are set below, those of other providers are not (test/infra checks both).
+var queueProviders = [
+  'service-bus'
+  'storage-queue'
+]
+
+// Every setting lib/config reads (`settingNames()`) but those of queue providers this deployment does
+// not run, as `Section__Key`. Secrets are Key Vault references or empty. Values are strings: app settings are environment variables. Note that an empty
 // value only means "not set" for optional text settings; numbers, durations and booleans must be
 // given a valid value.
 var taskmeshSettings = {
@@ -331,16 +339,6 @@ var taskmeshSettings = {
   Retention__ArchiveAfter: '7.00:00:00'
   Retention__DeleteAfter: '30.00:00:00'
   Retention__PurgeAfter: '7.00:00:00'
-
-  // Aliyun: not used on Azure; the code's defaults keep the configuration valid.
-  Aliyun__AccessKeyId: ''
-  Aliyun__AccessKeySecret: ''
-  Aliyun__SecurityToken: ''
-  Aliyun__AccountId: ''
-  Aliyun__MNSEndpoint: ''
-  Aliyun__QueueName: 'tasks'
-  Aliyun__DeadLetterQueueName: 'tasks-dlq'
-  Aliyun__MaxReceiveCount: '5'
 
   // AzureServiceBus: role-based access through the managed identity, no connection string.
   AzureServiceBus__ConnectionString: ''
@@ -444,6 +442,7 @@ output serviceBusSubscriptionName string = serviceBus.outputs.subscriptionName
 output storageAccountName string = storage.outputs.name
 output storageDispatchQueueName string = storageDispatchQueueName
 output storageQueueName string = storageQueueName
+output queueProviders array = queueProviders
 output deploymentContainerName string = deploymentContainerName
 output appInsightsName string = monitoring.outputs.appInsightsName
 output appInsightsConnectionStringSetting string = 'APPLICATIONINSIGHTS_CONNECTION_STRING'

@@ -1,21 +1,31 @@
 /**
  * Chooses and configures the queue provider from the settings (Ingest:Provider).
  *
- * Provider modules are imported on demand: a Function Compute deployment reading MNS never loads the
- * Azure SDKs, and the other way round (cold starts).
+ * The providers are registered in lib/config/sections/queue-providers.ts (name and settings section);
+ * a provider's code is the folder of the same name beside this file, whose index.ts exports
+ * `queueProvider` (a QueueProviderDefinition). Only the selected provider's folder is imported, on
+ * demand: a Function Compute deployment reading MNS never loads the Azure SDKs, and the other way round
+ * (cold starts). Nothing here names a provider but the dispatch queue's, which is always a Storage queue.
  */
 import type { AppConfig } from '../config/load.js';
-import type { IngestProviderKind } from '../config/sections/ingest.js';
+import {
+  queueProviders,
+  type QueueProviderName,
+  type QueueProviderSectionName,
+} from '../config/sections/queue-providers.js';
 import type { Logger } from '../log/logger.js';
-import type { CreateMnsProviderOptions } from './mns/index.js';
-import type { QueueProvider } from './provider.js';
-import type { RedeliveryBackoff } from './redelivery.js';
-import type { ServiceBusProviderOptions } from './service-bus/index.js';
+import type { QueueProvider, QueueProviderDefinition, QueueProviderExtras } from './provider.js';
 
 /** The configured provider's module could not be loaded (not installed or not built into this deployment). */
 export class QueueProviderUnavailableError extends Error {
-  constructor(readonly provider: string, options?: { cause?: unknown }) {
-    super(`queue provider "${provider}" (Ingest:Provider) is not available in this build: ${options?.cause instanceof Error ? options.cause.message : 'its module could not be loaded'}`, options);
+  constructor(
+    readonly provider: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `queue provider "${provider}" (Ingest:Provider) is not available in this build: ${options?.cause instanceof Error ? options.cause.message : 'its module could not be loaded'}`,
+      options,
+    );
     this.name = 'QueueProviderUnavailableError';
   }
 }
@@ -24,13 +34,14 @@ export interface CreateQueueProviderOptions {
   /** The ingest queue (default), or the dispatch queue that wakes processors (always a Storage queue). */
   queue?: 'ingest' | 'dispatch';
   /** Overrides Ingest:Provider. */
-  provider?: IngestProviderKind;
+  provider?: QueueProviderName;
   logger?: Logger;
-  /** MNS extras: Function Compute credentials, a refresh callback. */
-  mns?: Omit<CreateMnsProviderOptions, 'logger' | 'visibilityTimeoutMs' | 'redelivery'>;
-  /** Service Bus extras: a token credential, retry options. */
-  serviceBus?: Omit<ServiceBusProviderOptions, 'logger'>;
+  /** Options only one provider understands, by provider name (e.g. `{ mns: { credentials } }`). */
+  extras?: QueueProviderExtras;
 }
+
+/** What the factory reads: the Ingest section and every provider's section. */
+export type QueueProviderConfig = Pick<AppConfig, 'Ingest' | QueueProviderSectionName>;
 
 /** Visibility of received messages: Ingest:VisibilityTimeout, else the message time limit plus a margin. */
 export function ingestVisibilityTimeoutMs(ingest: AppConfig['Ingest']): number {
@@ -38,39 +49,46 @@ export function ingestVisibilityTimeoutMs(ingest: AppConfig['Ingest']): number {
 }
 
 export async function createQueueProvider(
-  config: Pick<AppConfig, 'Ingest' | 'Aliyun' | 'AzureStorage' | 'AzureServiceBus'>,
+  config: QueueProviderConfig,
   opts: CreateQueueProviderOptions = {},
 ): Promise<QueueProvider> {
-  const kind: IngestProviderKind = opts.queue === 'dispatch' ? 'storage-queue' : (opts.provider ?? config.Ingest.Provider);
-  const redelivery: RedeliveryBackoff = { baseMs: config.Ingest.RetryBaseDelay, capMs: config.Ingest.RetryMaxDelay };
-  const visibilityTimeoutMs = ingestVisibilityTimeoutMs(config.Ingest);
-  const logger = opts.logger ? { logger: opts.logger } : {};
-  switch (kind) {
-    case 'storage-queue': {
-      const m = await load('storage-queue', () => import('./storage-queue/index.js'));
-      return m.createStorageQueueProvider(config.AzureStorage, {
-        queue: opts.queue ?? 'ingest',
-        maxDequeueCount: config.Ingest.MaxDeliveryCount,
-        visibilityTimeoutMs,
-        redelivery,
-        ...logger,
-      });
-    }
-    case 'mns': {
-      const m = await load('mns', () => import('./mns/index.js'));
-      return m.createMnsProvider(config.Aliyun, { ...opts.mns, visibilityTimeoutMs, redelivery, ...logger });
-    }
-    case 'service-bus': {
-      const m = await load('service-bus', () => import('./service-bus/index.js'));
-      return m.createServiceBusProvider(config.AzureServiceBus, { ...opts.serviceBus, ...logger });
-    }
-  }
+  const name: QueueProviderName =
+    opts.queue === 'dispatch' ? 'storage-queue' : (opts.provider ?? config.Ingest.Provider);
+  return build(name, config, opts);
 }
 
-async function load<T>(provider: string, importer: () => Promise<T>): Promise<T> {
+async function build<N extends QueueProviderName>(
+  name: N,
+  config: QueueProviderConfig,
+  opts: CreateQueueProviderOptions,
+): Promise<QueueProvider> {
+  const definition = await loadQueueProvider(name);
+  const settings = config[queueProviders[name].section.name];
+  const extras = opts.extras?.[name as N & keyof QueueProviderExtras];
+  return definition.create(settings as Parameters<typeof definition.create>[0], {
+    queue: opts.queue ?? 'ingest',
+    visibilityTimeoutMs: ingestVisibilityTimeoutMs(config.Ingest),
+    redelivery: { baseMs: config.Ingest.RetryBaseDelay, capMs: config.Ingest.RetryMaxDelay },
+    maxDeliveryCount: config.Ingest.MaxDeliveryCount,
+    ...(opts.logger ? { logger: opts.logger } : {}),
+    ...(extras ? { extras } : {}),
+  });
+}
+
+/** Imports lib/queues/<name>/ and returns the provider it defines; only that folder (and its SDK) is loaded. */
+export async function loadQueueProvider<N extends QueueProviderName>(name: N): Promise<QueueProviderDefinition<N>> {
+  let module: unknown;
   try {
-    return await importer();
+    // The folder is named for the provider (a registered name, never user text).
+    module = await import(/* @vite-ignore */ `./${name}/index.js`);
   } catch (e) {
-    throw new QueueProviderUnavailableError(provider, { cause: e });
+    throw new QueueProviderUnavailableError(name, { cause: e });
   }
+  const definition = (module as { queueProvider?: Partial<QueueProviderDefinition<N>> }).queueProvider;
+  if (definition?.name !== name || typeof definition.create !== 'function') {
+    throw new QueueProviderUnavailableError(name, {
+      cause: new Error(`lib/queues/${name}/index exports no queueProvider named "${name}"`),
+    });
+  }
+  return definition as QueueProviderDefinition<N>;
 }

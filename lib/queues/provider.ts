@@ -1,10 +1,83 @@
 /**
- * The queue-provider contract: the seed's IMessageQueueService in TypeScript.
+ * The queue-provider contract: the original .NET design's IMessageQueueService in TypeScript.
  *
- * Every provider (Alibaba MNS, Azure Storage Queue, Azure Service Bus, ...) implements this one
- * interface and passes the one conformance suite in test/queues/conformance.ts. Ingest code only
- * ever talks to this interface.
+ * Every provider (Alibaba MNS, Azure Storage Queue, Azure Service Bus, ...) implements QueueProvider
+ * and passes the one conformance suite in test/queues/conformance.ts. Ingest and the admin API only
+ * ever talk to this interface. docs/adding-a-queue-provider.md walks through adding one.
+ *
+ * What a provider must do, may emulate, or may declare unsupported:
+ *
+ * Required of every provider (natively or emulated; the conformance suite checks each, always):
+ * - At-least-once delivery: a message is delivered until it is completed or dead-lettered; a message
+ *   held by one receiver is not handed to another while it is held.
+ * - Bodies round-trip intact (UTF-8 text, XML-special characters, CR/LF, non-ASCII); ids are unique per
+ *   message and stable across its redeliveries; `enqueuedAt` is a valid time; `deliveryCount` >= 1.
+ * - `receive` returns at most `maxMessages`, more than one when that many wait (a provider whose
+ *   service hands out one message a call loops), and [] at once on an empty queue with `waitMs` 0.
+ * - `complete` removes a message for good; `abandon(message, 0)` gives it back for redelivery.
+ * - `deadLetter` moves a message to the dead-letter queue, its reason and description readable there
+ *   (`DEAD_LETTER_REASON_PROPERTY`, `DEAD_LETTER_DESCRIPTION_PROPERTY`); a provider whose messages carry
+ *   no properties emulates this with the dead-letter envelope (dead-letter-envelope.ts).
+ * - Redeliveries are bounded: past its maximum delivery count a message goes to the dead-letter queue
+ *   (the service's own setting, or emulated on receive and abandon as MNS and Storage Queue do).
+ * - `ensureQueues` is idempotent; `health` never throws (unreachable is `reachable: false`); a second
+ *   `close` is harmless.
+ *
+ * May be emulated (declared as a capability; checked exactly like a native one):
+ * - long polling (Storage Queue polls with a growing pause), a delayed abandon (Service Bus re-sends a
+ *   scheduled copy), scheduled delivery, prefetching, the dead-letter reason (the envelope).
+ *
+ * May be declared unsupported (capability false; the suite then checks only the weaker guarantee
+ * written beside each capability in QueueCapabilities): exact delivery counts, visibility timeouts,
+ * queue depth, dead-letter depth, long polling, scheduled delivery, sessions.
  */
+import type { QueueProviderName, QueueProviderSettings } from '../config/sections/queue-providers.js';
+import type { Logger } from '../log/logger.js';
+import type { RedeliveryBackoff } from './redelivery.js';
+
+/**
+ * What a provider instance does beyond the required behaviours. Declared per instance, because some
+ * depend on the entity (a Service Bus subscription cannot re-send a delayed copy; sessions exist only
+ * on a session-enabled entity).
+ */
+export interface QueueCapabilities {
+  /**
+   * `deliveryCount` is exact: 1 on first receipt, one more on each redelivery. Without it, it is at
+   * least 1 and may stay 1 (e.g. a broker that only flags "redelivered").
+   */
+  exactDeliveryCount: boolean;
+  /**
+   * A received message stays hidden for a time of the provider's choosing: `abandon(message, delayMs)`
+   * keeps it invisible for about `delayMs` before it comes back (a visibility timeout, or emulated by
+   * a scheduled copy). Without it, a delayed abandon gives the message back at once.
+   */
+  visibilityTimeout: boolean;
+  /** `health().depth` counts the messages waiting. Without it, `depth` may be left out. */
+  depth: boolean;
+  /**
+   * `health().deadLetterDepth` counts the messages in the dead-letter queue (all of them: waiting,
+   * delayed and in flight there). Operators watch it (GET /queues, the dashboard, `taskctl queues`,
+   * the taskmesh.queue.dead_letter.depth gauge): a growing number means messages are being refused or
+   * poisoned. Without it, it may be left out.
+   */
+  deadLetterDepth: boolean;
+  /**
+   * `receive` waits up to `waitMs` for the first message and returns as soon as one arrives (native, or
+   * emulated by polling). Without it, `waitMs` is a hint and a receive may return [] early.
+   */
+  longPolling: boolean;
+  /**
+   * `delayMs` and `scheduledAt` of a sent message are honoured: it is not delivered before its time.
+   * Without it, a send that asks for a delay is refused (QueueProviderError, code 'Unsupported'): a
+   * message delivered early could run a task before its time.
+   */
+  scheduledDelivery: boolean;
+  /**
+   * The provider reads a session-enabled entity: a message sent with a `sessionId` is received with
+   * it, in order within its session. Without it, `sessionId` is not carried.
+   */
+  sessions: boolean;
+}
 
 /** A received message, the same shape whatever the provider. */
 export interface QueueMessage {
@@ -51,6 +124,10 @@ export interface QueueHealth {
   inFlight?: number;
   /** Messages scheduled/delayed, when the provider can tell. */
   delayed?: number;
+  /**
+   * Messages in the dead-letter queue (waiting, delayed or in flight there), when the provider can tell
+   * (capabilities.deadLetterDepth). A growing number means messages are being refused or poisoned.
+   */
   deadLetterDepth?: number;
   oldestMessageAgeMs?: number;
   /** False when the provider could not be reached; `error` says why (no secrets). */
@@ -63,8 +140,10 @@ export interface SendResult {
 }
 
 export interface QueueProvider {
-  /** Provider kind, e.g. "mns", "storage-queue", "service-bus". */
+  /** Provider kind, e.g. "mns", "storage-queue", "service-bus" (its Ingest:Provider name). */
   readonly kind: string;
+  /** What it does beyond the required behaviours (see QueueCapabilities). */
+  readonly capabilities: QueueCapabilities;
   /** Queue (or entity) name this instance reads and writes. */
   readonly queueName: string;
   /** Dead-letter queue name (or path). */
@@ -109,3 +188,37 @@ export class QueueProviderError extends Error {
     this.name = 'QueueProviderError';
   }
 }
+
+/**
+ * What a provider's folder exports from its index.ts as `queueProvider`: how to build the provider from
+ * its settings section. The factory (factory.ts) loads the folder of the selected provider only.
+ */
+export interface QueueProviderDefinition<N extends QueueProviderName> {
+  readonly name: N;
+  create(settings: QueueProviderSettings<N>, options: QueueProviderCreateOptions<N>): QueueProvider;
+}
+
+/** What every provider is built with, besides its own settings section. */
+export interface QueueProviderCreateOptions<N extends QueueProviderName> {
+  /**
+   * Which queue: the ingest queue, or the dispatch queue that wakes processors (always a storage-queue
+   * provider, on AzureStorage:DispatchQueueName; other providers only ever get 'ingest').
+   */
+  queue: 'ingest' | 'dispatch';
+  /** How long a received message stays hidden (Ingest:VisibilityTimeout, else MessageTimeout + 30 s). */
+  visibilityTimeoutMs: number;
+  /** Backoff of an abandon without an explicit delay (Ingest:RetryBaseDelay, Ingest:RetryMaxDelay). */
+  redelivery: RedeliveryBackoff;
+  /** Deliveries before a message is dead-lettered (Ingest:MaxDeliveryCount), for providers without their own. */
+  maxDeliveryCount: number;
+  logger?: Logger;
+  extras?: QueueProviderExtras[N & keyof QueueProviderExtras];
+}
+
+/**
+ * Options only one provider understands, by provider name, given by the host that has them (e.g. MNS:
+ * Function Compute's per-invocation credentials). A provider with such options adds its entry from its
+ * own folder (`declare module '../provider.js' { interface QueueProviderExtras { ... } }`).
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled in by the providers (declaration merging)
+export interface QueueProviderExtras {}

@@ -4,13 +4,17 @@ import { MongoTaskStore } from '../../lib/store/mongo/store.js';
 import { createAdminRouter, type AdminRouter } from '../../lib/admin/router.js';
 import { MongoWorkerDirectory } from '../../lib/admin/worker-directory.js';
 import type { AdminContext, AdminRequest, AdminResponse, AdminRouterOptions } from '../../lib/admin/types.js';
-import type { OutgoingMessage, QueueHealth, QueueMessage, QueueProvider, ReceiveOptions, SendResult } from '../../lib/queues/provider.js';
+import type { OutgoingMessage, QueueCapabilities, QueueHealth, QueueMessage, QueueProvider, ReceiveOptions, SendResult } from '../../lib/queues/provider.js';
 
 export const API_KEY = 'test-admin-key-0123456789abcdef';
 
 /** An in-memory queue provider: a main queue and a dead-letter queue, with receive locks. */
 export class FakeQueue implements QueueProvider {
   readonly kind: string;
+  // A test double for the admin API's views: it holds messages, it does not deliver them.
+  readonly capabilities: QueueCapabilities = {
+    exactDeliveryCount: false, visibilityTimeout: false, depth: true, deadLetterDepth: true, longPolling: false, scheduledDelivery: false, sessions: false,
+  };
   readonly queueName: string;
   readonly deadLetterQueueName: string;
   main: { id: string; body: string; properties?: Record<string, string | number | boolean>; enqueuedAt: Date }[] = [];

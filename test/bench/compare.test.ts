@@ -3,15 +3,16 @@
  * every task exactly once, in this process and (taskmesh) through worker processes. No timing is
  * asserted. pg-boss and BullMQ are skipped, with the reason, when PostgreSQL or Redis is not reachable.
  */
-import { inject } from 'vitest';
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnWorkerProcess, type WorkerProcess } from '../../bench/compare/procs.js';
 import { Progress, range } from '../../bench/compare/scenarios/common.js';
 import { pgUnavailable, redisUnavailable, serviceEndpoints } from '../../bench/compare/services.js';
 import { createAdapter, newNamespace } from '../../bench/compare/systems.js';
 import type { AdapterConfig, SystemName } from '../../bench/compare/types.js';
+import { mongoUri } from '../support/services.js';
 
 const TASKS = 20;
+const mongo = await mongoUri();
 const endpoints = serviceEndpoints();
 const unavailable: Record<SystemName, string | undefined> = {
   taskmesh: undefined,
@@ -23,7 +24,7 @@ for (const [system, why] of Object.entries(unavailable)) if (why) console.warn(`
 
 const config = (system: SystemName): AdapterConfig => ({
   ns: newNamespace(`smoke${system}`),
-  mongoUri: inject('mongoUri'),
+  mongoUri: mongo,
   pgUrl: endpoints.pgUrl,
   redis: endpoints.redis,
   pollMs: 100,

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { MongoClient, type Db } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resetSharedServices } from '../../lib/app/services.js';
 import { createMnsProvider } from '../../lib/queues/mns/index.js';
 import { loadConfig } from '../../lib/config/index.js';
@@ -13,6 +13,7 @@ import { JobTaskStatus as S } from '../../lib/tasks/status.js';
 import type { Task } from '../../lib/tasks/model.js';
 import { startMnsPeer, type MnsPeerHandle } from '../support/mns-peer/index.js';
 import { startFcPeer, type FcPeer } from '../support/fc-peer/index.js';
+import { mongoUri } from '../support/services.js';
 
 const suffix = randomBytes(3).toString('hex');
 const KEY = { accessKeyId: 'STS.fc-role', accessKeySecret: 'sts-secret', securityToken: 'sts-token' };
@@ -39,7 +40,7 @@ describe('Function Compute 3.0 handlers', () => {
     mns = await startMnsPeer({ accessKeyId: KEY.accessKeyId, accessKeySecret: KEY.accessKeySecret, securityToken: KEY.securityToken });
     fc = await startFcPeer({ accessKeyId: KEY.accessKeyId, accessKeySecret: KEY.accessKeySecret });
     Object.assign(process.env, {
-      MONGODB_URI: inject('mongoUri'),
+      MONGODB_URI: await mongoUri(),
       MongoDB__DatabaseName: `fc_${suffix}`,
       Aliyun__MNSEndpoint: mns.endpoint,
       Aliyun__AccountId: mns.accountId,
@@ -52,7 +53,7 @@ describe('Function Compute 3.0 handlers', () => {
       Ingest__ReceiveWaitTime: '0',
     });
     fns = await import('../../functions/aliyun/index.js');
-    client = await new MongoClient(inject('mongoUri')).connect();
+    client = await new MongoClient(await mongoUri()).connect();
     db = client.db(`fc_${suffix}`);
   });
   afterAll(async () => {

@@ -5,18 +5,19 @@
 import { randomBytes } from 'node:crypto';
 import { HttpRequest, InvocationContext, type Timer } from '@azure/functions';
 import { MongoClient, type Db } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resetSharedServices } from '../../lib/app/services.js';
 import { createQueueProvider } from '../../lib/queues/factory.js';
 import { loadConfig } from '../../lib/config/index.js';
 import { JobTaskStatus as S } from '../../lib/tasks/status.js';
 import type { Task } from '../../lib/tasks/model.js';
+import { azuriteConnectionString, mongoUri } from '../support/services.js';
 
 const suffix = randomBytes(3).toString('hex');
 const env = {
-  MONGODB_URI: inject('mongoUri'),
+  MONGODB_URI: await mongoUri(),
   MongoDB__DatabaseName: `azfn_${suffix}`,
-  AzureStorage__ConnectionString: inject('azuriteQueueConnectionString'),
+  AzureStorage__ConnectionString: await azuriteConnectionString(),
   AzureStorage__DispatchQueueName: `dispatch-${suffix}`,
   AzureStorage__QueueName: `ingest-${suffix}`,
   AzureServiceBus__QueueName: 'orders',

@@ -18,8 +18,10 @@ import {
   loadProblems,
   missingSettings,
   ncrontabToFiveField,
+  providerProblems,
   repoPath,
   scheduleProblems,
+  settingsFor,
   unknownSettings,
   type Expectations,
 } from './support/drift.js';
@@ -31,6 +33,12 @@ import * as k8s from './support/kubernetes.js';
 const exp = currentExpectations();
 const FAKE = 'Worker__FakeSettingForDriftTest';
 const withFake: Expectations = { ...exp, settings: [...exp.settings, FAKE] };
+/** A key added to a queue provider's section: demanded only of the templates that run that provider. */
+const withProviderFake = (provider: string, setting: string): Expectations => ({
+  ...exp,
+  settings: [...exp.settings, setting],
+  providerSettings: { ...exp.providerSettings, [provider]: [...(exp.providerSettings[provider] ?? []), setting] },
+});
 
 const temps: string[] = [];
 afterAll(() => {
@@ -96,11 +104,38 @@ describe('generic checks', () => {
   });
 });
 
+describe('queue provider declarations', () => {
+  it('demand a provider\'s settings only of the templates that run it', () => {
+    expect(settingsFor(exp, ['mns'])).toContain('Aliyun__QueueName');
+    expect(settingsFor(exp, ['mns'])).not.toContain('AzureServiceBus__QueueName');
+    expect(settingsFor(exp, ['mns'])).toContain('Worker__BatchSize');
+  });
+
+  it('report an unregistered provider, an Ingest__Provider the template does not declare, and settings of a provider it does not run', () => {
+    expect(providerProblems('t', exp, ['rabbitmq'], 'rabbitmq', [])).toEqual(['t: declares queue provider rabbitmq, which is not registered']);
+    expect(providerProblems('t', exp, ['mns'], 'service-bus', [])).toEqual(['t: Ingest__Provider selects service-bus, which the template does not declare among its queue providers (mns)']);
+    expect(providerProblems('t', exp, ['mns'], 'mns', ['Aliyun__QueueName', 'AzureServiceBus__QueueName', 'Worker__BatchSize'])).toEqual([
+      't: sets AzureServiceBus__QueueName, a setting of queue provider service-bus, which the template does not deploy',
+    ]);
+  });
+});
+
 describe('infra/azure checks', () => {
   const t = azure.loadAzure();
 
   it('report a setting the code reads that the app settings lack (an extra key in the code\'s settings)', () => {
     expect(azure.settingsProblems(t, withFake)).toEqual([`main.bicep taskmeshSettings: missing setting ${FAKE}`]);
+  });
+
+  it('report a new setting of a provider Azure runs, not one of a provider it does not run; and a provider setting it should not set', () => {
+    expect(azure.settingsProblems(t, withProviderFake('service-bus', 'AzureServiceBus__Fake'))).toEqual(['main.bicep taskmeshSettings: missing setting AzureServiceBus__Fake']);
+    expect(azure.settingsProblems(t, withProviderFake('mns', 'Aliyun__Fake'))).toEqual([]);
+    const undeclared = driftedMain((s) => s.replace("  'storage-queue'\n]", ']'));
+    expect(azure.settingsProblems(undeclared, exp).join('\n')).toMatch(/sets AzureStorage__QueueName, a setting of queue provider storage-queue, which the template does not deploy/);
+    const ingestElsewhere = driftedMain((s) => s.replace("Ingest__Provider: 'service-bus'", "Ingest__Provider: 'mns'"));
+    expect(azure.settingsProblems(ingestElsewhere, exp)).toEqual([
+      'main.bicep: Ingest__Provider selects mns, which the template does not declare among its queue providers (service-bus, storage-queue)',
+    ]);
   });
 
   it('report an app setting removed from, misspelled in or duplicated in main.bicep', () => {
@@ -152,6 +187,13 @@ describe('infra/aliyun checks', () => {
     expect(aliyun.settingsProblems(cfg, withFake)).toEqual([`local.environment: missing setting ${FAKE}`]);
   });
 
+  it('report a new setting of MNS, not one of a provider Function Compute does not run; and a setting of such a provider', async () => {
+    expect(aliyun.settingsProblems(cfg, withProviderFake('mns', 'Aliyun__Fake'))).toEqual(['local.environment: missing setting Aliyun__Fake']);
+    expect(aliyun.settingsProblems(cfg, withProviderFake('service-bus', 'AzureServiceBus__Fake'))).toEqual([]);
+    const extra = await driftedTerraform('main.tf', (s) => s.replace(/^(\s*)Admin__ApiKey = var.admin_api_key$/m, '$1Admin__ApiKey = var.admin_api_key\n$1AzureServiceBus__QueueName = ""'));
+    expect(aliyun.settingsProblems(extra, exp)).toEqual(['infra/aliyun: sets AzureServiceBus__QueueName, a setting of queue provider service-bus, which the template does not deploy']);
+  });
+
   it('report an environment variable removed from main.tf, and a value drifted from the code\'s default', async () => {
     const removed = await driftedTerraform('main.tf', (s) => s.replace(/^\s*Retention__PurgeAfter\s*=.*$/m, ''));
     expect(aliyun.settingsProblems(removed, exp)).toEqual(['local.environment: missing setting Retention__PurgeAfter']);
@@ -192,6 +234,16 @@ describe('infra/kubernetes checks', () => {
 
   it('report a setting the code reads that the ConfigMap and Secret lack (an extra key in the code\'s settings)', () => {
     expect(k8s.settingsProblems(objects, withFake)).toEqual([`ConfigMap + Secret: missing setting ${FAKE}`]);
+  });
+
+  it('demand the settings of the provider the ConfigMap selects, and only those', () => {
+    expect(k8s.settingsProblems(objects, withProviderFake('storage-queue', 'AzureStorage__Fake'))).toEqual(['ConfigMap + Secret: missing setting AzureStorage__Fake']);
+    expect(k8s.settingsProblems(objects, withProviderFake('mns', 'Aliyun__Fake'))).toEqual([]);
+    const mns = cloneObjects(objects);
+    (findObject(mns, 'ConfigMap').data as Record<string, string>).Ingest__Provider = 'mns';
+    const problems = k8s.settingsProblems(mns, exp);
+    expect(problems).toContain('ConfigMap + Secret: missing setting Aliyun__QueueName');
+    expect(problems).toContain('infra/kubernetes: sets AzureStorage__QueueName, a setting of queue provider storage-queue, which the template does not deploy');
   });
 
   it('report a setting removed, a secret in the ConfigMap, and a value drifted from the code\'s default', () => {

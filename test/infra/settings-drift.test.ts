@@ -1,14 +1,15 @@
 /**
  * The settings the code reads (`settingNames()` over lib/config `sections`, read at test time) against
  * everything that sets them: local.settings.example.json and the three deployment templates, side by
- * side. A section or key added to lib/config fails here until every one of them sets it.
+ * side. A section or key added to lib/config fails here until every one of them sets it; a queue
+ * provider's settings only until the templates that run that provider set them.
  */
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sections } from '../../lib/config/index.js';
 import * as aliyun from './support/aliyun.js';
 import * as azure from './support/azure.js';
-import { caseDuplicates, currentExpectations, exists, loadProblems, missingSettings, repoPath, unknownSettings } from './support/drift.js';
+import { caseDuplicates, currentExpectations, exists, loadProblems, missingSettings, repoPath, settingsFor, unknownSettings } from './support/drift.js';
 import type { TerraformConfig } from './support/hcl.js';
 import * as k8s from './support/kubernetes.js';
 
@@ -27,17 +28,25 @@ describe('settings the code reads', () => {
     expect(exp.settings.every((s) => /^[A-Za-z0-9]+__[A-Za-z0-9]+$/.test(s))).toBe(true);
   });
 
-  it('are all set by every deployment template', () => {
-    const templates: Record<string, string[]> = {
-      'infra/azure (app settings)': [...azure.appSettings(azure.loadAzure()).taskmesh.keys()],
-      'infra/aliyun (function environment)': Object.keys(aliyun.environment(tf)),
-      'infra/kubernetes (ConfigMap + Secret)': (() => {
-        const { objects } = k8s.loadKubernetes();
-        return [...Object.keys(k8s.configMapData(objects)), ...Object.keys(k8s.secretData(objects))];
-      })(),
+  it('are set by every deployment template: all but those of queue providers it does not run', () => {
+    const t = azure.loadAzure();
+    const { objects } = k8s.loadKubernetes();
+    const templates: Record<string, { names: string[]; providers: string[] }> = {
+      'infra/azure (app settings)': { names: [...azure.appSettings(t).taskmesh.keys()], providers: azure.queueProviders(t) },
+      'infra/aliyun (function environment)': { names: Object.keys(aliyun.environment(tf)), providers: aliyun.queueProviders(tf) },
+      'infra/kubernetes (ConfigMap + Secret)': {
+        names: [...Object.keys(k8s.configMapData(objects)), ...Object.keys(k8s.secretData(objects))],
+        providers: k8s.queueProviders(objects),
+      },
     };
-    const missing = Object.fromEntries(Object.entries(templates).map(([where, names]) => [where, missingSettings(exp.settings, names)]));
+    const missing = Object.fromEntries(Object.entries(templates).map(([where, x]) => [where, missingSettings(settingsFor(exp, x.providers), x.names)]));
     expect(missing).toEqual(Object.fromEntries(Object.keys(templates).map((k) => [k, []])));
+  });
+
+  it('of the queue providers are demanded as the templates declare them: Azure service-bus + storage-queue, Alibaba mns, Kubernetes its Ingest__Provider', () => {
+    expect(azure.queueProviders(azure.loadAzure())).toEqual(['service-bus', 'storage-queue']);
+    expect(aliyun.queueProviders(tf)).toEqual(['mns']);
+    expect(k8s.queueProviders(k8s.loadKubernetes().objects)).toEqual(['storage-queue']);
   });
 
   // local.settings.example.json (the Azure Functions Core Tools settings, repository root) is written

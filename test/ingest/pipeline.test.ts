@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MongoClient } from 'mongodb';
-import { IngestPipeline, type IngestPipelineOptions } from '../../lib/ingest/pipeline.js';
+import { IngestPipeline, type IngestPipelineOptions } from '../../lib/ingest/index.js';
 import { INVALID_MESSAGE_TYPE } from '../../lib/ingest/decode.js';
 import { DEAD_LETTER_DESCRIPTION_PROPERTY, DEAD_LETTER_REASON_PROPERTY, type QueueProvider } from '../../lib/queues/provider.js';
 import { MongoTaskStore } from '../../lib/store/mongo/store.js';

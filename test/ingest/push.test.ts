@@ -5,9 +5,8 @@
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config/load.js';
-import { createIngestPipeline } from '../../lib/ingest/index.js';
 import { IngestStoreError } from '../../lib/ingest/errors.js';
-import { IngestPipeline, type PushedMessage } from '../../lib/ingest/pipeline.js';
+import { createIngestPipeline, IngestPipeline, type PushedMessage } from '../../lib/ingest/index.js';
 import { MongoTaskStore } from '../../lib/store/mongo/store.js';
 import { JobTaskStatus as S } from '../../lib/tasks/status.js';
 import { openTestDb, type TestDb } from '../support/db.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { MongoClient, type Db } from 'mongodb';
-import { inject } from 'vitest';
+import { mongoUri } from './services.js';
 
 export interface TestDb {
   uri: string;
@@ -12,7 +12,7 @@ export interface TestDb {
 
 /** A fresh database on the suite's server (mongo-java-server, or MONGODB_URI), dropped by `drop()`. */
 export async function openTestDb(prefix = 't'): Promise<TestDb> {
-  const uri = inject('mongoUri');
+  const uri = await mongoUri();
   const name = `${prefix}_${randomBytes(5).toString('hex')}`;
   const client = await new MongoClient(uri).connect();
   const db = client.db(name);

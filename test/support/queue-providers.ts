@@ -4,12 +4,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { QueueServiceClient } from '@azure/storage-queue';
-import { inject } from 'vitest';
 import { MnsQueueProvider } from '../../lib/queues/mns/provider.js';
 import type { QueueMessage, QueueProvider } from '../../lib/queues/provider.js';
 import type { RedeliveryBackoff } from '../../lib/queues/redelivery.js';
 import { StorageQueueProvider } from '../../lib/queues/storage-queue/provider.js';
 import { startMnsPeer, type MnsPeerHandle } from './mns-peer/index.js';
+import { azuriteConnectionString } from './services.js';
 
 export interface MakeProviderOptions {
   visibilityTimeoutMs?: number;
@@ -55,8 +55,8 @@ export async function startMnsKit(): Promise<ProviderKit & { peer: MnsPeerHandle
   };
 }
 
-export function storageQueueKit(): ProviderKit {
-  const connectionString = inject('azuriteQueueConnectionString');
+export async function storageQueueKit(): Promise<ProviderKit> {
+  const connectionString = await azuriteConnectionString();
   const made: StorageQueueProvider[] = [];
   return {
     name: 'storage-queue',

@@ -3,12 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MongoClient } from 'mongodb';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { startReclaimerLoop, type ReclaimerLoop } from '../../lib/reclaimer/index.js';
 import { createTaskStore } from '../../lib/store/create.js';
 import { JobTaskStatus as S } from '../../lib/tasks/status.js';
 import { WorkerRegistry } from '../../lib/worker/registry.js';
 import { startMongoServer, type MongoServerHandle } from '../../tools/mongo-server.js';
+import { mongoManaged } from '../support/services.js';
 import { freePort, spawnWorker, stopWorker, testConfig, waitFor, workerEnv, type WorkerProcess } from './helpers.js';
 
 const TASKS = 60;
@@ -31,7 +32,7 @@ afterAll(async () => {
 
 describe('database outage', () => {
   // The test stops and restarts a server of its own; a suite pointed at an external MONGODB_URI may have no Java to start one.
-  it.skipIf(!inject('mongoManaged'))('workers pause while the database is down and resume by themselves; every task finishes, none twice', async () => {
+  it.skipIf(!mongoManaged())('workers pause while the database is down and resume by themselves; every task finishes, none twice', async () => {
     const port = await freePort();
     const file = join(dir, 'outage.mv');
     server = await startMongoServer({ backend: 'h2', file, port });

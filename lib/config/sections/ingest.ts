@@ -2,9 +2,12 @@ import { z } from 'zod';
 import { defineSection } from '../section.js';
 import { duration } from '../duration.js';
 import { integer, optionalText } from '../coerce.js';
+import { queueProviderNames, queueProviders } from './queue-providers.js';
 
-export const ingestProviders = ['storage-queue', 'mns', 'service-bus'] as const;
-export type IngestProviderKind = (typeof ingestProviders)[number];
+/** Ingest:Provider's documentation: every registered provider, what it is and where its settings are. */
+const providerDocs = Object.entries(queueProviders)
+  .map(([name, p]) => `${name} (${p.description}; settings: ${p.section.name})`)
+  .join(', ');
 
 /** A comma-separated list (env vars) or a JSON array (settings file); empty means "not set". */
 const nameList = () =>
@@ -16,7 +19,7 @@ const nameList = () =>
 export const ingestSection = defineSection({
   name: 'Ingest',
   schema: z.object({
-    Provider: z.enum(ingestProviders, { message: `one of ${ingestProviders.join(', ')}` }).default('storage-queue'),
+    Provider: z.enum(queueProviderNames, { message: `one of ${queueProviderNames.join(', ')}` }).default('storage-queue'),
     BatchSize: integer({ min: 1, max: 1000 }).default(16),
     Concurrency: integer({ min: 1, max: 1000 }).default(8),
     MessageTimeout: duration({ min: 1 }).default(300_000),
@@ -33,10 +36,10 @@ export const ingestSection = defineSection({
   }),
   secrets: [],
   docs: {
-    Provider: 'Queue the subscriber reads: storage-queue (local default, Azurite), mns (Alibaba) or service-bus (Azure).',
+    Provider: `Queue provider the subscriber reads: ${providerDocs}.`,
     BatchSize: 'Messages pulled per batch (providers cap one receive: MNS 16, Storage Queue 32; more receives fill the batch).',
     Concurrency: 'Messages of one batch prepared and settled at once.',
-    MessageTimeout: 'Time budget of one message\'s processing and settlement ("hh:mm:ss"; seed: 5 minutes).',
+    MessageTimeout: 'Time budget of one message\'s processing and settlement ("hh:mm:ss"; 5 minutes, as in the original .NET design).',
     VisibilityTimeout: 'How long a received message stays hidden before redelivery (default: MessageTimeout + 30s).',
     ReceiveWaitTime: 'Long-poll wait of the first receive of a pull (at most 30s, the MNS limit).',
     MaxBodyBytes: 'Largest message body accepted (UTF-8 bytes); larger ones are dead-lettered and recorded as Failed.',

@@ -1,5 +1,6 @@
 import type { AppConfig } from '../../config/load.js';
 import type { Logger } from '../../log/logger.js';
+import type { QueueProviderDefinition } from '../provider.js';
 import type { RedeliveryBackoff } from '../redelivery.js';
 import { resolveMnsAccount, resolveMnsCredentials, type MnsCredentials } from './credentials.js';
 import { MnsQueueProvider } from './provider.js';
@@ -24,7 +25,23 @@ export interface CreateMnsProviderOptions {
   logger?: Logger;
 }
 
-/** The MNS provider configured from the Aliyun section (the seed's keys). */
+/** What a host may pass the MNS provider: Function Compute's per-invocation credentials. */
+export type MnsExtras = Omit<CreateMnsProviderOptions, 'logger' | 'visibilityTimeoutMs' | 'redelivery'>;
+
+declare module '../provider.js' {
+  interface QueueProviderExtras {
+    mns?: MnsExtras;
+  }
+}
+
+/** The registered provider `mns` (see lib/queues/factory.ts). */
+export const queueProvider: QueueProviderDefinition<'mns'> = {
+  name: 'mns',
+  create: (settings, o) =>
+    createMnsProvider(settings, { ...o.extras, visibilityTimeoutMs: o.visibilityTimeoutMs, redelivery: o.redelivery, ...(o.logger ? { logger: o.logger } : {}) }),
+};
+
+/** The MNS provider configured from the Aliyun section (the original .NET design's keys). */
 export function createMnsProvider(settings: AppConfig['Aliyun'], opts: CreateMnsProviderOptions = {}): MnsQueueProvider {
   const { accountId, endpoint } = resolveMnsAccount(settings);
   const credentials = resolveMnsCredentials(settings, { ...(opts.credentials ? { credentials: opts.credentials } : {}), ...(opts.env ? { env: opts.env } : {}) });

@@ -17,9 +17,10 @@ import { silentLogger, type Logger } from '../../log/logger.js';
 import { decodeDeadLetter, encodeDeadLetter, MAX_DELIVERY_EXCEEDED } from '../dead-letter-envelope.js';
 import {
   QueueProviderError,
-  type OutgoingMessage, type QueueHealth, type QueueMessage, type QueueProvider, type ReceiveOptions, type SendResult,
+  type OutgoingMessage, type QueueCapabilities, type QueueHealth, type QueueMessage, type QueueProvider, type ReceiveOptions, type SendResult,
 } from '../provider.js';
 import { defaultRedeliveryBackoff, redeliveryDelay, type RedeliveryBackoff } from '../redelivery.js';
+import { clamp } from '../toolkit.js';
 import { encodeMnsBody, findInvalidXmlChar, xmlEscapeText } from './body-codec.js';
 import type { MnsCredentials } from './credentials.js';
 import { DeleteBatcher, MNS_BATCH_LIMIT } from './delete-batcher.js';
@@ -81,6 +82,16 @@ const queueAttributes = z.object({
 
 export class MnsQueueProvider implements QueueProvider {
   readonly kind = 'mns';
+  /** Receive counts and visibility are the service's own; long polling is `waitseconds`; delays are DelaySeconds. */
+  readonly capabilities: QueueCapabilities = {
+    exactDeliveryCount: true,
+    visibilityTimeout: true,
+    depth: true,
+    deadLetterDepth: true,
+    longPolling: true,
+    scheduledDelivery: true,
+    sessions: false,
+  };
   readonly queueName: string;
   readonly deadLetterQueueName: string;
   private readonly client: MNSClient;
@@ -374,8 +385,4 @@ export class MnsQueueProvider implements QueueProvider {
       provider: 'mns', queue, operation, code: 'UnexpectedReply', transient: true,
     });
   }
-}
-
-function clamp(n: number, min: number, max: number): number {
-  return Math.min(max, Math.max(min, n));
 }

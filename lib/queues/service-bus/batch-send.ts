@@ -4,16 +4,25 @@
  * on partitioned entities a batch goes to one partition, chosen by its first message's session.
  */
 import type { ServiceBusMessage, ServiceBusMessageBatch, ServiceBusSender } from '@azure/service-bus';
+import { QueueProviderError } from '../provider.js';
+import { providerError, toProviderError, type ErrorContext } from './errors.js';
 
 export class MessageTooLargeError extends Error {
-  constructor(readonly index: number, readonly maxSizeInBytes: number) {
+  constructor(
+    readonly index: number,
+    readonly maxSizeInBytes: number,
+  ) {
     super(`message ${index} does not fit in an empty batch (the link allows ${maxSizeInBytes} bytes)`);
     this.name = 'MessageTooLargeError';
   }
 }
 
 export class PartialBatchSendError extends Error {
-  constructor(readonly sent: number, readonly total: number, options: { cause: unknown }) {
+  constructor(
+    readonly sent: number,
+    readonly total: number,
+    options: { cause: unknown },
+  ) {
     super(`${sent} of ${total} messages were sent before the failure`, options);
     this.name = 'PartialBatchSendError';
   }
@@ -58,4 +67,25 @@ export async function sendInBatches(sender: ServiceBusSender, messages: ServiceB
   }
   await flush();
   return batches;
+}
+
+/** sendInBatches, its failures as QueueProviderError: what was too large, or how many were sent before the failure. */
+export async function sendBatchOrFail(
+  sender: ServiceBusSender,
+  messages: ServiceBusMessage[],
+  ctx: ErrorContext,
+): Promise<number> {
+  try {
+    return await sendInBatches(sender, messages);
+  } catch (e) {
+    if (e instanceof MessageTooLargeError) {
+      const message = `Service Bus sendBatch on '${ctx.queue}' failed: ${e.message}; nothing was sent`;
+      throw providerError(message, ctx, 'MessageSizeExceeded');
+    }
+    if (e instanceof PartialBatchSendError) {
+      const inner = toProviderError(e.cause, ctx);
+      throw new QueueProviderError(`${inner.message} (${e.message})`, inner.details, { cause: e.cause });
+    }
+    throw toProviderError(e, ctx);
+  }
 }

@@ -1,7 +1,7 @@
 /** Turns SDK failures into QueueProviderError: the Service Bus code, whether a retry can help, and no secrets. */
 import { isServiceBusError } from '@azure/service-bus';
 import { redactConnectionString } from '../../config/redact.js';
-import { QueueProviderError } from '../provider.js';
+import { QueueProviderError, type ReceiveOptions } from '../provider.js';
 
 export const providerKind = 'service-bus';
 
@@ -76,4 +76,17 @@ function retryable(err: unknown, code: string | undefined): boolean {
   if (code !== undefined && transientCodes.has(code)) return true;
   // Socket-level failures (ECONNREFUSED, ETIMEDOUT, ...) and HTTP 5xx/429 from the management endpoint.
   return code !== undefined && (/^E[A-Z]+$/.test(code) || /^HTTP(5\d\d|429|408)$/.test(code));
+}
+
+/** A receive's options, checked before they reach the SDK (which would misread them). */
+export function checkReceiveOptions(options: ReceiveOptions, ctx: ErrorContext): void {
+  if (!Number.isInteger(options.maxMessages) || options.maxMessages < 1) {
+    const got = String(options.maxMessages);
+    const message = `Service Bus ${ctx.operation}: maxMessages must be a whole number >= 1 (got ${got})`;
+    throw providerError(message, ctx, 'InvalidArgument');
+  }
+  if (!(options.waitMs >= 0)) {
+    const message = `Service Bus ${ctx.operation}: waitMs must be >= 0 (got ${String(options.waitMs)})`;
+    throw providerError(message, ctx, 'InvalidArgument');
+  }
 }

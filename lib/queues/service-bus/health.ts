@@ -6,11 +6,50 @@
  */
 import type { ServiceBusAdministrationClient, ServiceBusReceivedMessage, ServiceBusReceiver } from '@azure/service-bus';
 import Long from 'long';
+import type { QueueHealth } from '../provider.js';
+import type { EntityNames } from './entities.js';
+import { providerKind, toProviderError } from './errors.js';
+import type { ServiceBusLinks } from './links.js';
 
-export interface EntityNames {
-  queueName?: string;
-  topicName?: string;
-  subscriptionName?: string;
+/** The entity's health: exact counts from the management endpoint when it answers, else counted by peeking. */
+export async function entityHealth(links: ServiceBusLinks): Promise<QueueHealth> {
+  const base = { provider: providerKind, queue: links.path };
+  try {
+    links.assertOpen(links.ctx('health'));
+    const exact = links.admin ? await runtimeCountsIfAvailable(links, links.admin) : undefined;
+    // The peek also proves the entity answers over AMQP; with exact counts the first message (the oldest) is enough.
+    const peekLimit = links.settings.healthPeekLimit;
+    const peeked = await countByPeeking(links.receiverFor('entity'), exact ? 1 : peekLimit);
+    const oldest = peeked.oldestActiveEnqueuedAt;
+    const age = oldest ? { oldestMessageAgeMs: Math.max(0, Date.now() - oldest.getTime()) } : {};
+    const health: QueueHealth = { ...base, reachable: true, ...age };
+    if (exact) {
+      const delayed = exact.scheduled !== undefined ? { delayed: exact.scheduled } : {};
+      return { ...health, depth: exact.active, deadLetterDepth: exact.deadLetter, ...delayed };
+    }
+    const deadLetters = await countByPeeking(links.receiverFor('dead-letter'), peekLimit);
+    return {
+      ...health,
+      ...(peeked.truncated ? {} : { depth: peeked.active, delayed: peeked.scheduled }),
+      ...(deadLetters.truncated ? {} : { deadLetterDepth: deadLetters.active + deadLetters.deferred }),
+    };
+  } catch (e) {
+    return { ...base, reachable: false, error: toProviderError(e, links.ctx('health')).message };
+  }
+}
+
+async function runtimeCountsIfAvailable(
+  links: ServiceBusLinks,
+  admin: ServiceBusAdministrationClient,
+): Promise<RuntimeCounts | undefined> {
+  try {
+    return await runtimeCounts(admin, links.settings.entity);
+  } catch (e) {
+    links.log.debug('runtime properties unavailable; counting by peeking', {
+      error: toProviderError(e, links.ctx('health')),
+    });
+    return undefined;
+  }
 }
 
 export interface PeekedCounts {
@@ -28,7 +67,11 @@ export interface RuntimeCounts {
   scheduled?: number;
 }
 
-export async function countByPeeking(receiver: ServiceBusReceiver, peekLimit: number, pageSize = 250): Promise<PeekedCounts> {
+export async function countByPeeking(
+  receiver: ServiceBusReceiver,
+  peekLimit: number,
+  pageSize = 250,
+): Promise<PeekedCounts> {
   const counts: PeekedCounts = { active: 0, scheduled: 0, deferred: 0, truncated: false };
   let from = Long.ZERO;
   let seen = 0;
@@ -46,7 +89,10 @@ export async function countByPeeking(receiver: ServiceBusReceiver, peekLimit: nu
       else if (m.state === 'deferred') counts.deferred++;
       else {
         counts.active++;
-        if (m.enqueuedTimeUtc && (!counts.oldestActiveEnqueuedAt || m.enqueuedTimeUtc < counts.oldestActiveEnqueuedAt)) {
+        if (
+          m.enqueuedTimeUtc &&
+          (!counts.oldestActiveEnqueuedAt || m.enqueuedTimeUtc < counts.oldestActiveEnqueuedAt)
+        ) {
           counts.oldestActiveEnqueuedAt = m.enqueuedTimeUtc;
         }
       }

@@ -1,11 +1,29 @@
-export {
-  ServiceBusQueueProvider,
-  createServiceBusProvider,
-  type ServiceBusProviderOptions,
-  type ServiceBusSettings,
-  type SessionAcceptOptions,
-  type SubscribeOptions,
-  type Subscription,
-} from './provider.js';
+import type { QueueProviderDefinition } from '../provider.js';
+import { createServiceBusProvider } from './create.js';
+
+export { ServiceBusQueueProvider } from './provider.js';
+export { createServiceBusProvider, type ServiceBusProviderOptions } from './create.js';
+export type { ServiceBusSettings } from './entities.js';
+export type { SessionAcceptOptions } from './session-reader.js';
+export type { SubscribeOptions, Subscription } from './subscribe.js';
 export { ServiceBusSession } from './session.js';
-export { resolveServiceBusAuth, createServiceBusClient, type ServiceBusAuth, type ServiceBusAuthSettings } from './client.js';
+export {
+  resolveServiceBusAuth,
+  createServiceBusClient,
+  type ServiceBusAuth,
+  type ServiceBusAuthSettings,
+} from './client.js';
+
+/** The registered provider `service-bus` (see lib/queues/factory.ts). */
+export const queueProvider: QueueProviderDefinition<'service-bus'> = {
+  name: 'service-bus',
+  create: (settings, o) =>
+    createServiceBusProvider(settings, { ...o.extras, ...(o.logger ? { logger: o.logger } : {}) }),
+};
+
+declare module '../provider.js' {
+  interface QueueProviderExtras {
+    /** A token credential, retry options, ... (see ServiceBusProviderOptions). */
+    'service-bus'?: Omit<import('./create.js').ServiceBusProviderOptions, 'logger'>;
+  }
+}

@@ -1,5 +1,6 @@
 import type { AppConfig } from '../../config/load.js';
 import type { Logger } from '../../log/logger.js';
+import type { QueueProviderDefinition } from '../provider.js';
 import type { RedeliveryBackoff } from '../redelivery.js';
 import { StorageQueueProvider } from './provider.js';
 
@@ -17,6 +18,19 @@ export interface CreateStorageQueueProviderOptions {
   redelivery?: RedeliveryBackoff;
   logger?: Logger;
 }
+
+/** The registered provider `storage-queue` (see lib/queues/factory.ts); also the dispatch queue. */
+export const queueProvider: QueueProviderDefinition<'storage-queue'> = {
+  name: 'storage-queue',
+  create: (settings, o) =>
+    createStorageQueueProvider(settings, {
+      queue: o.queue,
+      maxDequeueCount: o.maxDeliveryCount,
+      visibilityTimeoutMs: o.visibilityTimeoutMs,
+      redelivery: o.redelivery,
+      ...(o.logger ? { logger: o.logger } : {}),
+    }),
+};
 
 /** The Storage Queue provider configured from the AzureStorage section (poison limit: Ingest:MaxDeliveryCount). */
 export function createStorageQueueProvider(

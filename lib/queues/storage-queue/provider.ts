@@ -17,9 +17,10 @@ import { silentLogger, type Logger } from '../../log/logger.js';
 import { decodeDeadLetter, encodeDeadLetter, MAX_DELIVERY_EXCEEDED } from '../dead-letter-envelope.js';
 import {
   QueueProviderError,
-  type OutgoingMessage, type QueueHealth, type QueueMessage, type QueueProvider, type ReceiveOptions, type SendResult,
+  type OutgoingMessage, type QueueCapabilities, type QueueHealth, type QueueMessage, type QueueProvider, type ReceiveOptions, type SendResult,
 } from '../provider.js';
 import { defaultRedeliveryBackoff, redeliveryDelay, type RedeliveryBackoff } from '../redelivery.js';
+import { clamp, sleep } from '../toolkit.js';
 import { decodeStorageBody, encodedSize, encodeStorageBody, type StorageMessageEncoding } from './body-codec.js';
 
 export const STORAGE_RECEIVE_LIMIT = 32;
@@ -48,6 +49,16 @@ type StorageHandle = z.infer<typeof handleSchema>;
 
 export class StorageQueueProvider implements QueueProvider {
   readonly kind = 'storage-queue';
+  /** Long polling is emulated (polls with a growing pause); depths are the service's approximate counts. */
+  readonly capabilities: QueueCapabilities = {
+    exactDeliveryCount: true,
+    visibilityTimeout: true,
+    depth: true,
+    deadLetterDepth: true,
+    longPolling: true,
+    scheduledDelivery: true,
+    sessions: false,
+  };
   readonly queueName: string;
   readonly deadLetterQueueName: string;
   private readonly main: QueueClient;
@@ -286,12 +297,4 @@ export class StorageQueueProvider implements QueueProvider {
 function delayOf(message: OutgoingMessage): number {
   const ms = message.scheduledAt ? message.scheduledAt.getTime() - Date.now() : (message.delayMs ?? 0);
   return clamp(Math.ceil(Math.max(0, ms) / 1000), 0, MAX_VISIBILITY_SECONDS);
-}
-
-function clamp(n: number, min: number, max: number): number {
-  return Math.min(max, Math.max(min, n));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -1,6 +1,8 @@
 /** The Terraform configuration (infra/aliyun) and its checks against the code. */
 import { parseDuration } from '../../../lib/config/index.js';
-import { differencesFromDefaults, loadProblems, repoPath, scheduleProblems, settingProblems, timerSchedules, type Expectations } from './drift.js';
+import {
+  differencesFromDefaults, loadProblems, providerProblems, repoPath, scheduleProblems, settingProblems, timerSchedules, type Expectations,
+} from './drift.js';
 import { evalTf, expressionOf, loadTerraform, type Block, type Json, type TerraformConfig } from './hcl.js';
 
 export function loadAliyun(dir = repoPath('infra', 'aliyun')): Promise<TerraformConfig> {
@@ -28,8 +30,21 @@ const refersTo = (value: Json | undefined, expr: string) => expressionOf(value)?
 
 // -------------------------------------------------------------------------------------------------
 
+/** The queue providers infra/aliyun deploys, as it declares them: local.queue_providers. */
+export function queueProviders(cfg: TerraformConfig): string[] {
+  const v = cfg.locals.queue_providers;
+  if (!Array.isArray(v) || !v.every((p): p is string => typeof p === 'string')) throw new Error('infra/aliyun: local.queue_providers is not a list of provider names');
+  return v;
+}
+
 export function settingsProblems(cfg: TerraformConfig, exp: Expectations): string[] {
-  const problems = settingProblems('local.environment', Object.keys(environment(cfg)), exp);
+  const env = environment(cfg);
+  const deployed = queueProviders(cfg);
+  const selected = evalTf(env.Ingest__Provider, cfg);
+  const problems = [
+    ...settingProblems('local.environment', Object.keys(env), exp, deployed),
+    ...providerProblems('infra/aliyun', exp, deployed, typeof selected === 'string' ? selected : undefined, Object.keys(env)),
+  ];
   if (!refersTo(cfg.locals.function_environment, 'merge(local.environment, var.extra_environment)')) problems.push('local.function_environment must be merge(local.environment, var.extra_environment)');
   const fn = resource(cfg, 'alicloud_fcv3_function', 'fn');
   if (!refersTo(fn.environment_variables, 'local.function_environment')) problems.push('alicloud_fcv3_function.fn: environment_variables must be local.function_environment');

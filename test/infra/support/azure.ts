@@ -3,7 +3,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDuration } from '../../../lib/config/index.js';
 import { arrayItems, evaluate, firstObject, identifiers, objectEntries, parseBicep, type BicepFile, type BicepScope } from './bicep.js';
-import { caseDuplicates, differencesFromDefaults, loadProblems, missingSettings, repoPath, unknownSettings, type Expectations } from './drift.js';
+import {
+  caseDuplicates, differencesFromDefaults, loadProblems, missingSettings, providerProblems, repoPath, settingsFor, unknownSettings, type Expectations,
+} from './drift.js';
 
 export interface AzureTemplates {
   main: BicepFile;
@@ -68,10 +70,20 @@ export const connectionProperties = [/__(credential|clientId|accountName|fullyQu
 
 // -------------------------------------------------------------------------------------------------
 
+/** The queue providers infra/azure deploys, as main.bicep declares them: var queueProviders. */
+export function queueProviders(t: AzureTemplates): string[] {
+  const expr = t.main.vars.get('queueProviders');
+  if (!expr) throw new Error('main.bicep: no var queueProviders');
+  return arrayItems(expr).map((item) => String(evaluate(item, t.scope)));
+}
+
 export function settingsProblems(t: AzureTemplates, exp: Expectations): string[] {
   const s = appSettings(t);
+  const deployed = queueProviders(t);
+  const selected = evaluate(ci(s.taskmesh, 'Ingest__Provider') ?? "''", t.scope);
   const problems = [
-    ...missingSettings(exp.settings, s.taskmesh.keys()).map((k) => `main.bicep taskmeshSettings: missing setting ${k}`),
+    ...missingSettings(settingsFor(exp, deployed), s.taskmesh.keys()).map((k) => `main.bicep taskmeshSettings: missing setting ${k}`),
+    ...providerProblems('main.bicep', exp, deployed, typeof selected === 'string' ? selected : undefined, s.taskmesh.keys()),
     ...unknownSettings(s.all.keys(), exp.settings, connectionProperties).map((k) => `main.bicep app settings: ${k} is not a setting the code reads`),
     ...caseDuplicates(s.all.keys()).map((k) => `main.bicep app settings: duplicate setting ${k} (app setting names are case-insensitive)`),
   ];

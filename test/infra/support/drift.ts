@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig, sections, settingNames } from '../../../lib/config/index.js';
+import { queueProviders } from '../../../lib/config/sections/queue-providers.js';
 import { aliyunFunctions, azureFunctions, type FunctionDefinition } from '../../../lib/functions/catalog.js';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -26,11 +27,45 @@ export interface Expectations {
   secrets: ReadonlySet<string>;
   azureFunctions: readonly FunctionDefinition[];
   aliyunFunctions: readonly FunctionDefinition[];
+  /**
+   * The settings of each queue provider (its section's keys, `Section__Key`), by provider name
+   * (lib/config/sections/queue-providers.ts). A template sets those of the providers it deploys only.
+   */
+  providerSettings: Readonly<Record<string, readonly string[]>>;
 }
 
 export function currentExpectations(): Expectations {
   const secrets = new Set(Object.entries(sections).flatMap(([name, s]) => s.secrets.map((k) => `${name}__${k}`)));
-  return { settings: settingNames(), secrets, azureFunctions, aliyunFunctions };
+  const providerSettings = Object.fromEntries(
+    Object.entries(queueProviders).map(([provider, { section }]) => [provider, Object.keys(section.schema.shape).map((k) => `${section.name}__${k}`)]),
+  );
+  return { settings: settingNames(), secrets, azureFunctions, aliyunFunctions, providerSettings };
+}
+
+/**
+ * The settings a template that deploys these queue providers must set: every setting the code reads,
+ * except those of the providers it does not deploy.
+ */
+export function settingsFor(exp: Expectations, deployed: readonly string[]): string[] {
+  const elsewhere = new Set(Object.entries(exp.providerSettings).filter(([p]) => !deployed.includes(p)).flatMap(([, names]) => names.map(lower)));
+  return exp.settings.filter((s) => !elsewhere.has(lower(s)));
+}
+
+/**
+ * What is wrong with a template's provider declaration: a provider that is not registered, an
+ * Ingest__Provider (`selected`) it does not declare, settings of a provider it does not deploy.
+ */
+export function providerProblems(where: string, exp: Expectations, deployed: readonly string[], selected: string | undefined, present: Iterable<string>): string[] {
+  const problems = deployed.filter((p) => !(p in exp.providerSettings)).map((p) => `${where}: declares queue provider ${p}, which is not registered`);
+  if (selected !== undefined && !deployed.includes(selected)) {
+    problems.push(`${where}: Ingest__Provider selects ${selected}, which the template does not declare among its queue providers (${deployed.join(', ') || 'none'})`);
+  }
+  const owner = new Map(Object.entries(exp.providerSettings).flatMap(([p, names]) => names.map((n) => [lower(n), p] as const)));
+  for (const name of present) {
+    const p = owner.get(lower(name));
+    if (p !== undefined && !deployed.includes(p)) problems.push(`${where}: sets ${name}, a setting of queue provider ${p}, which the template does not deploy`);
+  }
+  return problems;
 }
 
 const lower = (s: string) => s.toLowerCase();
@@ -68,10 +103,10 @@ export function caseDuplicates(names: Iterable<string>): string[] {
   return dups;
 }
 
-/** Missing, unknown and duplicated settings, as messages naming where. */
-export function settingProblems(where: string, present: readonly string[], exp: Expectations, allow: RegExp[] = []): string[] {
+/** Missing (of the core and of the deployed providers), unknown and duplicated settings, as messages naming where. */
+export function settingProblems(where: string, present: readonly string[], exp: Expectations, deployed: readonly string[], allow: RegExp[] = []): string[] {
   return [
-    ...missingSettings(exp.settings, present).map((s) => `${where}: missing setting ${s}`),
+    ...missingSettings(settingsFor(exp, deployed), present).map((s) => `${where}: missing setting ${s}`),
     ...unknownSettings(present, exp.settings, allow).map((s) => `${where}: ${s} is not a setting the code reads`),
     ...caseDuplicates(present).map((s) => `${where}: duplicate setting ${s}`),
   ];

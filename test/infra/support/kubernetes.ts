@@ -1,6 +1,6 @@
 /** The Kubernetes manifests (infra/kubernetes) and their checks against the code. */
-import { parseDuration } from '../../../lib/config/index.js';
-import { differencesFromDefaults, loadProblems, ncrontabToFiveField, repoPath, settingProblems, type Expectations } from './drift.js';
+import { loadConfig, parseDuration } from '../../../lib/config/index.js';
+import { differencesFromDefaults, loadProblems, ncrontabToFiveField, providerProblems, repoPath, settingProblems, type Expectations } from './drift.js';
 import { commandLine, findObject, loadKustomization, podSpecOf, type Container, type K8sObject } from './k8s.js';
 
 export function loadKubernetes(dir = repoPath('infra', 'kubernetes')) {
@@ -29,11 +29,24 @@ export function secretData(objects: readonly K8sObject[]): Record<string, string
   return { ...stringMap(s, 'data'), ...stringMap(s, 'stringData') };
 }
 
-/** ConfigMap + Secret hold every setting, the secret ones only in the Secret. */
+/**
+ * The queue providers the Kubernetes deployment runs: it declares no list of its own, it runs the one
+ * its ConfigMap's Ingest__Provider selects (the code's default when unset).
+ */
+export function queueProviders(objects: readonly K8sObject[]): string[] {
+  const selected = configMapData(objects).Ingest__Provider?.trim();
+  return [selected || loadConfig({ env: {} }).Ingest.Provider];
+}
+
+/** ConfigMap + Secret hold every setting (those of the selected provider included), the secret ones only in the Secret. */
 export function settingsProblems(objects: readonly K8sObject[], exp: Expectations): string[] {
   const cm = Object.keys(configMapData(objects));
   const secret = Object.keys(secretData(objects));
-  const problems = settingProblems('ConfigMap + Secret', [...cm, ...secret], exp);
+  const deployed = queueProviders(objects);
+  const problems = [
+    ...settingProblems('ConfigMap + Secret', [...cm, ...secret], exp, deployed),
+    ...providerProblems('infra/kubernetes', exp, deployed, undefined, [...cm, ...secret]),
+  ];
   for (const k of cm) if (exp.secrets.has(k)) problems.push(`ConfigMap holds the secret setting ${k}; it belongs in the Secret`);
   for (const k of secret) if (!exp.secrets.has(k)) problems.push(`Secret holds ${k}, which is not secret; it belongs in the ConfigMap`);
   return problems;

@@ -4,19 +4,20 @@
  */
 import { randomBytes } from 'node:crypto';
 import { QueueServiceClient } from '@azure/storage-queue';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../lib/config/load.js';
 import { createQueueProvider } from '../../../lib/queues/factory.js';
 import { DEAD_LETTER_REASON_PROPERTY, QueueProviderError } from '../../../lib/queues/provider.js';
 import { StorageQueueProvider } from '../../../lib/queues/storage-queue/provider.js';
 import { drain } from '../../support/queue-providers.js';
+import { azuriteConnectionString } from '../../support/services.js';
 
 let connectionString: string;
 let service: QueueServiceClient;
 const made: string[] = [];
 
-beforeAll(() => {
-  connectionString = inject('azuriteQueueConnectionString');
+beforeAll(async () => {
+  connectionString = await azuriteConnectionString();
   service = QueueServiceClient.fromConnectionString(connectionString);
 });
 afterAll(async () => {

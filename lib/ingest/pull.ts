@@ -1,0 +1,207 @@
+/**
+ * The pull path: receive a batch from a queue provider, store its tasks in one bulk write, then settle
+ * each message: complete the stored ones, dead-letter the refused ones. A crash between the write and
+ * the settlement redelivers the messages; their idempotency keys (the producer's, or
+ * provider+queue+message id) make the second write a no-op. A store failure gives the messages back
+ * (abandon, with backoff): it never dead-letters them.
+ */
+import type { QueueMessage, QueueProvider } from '../queues/provider.js';
+import { redeliveryDelay } from '../queues/redelivery.js';
+import type { IngestResult } from '../store/types.js';
+import { describeError, ownSignal, type IngestSteps, type Prepared } from './prepare.js';
+
+export interface IngestCounts {
+  received: number;
+  /** New tasks (Queued). */
+  stored: number;
+  /** Messages whose task existed already (redeliveries, producer retries). */
+  duplicates: number;
+  /** Refused messages, recorded as Failed tasks. */
+  rejected: number;
+  deadLettered: number;
+  completed: number;
+  /** Given back for redelivery (store failure, or a message whose decoding failed unexpectedly). */
+  abandoned: number;
+  /** Settlement calls that failed for good; those messages come back and are deduplicated. */
+  settleFailures: number;
+}
+
+export interface PullResult extends IngestCounts {
+  /** Set when the batch's bulk write failed (after retries); its messages were abandoned. */
+  storeError?: string;
+}
+
+export interface PullUntilResult extends IngestCounts {
+  batches: number;
+  stoppedBecause: 'empty' | 'deadline' | 'store-failure' | 'aborted';
+  storeError?: string;
+}
+
+const emptyCounts = (): IngestCounts => ({
+  received: 0,
+  stored: 0,
+  duplicates: 0,
+  rejected: 0,
+  deadLettered: 0,
+  completed: 0,
+  abandoned: 0,
+  settleFailures: 0,
+});
+
+/** Pulls and ingests one batch. Never throws for a message's fault; a failing receive throws. */
+export async function pullOnce(
+  steps: IngestSteps,
+  provider: QueueProvider,
+  options: { waitMs?: number } = {},
+): Promise<PullResult> {
+  const messages = await receiveBatch(steps, provider, options.waitMs ?? steps.opts.receiveWaitMs);
+  const counts: PullResult = { ...emptyCounts(), received: messages.length };
+  if (messages.length === 0) return counts;
+
+  const source = { provider: provider.kind, queue: provider.queueName };
+  const prepared = await steps.prepare(
+    messages.map((m) => ({
+      id: m.id,
+      body: m.body,
+      deliveryCount: m.deliveryCount,
+      ...(m.properties ? { properties: m.properties } : {}),
+      queued: m,
+    })),
+    source,
+  );
+
+  let result: IngestResult;
+  try {
+    result = await steps.store(prepared.tasks);
+  } catch (e) {
+    const reason = describeError(e);
+    steps.log.error('bulk write failed; giving the batch back for redelivery', {
+      messages: messages.length,
+      error: reason,
+    });
+    counts.storeError = reason;
+    await settleEach(steps, prepared.items, counts, async (item) => {
+      await provider.abandon(item.queued!, backoffOf(steps, item));
+      counts.abandoned++;
+    });
+    return counts;
+  }
+
+  await settleEach(steps, prepared.items, counts, async (item) => {
+    if (item.taskIndex === undefined) {
+      // Decoding itself failed (timeout, bug): not the message's fault, so no dead letter.
+      await provider.abandon(item.queued!, backoffOf(steps, item));
+      counts.abandoned++;
+      return;
+    }
+    if (item.rejection) {
+      await provider.deadLetter(item.queued!, item.rejection.code, item.rejection.detail);
+      counts.deadLettered++;
+    } else {
+      await provider.complete(item.queued!);
+      counts.completed++;
+    }
+  });
+
+  for (const item of prepared.items) {
+    if (item.taskIndex === undefined) continue;
+    const stored = result.items[item.taskIndex]!;
+    if (item.rejection) counts.rejected++;
+    else if (stored.duplicate) counts.duplicates++;
+    else counts.stored++;
+  }
+  await steps.notifyStored(counts.stored);
+  steps.log.debug('batch ingested', { ...counts });
+  return counts;
+}
+
+/** Pulls batches until the queue is empty, the deadline passes, or the store fails. */
+export async function pullUntil(
+  steps: IngestSteps,
+  provider: QueueProvider,
+  options: { deadline: Date | number; signal?: AbortSignal },
+): Promise<PullUntilResult> {
+  const deadline = typeof options.deadline === 'number' ? options.deadline : options.deadline.getTime();
+  const total: PullUntilResult = { ...emptyCounts(), batches: 0, stoppedBecause: 'deadline' };
+  let first = true;
+  while (true) {
+    if (options.signal?.aborted) {
+      total.stoppedBecause = 'aborted';
+      break;
+    }
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      total.stoppedBecause = 'deadline';
+      break;
+    }
+    // Only the first pull waits: later ones stop the loop as soon as the queue is drained.
+    const r = await pullOnce(steps, provider, { waitMs: first ? Math.min(steps.opts.receiveWaitMs, left) : 0 });
+    first = false;
+    if (r.received === 0) {
+      total.stoppedBecause = 'empty';
+      break;
+    }
+    total.batches++;
+    for (const k of Object.keys(emptyCounts()) as (keyof IngestCounts)[]) total[k] += r[k];
+    if (r.storeError) {
+      total.stoppedBecause = 'store-failure';
+      total.storeError = r.storeError;
+      break;
+    }
+  }
+  return total;
+}
+
+/** Fills a batch: the first receive may long-poll, the rest only take what is already there. */
+async function receiveBatch(steps: IngestSteps, provider: QueueProvider, waitMs: number): Promise<QueueMessage[]> {
+  const { batchSize } = steps.opts;
+  const batch: QueueMessage[] = [];
+  const seen = new Set<string>();
+  while (batch.length < batchSize) {
+    const want = batchSize - batch.length;
+    let got: QueueMessage[];
+    try {
+      got = await steps.policies.receive.execute(
+        () => provider.receive({ maxMessages: want, waitMs: batch.length === 0 ? waitMs : 0 }),
+        ownSignal(),
+      );
+    } catch (e) {
+      if (batch.length === 0) throw e;
+      steps.log.warn('a receive filling the batch failed; going on with what arrived', { error: describeError(e) });
+      break;
+    }
+    const fresh = got.filter((m) => !seen.has(m.id));
+    for (const m of fresh) seen.add(m.id);
+    batch.push(...fresh);
+    if (fresh.length === 0) break;
+  }
+  return batch;
+}
+
+/** Runs one settlement per message under the per-message policy; a failure is counted, never thrown. */
+async function settleEach(
+  steps: IngestSteps,
+  items: Prepared[],
+  counts: IngestCounts,
+  settle: (item: Prepared) => Promise<void>,
+): Promise<void> {
+  await Promise.all(
+    items.map(async (item) => {
+      try {
+        await steps.policies.perMessage.execute(() => settle(item), ownSignal());
+      } catch (e) {
+        counts.settleFailures++;
+        steps.log.warn('settling a message failed; it will be redelivered and deduplicated', {
+          messageId: item.message.id,
+          error: describeError(e),
+        });
+      }
+    }),
+  );
+}
+
+/** Redelivery delay, exponential in the delivery count: a store that is down is not hammered by its own backlog. */
+function backoffOf(steps: IngestSteps, item: Prepared): number {
+  const { baseDelayMs, maxDelayMs } = steps.opts.retry;
+  return redeliveryDelay(item.message.deliveryCount, { baseMs: baseDelayMs, capMs: maxDelayMs });
+}

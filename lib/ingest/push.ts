@@ -1,0 +1,115 @@
+/**
+ * The push path: messages a platform already received (the Service Bus trigger), decoded and stored
+ * like pulled ones. The platform settles them: refused ones are recorded as Failed tasks and reported
+ * (the caller dead-letters them its own way); a store failure throws IngestStoreError so the platform
+ * abandons and redelivers.
+ */
+import { z } from 'zod';
+import type { IngestResult } from '../store/types.js';
+import type { Rejection } from './decode.js';
+import { IngestStoreError } from './errors.js';
+import { describeError, type IngestSteps, type MessageSource } from './prepare.js';
+
+/** A message a platform already received (the Service Bus trigger); the platform settles it. */
+export interface PushedMessage {
+  id: string;
+  /** Text, bytes (UTF-8) or, when the host already parsed JSON, the value. */
+  body: unknown;
+  deliveryCount: number;
+  enqueuedAt: Date;
+  sessionId?: string;
+  properties?: Record<string, string | number | boolean>;
+}
+
+export type PushOutcome =
+  | { id: string; outcome: 'stored' | 'duplicate'; taskId: string }
+  | { id: string; outcome: 'rejected'; taskId: string; reason: Rejection['code']; description: string };
+
+export interface PushResult {
+  outcomes: PushOutcome[];
+  stored: number;
+  duplicates: number;
+  rejected: number;
+}
+
+const pushedMessageSchema = z.object({
+  id: z.string().min(1),
+  body: z.unknown(),
+  deliveryCount: z.number().int().min(0),
+  enqueuedAt: z.date(),
+  sessionId: z.string().optional(),
+  properties: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+});
+const pushSourceSchema = z.object({ provider: z.string().min(1), queue: z.string().min(1) });
+
+/** Ingests messages a platform already received; see the module comment for who settles what. */
+export async function ingestPushed(
+  steps: IngestSteps,
+  messages: readonly PushedMessage[],
+  source: MessageSource,
+): Promise<PushResult> {
+  const src = pushSourceSchema.parse(source);
+  const parsed = z.array(pushedMessageSchema).parse(messages);
+  const prepared = await steps.prepare(
+    parsed.map((m) => ({
+      id: m.id,
+      ...bodyText(m.body),
+      deliveryCount: m.deliveryCount,
+      ...(m.properties ? { properties: m.properties } : {}),
+    })),
+    src,
+  );
+  const failure = { transient: true, queue: src.queue, messages: parsed.length };
+  const failed = prepared.items.find((i) => i.taskIndex === undefined);
+  if (failed)
+    throw new IngestStoreError(
+      `message ${failed.message.id} could not be decoded in time; nothing was stored`,
+      failure,
+    );
+  let result: IngestResult;
+  try {
+    result = await steps.store(prepared.tasks);
+  } catch (e) {
+    const what = `storing ${parsed.length} pushed message(s) from ${src.provider} queue "${src.queue}" failed`;
+    throw new IngestStoreError(`${what}: ${describeError(e)}`, failure, { cause: e });
+  }
+  const out: PushResult = { outcomes: [], stored: 0, duplicates: 0, rejected: 0 };
+  for (const item of prepared.items) {
+    const r = result.items[item.taskIndex!]!;
+    const id = item.message.id;
+    if (item.rejection) {
+      out.rejected++;
+      out.outcomes.push({
+        id,
+        outcome: 'rejected',
+        taskId: r.taskId,
+        reason: item.rejection.code,
+        description: item.rejection.detail,
+      });
+    } else if (r.duplicate) {
+      out.duplicates++;
+      out.outcomes.push({ id, outcome: 'duplicate', taskId: r.taskId });
+    } else {
+      out.stored++;
+      out.outcomes.push({ id, outcome: 'stored', taskId: r.taskId });
+    }
+  }
+  await steps.notifyStored(out.stored);
+  return out;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A pushed body as text: bytes must be UTF-8 (else refused as InvalidEncoding, text kept lossy for the record). */
+function bodyText(body: unknown): { body: string; invalidEncoding?: true } {
+  if (typeof body === 'string') return { body };
+  if (body instanceof Uint8Array) {
+    try {
+      return { body: strictUtf8.decode(body) };
+    } catch {
+      return { body: Buffer.from(body).toString('utf8'), invalidEncoding: true };
+    }
+  }
+  // The host parsed the JSON already (Service Bus trigger with a JSON content type).
+  return { body: JSON.stringify(body) ?? '' };
+}
