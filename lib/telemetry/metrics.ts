@@ -1,6 +1,7 @@
 import { metrics, type Attributes, type Counter, type Histogram, type MeterProvider, type ObservableGauge } from '@opentelemetry/api';
 import { redactConnectionString } from '../config/redact.js';
 import type { QueueHealth, QueueProvider } from '../queues/provider.js';
+import { errorMessage } from '../errors/message.js';
 
 /**
  * Task and queue metrics. Other modules call the named functions (`taskMetrics.claimed(n, attrs)`);
@@ -160,7 +161,7 @@ export async function healthWithin(p: QueueProvider, timeoutMs: number): Promise
   });
   try {
     return await Promise.race([
-      p.health().catch((e: unknown): QueueHealth => ({ provider: p.kind, queue: p.queueName, reachable: false, error: redactConnectionString(e instanceof Error ? e.message : String(e)) })),
+      p.health().catch((e: unknown): QueueHealth => ({ provider: p.kind, queue: p.queueName, reachable: false, error: redactConnectionString(errorMessage(e)) })),
       timeout,
     ]);
   } finally {
