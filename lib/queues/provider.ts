@@ -1,5 +1,5 @@
 /**
- * The queue-provider contract: the seed's IMessageQueueService in TypeScript.
+ * The queue-provider contract: the original .NET design's IMessageQueueService in TypeScript.
  *
  * Every provider (Alibaba MNS, Azure Storage Queue, Azure Service Bus, ...) implements this one
  * interface and passes the one conformance suite in test/queues/conformance.ts. Ingest code only

@@ -24,7 +24,7 @@ export interface CreateMnsProviderOptions {
   logger?: Logger;
 }
 
-/** The MNS provider configured from the Aliyun section (the seed's keys). */
+/** The MNS provider configured from the Aliyun section (the keys of the original .NET design). */
 export function createMnsProvider(settings: AppConfig['Aliyun'], opts: CreateMnsProviderOptions = {}): MnsQueueProvider {
   const { accountId, endpoint } = resolveMnsAccount(settings);
   const credentials = resolveMnsCredentials(settings, { ...(opts.credentials ? { credentials: opts.credentials } : {}), ...(opts.env ? { env: opts.env } : {}) });
