@@ -18,7 +18,9 @@ import { MongoClient, type Db } from 'mongodb';
 import { z } from 'zod';
 import { loadConfig } from '../lib/config/index.js';
 import { createTaskStore } from '../lib/store/create.js';
-import { createWorker, defineHandler, HandlerRegistry, WorkerRegistry } from '../lib/worker/index.js';
+import { defineHandler, HandlerRegistry } from '../lib/handlers/index.js';
+import { createWorker } from '../lib/worker/index.js';
+import { WorkerRegistry } from '../lib/worker-registry/index.js';
 import { perSecond, type BenchResult } from './result.js';
 
 export interface WorkerBenchOptions {

@@ -6,10 +6,11 @@
 export * from './config/index.js';
 export * from './tasks/index.js';
 export * from './store/index.js';
-export { connectDatabase, DatabaseConnectionError, type Database } from './db/connect.js';
+export * from './db/index.js';
 export { createLogger, silentLogger, type Logger, type LogLevel, type LogFields } from './log/logger.js';
 export { createTaskStore } from './store/create.js';
-export * from './workers/model.js';
+export * from './worker-registry/index.js';
+export * from './handlers/index.js';
 export * from './worker/index.js';
 export * from './reclaimer/index.js';
 export * from './app/index.js';

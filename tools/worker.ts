@@ -12,7 +12,8 @@
  */
 import { loadConfig, ConfigError } from '../lib/config/index.js';
 import { createLogger } from '../lib/log/logger.js';
-import { builtinHandlers, HandlerRegistry, runWorkerProcess } from '../lib/worker/index.js';
+import { builtinHandlers, HandlerRegistry } from '../lib/handlers/index.js';
+import { runWorkerProcess } from '../lib/worker/index.js';
 
 const logger = createLogger({ bindings: { app: 'taskmesh-worker' } });
 

@@ -12,7 +12,9 @@ import { startReclaimerLoop, type ReclaimerLoop } from '../../lib/reclaimer/inde
 import { createTaskStore } from '../../lib/store/create.js';
 import type { MongoTaskStore } from '../../lib/store/mongo/store.js';
 import { JobTaskStatus as S } from '../../lib/tasks/status.js';
-import { createWorker, defineHandler, HandlerRegistry, WorkerRegistry, type Worker } from '../../lib/worker/index.js';
+import { defineHandler, HandlerRegistry } from '../../lib/handlers/index.js';
+import { createWorker, type Worker } from '../../lib/worker/index.js';
+import { WorkerRegistry } from '../../lib/worker-registry/index.js';
 import type { AdapterConfig, QueueAdapter, StartWorkerOptions } from './types.js';
 
 export const TASK_TYPE = 'bench.noop';

@@ -4,7 +4,9 @@ import { z } from 'zod';
 import { startMongoServer } from '../../tools/mongo-server.js';
 import { loadConfig } from '../../lib/config/index.js';
 import { createTaskStore } from '../../lib/store/create.js';
-import { createWorker, defineHandler, HandlerRegistry, WorkerRegistry } from '../../lib/worker/index.js';
+import { defineHandler, HandlerRegistry } from '../../lib/handlers/index.js';
+import { createWorker } from '../../lib/worker/index.js';
+import { WorkerRegistry } from '../../lib/worker-registry/index.js';
 const server = await startMongoServer({ backend: 'memory' });
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
 const cpuSeconds = (pid: number) => {

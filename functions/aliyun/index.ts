@@ -35,7 +35,7 @@ function dispatcherFor(s: AppServices, ctx: FcContext): Dispatcher {
   return fcDispatcher(invoker, s.config.FunctionCompute.FanOut, s.logger);
 }
 
-/** Queues are created (with their dead-letter queue) once per instance: the seed's automatic creation. */
+/** Queues are created (with their dead-letter queue) once per instance, as the original .NET design creates them. */
 let queuesEnsured = false;
 
 /** Timer: pulls MNS until the queue is empty or the invocation's time is spent, then fans out processors. */
@@ -57,20 +57,22 @@ export async function puller(event: unknown, context: unknown) {
   }
 }
 
-/** Asynchronous invocation (from the puller's fan-out): one processor batch. */
-export async function processor(event: unknown, context: unknown) {
+/** One worker invocation under the function's timeout; `checkEvent` validates the trigger's event. */
+async function workerInvocation(event: unknown, context: unknown, checkEvent: (json: unknown) => unknown) {
   const startedAt = Date.now();
   const ctx = fcContextSchema.parse(context);
-  eventJson(event); // a wake-up; its content is informational
+  checkEvent(eventJson(event));
   return processInvocation(await services(), { ...info(ctx), deadline: invocationDeadline(startedAt, fcTimeoutMs(ctx)) });
 }
 
-/** Timer: the processor sweep (retries that came due, tasks no wake-up reached). */
+/** Asynchronous invocation (from the puller's fan-out): one worker invocation. */
+export async function processor(event: unknown, context: unknown) {
+  return workerInvocation(event, context, () => undefined); // a wake-up; its content is informational
+}
+
+/** Timer: the sweep (retries that came due, tasks no wake-up reached). */
 export async function sweep(event: unknown, context: unknown) {
-  const startedAt = Date.now();
-  const ctx = fcContextSchema.parse(context);
-  timerEventSchema.parse(eventJson(event));
-  return processInvocation(await services(), { ...info(ctx), deadline: invocationDeadline(startedAt, fcTimeoutMs(ctx)) });
+  return workerInvocation(event, context, (json) => timerEventSchema.parse(json));
 }
 
 /** Timer: one reclaimer pass. */

@@ -1,8 +1,8 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import { azureFunctionTimeoutMs, invocationDeadline } from '../../lib/app/budget.js';
 import { processInvocation } from '../../lib/app/invocations.js';
-import { schedules } from '../../lib/functions/catalog.js';
-import type { WorkerSummary } from '../../lib/worker/processor.js';
+import { schedules } from '../../lib/app/catalog.js';
+import type { WorkerSummary } from '../../lib/worker/worker-options.js';
 import { invocationInfo, services } from './services.js';
 
 const timeoutMs = azureFunctionTimeoutMs();

@@ -1,5 +1,5 @@
 locals {
-  # One entry per function of `aliyunFunctions` in lib/functions/catalog.ts (test/infra checks it).
+  # One entry per function of `aliyunFunctions` in lib/app/catalog.ts (test/infra checks it).
   # cpu (vCPU) to memory (GB) must stay between 1:1 and 1:4; memory in multiples of 64 MB.
   functions = {
     "mns-puller" = {
@@ -40,7 +40,7 @@ locals {
   }
 
   # Timer schedules: NCRONTAB with seconds ("s m h dom mon dow", UTC), exactly as `schedules` in
-  # lib/functions/catalog.ts declares them. Function Compute 3.0 timer triggers take this form.
+  # lib/app/catalog.ts declares them. Function Compute 3.0 timer triggers take this form.
   schedules = {
     "mns-puller"      = "0 */1 * * * *"
     "processor-sweep" = "0 */1 * * * *"

@@ -1,5 +1,5 @@
 # taskmesh on Alibaba Cloud Function Compute 3.0: the functions of `aliyunFunctions` in
-# lib/functions/catalog.ts, their triggers, the MNS queue and its dead-letter queue, a RAM role for the
+# lib/app/catalog.ts, their triggers, the MNS queue and its dead-letter queue, a RAM role for the
 # functions and a Simple Log Service project. docs/deploy.md describes the steps; test/infra checks
 # these files against the code (settings, function set, schedules, queue names).
 

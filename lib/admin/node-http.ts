@@ -4,6 +4,7 @@ import { silentLogger, type Logger } from '../log/logger.js';
 import { problemResponse, problems } from './problem.js';
 import { createAdminRouter, type AdminRouter } from './router.js';
 import type { AdminContext, AdminRequest, AdminResponse, AdminRouterOptions } from './types.js';
+import { errorMessage } from '../errors/message.js';
 
 export interface AdminServerOptions {
   /** Default 7071 (the Functions host's local port, so `taskctl` finds it without --url). 0 picks a free one. */
@@ -79,7 +80,7 @@ export function adminRequestListener(router: AdminRouter, opts: { prefix?: strin
       send(res, await router.handle(request));
     })().catch((e: unknown) => {
       // The router answers every error itself; this is the adapter failing (socket closed mid-body, ...).
-      logger.error('admin HTTP adapter failed', { error: e instanceof Error ? e.message : String(e) });
+      logger.error('admin HTTP adapter failed', { error: errorMessage(e) });
       if (!res.headersSent) send(res, problemResponse(problems.internal(), '/'));
       else res.destroy();
     });

@@ -1,7 +1,7 @@
 import type { Logger } from '../log/logger.js';
 import type { OutgoingMessage, QueueProvider } from '../queues/provider.js';
 import type { TaskStore } from '../store/types.js';
-import type { WorkerRecord, WorkerState } from '../workers/model.js';
+import type { WorkerListing } from '../worker-registry/registry.js';
 
 /** A platform-neutral HTTP request, as each host adapter (node:http, Azure Functions, Function Compute) builds it. */
 export interface AdminRequest {
@@ -20,11 +20,6 @@ export interface AdminResponse {
   body: string;
 }
 
-/** Reads the worker registry (collection `workers`). */
-export interface WorkerDirectory {
-  list(opts?: { limit?: number; states?: readonly WorkerState[] }): Promise<WorkerRecord[]>;
-}
-
 export interface ReclaimerStatus {
   lastRunAt: Date;
   /** What the last pass did (e.g. a ReclaimResult); shown as JSON. */
@@ -34,7 +29,8 @@ export interface ReclaimerStatus {
 /** What the admin API works on. Each host builds one from its configuration. */
 export interface AdminContext {
   store: TaskStore;
-  workers: WorkerDirectory;
+  /** The worker registry's listing (lib/worker-registry). */
+  workers: WorkerListing;
   /** Every queue provider this deployment reads (may be empty). */
   queues: readonly QueueProvider[];
   /** The reclaimer's last pass, when this host runs one. */

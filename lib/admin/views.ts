@@ -1,6 +1,6 @@
 import type { Task, TaskError, TaskHistoryEntry } from '../tasks/model.js';
 import { statusName } from '../tasks/status.js';
-import type { WorkerRecord } from '../workers/model.js';
+import type { WorkerRecord } from '../worker-registry/model.js';
 
 /** JSON shapes of the admin API. Status numbers travel with their names so neither side needs the table. */
 

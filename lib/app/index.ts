@@ -4,5 +4,5 @@ export { queueDispatcher, noDispatch, type Dispatcher, type WakeUp } from './dis
 export { FcInvoker, fcDispatcher, fcEndpoint, type FcCredentials, type FcInvokerOptions } from './fc-invoker.js';
 export { azureFunctionTimeoutMs, invocationDeadline } from './budget.js';
 export { startLocalHost, type LocalHost, type LocalHostOptions } from './local-host.js';
-export { schedules, azureFunctions, aliyunFunctions, type FunctionDefinition, type TriggerKind } from '../functions/catalog.js';
-export { parseNcrontab, NcrontabError, type Schedule } from '../functions/ncrontab.js';
+export { schedules, azureFunctions, aliyunFunctions, type FunctionDefinition, type TriggerKind } from './catalog.js';
+export { parseNcrontab, NcrontabError, type Schedule } from './ncrontab.js';

@@ -5,13 +5,13 @@
 import { createIngestPipeline } from '../ingest/index.js';
 import type { PushedMessage, PushResult, PullUntilResult } from '../ingest/index.js';
 import type { QueueProvider } from '../queues/provider.js';
-import { runReclaimer, type ReclaimerSummary } from '../reclaimer/reclaimer.js';
+import { runReclaimer } from '../reclaimer/reclaimer.js';
+import type { ReclaimerSummary } from '../reclaimer/summary.js';
 import { getReclaimerState } from '../reclaimer/state.js';
-import { processBatch } from '../worker/batch.js';
+import { runWorkerInvocation } from '../worker/invocation.js';
 import { resolveWorkerIdentity, type WorkerIdentity } from '../worker/identity.js';
-import type { WorkerSummary } from '../worker/processor.js';
+import type { WorkerSummary } from '../worker/worker-options.js';
 import { createAdminRouter, type AdminRouter } from '../admin/router.js';
-import { MongoWorkerDirectory } from '../admin/worker-directory.js';
 import type { AdminRouterOptions, AdminContext } from '../admin/types.js';
 import type { OutgoingMessage } from '../queues/provider.js';
 import type { AppServices } from './services.js';
@@ -56,7 +56,7 @@ export async function processInvocation(
 ): Promise<WorkerSummary> {
   const logger = s.logger.child({ invocationId: inv.invocationId, function: inv.functionName });
   const identity = inv.identity ?? resolveWorkerIdentity({ ...(inv.instanceId ? { platformInstanceId: inv.instanceId } : {}) });
-  const summary = await processBatch({
+  const summary = await runWorkerInvocation({
     store: s.store,
     handlers: s.handlers,
     settings: s.config.Worker,
@@ -85,7 +85,7 @@ export function adminRouterFor(
 ): AdminRouter {
   const ctx: AdminContext = {
     store: s.store,
-    workers: new MongoWorkerDirectory(s.database.db),
+    workers: s.registry,
     queues: opts.queues ?? [],
     reclaimerStatus: async () => {
       const st = await getReclaimerState(s.database.db);

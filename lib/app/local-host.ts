@@ -1,17 +1,17 @@
 /**
  * Hosts the function set in one process, the way the Functions host would: the timers on their
- * NCRONTAB schedules (lib/functions/catalog.ts), a queue-triggered ingest (pulling the ingest queue),
+ * NCRONTAB schedules (lib/app/catalog.ts), a queue-triggered ingest (pulling the ingest queue),
  * dispatch-woken processors (the dispatch queue), and the HTTP routes under /api. Used by `npm start`.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createAdminServer, type AdminServer } from '../admin/node-http.js';
-import { schedules } from '../functions/catalog.js';
-import { parseNcrontab } from '../functions/ncrontab.js';
 import { createIngestPipeline } from '../ingest/index.js';
 import type { QueueProvider } from '../queues/provider.js';
+import { schedules } from './catalog.js';
 import { queueDispatcher } from './dispatch.js';
 import { adminRouterFor, processInvocation, reclaimInvocation } from './invocations.js';
+import { parseNcrontab } from './ncrontab.js';
 import { resolveWorkerIdentity } from '../worker/identity.js';
 import type { AppServices } from './services.js';
 

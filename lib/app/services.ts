@@ -4,9 +4,10 @@ import { connectDatabase, type Database } from '../db/connect.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { createTaskStore } from '../store/create.js';
 import type { MongoTaskStore } from '../store/mongo/store.js';
-import { HandlerRegistry, type TaskHandler } from '../worker/handlers.js';
-import { builtinHandlers } from '../worker/builtin-handlers.js';
-import { WorkerRegistry } from '../worker/registry.js';
+import { builtinHandlers } from '../handlers/builtin.js';
+import type { TaskHandler } from '../handlers/handler.js';
+import { HandlerRegistry } from '../handlers/registry.js';
+import { WorkerRegistry } from '../worker-registry/registry.js';
 import { setupTelemetry, telemetryConfigFromEnv, type TelemetryShutdown } from '../telemetry/index.js';
 
 /** Where the code runs; recorded in worker host facts and logs. */

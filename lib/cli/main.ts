@@ -7,6 +7,7 @@ import { tasksCancelCommand, tasksListCommand, tasksRetryCommand, tasksShowComma
 import { dlqReplayCommand, queuesCommand, workersCommand } from './commands/workers-queues.js';
 import { CliError, ExitCode, UsageError } from './errors.js';
 import { intOpt, stringOpt } from './options.js';
+import { errorMessage } from '../errors/message.js';
 
 export const commands: readonly Command[] = [statusCommand, tasksListCommand, tasksShowCommand, tasksCancelCommand, tasksRetryCommand, workersCommand, queuesCommand, dlqReplayCommand, enqueueCommand];
 
@@ -90,7 +91,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
     try {
       parsed = parseArgs({ args: [...argv], options: toParseArgsOptions({ ...globalOptions, ...command.options }), strict: true, allowPositionals: true });
     } catch (e) {
-      throw new UsageError(`${(e as Error).message.split('\n')[0]}\n\n${usage(command)}`);
+      throw new UsageError(`${errorMessage(e).split('\n')[0]}\n\n${usage(command)}`);
     }
     const values = parsed.values as OptionValues;
     if (values.help) {

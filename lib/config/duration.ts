@@ -1,9 +1,9 @@
 import { z } from 'zod';
 
 /**
- * Durations in the seed's .NET TimeSpan form: "hh:mm:ss", "d.hh:mm:ss", with optional ".fff"
- * fractions; also plain milliseconds (a number, or a string of digits) and "500ms"/"30s"/"5m"/"2h"/"7d".
- * Parsed to milliseconds.
+ * Durations in the original .NET design's TimeSpan form: "hh:mm:ss", "d.hh:mm:ss", with optional
+ * ".fff" fractions; also plain milliseconds (a number, or a string of digits) and
+ * "500ms"/"30s"/"5m"/"2h"/"7d". Parsed to milliseconds.
  */
 const timeSpan = /^(?:(\d+)\.)?(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d{1,7}))?$/;
 const unitForm = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
@@ -25,7 +25,7 @@ export function parseDuration(input: string | number): number | undefined {
   return undefined;
 }
 
-/** Formats milliseconds back into the seed's form, for messages and docs. */
+/** Formats milliseconds back into that TimeSpan form, for messages and docs. */
 export function formatDuration(ms: number): string {
   const totalSec = Math.floor(ms / 1000);
   const d = Math.floor(totalSec / 86_400);

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { sections } from './sections/index.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { redactSecretValue } from './redact.js';
+import { errorMessage } from '../errors/message.js';
 
 type Sections = typeof sections;
 export type AppConfig = { [K in keyof Sections]: z.output<Sections[K]['schema']> };
@@ -37,7 +38,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     try {
       parsed = JSON.parse(readFileSync(file, 'utf8'));
     } catch (e) {
-      problems.push({ key: '(settings file)', envVar: 'TASKMESH_SETTINGS_FILE', given: file, expected: `a readable JSON file (${(e as Error).message.split('\n')[0]})`, source: 'file' });
+      problems.push({ key: '(settings file)', envVar: 'TASKMESH_SETTINGS_FILE', given: file, expected: `a readable JSON file (${errorMessage(e).split('\n')[0]})`, source: 'file' });
     }
     if (parsed !== undefined) {
       if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {

@@ -1,6 +1,7 @@
 import { MongoClient, type Db } from 'mongodb';
 import type { AppConfig } from '../config/load.js';
 import { redactConnectionString } from '../config/redact.js';
+import { errorMessage } from '../errors/message.js';
 
 export interface Database {
   client: MongoClient;
@@ -24,7 +25,7 @@ export async function connectDatabase(config: AppConfig['MongoDB'], opts: { serv
   try {
     await client.connect();
   } catch (e) {
-    throw new DatabaseConnectionError(`cannot connect to MongoDB at ${redactConnectionString(config.ConnectionString)} (MongoDB:ConnectionString): ${redactConnectionString((e as Error).message)}`, { cause: e });
+    throw new DatabaseConnectionError(`cannot connect to MongoDB at ${redactConnectionString(config.ConnectionString)} (MongoDB:ConnectionString): ${redactConnectionString(errorMessage(e))}`, { cause: e });
   }
   const db = client.db(config.DatabaseName);
   return { client, db, close: () => client.close() };

@@ -10,6 +10,7 @@
 import { messageIdempotencyKey } from '../store/ids.js';
 import type { NewTask, TaskSource } from '../tasks/model.js';
 import { MAX_PAYLOAD_DEPTH, messageEnvelopeSchema, taskTypeSchema, type RejectionCode } from './contract.js';
+import { errorMessage } from '../errors/message.js';
 
 export interface DecodeOptions {
   maxBodyBytes: number;
@@ -61,7 +62,7 @@ export function decodeMessage(msg: DecodeInput, source: { provider: string; queu
   try {
     doc = JSON.parse(msg.body);
   } catch (e) {
-    return reject('InvalidJson', `the body is not JSON (${(e as Error).message})`);
+    return reject('InvalidJson', `the body is not JSON (${errorMessage(e)})`);
   }
 
   const unsafe = findUnsafeKey(doc);

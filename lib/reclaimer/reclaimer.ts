@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from 'mongodb';
 import type { AppConfig } from '../config/load.js';
+import { createStorePolicy, type ResilienceOptions } from '../db/resilience.js';
+import { errorMessage } from '../errors/message.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { createTaskStore } from '../store/create.js';
-import type { RetentionResult, TaskStore } from '../store/types.js';
-import { WorkerRegistry } from '../worker/registry.js';
-import { createStorePolicy, type ResilienceOptions } from '../worker/resilience.js';
+import type { TaskStore } from '../store/types.js';
+import { WorkerRegistry } from '../worker-registry/registry.js';
 import { recordReclaimerRun } from './state.js';
+import type { ReclaimerStep, ReclaimerSummary } from './summary.js';
 
 export interface ReclaimerOptions {
   db: Db;
@@ -22,21 +24,6 @@ export interface ReclaimerOptions {
   /** Record the pass in `service_state` (default true). */
   record?: boolean;
   resilience?: ResilienceOptions;
-}
-
-export type ReclaimerStep = 'reclaim' | 'workers' | 'retention' | 'record';
-
-export interface ReclaimerSummary {
-  runId: string;
-  by: string;
-  startedAt: Date;
-  finishedAt: Date;
-  durationMs: number;
-  tasks: { found: number; retried: number; timedOut: number; lostRaces: number; taskIds: string[] };
-  workers: { markedDead: string[]; pruned: number };
-  retention: RetentionResult | null;
-  errors: { step: ReclaimerStep; message: string }[];
-  ok: boolean;
 }
 
 const PAGE = 1_000;
@@ -74,7 +61,7 @@ export async function runReclaimer(o: ReclaimerOptions): Promise<ReclaimerSummar
     try {
       await fn();
     } catch (e) {
-      summary.errors.push({ step: name, message: (e as Error).message ?? String(e) });
+      summary.errors.push({ step: name, message: errorMessage(e) });
       log.error('reclaimer step failed', { step: name, error: e });
     }
   };

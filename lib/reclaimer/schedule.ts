@@ -1,5 +1,6 @@
 import { silentLogger } from '../log/logger.js';
-import { runReclaimer, type ReclaimerOptions, type ReclaimerSummary } from './reclaimer.js';
+import { runReclaimer, type ReclaimerOptions } from './reclaimer.js';
+import type { ReclaimerSummary } from './summary.js';
 
 export interface ReclaimerLoop {
   /** Stops the loop and waits for a pass in progress. */

@@ -1,5 +1,5 @@
 import type { Collection, Db } from 'mongodb';
-import type { ReclaimerSummary } from './reclaimer.js';
+import type { ReclaimerSummary } from './summary.js';
 
 export const SERVICE_STATE_COLLECTION = 'service_state';
 const RECLAIMER_DOC_ID = 'reclaimer';

@@ -1,5 +1,5 @@
 /**
- * Task states with the seed's names and numeric values, exactly (they are stored as numbers).
+ * Task states with the original .NET design's names and numeric values, exactly (they are stored as numbers).
  */
 export const JobTaskStatus = {
   // Initial states

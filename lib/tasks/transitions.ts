@@ -4,8 +4,8 @@ import { JobTaskStatus as S, type JobTaskStatus, statusName } from './status.js'
  * Every allowed state change, as data. The store checks each write against this table (and puts the
  * allowed source states in the write's filter, so the database enforces it too).
  *
- * Flows: the seed's four (subscriber, worker, error handling, cleanup) plus cancellation, timeout,
- * reclaim and graceful release.
+ * Flows: the original .NET design's four (subscriber, worker, error handling, cleanup) plus
+ * cancellation, timeout, reclaim and graceful release.
  */
 export const transitions: Readonly<Record<JobTaskStatus, readonly JobTaskStatus[]>> = {
   [S.Pending]: [S.Created, S.Cancelled],

@@ -3,6 +3,7 @@ import { redactConnectionString } from '../config/redact.js';
 import type { Logger } from '../log/logger.js';
 import type { QueueHealth, QueueProvider } from '../queues/provider.js';
 import type { TaskStats } from '../store/types.js';
+import { errorMessage } from '../errors/message.js';
 
 /**
  * Task and queue metrics. Other modules call the named functions (`taskMetrics.claimed(n, attrs)`);
@@ -163,7 +164,7 @@ export async function healthWithin(p: QueueProvider, timeoutMs: number): Promise
   });
   try {
     return await Promise.race([
-      p.health().catch((e: unknown): QueueHealth => ({ provider: p.kind, queue: p.queueName, reachable: false, error: redactConnectionString(e instanceof Error ? e.message : String(e)) })),
+      p.health().catch((e: unknown): QueueHealth => ({ provider: p.kind, queue: p.queueName, reachable: false, error: redactConnectionString(errorMessage(e)) })),
       timeout,
     ]);
   } finally {

@@ -31,17 +31,6 @@ export class TaskTimeoutError extends WorkerError {
   }
 }
 
-/**
- * Thrown by a handler to fail the task for good, whatever attempts remain (a bad request that
- * retrying cannot fix).
- */
-export class NonRetryableError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'NonRetryableError';
-  }
-}
-
 /** The worker could not resolve or lock its identity (state directory unusable, all slots taken). */
 export class WorkerIdentityError extends WorkerError {
   constructor(message: string, setting?: string, options?: { cause?: unknown }) {

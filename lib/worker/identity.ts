@@ -3,11 +3,12 @@ import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSyn
 import { hostname as osHostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { WorkerHostFacts } from '../workers/model.js';
+import { errorMessage } from '../errors/message.js';
+import type { WorkerHostFacts } from '../worker-registry/model.js';
 import { WorkerIdentityError } from './errors.js';
 
 /**
- * Worker identity: `{node-name}-{pod-name}-{guid}`, as in the seed.
+ * Worker identity: `{node-name}-{pod-name}-{guid}`, as in the original .NET design.
  *
  * - Serverless (WEBSITE_INSTANCE_ID on Azure, FC_INSTANCE_ID on Function Compute, or an instance id
  *   passed from the invocation context): `{site|function}-{instance}-{per-process guid}`.
@@ -92,7 +93,7 @@ export function resolveWorkerIdentity(opts: ResolveIdentityOptions = {}): Worker
     try {
       mkdirSync(dir, { recursive: true });
     } catch (e) {
-      throw new WorkerIdentityError(`cannot create the worker state directory ${dir}: ${(e as Error).message}`, 'Worker:StateDirectory', { cause: e });
+      throw new WorkerIdentityError(`cannot create the worker state directory ${dir}: ${errorMessage(e)}`, 'Worker:StateDirectory', { cause: e });
     }
     const lock = acquireSlot(dir, 'worker', maxSlots, host, pid);
     const guid = readOrCreateGuid(join(dir, `worker-${lock.slot}.json`), () => (instanceId ? slotted(part(instanceId), lock.slot) : randomUUID()));
@@ -123,7 +124,7 @@ function readOrCreateGuid(file: string, create: () => string): string {
     if (parsed.success) return part(parsed.data.guid);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT' && !(e instanceof SyntaxError)) {
-      throw new WorkerIdentityError(`cannot read the worker state file ${file}: ${(e as Error).message}`, 'Worker:StateDirectory', { cause: e });
+      throw new WorkerIdentityError(`cannot read the worker state file ${file}: ${errorMessage(e)}`, 'Worker:StateDirectory', { cause: e });
     }
   }
   const guid = create();
@@ -216,7 +217,7 @@ function tryCreate(file: string, content: z.infer<typeof lockSchema>): boolean {
     return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw new WorkerIdentityError(`cannot create the worker lock ${file}: ${(e as Error).message}`, 'Worker:StateDirectory', { cause: e });
+    throw new WorkerIdentityError(`cannot create the worker lock ${file}: ${errorMessage(e)}`, 'Worker:StateDirectory', { cause: e });
   } finally {
     safeUnlink(tmp);
   }

@@ -3,7 +3,7 @@ import type { Logger } from '../log/logger.js';
 import type { Task } from '../tasks/model.js';
 import { JobTaskStatus as S, type JobTaskStatus } from '../tasks/status.js';
 import type { FailOptions, FailResult, Lease, LeaseWriteResult, TaskFailure, TaskStore } from '../store/types.js';
-import { DatabaseUnavailableError, type StorePolicy } from './resilience.js';
+import { DatabaseUnavailableError, type StorePolicy } from '../db/resilience.js';
 
 export interface LeaseWriterOptions {
   store: TaskStore;

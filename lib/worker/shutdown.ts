@@ -1,5 +1,5 @@
 import type { Logger } from '../log/logger.js';
-import type { StopReason, WorkerSummary } from './processor.js';
+import type { StopReason, WorkerSummary } from './worker-options.js';
 
 export interface Stoppable {
   stop(reason?: StopReason, opts?: { timeoutMs?: number }): Promise<WorkerSummary>;

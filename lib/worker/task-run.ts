@@ -5,10 +5,13 @@ import type { Logger } from '../log/logger.js';
 import type { ClaimedTask, FailResult, Lease } from '../store/types.js';
 import type { Task } from '../tasks/model.js';
 import { JobTaskStatus as S } from '../tasks/status.js';
-import { InvalidPayloadError, NonRetryableError, TaskTimeoutError, UnknownTaskTypeError } from './errors.js';
-import type { HandlerContext, HandlerRegistry } from './handlers.js';
+import { DatabaseUnavailableError } from '../db/resilience.js';
+import { NonRetryableError } from '../handlers/errors.js';
+import type { HandlerContext } from '../handlers/handler.js';
+import type { HandlerRegistry } from '../handlers/registry.js';
+import { InvalidPayloadError, TaskTimeoutError, UnknownTaskTypeError } from './errors.js';
 import type { LeaseWriter } from './lease-writer.js';
-import { DatabaseUnavailableError } from './resilience.js';
+import type { OutcomeDetail, TaskOutcome } from './outcome.js';
 import { spanAttributes, withTaskSpan } from '../telemetry/tracing.js';
 
 /** Why a run was aborted; also the `signal.reason` a handler sees (as an AbortError-like TaskAbortedError). */
@@ -19,36 +22,6 @@ export class TaskAbortedError extends Error {
     super(`task ${taskId} aborted: ${reason}`);
     this.name = 'AbortError';
   }
-}
-
-export type OutcomeKind =
-  | 'succeeded'
-  | 'retrying'
-  | 'failed'
-  | 'timed-out'
-  | 'cancelled'
-  | 'released'
-  | 'lease-lost'
-  /** Unknown type or invalid payload: failed at once, not retried. */
-  | 'rejected'
-  /** The outcome could not be recorded (database unreachable until the worker stopped); the reclaimer retries the task. */
-  | 'abandoned';
-
-export interface TaskOutcome {
-  taskId: string;
-  type: string;
-  attempt: number;
-  workerId: string;
-  outcome: OutcomeKind;
-  /** The lease the run held (a success hook can key its own records on it). */
-  lease: Lease;
-  result?: unknown;
-  error?: { message: string; kind: string };
-  /** For 'retrying': when the next attempt is due. */
-  nextAttemptAt?: Date;
-  /** For 'released': the worker was stopping, or the task's own timeout did not fit before the deadline. */
-  releasedBecause?: 'shutdown' | 'deadline';
-  durationMs: number;
 }
 
 export interface TaskRunDeps {
@@ -112,7 +85,7 @@ export class TaskRun {
 
   private async executeInSpan(): Promise<TaskOutcome> {
     const startedAt = Date.now();
-    const done = (o: Omit<TaskOutcome, 'taskId' | 'type' | 'attempt' | 'workerId' | 'lease' | 'durationMs'>): TaskOutcome => ({
+    const done = (o: OutcomeDetail): TaskOutcome => ({
       taskId: this.task._id, type: this.task.type, attempt: this.lease.attempt, workerId: this.deps.workerId, lease: this.lease, durationMs: Date.now() - startedAt, ...o,
     });
     try {
@@ -126,7 +99,7 @@ export class TaskRun {
     }
   }
 
-  private async run(): Promise<Omit<TaskOutcome, 'taskId' | 'type' | 'attempt' | 'workerId' | 'lease' | 'durationMs'>> {
+  private async run(): Promise<OutcomeDetail> {
     const { handlers, writer, workerId } = this.deps;
     const task = this.task;
     const handler = handlers.get(task.type);
@@ -188,7 +161,7 @@ export class TaskRun {
     return this.fail(outcome.error, handler.maxRetries);
   }
 
-  private async complete(value: unknown): Promise<Omit<TaskOutcome, 'taskId' | 'type' | 'attempt' | 'workerId' | 'lease' | 'durationMs'>> {
+  private async complete(value: unknown): Promise<OutcomeDetail> {
     try {
       const res = await this.deps.writer.complete(this.lease, value);
       if (!res.owned) {
@@ -207,14 +180,14 @@ export class TaskRun {
     }
   }
 
-  private async fail(error: unknown, maxRetries: number | undefined): Promise<Omit<TaskOutcome, 'taskId' | 'type' | 'attempt' | 'workerId' | 'lease' | 'durationMs'>> {
+  private async fail(error: unknown, maxRetries: number | undefined): Promise<OutcomeDetail> {
     const failure = toFailure(error);
     const retryable = !(error instanceof NonRetryableError);
     const res = await this.deps.writer.fail(this.lease, failure, { retryable, ...(maxRetries !== undefined ? { maxRetries } : {}) });
     return this.failureOutcome(res, failure, 'failed');
   }
 
-  private async reject(error: UnknownTaskTypeError | InvalidPayloadError): Promise<Omit<TaskOutcome, 'taskId' | 'type' | 'attempt' | 'workerId' | 'lease' | 'durationMs'>> {
+  private async reject(error: UnknownTaskTypeError | InvalidPayloadError): Promise<OutcomeDetail> {
     this.log.warn('task rejected', { error: error.message, kind: error.name });
     const failure = { message: error.message, kind: error.name, ...(error.stack ? { stack: error.stack } : {}) };
     const res = await this.deps.writer.fail(this.lease, failure, { retryable: false });
@@ -222,13 +195,13 @@ export class TaskRun {
     return { outcome: 'rejected', error: { message: failure.message, kind: failure.kind } };
   }
 
-  private async release(why: string, because: 'shutdown' | 'deadline'): Promise<Omit<TaskOutcome, 'taskId' | 'type' | 'attempt' | 'workerId' | 'lease' | 'durationMs'>> {
+  private async release(why: string, because: 'shutdown' | 'deadline'): Promise<OutcomeDetail> {
     const res = await this.deps.writer.release(this.lease, why);
     if (res.owned) this.log.info('task released', { why });
     return res.owned ? { outcome: 'released', releasedBecause: because } : { outcome: 'lease-lost' };
   }
 
-  private async finishAborted(settled: Settled | undefined, maxRetries: number | undefined, timeoutMs: number): Promise<Omit<TaskOutcome, 'taskId' | 'type' | 'attempt' | 'workerId' | 'lease' | 'durationMs'>> {
+  private async finishAborted(settled: Settled | undefined, maxRetries: number | undefined, timeoutMs: number): Promise<OutcomeDetail> {
     const reason = this.abortReason ?? 'shutdown';
     switch (reason) {
       case 'lease-lost':

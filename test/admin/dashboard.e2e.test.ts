@@ -4,10 +4,11 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config/index.js';
 import { createAdminServer, type AdminServer } from '../../lib/admin/node-http.js';
-import { MongoWorkerDirectory } from '../../lib/admin/worker-directory.js';
 import { MongoTaskStore } from '../../lib/store/mongo/store.js';
 import { JobTaskStatus as S } from '../../lib/tasks/status.js';
-import { HandlerRegistry, Worker, WorkerRegistry, builtinHandlers } from '../../lib/worker/index.js';
+import { HandlerRegistry, builtinHandlers } from '../../lib/handlers/index.js';
+import { Worker } from '../../lib/worker/index.js';
+import { WorkerRegistry } from '../../lib/worker-registry/index.js';
 import { openTestDb, type TestDb } from '../support/db.js';
 import { API_KEY, FakeQueue } from './support.js';
 
@@ -44,7 +45,7 @@ describe.skipIf(!hasChromium)(`dashboard in headless Chromium${hasChromium ? '' 
     worker = new Worker({ store, handlers: new HandlerRegistry(builtinHandlers()), settings, registry }).start();
     const queue = new FakeQueue('storage-queue', 'tasks');
     queue.addDeadLetters(2);
-    server = await createAdminServer({ store, workers: new MongoWorkerDirectory(tdb.db), queues: [queue], apiKey: API_KEY }, { port: 0 });
+    server = await createAdminServer({ store, workers: new WorkerRegistry(tdb.db), queues: [queue], apiKey: API_KEY }, { port: 0 });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from 'mongodb';
 import { MongoTaskStore } from '../../lib/store/mongo/store.js';
 import { createAdminRouter, type AdminRouter } from '../../lib/admin/router.js';
-import { MongoWorkerDirectory } from '../../lib/admin/worker-directory.js';
+import { WorkerRegistry } from '../../lib/worker-registry/registry.js';
 import type { AdminContext, AdminRequest, AdminResponse, AdminRouterOptions } from '../../lib/admin/types.js';
 import type { OutgoingMessage, QueueCapabilities, QueueHealth, QueueMessage, QueueProvider, ReceiveOptions, SendResult } from '../../lib/queues/provider.js';
 
@@ -101,7 +101,7 @@ export function harness(db: Db, opts: { ctx?: Partial<AdminContext>; router?: Ad
   const enqueued: OutgoingMessage[] = [];
   const ctx: AdminContext = {
     store,
-    workers: new MongoWorkerDirectory(db),
+    workers: new WorkerRegistry(db),
     queues: [queue],
     apiKey: API_KEY,
     enqueue: async (m) => {

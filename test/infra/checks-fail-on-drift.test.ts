@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config/index.js';
-import { schedules } from '../../lib/functions/catalog.js';
+import { schedules } from '../../lib/app/catalog.js';
 import * as aliyun from './support/aliyun.js';
 import * as azure from './support/azure.js';
 import { evaluate, parseBicep } from './support/bicep.js';

@@ -1,7 +1,7 @@
 /** docs/deploy.md stays in step with infra/: every template file is described, the commands are there. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { schedules } from '../../lib/functions/catalog.js';
+import { schedules } from '../../lib/app/catalog.js';
 import { ncrontabToFiveField, repoPath } from './support/drift.js';
 import { infraFiles } from './support/tools.js';
 

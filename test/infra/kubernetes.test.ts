@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { schedules } from '../../lib/functions/catalog.js';
+import { schedules } from '../../lib/app/catalog.js';
 import { currentExpectations, repoPath } from './support/drift.js';
 import { findObject, podSpecOf } from './support/k8s.js';
 import * as k8s from './support/kubernetes.js';

@@ -4,7 +4,7 @@ import { createTaskStore } from '../../lib/store/create.js';
 import type { MongoTaskStore } from '../../lib/store/mongo/store.js';
 import type { TaskStore } from '../../lib/store/types.js';
 import { JobTaskStatus as S } from '../../lib/tasks/status.js';
-import { WorkerRegistry } from '../../lib/worker/registry.js';
+import { WorkerRegistry } from '../../lib/worker-registry/registry.js';
 import { openTestDb, type TestDb } from '../support/db.js';
 import { testConfig } from '../worker/helpers.js';
 

@@ -7,7 +7,8 @@ import { setupTelemetry, type TelemetryShutdown } from '../../lib/telemetry/setu
 import { currentTraceparent, formatTraceparent, parseTraceparent, spanAttributes, withSpan, withTaskSpan } from '../../lib/telemetry/tracing.js';
 import { openTestDb, type TestDb } from '../support/db.js';
 import { z } from 'zod';
-import { defineHandler, HandlerRegistry, processBatch } from '../../lib/worker/index.js';
+import { defineHandler, HandlerRegistry } from '../../lib/handlers/index.js';
+import { runWorkerInvocation } from '../../lib/worker/index.js';
 import { testConfig } from '../worker/helpers.js';
 
 describe('traces: message receipt -> ingest -> processing', () => {
@@ -70,7 +71,7 @@ describe('traces: message receipt -> ingest -> processing', () => {
       defineHandler({ type: 'traced.ok', schema: z.object({}), run: async () => withSpan('handler.step', {}, () => 'done') }),
       defineHandler({ type: 'traced.fail', schema: z.object({}), run: async () => { throw new Error('handler broke'); } }),
     ]);
-    const summary = await processBatch({ store, handlers, settings: testConfig({ BatchSize: 4, TaskTimeout: 10_000 }).Worker, deadline: Date.now() + 60_000 });
+    const summary = await runWorkerInvocation({ store, handlers, settings: testConfig({ BatchSize: 4, TaskTimeout: 10_000 }).Worker, deadline: Date.now() + 60_000 });
     expect(summary.outcomes).toMatchObject({ succeeded: 1, failed: 1 });
 
     const spans = exporter.getFinishedSpans();

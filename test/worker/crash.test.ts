@@ -7,7 +7,7 @@ import { createTaskStore } from '../../lib/store/create.js';
 import type { MongoTaskStore } from '../../lib/store/mongo/store.js';
 import type { Task } from '../../lib/tasks/model.js';
 import { JobTaskStatus as S } from '../../lib/tasks/status.js';
-import { WorkerRegistry } from '../../lib/worker/registry.js';
+import { WorkerRegistry } from '../../lib/worker-registry/registry.js';
 import { openTestDb, type TestDb } from '../support/db.js';
 import { spawnWorker, stopWorker, testConfig, waitFor, workerEnv, type WorkerProcess } from './helpers.js';
 

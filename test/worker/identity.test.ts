@@ -21,7 +21,7 @@ afterEach(() => {
 });
 
 describe('worker identity', () => {
-  it('has the seed\'s form {node-name}-{pod-name}-{guid} from the downward API variables', () => {
+  it('has the original .NET design\'s form {node-name}-{pod-name}-{guid} from the downward API variables', () => {
     const id = take(resolveWorkerIdentity({ env: { NODE_NAME: 'aks-node-1', POD_NAME: 'task-workers-7f9c-abcde' }, hostname: 'h' }));
     expect(id.id).toMatch(new RegExp(`^aks-node-1-task-workers-7f9c-abcde-${uuid}$`));
     expect(id.host).toMatchObject({ nodeName: 'aks-node-1', podName: 'task-workers-7f9c-abcde', runtime: 'kubernetes', hostname: 'h' });

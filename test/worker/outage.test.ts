@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startReclaimerLoop, type ReclaimerLoop } from '../../lib/reclaimer/index.js';
 import { createTaskStore } from '../../lib/store/create.js';
 import { JobTaskStatus as S } from '../../lib/tasks/status.js';
-import { WorkerRegistry } from '../../lib/worker/registry.js';
+import { WorkerRegistry } from '../../lib/worker-registry/registry.js';
 import { startMongoServer, type MongoServerHandle } from '../../tools/mongo-server.js';
 import { mongoManaged } from '../support/services.js';
 import { freePort, spawnWorker, stopWorker, testConfig, waitFor, workerEnv, type WorkerProcess } from './helpers.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTaskStore } from '../../lib/store/create.js';
 import type { MongoTaskStore } from '../../lib/store/mongo/store.js';
 import { JobTaskStatus as S } from '../../lib/tasks/status.js';
-import { WorkerRegistry } from '../../lib/worker/registry.js';
+import { WorkerRegistry } from '../../lib/worker-registry/registry.js';
 import { openTestDb, type TestDb } from '../support/db.js';
 import { spawnWorker, stopWorker, testConfig, waitFor, workerEnv, type WorkerProcess } from './helpers.js';
 

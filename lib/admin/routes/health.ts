@@ -2,6 +2,7 @@ import { redactConnectionString } from '../../config/redact.js';
 import { healthWithin } from '../../telemetry/metrics.js';
 import { json } from '../http.js';
 import type { Route, RouteInput } from '../route.js';
+import { errorMessage } from '../../errors/message.js';
 
 interface Check {
   ok: boolean;
@@ -22,7 +23,7 @@ async function timed(fn: () => Promise<unknown>, timeoutMs: number): Promise<Che
     ]);
     return { ok: true, latencyMs: Math.round(performance.now() - began) };
   } catch (e) {
-    return { ok: false, latencyMs: Math.round(performance.now() - began), error: redactConnectionString(e instanceof Error ? e.message : String(e)) };
+    return { ok: false, latencyMs: Math.round(performance.now() - began), error: redactConnectionString(errorMessage(e)) };
   } finally {
     clearTimeout(timer);
   }
@@ -37,7 +38,7 @@ async function reclaimerCheck({ ctx, options, now }: RouteInput) {
     const ok = options.reclaimerStaleAfterMs === undefined || ageMs <= options.reclaimerStaleAfterMs;
     return { ok, configured: true as const, lastRunAt: status.lastRunAt, ageMs, summary: status.summary ?? null };
   } catch (e) {
-    return { ok: false, configured: true as const, error: redactConnectionString(e instanceof Error ? e.message : String(e)) };
+    return { ok: false, configured: true as const, error: redactConnectionString(errorMessage(e)) };
   }
 }
 

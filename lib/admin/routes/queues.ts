@@ -5,6 +5,7 @@ import { healthWithin } from '../../telemetry/metrics.js';
 import { idParam, json, parseBody } from '../http.js';
 import { problems } from '../problem.js';
 import type { Route } from '../route.js';
+import { errorMessage } from '../../errors/message.js';
 
 const replayBody = z.strictObject({
   /** At most this many messages (default 100). */
@@ -44,7 +45,7 @@ function asNewMessage(m: QueueMessage): OutgoingMessage {
 export async function replayDeadLetters(p: QueueProvider, max: number): Promise<ReplayResult> {
   const result: ReplayResult = { provider: p.kind, queue: p.queueName, deadLetterQueue: p.deadLetterQueueName, replayed: 0, failed: 0, errors: [] };
   const note = (what: string, e: unknown) => {
-    if (result.errors.length < MAX_ERRORS_REPORTED) result.errors.push(`${what}: ${redactConnectionString(e instanceof Error ? e.message : String(e))}`);
+    if (result.errors.length < MAX_ERRORS_REPORTED) result.errors.push(`${what}: ${redactConnectionString(errorMessage(e))}`);
   };
   while (result.replayed + result.failed < max) {
     const batch = await p.receiveDeadLetters({ maxMessages: Math.min(RECEIVE_BATCH, max - result.replayed - result.failed), waitMs: 0 });

@@ -1,10 +1,8 @@
 import { z } from 'zod';
-import type { WorkerState } from '../../workers/model.js';
+import { workerStates } from '../../worker-registry/model.js';
 import { json, listParam, parseQuery } from '../http.js';
 import type { Route } from '../route.js';
 import { workerView } from '../views.js';
-
-const workerStates = ['starting', 'idle', 'busy', 'draining', 'stopped', 'dead'] as const satisfies readonly WorkerState[];
 
 const workersQuery = z.strictObject({
   state: listParam.pipe(z.array(z.enum(workerStates))).optional(),
@@ -17,7 +15,7 @@ export const workerRoutes: Route[] = [
     path: '/workers',
     async handle({ req, ctx, options, now }) {
       const q = parseQuery(req, workersQuery, ['state']);
-      const workers = await ctx.workers.list({ limit: q.limit, ...(q.state?.length ? { states: q.state } : {}) });
+      const workers = await ctx.workers.list({ limit: q.limit, ...(q.state?.length ? { state: q.state } : {}) });
       return json(200, { items: workers.map((w) => workerView(w, now, options.workerStaleAfterMs)), staleAfterMs: options.workerStaleAfterMs });
     },
   },

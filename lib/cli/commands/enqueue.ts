@@ -6,6 +6,7 @@ import { json } from '../format.js';
 import { intOpt, jsonOpt, stringOpt } from '../options.js';
 import { ProgressBar } from '../progress.js';
 import { enqueueLine, type EnqueueLine } from '../schemas.js';
+import { errorMessage } from '../../errors/message.js';
 
 type Via = 'messages' | 'tasks';
 
@@ -28,7 +29,7 @@ async function readLines(ctx: CommandContext, file: string): Promise<string[]> {
     try {
       text = await readFile(resolve(ctx.io.cwd, file), 'utf8');
     } catch (e) {
-      throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? errorMessage(e)}`);
     }
   }
   return text.split(/\r?\n/);
@@ -133,7 +134,7 @@ export const enqueueCommand: Command = {
           } catch (e) {
             // Unreachable API or refused key: every other line would fail the same way.
             if (e instanceof CliError && e.exitCode === ExitCode.unreachable) fatal = e;
-            outcome = { line, ok: false, error: e instanceof Error ? e.message : String(e) };
+            outcome = { line, ok: false, error: errorMessage(e) };
           }
         }
         outcomes.push(outcome);

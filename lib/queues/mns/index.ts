@@ -41,7 +41,7 @@ export const queueProvider: QueueProviderDefinition<'mns'> = {
     createMnsProvider(settings, { ...o.extras, visibilityTimeoutMs: o.visibilityTimeoutMs, redelivery: o.redelivery, ...(o.logger ? { logger: o.logger } : {}) }),
 };
 
-/** The MNS provider configured from the Aliyun section (the original .NET design's keys). */
+/** The MNS provider configured from the Aliyun section (the keys of the original .NET design). */
 export function createMnsProvider(settings: AppConfig['Aliyun'], opts: CreateMnsProviderOptions = {}): MnsQueueProvider {
   const { accountId, endpoint } = resolveMnsAccount(settings);
   const credentials = resolveMnsCredentials(settings, { ...(opts.credentials ? { credentials: opts.credentials } : {}), ...(opts.env ? { env: opts.env } : {}) });

@@ -25,6 +25,7 @@ import { encodeMnsBody, findInvalidXmlChar, xmlEscapeText } from './body-codec.j
 import type { MnsCredentials } from './credentials.js';
 import { DeleteBatcher, MNS_BATCH_LIMIT } from './delete-batcher.js';
 import { isMnsCode, toMnsProviderError } from './errors.js';
+import { errorMessage } from '../../errors/message.js';
 
 export const MNS_MAX_WAIT_SECONDS = 30;
 export const MNS_MAX_DELAY_SECONDS = 604_800;
@@ -158,7 +159,7 @@ export class MnsQueueProvider implements QueueProvider {
           await this.moveToDeadLetter(m, MAX_DELIVERY_EXCEEDED, `received ${m.deliveryCount} times; Aliyun:MaxReceiveCount is ${this.opts.maxReceiveCount}`);
         } catch (e) {
           // Not handed out either way; its visibility timeout brings it back for another try.
-          this.log.warn('moving a message past its receive count to the dead-letter queue failed', { messageId: m.id, error: e instanceof Error ? e.message : String(e) });
+          this.log.warn('moving a message past its receive count to the dead-letter queue failed', { messageId: m.id, error: errorMessage(e) });
         }
         continue;
       }

@@ -2,6 +2,7 @@
 import { isServiceBusError } from '@azure/service-bus';
 import { redactConnectionString } from '../../config/redact.js';
 import { QueueProviderError, type ReceiveOptions } from '../provider.js';
+import { errorMessage } from '../../errors/message.js';
 
 export const providerKind = 'service-bus';
 
@@ -38,7 +39,7 @@ export function toProviderError(err: unknown, ctx: ErrorContext): QueueProviderE
   const attempts = err instanceof AggregateError ? err.errors : undefined;
   const last: unknown = attempts && attempts.length > 0 ? attempts[attempts.length - 1] : err;
   const code = errorCode(last);
-  const message = (last instanceof Error ? last.message : String(last)) + (attempts && attempts.length > 1 ? ` (after ${attempts.length} attempts)` : '');
+  const message = errorMessage(last) + (attempts && attempts.length > 1 ? ` (after ${attempts.length} attempts)` : '');
   const transient = code !== undefined && permanent.has(code) ? false : retryable(last, code);
   return new QueueProviderError(
     `Service Bus ${ctx.operation} on '${ctx.queue}' failed${code ? ` (${code})` : ''}: ${scrub(message, ctx.secrets)}`,

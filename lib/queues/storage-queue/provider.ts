@@ -22,6 +22,7 @@ import {
 import { defaultRedeliveryBackoff, redeliveryDelay, type RedeliveryBackoff } from '../redelivery.js';
 import { clamp, sleep } from '../toolkit.js';
 import { decodeStorageBody, encodedSize, encodeStorageBody, type StorageMessageEncoding } from './body-codec.js';
+import { errorMessage } from '../../errors/message.js';
 
 export const STORAGE_RECEIVE_LIMIT = 32;
 export const STORAGE_MAX_MESSAGE_BYTES = 65_536;
@@ -92,7 +93,7 @@ export class StorageQueueProvider implements QueueProvider {
         retryOptions: { maxTries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 1_000, tryTimeoutInMs: 30_000 },
       });
     } catch (e) {
-      throw new Error(`AzureStorage:ConnectionString is not a usable storage connection string (${redactConnectionString(opts.connectionString)}): ${(e as Error).message}`);
+      throw new Error(`AzureStorage:ConnectionString is not a usable storage connection string (${redactConnectionString(opts.connectionString)}): ${errorMessage(e)}`);
     }
     this.account = service.accountName;
     this.main = service.getQueueClient(this.queueName);
@@ -113,7 +114,7 @@ export class StorageQueueProvider implements QueueProvider {
           await this.moveToPoison(m, MAX_DELIVERY_EXCEEDED, `dequeued ${m.deliveryCount} times; the limit (Ingest:MaxDeliveryCount) is ${this.maxDequeueCount}`);
         } catch (e) {
           // Not handed out either way; its visibility timeout brings it back for another try.
-          this.log.warn('moving a poison message failed', { messageId: m.id, error: e instanceof Error ? e.message : String(e) });
+          this.log.warn('moving a poison message failed', { messageId: m.id, error: errorMessage(e) });
         }
         continue;
       }

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig, sections, settingNames } from '../../../lib/config/index.js';
 import { queueProviders } from '../../../lib/config/sections/queue-providers.js';
-import { aliyunFunctions, azureFunctions, type FunctionDefinition } from '../../../lib/functions/catalog.js';
+import { aliyunFunctions, azureFunctions, type FunctionDefinition } from '../../../lib/app/catalog.js';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 

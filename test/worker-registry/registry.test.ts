@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listWorkers, WorkerRegistry, workerIndexes, workerQueries } from '../../lib/worker/registry.js';
+import { indexCovers, shapeOf } from '../../lib/store/mongo/coverage.js';
+import { WorkerRegistry, workerIndexes, workerQueries } from '../../lib/worker-registry/index.js';
 import { openTestDb, type TestDb } from '../support/db.js';
 
 let t: TestDb;
@@ -30,6 +31,9 @@ describe('worker registry indexes', () => {
     for (const f of [...fields, ...Object.keys(q.sort ?? {})]) expect(keys).toContain(f);
     // The index's leading field is constrained (or sorted on), so it can be used at all.
     expect([...fields, ...Object.keys(q.sort ?? {})]).toContain(keys[0]);
+    // And by the equality-sort-range rule, as the store's queries are checked (sort directions included).
+    const verdict = indexCovers(index!, shapeOf(filter, q.sort));
+    expect(verdict, verdict.why).toEqual({ ok: true });
   });
 
   it('ensureIndexes declares them all', async () => {
@@ -48,8 +52,8 @@ describe('worker registry', () => {
     await r.register(reg('w-a'), new Date(1_000));
     await r.register(reg('w-b'), new Date(2_000));
     await r.beat(reg('w-a'), { state: 'busy', currentTaskIds: ['t1'], processedDelta: 3 }, new Date(3_000));
-    expect((await listWorkers(t.db)).map((w) => w._id).slice(0, 2)).toEqual(['w-a', 'w-b']);
-    expect((await listWorkers(t.db, { state: ['busy'] })).map((w) => w._id)).toEqual(['w-a']);
+    expect((await r.list()).map((w) => w._id).slice(0, 2)).toEqual(['w-a', 'w-b']);
+    expect((await r.list({ state: ['busy'] })).map((w) => w._id)).toEqual(['w-a']);
     await r.markStopped('w-a', 1, new Date(4_000));
     const a = await r.get('w-a');
     expect(a).toMatchObject({ state: 'stopped', currentTaskIds: [], processed: 4 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { NcrontabError, parseNcrontab } from '../../lib/functions/ncrontab.js';
-import { schedules } from '../../lib/functions/catalog.js';
+import { NcrontabError, parseNcrontab } from '../../lib/app/ncrontab.js';
+import { schedules } from '../../lib/app/catalog.js';
 
 const at = (s: string) => new Date(s);
 

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { defineHandler, type TaskHandler } from './handlers.js';
+import { defineHandler, type TaskHandler } from './handler.js';
 
 /** `echo`: the result is the payload. */
 export const echoHandler = defineHandler({

@@ -1,6 +1,7 @@
-import { Worker, type WorkerOptions, type WorkerSummary } from './processor.js';
+import type { WorkerOptions, WorkerSummary } from './worker-options.js';
+import { Worker } from './worker.js';
 
-export interface ProcessBatchOptions extends Omit<WorkerOptions, 'exitWhenIdle' | 'deadline'> {
+export interface WorkerInvocationOptions extends Omit<WorkerOptions, 'exitWhenIdle' | 'deadline'> {
   /** The invocation's deadline: its start plus the platform's function timeout. */
   deadline: Date | number;
   /** The host cancelled the invocation: release everything at once. */
@@ -8,11 +9,11 @@ export interface ProcessBatchOptions extends Omit<WorkerOptions, 'exitWhenIdle' 
 }
 
 /**
- * One serverless invocation's share of the work: claims and runs tasks until there is none (or none
+ * One worker invocation (a serverless function execution's share of the work): claims and runs tasks until there is none (or none
  * that fits before the deadline), then returns a summary. Nothing is claimed whose timeout does not
  * fit before `deadline` minus a margin; anything still running at that point is released, not lost.
  */
-export async function processBatch(o: ProcessBatchOptions): Promise<WorkerSummary> {
+export async function runWorkerInvocation(o: WorkerInvocationOptions): Promise<WorkerSummary> {
   const worker = new Worker({ ...o, exitWhenIdle: true, deadline: o.deadline });
   const onAbort = () => void worker.stop('aborted', { timeoutMs: 0 });
   if (o.signal?.aborted) onAbort();

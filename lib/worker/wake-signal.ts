@@ -1,5 +1,8 @@
-/** A sleep that ends early when notified: the run loop waits on it between polls and wakes when a slot frees or stop is asked. */
-export class Waker {
+/**
+ * A sleep that ends early when notified: the run loop waits on it between polls and wakes when a slot
+ * frees or stop is asked.
+ */
+export class WakeSignal {
   private wakeUp: (() => void) | undefined;
   private notified = false;
 

@@ -1,60 +1,6 @@
-import type { Collection, Db, IndexDirection } from 'mongodb';
-import { WORKERS_COLLECTION, type WorkerHostFacts, type WorkerRecord, type WorkerState } from '../workers/model.js';
-import { queryDeclarer } from '../store/mongo/query-declaration.js';
-
-/** States of a worker that is (or claims to be) alive: the reclaimer may declare these dead. */
-export const liveWorkerStates = ['starting', 'idle', 'busy', 'draining'] as const satisfies readonly WorkerState[];
-/** States whose record only waits to be pruned. */
-export const goneWorkerStates = ['stopped', 'dead'] as const satisfies readonly WorkerState[];
-
-export interface WorkerIndexDeclaration {
-  name: string;
-  key: Record<string, IndexDirection>;
-  why: string;
-}
-
-/**
- * Every index of the workers collection. Each query below names the one it relies on; the test in
- * test/worker/registry.test.ts checks that the index's key covers the query's filter and sort.
- */
-export const workerIndexes: readonly WorkerIndexDeclaration[] = [
-  { name: 'state_heartbeat', key: { state: 1, lastHeartbeatAt: 1 }, why: 'reclaimer: live workers with a stale heartbeat (mark dead), gone workers past retention (prune); listing by state' },
-  { name: 'heartbeat', key: { lastHeartbeatAt: -1 }, why: 'listWorkers without a state filter, most recent heartbeat first' },
-];
-
-const declare = queryDeclarer<WorkerRecord>();
-const at = new Date(0);
-
-export const workerQueries = {
-  byId: declare({ name: 'byId', index: '_id', filter: (id: string) => ({ _id: id }), sample: ['w'] }),
-  stale: declare({
-    name: 'stale',
-    index: 'state_heartbeat',
-    filter: (cutoff: Date) => ({ state: { $in: [...liveWorkerStates] }, lastHeartbeatAt: { $lt: cutoff } }),
-    sample: [at],
-  }),
-  /** The dead-marking write: still live, still stale (a heartbeat that just arrived wins). */
-  stillStale: declare({
-    name: 'stillStale',
-    index: '_id',
-    filter: (id: string, cutoff: Date) => ({ _id: id, state: { $in: [...liveWorkerStates] }, lastHeartbeatAt: { $lt: cutoff } }),
-    sample: ['w', at],
-  }),
-  pruneDue: declare({
-    name: 'pruneDue',
-    index: 'state_heartbeat',
-    filter: (cutoff: Date) => ({ state: { $in: [...goneWorkerStates] }, lastHeartbeatAt: { $lt: cutoff } }),
-    sample: [at],
-  }),
-  listAll: declare({ name: 'listAll', index: 'heartbeat', filter: () => ({}), sort: { lastHeartbeatAt: -1 }, sample: [] }),
-  listByState: declare({
-    name: 'listByState',
-    index: 'state_heartbeat',
-    filter: (states: readonly WorkerState[]) => ({ state: { $in: [...states] } }),
-    sort: { lastHeartbeatAt: -1 },
-    sample: [['busy']],
-  }),
-} as const;
+import type { Collection, Db } from 'mongodb';
+import { WORKERS_COLLECTION, type WorkerHostFacts, type WorkerRecord, type WorkerState } from './model.js';
+import { workerIndexes, workerQueries } from './queries.js';
 
 export interface WorkerBeat {
   state: WorkerState;
@@ -70,8 +16,22 @@ export interface WorkerRegistration {
   concurrency: number;
 }
 
-/** The `workers` collection: one document per worker, written by the worker itself and by the reclaimer. */
-export class WorkerRegistry {
+export interface WorkerListFilter {
+  state?: readonly WorkerState[];
+  /** 1 to 1,000 (default 100). */
+  limit?: number;
+}
+
+/** What a reader of the registry (the admin API) uses: workers, most recent heartbeat first. */
+export interface WorkerListing {
+  list(filter?: WorkerListFilter): Promise<WorkerRecord[]>;
+}
+
+/**
+ * The `workers` collection: one document per worker, written by the worker itself and by the
+ * reclaimer, read by the admin API. Every query it sends is declared in queries.ts with its index.
+ */
+export class WorkerRegistry implements WorkerListing {
   readonly collection: Collection<WorkerRecord>;
 
   constructor(db: Db) {
@@ -143,15 +103,12 @@ export class WorkerRegistry {
     return this.collection.findOne(workerQueries.byId.filter(id));
   }
 
-  list(filter: { state?: readonly WorkerState[]; limit?: number } = {}): Promise<WorkerRecord[]> {
+  /** Workers, most recent heartbeat first; by state when `state` is given. */
+  list(filter: WorkerListFilter = {}): Promise<WorkerRecord[]> {
     const limit = Math.min(Math.max(filter.limit ?? 100, 1), 1000);
-    const q = filter.state?.length ? workerQueries.listByState : workerQueries.listAll;
-    const f = filter.state?.length ? workerQueries.listByState.filter(filter.state) : workerQueries.listAll.filter();
+    const byState = filter.state?.length ? filter.state : undefined;
+    const q = byState ? workerQueries.listByState : workerQueries.listAll;
+    const f = byState ? workerQueries.listByState.filter(byState) : workerQueries.listAll.filter();
     return this.collection.find(f).sort(q.sort!).limit(limit).toArray();
   }
-}
-
-/** The registry reader the admin API uses: workers, most recent heartbeat first. */
-export function listWorkers(db: Db, filter: { state?: readonly WorkerState[]; limit?: number } = {}): Promise<WorkerRecord[]> {
-  return new WorkerRegistry(db).list(filter);
 }

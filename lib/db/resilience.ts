@@ -3,8 +3,9 @@ import {
   type CircuitBreakerPolicy, type IPolicy,
 } from 'cockatiel';
 import { MongoNetworkError, MongoServerClosedError } from 'mongodb';
-import { isTransientDbError } from '../store/errors.js';
+import { errorMessage } from '../errors/message.js';
 import type { Logger } from '../log/logger.js';
+import { isTransientDbError } from '../store/errors.js';
 
 export interface ResilienceOptions {
   /** Retries of one call after its first try (transient errors only). */
@@ -24,10 +25,10 @@ export interface ResilienceOptions {
 }
 
 /**
- * The policy every store call of a worker goes through: a few quick retries with exponential backoff
- * for transient errors (a primary stepping down, a dropped connection), inside which a circuit
- * breaker stops hammering a database that is down. While the circuit is open calls fail at once with
- * DatabaseUnavailableError, and the worker pauses instead of spinning.
+ * The policy every store call of a worker or the reclaimer goes through: a few quick retries with
+ * exponential backoff for transient errors (a primary stepping down, a dropped connection), inside which
+ * a circuit breaker stops hammering a database that is down. While the circuit is open calls fail at
+ * once with DatabaseUnavailableError, and the worker pauses instead of spinning.
  */
 export interface StorePolicy {
   execute<T>(fn: () => Promise<T>): Promise<T>;
@@ -82,7 +83,7 @@ export function createStorePolicy(logger: Logger, o: ResilienceOptions = {}): St
         return await policy.execute(() => fn(), new AbortController().signal);
       } catch (e) {
         if (e instanceof BrokenCircuitError) throw new DatabaseUnavailableError('database unavailable (circuit open)', { cause: e });
-        if (isTransient(e)) throw new DatabaseUnavailableError(`database unavailable: ${(e as Error).message}`, { cause: e });
+        if (isTransient(e)) throw new DatabaseUnavailableError(`database unavailable: ${errorMessage(e)}`, { cause: e });
         throw e;
       }
     },

@@ -1,5 +1,6 @@
-/** A worker's state in the registry (collection `workers`). */
-export type WorkerState = 'starting' | 'idle' | 'busy' | 'draining' | 'stopped' | 'dead';
+/** A worker's states in the registry (collection `workers`). */
+export const workerStates = ['starting', 'idle', 'busy', 'draining', 'stopped', 'dead'] as const;
+export type WorkerState = (typeof workerStates)[number];
 
 export interface WorkerHostFacts {
   hostname: string;

@@ -1,15 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppConfig } from '../config/load.js';
 import { connectDatabase, type Database } from '../db/connect.js';
+import { createStorePolicy, type ResilienceOptions } from '../db/resilience.js';
+import { errorMessage } from '../errors/message.js';
+import type { HandlerRegistry } from '../handlers/registry.js';
 import type { Logger } from '../log/logger.js';
 import { startReclaimerLoop, type ReclaimerLoop } from '../reclaimer/schedule.js';
 import { createTaskStore } from '../store/create.js';
-import type { HandlerRegistry } from './handlers.js';
 import { resolveWorkerIdentity } from './identity.js';
-import { Worker, type WorkerHooks, type WorkerSummary } from './processor.js';
-import { WorkerRegistry } from './registry.js';
-import { createStorePolicy, type ResilienceOptions } from './resilience.js';
+import { WorkerRegistry } from '../worker-registry/registry.js';
 import { installShutdownHandlers } from './shutdown.js';
+import type { WorkerHooks, WorkerSummary } from './worker-options.js';
+import { Worker } from './worker.js';
 
 export interface WorkerProcessOptions {
   config: AppConfig;
@@ -91,7 +93,7 @@ async function connectWithRetry(config: AppConfig, log: Logger, serverSelectionT
     } catch (e) {
       if (stop()) return undefined;
       const delay = Math.min(10_000, 250 * 2 ** Math.min(attempt, 6));
-      log.warn('database not reachable yet; retrying', { attempt, delayMs: delay, error: (e as Error).message });
+      log.warn('database not reachable yet; retrying', { attempt, delayMs: delay, error: errorMessage(e) });
       await sleep(delay);
       if (stop()) return undefined;
     }

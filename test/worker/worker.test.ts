@@ -6,10 +6,9 @@ import { createTaskStore } from '../../lib/store/create.js';
 import type { MongoTaskStore } from '../../lib/store/mongo/store.js';
 import type { TaskStore } from '../../lib/store/types.js';
 import { JobTaskStatus as S } from '../../lib/tasks/status.js';
-import {
-  builtinHandlers, createWorker, defineHandler, HandlerRegistry, listWorkers, NonRetryableError, processBatch, WorkerRegistry,
-  type TaskOutcome, type WorkerOptions,
-} from '../../lib/worker/index.js';
+import { builtinHandlers, defineHandler, HandlerRegistry, NonRetryableError } from '../../lib/handlers/index.js';
+import { createWorker, runWorkerInvocation, type TaskOutcome, type WorkerOptions } from '../../lib/worker/index.js';
+import { WorkerRegistry } from '../../lib/worker-registry/index.js';
 import { runReclaimer } from '../../lib/reclaimer/index.js';
 import { openTestDb, type TestDb } from '../support/db.js';
 import { testConfig, waitFor } from './helpers.js';
@@ -64,7 +63,7 @@ describe('worker run loop', () => {
     expect(task.status).toBe(S.Succeeded);
     expect(task.result).toEqual({ hello: 'world' });
     expect(task.attempts).toBe(1);
-    const rec = await waitFor(async () => (await listWorkers(t.db)).find((r) => r._id === w.id), 'registry record');
+    const rec = await waitFor(async () => (await new WorkerRegistry(t.db).list()).find((r) => r._id === w.id), 'registry record');
     expect(rec.types).toEqual(['echo', 'sleep', 'fail']);
     const summary = await w.stop();
     expect(summary.outcomes.succeeded).toBe(1);
@@ -341,7 +340,7 @@ describe('writes whose reply was lost', () => {
   });
 });
 
-describe('processBatch (one serverless invocation)', () => {
+describe('runWorkerInvocation (one serverless invocation)', () => {
   it('claims only types whose timeout fits before the deadline, runs them, and returns when idle', async () => {
     const handlers = new HandlerRegistry([
       defineHandler({ type: 'quick', schema: z.unknown(), timeoutMs: 1_000, run: (p) => p }),
@@ -349,7 +348,7 @@ describe('processBatch (one serverless invocation)', () => {
     ]);
     const quick = await Promise.all([1, 2, 3].map((n) => ingest('quick', n)));
     const long = await ingest('long', 'x');
-    const summary = await processBatch({ store, handlers, settings: config.Worker, registry: new WorkerRegistry(t.db), deadline: Date.now() + 20_000, deadlineMarginMs: 1_000 });
+    const summary = await runWorkerInvocation({ store, handlers, settings: config.Worker, registry: new WorkerRegistry(t.db), deadline: Date.now() + 20_000, deadlineMarginMs: 1_000 });
     expect(summary.stoppedBecause).toBe('idle');
     expect(summary.outcomes.succeeded).toBe(3);
     for (const id of quick) expect((await store.get(id))?.status).toBe(S.Succeeded);
@@ -363,7 +362,7 @@ describe('processBatch (one serverless invocation)', () => {
   it('gives back a task whose own timeout does not fit, and stops claiming', async () => {
     const handlers = new HandlerRegistry([defineHandler({ type: 'quick2', schema: z.unknown(), timeoutMs: 1_000, run: (p) => p })]);
     const id = await ingest('quick2', 'x', { timeoutMs: 600_000 });
-    const summary = await processBatch({ store, handlers, settings: config.Worker, deadline: Date.now() + 20_000, deadlineMarginMs: 1_000 });
+    const summary = await runWorkerInvocation({ store, handlers, settings: config.Worker, deadline: Date.now() + 20_000, deadlineMarginMs: 1_000 });
     expect(summary.outcomes.released).toBe(1);
     expect(summary.claimed).toBe(1);
     const task = await store.get(id);
@@ -376,7 +375,7 @@ describe('processBatch (one serverless invocation)', () => {
     const handlers = new HandlerRegistry([defineHandler({ type: 'slowpoke', schema: z.unknown(), timeoutMs: 5_000, run: (_p, ctx) => sleep(60_000, undefined, { signal: ctx.signal }) })]);
     const id = await ingest('slowpoke', null);
     const ac = new AbortController();
-    const pending = processBatch({ store, handlers, settings: config.Worker, deadline: Date.now() + 30_000, signal: ac.signal });
+    const pending = runWorkerInvocation({ store, handlers, settings: config.Worker, deadline: Date.now() + 30_000, signal: ac.signal });
     await waitFor(async () => (await store.get(id))?.status === S.Running, 'running');
     ac.abort();
     const summary = await pending;
@@ -408,7 +407,7 @@ describe('claiming ahead', () => {
       await Promise.all(ids.map((id) => finished(id)));
       await w.stop();
     } else {
-      await processBatch({ store, handlers, settings, deadline });
+      await runWorkerInvocation({ store, handlers, settings, deadline });
     }
     done = true;
     await sampler;

@@ -1,0 +1,17 @@
+import type { RetentionResult } from '../store/types.js';
+
+/** A reclaimer pass's steps: each may fail on its own while the others still run. */
+export type ReclaimerStep = 'reclaim' | 'workers' | 'retention' | 'record';
+
+export interface ReclaimerSummary {
+  runId: string;
+  by: string;
+  startedAt: Date;
+  finishedAt: Date;
+  durationMs: number;
+  tasks: { found: number; retried: number; timedOut: number; lostRaces: number; taskIds: string[] };
+  workers: { markedDead: string[]; pruned: number };
+  retention: RetentionResult | null;
+  errors: { step: ReclaimerStep; message: string }[];
+  ok: boolean;
+}
