@@ -3,7 +3,7 @@ import { loadConfig, type AppConfig } from '../config/load.js';
 import { connectDatabase, type Database } from '../db/connect.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { createTaskStore } from '../store/create.js';
-import type { MongoTaskStore } from '../store/mongo/store.js';
+import type { TaskStore } from '../store/task-store.js';
 import { HandlerRegistry, type TaskHandler } from '../worker/handlers.js';
 import { builtinHandlers } from '../worker/builtin-handlers.js';
 import { WorkerRegistry } from '../worker/registry.js';
@@ -18,7 +18,7 @@ export interface AppServices {
   config: AppConfig;
   logger: Logger;
   database: Database;
-  store: MongoTaskStore;
+  store: TaskStore;
   registry: WorkerRegistry;
   handlers: HandlerRegistry;
   close(): Promise<void>;

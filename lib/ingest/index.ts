@@ -5,7 +5,7 @@
 import type { AppConfig } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
 import type { QueueProvider } from '../queues/provider.js';
-import type { TaskStore } from '../store/types.js';
+import type { TaskStore } from '../store/task-store.js';
 import { IngestPipeline, type IngestPipelineOptions } from './pipeline.js';
 
 export { IngestPipeline } from './pipeline.js';

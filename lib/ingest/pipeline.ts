@@ -18,7 +18,7 @@ import { formatTraceparent, spanAttributes, withSpan } from '../telemetry/tracin
 import { silentLogger, type Logger } from '../log/logger.js';
 import type { QueueMessage, QueueProvider } from '../queues/provider.js';
 import { redeliveryDelay } from '../queues/redelivery.js';
-import type { IngestResult, TaskStore } from '../store/types.js';
+import type { IngestResult, TaskStore } from '../store/task-store.js';
 import type { NewTask } from '../tasks/model.js';
 import { decodeMessage, type DecodeInput, type DecodeOptions, type Rejection } from './decode.js';
 import { IngestStoreError } from './errors.js';

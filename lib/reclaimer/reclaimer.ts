@@ -3,7 +3,7 @@ import type { Db } from 'mongodb';
 import type { AppConfig } from '../config/load.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { createTaskStore } from '../store/create.js';
-import type { RetentionResult, TaskStore } from '../store/types.js';
+import type { RetentionResult, TaskStore } from '../store/task-store.js';
 import { WorkerRegistry } from '../worker/registry.js';
 import { createStorePolicy, type ResilienceOptions } from '../worker/resilience.js';
 import { recordReclaimerRun } from './state.js';

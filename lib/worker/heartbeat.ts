@@ -1,5 +1,5 @@
 import type { Logger } from '../log/logger.js';
-import type { HeartbeatResult, TaskStore } from '../store/types.js';
+import type { HeartbeatResult, TaskStore } from '../store/task-store.js';
 import { DatabaseUnavailableError, type StorePolicy } from './resilience.js';
 import type { TaskRun } from './task-run.js';
 

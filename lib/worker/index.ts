@@ -7,6 +7,5 @@ export { resolveWorkerIdentity, type WorkerIdentity, type ResolveIdentityOptions
 export { WorkerRegistry, listWorkers, workerIndexes, workerQueries, liveWorkerStates, goneWorkerStates, type WorkerBeat, type WorkerRegistration } from './registry.js';
 export { installShutdownHandlers, type Stoppable, type ShutdownOptions } from './shutdown.js';
 export { createStorePolicy, DatabaseUnavailableError, isDatabaseUnavailable, type StorePolicy, type ResilienceOptions } from './resilience.js';
-export { LeaseWriter } from './lease-writer.js';
 export { TaskAbortedError, type TaskOutcome, type OutcomeKind, type AbortReason } from './task-run.js';
 export { WorkerError, UnknownTaskTypeError, InvalidPayloadError, TaskTimeoutError, NonRetryableError, WorkerIdentityError } from './errors.js';

@@ -1,12 +1,11 @@
 import type { AppConfig } from '../config/load.js';
 import { silentLogger, type Logger } from '../log/logger.js';
-import type { ClaimedTask, Lease, TaskStore } from '../store/types.js';
+import type { ClaimedTask, Lease, TaskStore } from '../store/task-store.js';
 import { JobTaskStatus as S } from '../tasks/status.js';
 import type { WorkerState } from '../workers/model.js';
 import type { HandlerRegistry } from './handlers.js';
 import { Heartbeat } from './heartbeat.js';
 import { resolveWorkerIdentity, type WorkerIdentity } from './identity.js';
-import { LeaseWriter } from './lease-writer.js';
 import type { WorkerRegistry, WorkerRegistration } from './registry.js';
 import { createStorePolicy, DatabaseUnavailableError, type ResilienceOptions, type StorePolicy } from './resilience.js';
 import { TaskRun, type OutcomeKind, type TaskOutcome } from './task-run.js';
@@ -95,7 +94,6 @@ export class Worker {
   private readonly o: WorkerOptions;
   private readonly log: Logger;
   private readonly policy: StorePolicy;
-  private readonly writer: LeaseWriter;
   private readonly heartbeat: Heartbeat;
   private readonly waker = new Waker();
   private readonly ownsIdentity: boolean;
@@ -143,7 +141,6 @@ export class Worker {
     this.margin = options.deadlineMarginMs ?? Math.min(5_000, Math.max(1_000, Math.floor(budget * 0.1)));
     this.abortGraceMs = options.abortGraceMs ?? 2_000;
     this.claimsAhead = options.settings.BatchSize > 1 && this.deadline === undefined;
-    this.writer = new LeaseWriter({ store: options.store, policy: this.policy, logger: this.log, keepTrying: () => this.hardStopAt === undefined || Date.now() < this.hardStopAt });
     this.heartbeat = new Heartbeat({
       store: options.store,
       policy: this.policy,
@@ -368,7 +365,9 @@ export class Worker {
   private hold(claimed: ClaimedTask): void {
     const run = new TaskRun(claimed, {
       handlers: this.o.handlers,
-      writer: this.writer,
+      store: this.o.store,
+      policy: this.policy,
+      keepTrying: () => this.hardStopAt === undefined || Date.now() < this.hardStopAt,
       logger: this.log,
       workerId: this.id,
       defaultTimeoutMs: this.o.settings.TaskTimeout,

@@ -1,6 +1,6 @@
 import type { Collection, Db, IndexDirection } from 'mongodb';
 import { WORKERS_COLLECTION, type WorkerHostFacts, type WorkerRecord, type WorkerState } from '../workers/model.js';
-import { queryDeclarer } from '../store/mongo/query-declaration.js';
+import { queryDeclarer } from '../store/index.js';
 
 /** States of a worker that is (or claims to be) alive: the reclaimer may declare these dead. */
 export const liveWorkerStates = ['starting', 'idle', 'busy', 'draining'] as const satisfies readonly WorkerState[];
