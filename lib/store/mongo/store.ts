@@ -77,12 +77,8 @@ export class MongoTaskStore implements api.TaskStore {
     const input = traceparent ? tasks.map((t) => (t.traceparent ? t : { ...t, traceparent })) : tasks;
     const now = new Date();
     const docs = input.map((t) => writes.ingest.document(t, now, { maxRetries: this.maxRetries }, opts.by));
-    const duplicate = new Set<number>();
-    try {
-      await this.tasks.insertMany(docs, { ordered: false });
-    } catch (e) {
-      for (const i of duplicatesOf(e)) duplicate.add(i);
-    }
+    // Inputs already stored are duplicates (duplicatesOf rethrows any other failure).
+    const duplicate = new Set(await this.tasks.insertMany(docs, { ordered: false }).then(() => [], duplicatesOf));
     const items = docs.map((d, i) => ({ taskId: d._id, duplicate: duplicate.has(i) }));
     const result = { inserted: docs.length - duplicate.size, duplicates: duplicate.size, items };
     this.telemetry.ingested(input, result);
@@ -114,9 +110,12 @@ export class MongoTaskStore implements api.TaskStore {
   private async claimOne(workerId: string, opts: api.ClaimOptions): Promise<api.ClaimedTask[]> {
     const now = opts.now ?? new Date();
     const { filter, update, sort } = writes.claimOne;
-    const task = await this.tasks.findOneAndUpdate(filter(now, opts.types), update(workerId, newLeaseToken(), now), {
-      sort, returnDocument: 'after',
-    });
+    const options = { sort, returnDocument: 'after' } as const;
+    const task = await this.tasks.findOneAndUpdate(
+      filter(now, opts.types),
+      update(workerId, newLeaseToken(), now),
+      options,
+    );
     return task ? [toClaimed(task)] : [];
   }
 
@@ -137,7 +136,8 @@ export class MongoTaskStore implements api.TaskStore {
       if (candidates.length === 0) break;
       const leaseToken = newLeaseToken();
       const update = writes.claimBatch.update(workerId, leaseToken, now);
-      const res = await this.tasks.updateMany(writes.claimBatch.filter(candidates.map((c) => c._id), now), update);
+      const ids = candidates.map((c) => c._id);
+      const res = await this.tasks.updateMany(writes.claimBatch.filter(ids, now), update);
       const mine = queries.byLeaseToken.filter(leaseToken);
       if (res.modifiedCount > 0) won.push(...(await this.tasks.find(mine).toArray()));
       // Everything we saw was ours: nobody raced us, so there is nothing more to gain from another round.
@@ -294,7 +294,11 @@ export class MongoTaskStore implements api.TaskStore {
       const res = await this.tasks.updateOne(
         writes.reclaim.filter(t._id, t.owner.leaseToken, cutoff),
         writes.reclaim.update({
-          now, from: t.status, to: retry ? S.Retrying : S.Timeout, by: opts.by ?? 'reclaimer', reason: 'lease expired',
+          now,
+          from: t.status,
+          to: retry ? S.Retrying : S.Timeout,
+          by: opts.by ?? 'reclaimer',
+          reason: 'lease expired',
           error: { message, kind: 'LeaseExpired', workerId: t.owner.workerId, attempt: t.attempts, at: now },
           ...(retry ? { nextAttemptAt: new Date(now.getTime() + backoffDelay(t.attempts, this.backoff)) } : {}),
         }),
@@ -304,8 +308,7 @@ export class MongoTaskStore implements api.TaskStore {
         continue;
       }
       result.taskIds.push(t._id);
-      if (retry) result.retried++;
-      else result.timedOut++;
+      result[retry ? 'retried' : 'timedOut']++;
     }
     this.telemetry.reclaimed(result);
     return result;

@@ -1,9 +1,10 @@
 import type { Filter, UpdateFilter } from 'mongodb';
-import type { Task } from '../../tasks/model.js';
+import type { Task, TaskError } from '../../tasks/model.js';
 import type { JobTaskStatus } from '../../tasks/status.js';
 
 /**
- * The shape of a declared write (./writes.ts): what a test needs to check it without running it.
+ * The shape of a declared write (./writes.ts), and of the arguments its updates take: what a test needs to
+ * check a write without running it.
  * Like a query declaration (./query-declaration.ts), it names the index its filter relies on and gives
  * sample arguments to call the filter with; it also says which states the write may leave and enter.
  */
@@ -56,4 +57,31 @@ export function deleteStatement<A extends unknown[]>(s: Omit<DeleteStatement<A>,
 
 export function insertStatement<U extends unknown[]>(s: Omit<InsertStatement<U>, 'kind'>): InsertStatement<U> {
   return { kind: 'insert', ...s };
+}
+
+/** What a state change records besides the new status (stateChange in ./writes.ts). */
+export interface ChangeOptions {
+  now: Date;
+  /** The state left, when the write knows it exactly (history only). */
+  from?: JobTaskStatus | null;
+  by?: string;
+  reason?: string;
+  /** The write id of a lease write (LeaseWriteOptions): how a retried write finds its own entry. */
+  w?: string;
+  set?: Partial<Task>;
+  error?: TaskError;
+  inc?: Partial<Record<'attempts', number>>;
+}
+
+/** How an attempt ended badly (the worker's fail or timeout, or the reclaimer): Retrying after backoff, or terminal. */
+export interface AttemptEnd {
+  now: Date;
+  from: JobTaskStatus;
+  to: JobTaskStatus;
+  by: string;
+  reason: string;
+  error: TaskError;
+  /** Set when the task goes Retrying. */
+  nextAttemptAt?: Date;
+  w?: string;
 }

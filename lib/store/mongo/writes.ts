@@ -1,5 +1,5 @@
 import type { Filter, UpdateFilter } from 'mongodb';
-import type { NewTask, Task, TaskError, TaskHistoryEntry } from '../../tasks/model.js';
+import type { NewTask, Task, TaskHistoryEntry } from '../../tasks/model.js';
 import { MAX_ERRORS_KEPT, MAX_HISTORY_KEPT } from '../../tasks/model.js';
 import {
   JobTaskStatus as S,
@@ -15,20 +15,7 @@ import { canTransition } from '../../tasks/transitions.js';
 import { messageIdempotencyKey, newIdempotencyKey, taskIdFor } from '../ids.js';
 import type { Lease, VersionedUpdate } from '../task-store.js';
 import { deleteStatement as remove, insertStatement as insert } from './write-declaration.js';
-import { updateStatement as update } from './write-declaration.js';
-
-export interface ChangeOptions {
-  now: Date;
-  /** The state left, when the write knows it exactly (history only). */
-  from?: JobTaskStatus | null;
-  by?: string;
-  reason?: string;
-  /** The write id of a lease write (LeaseWriteOptions): how a retried write finds its own entry. */
-  w?: string;
-  set?: Partial<Task>;
-  error?: TaskError;
-  inc?: Partial<Record<'attempts', number>>;
-}
+import { updateStatement as update, type AttemptEnd, type ChangeOptions } from './write-declaration.js';
 
 /**
  * The update every state change sends: new status, version + 1, updatedAt, a bounded history entry,
@@ -81,19 +68,6 @@ const claim = (workerId: string, leaseToken: string, now: Date) =>
     set: { owner: { workerId, leaseToken, acquiredAt: now }, heartbeatAt: now, cancelRequested: false },
   });
 
-/** How an attempt ended badly (the worker's fail or timeout, or the reclaimer): Retrying after backoff, or terminal. */
-export interface AttemptEnd {
-  now: Date;
-  from: JobTaskStatus;
-  to: JobTaskStatus;
-  by: string;
-  reason: string;
-  error: TaskError;
-  /** Set when the task goes Retrying. */
-  nextAttemptAt?: Date;
-  w?: string;
-}
-
 /** A worker that ends its own attempt for good stays on record as the owner; a reclaimed one does not (it died). */
 const endAttempt = (e: AttemptEnd, owner: 'kept' | 'dropped') =>
   stateChange(e.to, {
@@ -114,7 +88,9 @@ const rejectedPath: readonly JobTaskStatus[] = [S.Created, S.Processing, S.Faile
 function taskDocument(t: NewTask, now: Date, defaults: { maxRetries: number }, by?: string): Task {
   const idempotencyKey =
     t.idempotencyKey ??
-    (t.source?.messageId ? messageIdempotencyKey(t.source.provider, t.source.queue, t.source.messageId) : newIdempotencyKey());
+    (t.source?.messageId
+      ? messageIdempotencyKey(t.source.provider, t.source.queue, t.source.messageId)
+      : newIdempotencyKey());
   const path = t.failedReason ? rejectedPath : acceptedPath;
   return {
     _id: taskIdFor(idempotencyKey),
