@@ -11,7 +11,7 @@ import { decodeMessage } from '../lib/ingest/decode.js';
 import { MnsQueueProvider } from '../lib/queues/mns/provider.js';
 import type { QueueProvider } from '../lib/queues/provider.js';
 import { StorageQueueProvider } from '../lib/queues/storage-queue/provider.js';
-import { toTaskDocument } from '../lib/store/mongo/ops/ingest.js';
+import { toTaskDocument } from '../lib/store/mongo/writes.js';
 import { MongoTaskStore } from '../lib/store/mongo/store.js';
 import type { Task } from '../lib/tasks/model.js';
 import { startMnsPeer } from '../test/support/mns-peer/index.js';

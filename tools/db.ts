@@ -5,7 +5,7 @@
 import { MongoClient } from 'mongodb';
 import { startMongoServer } from './mongo-server.js';
 import { loadConfig } from '../lib/config/index.js';
-import { MongoTaskStore } from '../lib/store/mongo/store.js';
+import { createTaskStore } from '../lib/store/create.js';
 
 const port = Number(process.env.TASKMESH_DB_PORT ?? 27018);
 const file = process.env.TASKMESH_DB_FILE ?? '.data/taskmesh.mv';
@@ -16,7 +16,7 @@ async function main() {
   const uri = external ?? server!.uri;
   const config = loadConfig({ env: { ...process.env, MONGODB_URI: uri } });
   const client = await new MongoClient(uri).connect();
-  const store = new MongoTaskStore(client.db(config.MongoDB.DatabaseName));
+  const store = createTaskStore(client.db(config.MongoDB.DatabaseName), config);
   await store.ensureIndexes();
   const stats = await store.stats();
   await client.close();

@@ -9,8 +9,8 @@ import { MongoClient, type Db } from 'mongodb';
 import { z } from 'zod';
 import { loadConfig, type AppConfig } from '../../lib/config/index.js';
 import { startReclaimerLoop, type ReclaimerLoop } from '../../lib/reclaimer/index.js';
-import { createTaskStore } from '../../lib/store/create.js';
-import type { MongoTaskStore } from '../../lib/store/mongo/store.js';
+import { createTaskStore, taskStoreOptions } from '../../lib/store/create.js';
+import { MongoTaskStore } from '../../lib/store/mongo/store.js';
 import { JobTaskStatus as S } from '../../lib/tasks/status.js';
 import { defineHandler, HandlerRegistry } from '../../lib/handlers/index.js';
 import { createWorker, type Worker } from '../../lib/worker/index.js';
@@ -77,7 +77,7 @@ export class TaskmeshAdapter implements QueueAdapter {
     });
     await this.client.connect();
     this.db = this.client.db(taskmeshDbName(this.c.ns));
-    this.store = createTaskStore(this.db, taskmeshConfig(this.c, 1));
+    this.store = new MongoTaskStore(this.db, taskStoreOptions(taskmeshConfig(this.c, 1)));
     await this.store.ensureIndexes();
     await new WorkerRegistry(this.db).ensureIndexes();
   }

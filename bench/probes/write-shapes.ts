@@ -6,9 +6,8 @@
  */
 import { MongoClient, type AnyBulkWriteOperation, type Collection } from 'mongodb';
 import { startMongoServer } from '../../tools/mongo-server.js';
-import { toTaskDocument } from '../../lib/store/mongo/ops/ingest.js';
+import { stateChange, toTaskDocument } from '../../lib/store/mongo/writes.js';
 import { taskIndexes } from '../../lib/store/mongo/indexes.js';
-import { stateChange } from '../../lib/store/mongo/update.js';
 import type { Task } from '../../lib/tasks/model.js';
 
 const docs = Number(process.argv[2] ?? 2_000);

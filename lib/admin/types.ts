@@ -1,6 +1,6 @@
 import type { Logger } from '../log/logger.js';
 import type { OutgoingMessage, QueueProvider } from '../queues/provider.js';
-import type { TaskStore } from '../store/types.js';
+import type { TaskStore } from '../store/task-store.js';
 import type { WorkerListing } from '../worker-registry/registry.js';
 
 /** A platform-neutral HTTP request, as each host adapter (node:http, Azure Functions, Function Compute) builds it. */

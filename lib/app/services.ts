@@ -3,7 +3,7 @@ import { loadConfig, type AppConfig } from '../config/load.js';
 import { connectDatabase, type Database } from '../db/connect.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { createTaskStore } from '../store/create.js';
-import type { MongoTaskStore } from '../store/mongo/store.js';
+import type { TaskStore } from '../store/task-store.js';
 import { builtinHandlers } from '../handlers/builtin.js';
 import type { TaskHandler } from '../handlers/handler.js';
 import { HandlerRegistry } from '../handlers/registry.js';
@@ -19,7 +19,7 @@ export interface AppServices {
   config: AppConfig;
   logger: Logger;
   database: Database;
-  store: MongoTaskStore;
+  store: TaskStore;
   registry: WorkerRegistry;
   handlers: HandlerRegistry;
   close(): Promise<void>;

@@ -8,7 +8,7 @@
 import type { AppConfig } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
 import type { QueueProvider } from '../queues/provider.js';
-import type { TaskStore } from '../store/types.js';
+import type { TaskStore } from '../store/task-store.js';
 import { IngestSteps, type IngestPipelineOptions, type MessageSource } from './prepare.js';
 import { pullOnce, pullUntil, type PullResult, type PullUntilResult } from './pull.js';
 import { ingestPushed, type PushedMessage, type PushResult } from './push.js';

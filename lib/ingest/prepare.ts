@@ -6,7 +6,7 @@
 import { SpanKind } from '@opentelemetry/api';
 import { silentLogger, type Logger } from '../log/logger.js';
 import type { QueueMessage, QueueProvider } from '../queues/provider.js';
-import type { IngestResult, TaskStore } from '../store/types.js';
+import type { IngestResult, TaskStore } from '../store/task-store.js';
 import type { NewTask } from '../tasks/model.js';
 import { formatTraceparent, spanAttributes, withSpan } from '../telemetry/tracing.js';
 import { decodeMessage, type DecodeInput, type DecodeOptions, type Rejection } from './decode.js';

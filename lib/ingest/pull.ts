@@ -7,7 +7,7 @@
  */
 import type { QueueMessage, QueueProvider } from '../queues/provider.js';
 import { redeliveryDelay } from '../queues/redelivery.js';
-import type { IngestResult } from '../store/types.js';
+import type { IngestResult } from '../store/task-store.js';
 import { describeError, ownSignal, type IngestSteps, type Prepared } from './prepare.js';
 
 export interface IngestCounts {

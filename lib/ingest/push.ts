@@ -5,7 +5,7 @@
  * abandons and redelivers.
  */
 import { z } from 'zod';
-import type { IngestResult } from '../store/types.js';
+import type { IngestResult } from '../store/task-store.js';
 import type { Rejection } from './decode.js';
 import { IngestStoreError } from './errors.js';
 import { describeError, type IngestSteps, type MessageSource } from './prepare.js';

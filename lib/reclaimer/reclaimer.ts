@@ -5,7 +5,7 @@ import { createStorePolicy, type ResilienceOptions } from '../db/resilience.js';
 import { errorMessage } from '../errors/message.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { createTaskStore } from '../store/create.js';
-import type { TaskStore } from '../store/types.js';
+import type { TaskStore } from '../store/task-store.js';
 import { WorkerRegistry } from '../worker-registry/registry.js';
 import { recordReclaimerRun } from './state.js';
 import type { ReclaimerStep, ReclaimerSummary } from './summary.js';

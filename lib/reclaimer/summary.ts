@@ -1,4 +1,4 @@
-import type { RetentionResult } from '../store/types.js';
+import type { RetentionResult } from '../store/task-store.js';
 
 /** A reclaimer pass's steps: each may fail on its own while the others still run. */
 export type ReclaimerStep = 'reclaim' | 'workers' | 'retention' | 'record';

@@ -47,3 +47,14 @@ export function isTransientDbError(e: unknown): boolean {
   const code = (e as { code?: unknown }).code;
   return typeof code === 'number' && [6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436].includes(code);
 }
+
+/**
+ * The database refused one caller's write in a shared (coalesced) write, e.g. a document at its size
+ * limit. The other callers' writes were decided on their own; the same write alone would fail the same way.
+ */
+export class WriteRefusedError extends TaskStoreError {
+  constructor(taskId: string, readonly code: number, detail: string | undefined) {
+    super(`task ${taskId}: the database refused the write (code ${code})${detail ? `: ${detail}` : ''}`, taskId);
+    this.name = 'WriteRefusedError';
+  }
+}

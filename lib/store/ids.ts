@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 
 /** A task's id is derived from its idempotency key, so the _id index itself rejects duplicates. */
 export function taskIdFor(idempotencyKey: string): string {
@@ -16,4 +16,9 @@ export function newIdempotencyKey(): string {
 
 export function newLeaseToken(): string {
   return randomUUID();
+}
+
+/** One logical lease write (every try of it carries the same id); 72 random bits, unique within a task's history. */
+export function newWriteId(): string {
+  return randomBytes(9).toString('base64url');
 }

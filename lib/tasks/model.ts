@@ -31,6 +31,8 @@ export interface TaskHistoryEntry {
   at: Date;
   by?: string;
   reason?: string;
+  /** The write id of the lease write that made this change: how a retried write recognises its own earlier try. */
+  w?: string;
 }
 
 /** The task document as stored in MongoDB (collection `tasks`). */

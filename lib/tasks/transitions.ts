@@ -1,8 +1,9 @@
 import { JobTaskStatus as S, type JobTaskStatus, statusName } from './status.js';
 
 /**
- * Every allowed state change, as data. The store checks each write against this table (and puts the
- * allowed source states in the write's filter, so the database enforces it too).
+ * Every allowed state change, as data. Each store write declares the states it may leave and enter
+ * (lib/store/mongo/writes.ts), which test/store/writes.test.ts checks against this table; the sources are
+ * in the write's filter, so the database enforces them too.
  *
  * Flows: the original .NET design's four (subscriber, worker, error handling, cleanup) plus
  * cancellation, timeout, reclaim and graceful release.
@@ -47,12 +48,6 @@ export class InvalidTransitionError extends Error {
 
 export function assertTransition(from: JobTaskStatus, to: JobTaskStatus, taskId?: string): void {
   if (!canTransition(from, to)) throw new InvalidTransitionError(from, to, taskId);
-}
-
-/** Checks a write that moves tasks from any of `from` to `to`; returns `from` for the write's filter. */
-export function transitionFrom<const F extends readonly JobTaskStatus[]>(from: F, to: JobTaskStatus): F {
-  for (const f of from) assertTransition(f, to);
-  return from;
 }
 
 /** Whether `path` (e.g. the subscriber flow a newly ingested task went through) follows the table. */

@@ -2,7 +2,7 @@ import { metrics, type Attributes, type Counter, type Histogram, type MeterProvi
 import { redactConnectionString } from '../config/redact.js';
 import type { Logger } from '../log/logger.js';
 import type { QueueHealth, QueueProvider } from '../queues/provider.js';
-import type { TaskStats } from '../store/types.js';
+import type { TaskStats } from '../store/task-store.js';
 import { errorMessage } from '../errors/message.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { NewTask } from '../tasks/model.js';
 import { JobTaskStatus as S } from '../tasks/status.js';
-import type { CancelResult, ClaimedTask, FailResult, IngestResult, Lease, ReclaimResult } from '../store/types.js';
+import type { CancelResult, ClaimedTask, FailResult, IngestResult, Lease, ReclaimResult } from '../store/task-store.js';
 import { taskAttributes, taskMetrics } from './metrics.js';
 
 interface AttemptTiming {

@@ -1,5 +1,5 @@
 import type { IndexDirection } from 'mongodb';
-import { queryDeclarer } from '../store/mongo/query-declaration.js';
+import { queryDeclarer } from '../store/index.js';
 import type { WorkerRecord, WorkerState } from './model.js';
 
 /** States of a worker that is (or claims to be) alive: the reclaimer may declare these dead. */

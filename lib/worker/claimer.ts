@@ -1,6 +1,6 @@
 import type { StorePolicy } from '../db/resilience.js';
 import type { Logger } from '../log/logger.js';
-import type { ClaimedTask, TaskStore } from '../store/types.js';
+import type { ClaimedTask, TaskStore } from '../store/task-store.js';
 import { JobTaskStatus as S } from '../tasks/status.js';
 import { runKey } from './task-slots.js';
 

@@ -1,6 +1,6 @@
 import { DatabaseUnavailableError, type StorePolicy } from '../db/resilience.js';
 import type { Logger } from '../log/logger.js';
-import type { HeartbeatResult, TaskStore } from '../store/types.js';
+import type { HeartbeatResult, TaskStore } from '../store/task-store.js';
 import type { TaskRun } from './task-run.js';
 
 export interface HeartbeatTarget {

@@ -4,7 +4,6 @@ export { runWorkerInvocation, type WorkerInvocationOptions } from './invocation.
 export { runWorkerProcess, type WorkerProcessOptions } from './worker-process.js';
 export { resolveWorkerIdentity, type WorkerIdentity, type ResolveIdentityOptions } from './identity.js';
 export { installShutdownHandlers, type Stoppable, type ShutdownOptions } from './shutdown.js';
-export { LeaseWriter } from './lease-writer.js';
 export { TaskAbortedError, type AbortReason } from './task-run.js';
 export type { TaskOutcome, OutcomeKind } from './outcome.js';
 export { WorkerError, UnknownTaskTypeError, InvalidPayloadError, TaskTimeoutError, WorkerIdentityError } from './errors.js';

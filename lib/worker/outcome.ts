@@ -1,4 +1,4 @@
-import type { Lease } from '../store/types.js';
+import type { Lease } from '../store/task-store.js';
 
 export type OutcomeKind =
   | 'succeeded'

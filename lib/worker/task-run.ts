@@ -2,15 +2,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { BSON, MongoServerError } from 'mongodb';
 import type { Logger } from '../log/logger.js';
-import type { ClaimedTask, FailResult, Lease } from '../store/types.js';
+import { WriteRefusedError } from '../store/errors.js';
+import { newWriteId } from '../store/ids.js';
+import type { ClaimedTask, FailResult, Lease, TaskStore } from '../store/task-store.js';
 import type { Task } from '../tasks/model.js';
 import { JobTaskStatus as S } from '../tasks/status.js';
-import { DatabaseUnavailableError } from '../db/resilience.js';
+import { DatabaseUnavailableError, type StorePolicy } from '../db/resilience.js';
 import { NonRetryableError } from '../handlers/errors.js';
 import type { HandlerContext } from '../handlers/handler.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
 import { InvalidPayloadError, TaskTimeoutError, UnknownTaskTypeError } from './errors.js';
-import type { LeaseWriter } from './lease-writer.js';
 import type { OutcomeDetail, TaskOutcome } from './outcome.js';
 import { spanAttributes, withTaskSpan } from '../telemetry/tracing.js';
 
@@ -26,7 +27,15 @@ export class TaskAbortedError extends Error {
 
 export interface TaskRunDeps {
   handlers: HandlerRegistry;
-  writer: LeaseWriter;
+  store: TaskStore;
+  /** Every store call goes through it (quick retries of transient errors; DatabaseUnavailableError when down). */
+  policy: StorePolicy;
+  /**
+   * Whether a lease write keeps waiting while the database is unavailable. A worker's outcome must not be
+   * lost to an outage, so writes wait it out; only a stopping worker past its deadline gives up (the task
+   * stays leased and the reclaimer retries it).
+   */
+  keepTrying(): boolean;
   logger: Logger;
   workerId: string;
   defaultTimeoutMs: number;
@@ -100,7 +109,7 @@ export class TaskRun {
   }
 
   private async run(): Promise<OutcomeDetail> {
-    const { handlers, writer, workerId } = this.deps;
+    const { handlers, store, workerId } = this.deps;
     const task = this.task;
     const handler = handlers.get(task.type);
     if (!handler) return this.reject(new UnknownTaskTypeError(task.type, task._id, workerId, handlers.types()));
@@ -119,7 +128,7 @@ export class TaskRun {
     }
 
     this.phase = 'starting';
-    const started = await writer.start(this.lease);
+    const started = await this.persist('start', (o) => store.start(this.lease, o));
     if (!started.owned) return { outcome: 'lease-lost' };
     if (this.controller.signal.aborted) return this.finishAborted(undefined, handler.maxRetries, timeoutMs);
 
@@ -163,7 +172,7 @@ export class TaskRun {
 
   private async complete(value: unknown): Promise<OutcomeDetail> {
     try {
-      const res = await this.deps.writer.complete(this.lease, value);
+      const res = await this.persist('complete', (o) => this.deps.store.complete(this.lease, value, o));
       if (!res.owned) {
         this.log.warn('lease lost before the result was saved; result dropped');
         return { outcome: 'lease-lost' };
@@ -173,7 +182,7 @@ export class TaskRun {
     } catch (e) {
       // Only a definite refusal of the result itself (not BSON-serialisable, too large) fails the task; the
       // same run would fail the same way. Anything else leaves the task leased (the reclaimer retries it).
-      if (!(e instanceof BSON.BSONError || e instanceof MongoServerError)) throw e;
+      if (!(e instanceof BSON.BSONError || e instanceof MongoServerError || e instanceof WriteRefusedError)) throw e;
       const err = new NonRetryableError(`handler result could not be stored: ${(e as Error).message}`, { cause: e });
       err.name = 'ResultNotStorable';
       return this.fail(err, undefined);
@@ -183,20 +192,25 @@ export class TaskRun {
   private async fail(error: unknown, maxRetries: number | undefined): Promise<OutcomeDetail> {
     const failure = toFailure(error);
     const retryable = !(error instanceof NonRetryableError);
-    const res = await this.deps.writer.fail(this.lease, failure, { retryable, ...(maxRetries !== undefined ? { maxRetries } : {}) });
+    const limit = maxRetries !== undefined ? { maxRetries } : {};
+    const res = await this.persist('fail', (o) =>
+      this.deps.store.fail(this.lease, failure, { retryable, ...limit, ...o }),
+    );
     return this.failureOutcome(res, failure, 'failed');
   }
 
   private async reject(error: UnknownTaskTypeError | InvalidPayloadError): Promise<OutcomeDetail> {
     this.log.warn('task rejected', { error: error.message, kind: error.name });
     const failure = { message: error.message, kind: error.name, ...(error.stack ? { stack: error.stack } : {}) };
-    const res = await this.deps.writer.fail(this.lease, failure, { retryable: false });
+    const res = await this.persist('fail', (o) =>
+      this.deps.store.fail(this.lease, failure, { retryable: false, ...o }),
+    );
     if (!res.owned) return { outcome: 'lease-lost' };
     return { outcome: 'rejected', error: { message: failure.message, kind: failure.kind } };
   }
 
   private async release(why: string, because: 'shutdown' | 'deadline'): Promise<OutcomeDetail> {
-    const res = await this.deps.writer.release(this.lease, why);
+    const res = await this.persist('release', (o) => this.deps.store.release(this.lease, why, o));
     if (res.owned) this.log.info('task released', { why });
     return res.owned ? { outcome: 'released', releasedBecause: because } : { outcome: 'lease-lost' };
   }
@@ -208,20 +222,44 @@ export class TaskRun {
         this.log.warn('lease lost (reclaimed or taken over); result dropped');
         return { outcome: 'lease-lost' };
       case 'cancel': {
-        const res = await this.deps.writer.cancelled(this.lease, 'cancel requested');
+        const res = await this.persist('cancelled', (o) =>
+          this.deps.store.cancelled(this.lease, 'cancel requested', o),
+        );
         if (res.owned) this.log.info('task cancelled');
         return { outcome: res.owned ? 'cancelled' : 'lease-lost' };
       }
       case 'timeout': {
         const err = new TaskTimeoutError(this.task._id, this.deps.workerId, timeoutMs);
         const failure = { message: err.message, kind: 'Timeout' };
-        const res = await this.deps.writer.timedOut(this.lease, failure, maxRetries !== undefined ? { maxRetries } : {});
+        const limit = maxRetries !== undefined ? { maxRetries } : {};
+        const res = await this.persist('timedOut', (o) =>
+          this.deps.store.timedOut(this.lease, failure, { ...limit, ...o }),
+        );
         return this.failureOutcome(res, failure, 'timed-out');
       }
       case 'shutdown':
         // Work that did finish during the grace is kept; anything else goes back without counting the attempt.
         if (settled?.ok && this.phase === 'finishing') return this.complete(settled.value);
         return this.release('worker shutting down', 'shutdown');
+    }
+  }
+
+  /**
+   * One logical lease write, tried until it is answered: through the worker's policy (quick retries of
+   * transient errors) and, while the database is unavailable, again after a pause for as long as the
+   * worker may wait. Every try carries the same write id, so a try that finds an earlier one applied
+   * (its reply was lost) is still answered owned.
+   */
+  private async persist<R>(op: string, write: (opts: { writeId: string }) => Promise<R>): Promise<R> {
+    const opts = { writeId: newWriteId() };
+    for (let pauses = 0; ; pauses++) {
+      try {
+        return await this.deps.policy.execute(() => write(opts));
+      } catch (e) {
+        if (!(e instanceof DatabaseUnavailableError) || !this.deps.keepTrying()) throw e;
+        if (pauses % 10 === 0) this.log.warn('database unavailable; the write waits for it', { op, error: e.message });
+        await sleep(this.deps.policy.pauseMs);
+      }
     }
   }
 

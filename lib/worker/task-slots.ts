@@ -1,6 +1,6 @@
 import { errorMessage } from '../errors/message.js';
 import type { Logger } from '../log/logger.js';
-import type { Lease } from '../store/types.js';
+import type { Lease } from '../store/task-store.js';
 import type { TaskOutcome } from './outcome.js';
 import type { TaskRun } from './task-run.js';
 

@@ -2,7 +2,7 @@ import type { AppConfig } from '../config/load.js';
 import type { StorePolicy, ResilienceOptions } from '../db/resilience.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
 import type { Logger } from '../log/logger.js';
-import type { TaskStore } from '../store/types.js';
+import type { TaskStore } from '../store/task-store.js';
 import type { WorkerRegistry } from '../worker-registry/registry.js';
 import type { WorkerIdentity } from './identity.js';
 import type { OutcomeKind, TaskOutcome } from './outcome.js';

@@ -1,13 +1,12 @@
 import { createStorePolicy, DatabaseUnavailableError, type StorePolicy } from '../db/resilience.js';
 import { silentLogger, type Logger } from '../log/logger.js';
-import type { ClaimedTask } from '../store/types.js';
+import type { ClaimedTask } from '../store/task-store.js';
 import type { WorkerState } from '../worker-registry/model.js';
 import type { WorkerRegistration } from '../worker-registry/registry.js';
 import { ClaimPolicy, type HeldRuns } from './claim-policy.js';
 import { Claimer } from './claimer.js';
 import { Heartbeat } from './heartbeat.js';
 import { resolveWorkerIdentity, type WorkerIdentity } from './identity.js';
-import { LeaseWriter } from './lease-writer.js';
 import { outcomeKinds, type OutcomeKind, type TaskOutcome } from './outcome.js';
 import { TaskRun } from './task-run.js';
 import { TaskSlots } from './task-slots.js';
@@ -29,7 +28,6 @@ export class Worker {
   private readonly o: WorkerOptions;
   private readonly log: Logger;
   private readonly policy: StorePolicy;
-  private readonly writer: LeaseWriter;
   private readonly heartbeat: Heartbeat;
   private readonly claims: ClaimPolicy;
   private readonly claimer: Claimer;
@@ -80,7 +78,6 @@ export class Worker {
       onOutcome: (outcome) => this.finished(outcome),
       onSettled: () => this.wakeSignal.notify(),
     });
-    this.writer = new LeaseWriter({ store: options.store, policy: this.policy, logger: this.log, keepTrying: () => this.hardStopAt === undefined || Date.now() < this.hardStopAt });
     this.heartbeat = new Heartbeat({
       store: options.store,
       policy: this.policy,
@@ -240,7 +237,9 @@ export class Worker {
   private hold(claimed: ClaimedTask): void {
     const run = new TaskRun(claimed, {
       handlers: this.o.handlers,
-      writer: this.writer,
+      store: this.o.store,
+      policy: this.policy,
+      keepTrying: () => this.hardStopAt === undefined || Date.now() < this.hardStopAt,
       logger: this.log,
       workerId: this.id,
       defaultTimeoutMs: this.o.settings.TaskTimeout,

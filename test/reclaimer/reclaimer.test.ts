@@ -1,15 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getReclaimerState, runReclaimer } from '../../lib/reclaimer/index.js';
 import { createTaskStore } from '../../lib/store/create.js';
-import type { MongoTaskStore } from '../../lib/store/mongo/store.js';
-import type { TaskStore } from '../../lib/store/types.js';
+import type { TaskStore } from '../../lib/store/task-store.js';
 import { JobTaskStatus as S } from '../../lib/tasks/status.js';
 import { WorkerRegistry } from '../../lib/worker-registry/registry.js';
 import { openTestDb, type TestDb } from '../support/db.js';
 import { testConfig } from '../worker/helpers.js';
 
 let t: TestDb;
-let store: MongoTaskStore;
+let store: TaskStore;
 const config = testConfig({ HeartbeatTimeout: 1_000, RetryBaseDelay: 1, RetryMaxDelay: 1 }, { ArchiveAfter: '1h', DeleteAfter: '1h', PurgeAfter: '1h' });
 const later = (ms: number) => new Date(Date.now() + ms);
 let n = 0;

@@ -5,8 +5,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { JobTaskStatus as S } from '../../lib/tasks/status.js';
 import type { NewTask } from '../../lib/tasks/model.js';
-import type { TaskStore } from '../../lib/store/types.js';
-import { VersionConflictError, TaskStateError } from '../../lib/store/errors.js';
+import type { TaskStore } from '../../lib/store/task-store.js';
+import { VersionConflictError, TaskStateError, TaskStoreError } from '../../lib/store/errors.js';
 import { InvalidTransitionError } from '../../lib/tasks/transitions.js';
 
 export interface StoreHarness {
@@ -15,6 +15,8 @@ export interface StoreHarness {
   reset(): Promise<void>;
   /** Ages a task's heartbeat/timestamps by ms (the suite never sleeps). */
   age(taskId: string, fields: { heartbeatMs?: number; updatedMs?: number; nextAttemptMs?: number; createdMs?: number }): Promise<void>;
+  /** Makes the backend refuse every later write to this task (as MongoDB refuses a document grown past its size limit). */
+  refuseWrites(taskId: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -224,6 +226,88 @@ export function describeTaskStoreConformance(name: string, factory: () => Promis
       });
     });
 
+    describe('write ids: a retried lease write knows its own earlier try', () => {
+      const once = (id: string) => ({ writeId: id });
+
+      it('a retried write with the same write id after it applied says owned, and changes nothing more', async () => {
+        await store.ingest([task('a', { maxRetries: 0 }), task('a', { maxRetries: 1 }), task('a'), task('a'), task('a')]);
+        const [toComplete, toTimeOut, toFail, toCancel, toRelease] = await store.claim('w1', { limit: 5 });
+        for (const c of [toComplete!, toTimeOut!, toFail!, toCancel!, toRelease!]) {
+          expect(await store.start(c.lease, once(`start-${c.task._id}`))).toEqual({ owned: true });
+          expect(await store.start(c.lease, once(`start-${c.task._id}`))).toEqual({ owned: true });
+        }
+        expect(await store.complete(toComplete!.lease, { n: 1 }, once('c'))).toEqual({ owned: true });
+        expect(await store.complete(toComplete!.lease, { n: 1 }, once('c'))).toEqual({ owned: true });
+        expect(await store.timedOut(toTimeOut!.lease, { message: 'slow' }, once('t'))).toMatchObject({ owned: true, status: S.Timeout });
+        expect(await store.timedOut(toTimeOut!.lease, { message: 'slow' }, once('t'))).toMatchObject({ owned: true, status: S.Timeout });
+        expect(await store.fail(toFail!.lease, { message: 'boom' }, once('f'))).toMatchObject({ owned: true, status: S.Retrying });
+        expect(await store.fail(toFail!.lease, { message: 'boom' }, once('f'))).toMatchObject({ owned: true, status: S.Retrying });
+        expect(await store.cancelled(toCancel!.lease, 'asked', once('x'))).toEqual({ owned: true });
+        expect(await store.cancelled(toCancel!.lease, 'asked', once('x'))).toEqual({ owned: true });
+        expect(await store.release(toRelease!.lease, 'stopping', once('r'))).toEqual({ owned: true });
+        expect(await store.release(toRelease!.lease, 'stopping', once('r'))).toEqual({ owned: true });
+        const ends = { [toComplete!.task._id]: S.Succeeded, [toTimeOut!.task._id]: S.Timeout, [toFail!.task._id]: S.Retrying, [toCancel!.task._id]: S.Cancelled, [toRelease!.task._id]: S.Queued };
+        for (const [id, status] of Object.entries(ends)) {
+          const t = (await store.get(id))!;
+          expect(t.status).toBe(status);
+          // One start and one end each: the second tries changed nothing.
+          expect(t.history.slice(-2).map((e) => e.to)).toEqual([S.Running, status]);
+          expect(t.version).toBe(4);
+        }
+        expect((await store.get(toFail!.task._id))!.errors).toHaveLength(1);
+        expect(await store.get(toRelease!.task._id)).toMatchObject({ attempts: 0, owner: null });
+      });
+
+      it('a second holder of the same lease token with another write id is told not owned', async () => {
+        await store.ingest([task('a', { maxRetries: 2 }), task('a')]);
+        const [failing, completing] = await store.claim('w1', { limit: 2 });
+        await store.start(failing!.lease, once('s1'));
+        await store.start(completing!.lease, once('s2'));
+        expect(await store.start(failing!.lease, once('other'))).toEqual({ owned: false });
+        expect(await store.fail(failing!.lease, { message: 'first' }, once('mine'))).toMatchObject({ owned: true, status: S.Retrying });
+        expect(await store.fail(failing!.lease, { message: 'second' }, once('theirs'))).toEqual({ owned: false });
+        expect(await store.release(failing!.lease, 'stopping', once('theirs-too'))).toEqual({ owned: false });
+        expect(await store.complete(completing!.lease, 'first', once('mine'))).toEqual({ owned: true });
+        expect(await store.complete(completing!.lease, 'second', once('theirs'))).toEqual({ owned: false });
+        expect(await store.cancelled(completing!.lease, 'late', once('theirs-too'))).toEqual({ owned: false });
+        expect((await store.get(failing!.task._id))!.errors.map((e) => e.message)).toEqual(['first']);
+        expect(await store.get(completing!.task._id)).toMatchObject({ status: S.Succeeded, result: 'first' });
+      });
+
+      it('two holders of one lease writing in the same turn: exactly one is told owned, the one whose write landed', async () => {
+        await store.ingest([task('a')]);
+        const [c] = await store.claim('w1');
+        const starts = await Promise.all([store.start(c!.lease, once('a1')), store.start(c!.lease, once('b1'))]);
+        expect(starts.filter((r) => r.owned)).toHaveLength(1);
+        const dones = await Promise.all([store.complete(c!.lease, undefined, once('a2')), store.complete(c!.lease, null, once('b2'))]);
+        expect(dones.filter((r) => r.owned)).toHaveLength(1);
+        const t = (await store.get(c!.task._id))!;
+        expect(t.status).toBe(S.Succeeded);
+        expect(t.history.filter((e) => e.to === S.Running || e.to === S.Succeeded)).toHaveLength(2);
+        expect(t.version).toBe(4);
+      });
+
+      it('one refused document in a coalesced turn fails only its own caller', async () => {
+        await store.ingest([task('a'), task('a'), task('a')]);
+        const claimed = await store.claim('w1', { limit: 3 });
+        expect(claimed).toHaveLength(3);
+        const bad = claimed[1]!;
+        await h.refuseWrites(bad.task._id);
+        const started = await Promise.allSettled(claimed.map((c) => store.start(c.lease)));
+        expect(started.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+        expect(started.filter((r) => r.status === 'fulfilled').map((r) => r.value)).toEqual([{ owned: true }, { owned: true }]);
+        const refusal = (started[1] as PromiseRejectedResult).reason as unknown;
+        expect(refusal).toBeInstanceOf(TaskStoreError);
+        expect(refusal).toMatchObject({ taskId: bad.task._id });
+        // The others go on; the refused task never started, so its completion matches nothing.
+        const good = [claimed[0]!, claimed[2]!];
+        const done = await Promise.all([...good.map((c) => store.complete(c.lease)), store.complete(bad.lease)]);
+        expect(done.map((r) => r.owned)).toEqual([true, true, false]);
+        for (const c of good) expect(await store.get(c.task._id)).toMatchObject({ status: S.Succeeded });
+        expect(await store.get(bad.task._id)).toMatchObject({ status: S.Assigned });
+      });
+    });
+
     describe('fencing after reclaim', () => {
       it('the old owner can neither heartbeat, complete nor fail; the new owner finishes', async () => {
         await store.ingest([task('a', { maxRetries: 3 })]);
@@ -373,6 +457,9 @@ export function describeTaskStoreConformance(name: string, factory: () => Promis
           cursor = page.nextCursor;
         } while (cursor);
         expect(seen).toEqual(Array.from({ length: 12 }, (_, i) => `l${11 - i}`));
+        const first = await store.list({}, { limit: 5 });
+        expect(store.isValidCursor(first.nextCursor!)).toBe(true);
+        expect(store.isValidCursor('not-a-cursor')).toBe(false);
         const odd = await store.list({ type: 'odd' }, { limit: 100 });
         expect(odd.tasks.map((t) => t.idempotencyKey)).toEqual(['l11', 'l9', 'l7', 'l5', 'l3', 'l1']);
         const [c] = await store.claim('wl');

@@ -1,12 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { queries } from '../../lib/store/mongo/queries.js';
+import { writes } from '../../lib/store/mongo/writes.js';
 import { taskIndexes } from '../../lib/store/mongo/indexes.js';
 import { indexCovers, shapeOf } from '../../lib/store/mongo/coverage.js';
 
 const ID_INDEX = { name: '_id', key: { _id: 1 as const }, why: 'primary key' };
 
+/** Every read, and every write that has a filter (an insert has none: the _id index makes it idempotent). */
+const statements = [
+  ...Object.values(queries).map((q) => [`read ${q.name}`, q] as const),
+  ...Object.values(writes).flatMap((w) => (w.kind === 'insert' ? [] : [[`write ${w.name}`, w] as const])),
+];
+
 describe('every store query is served by a declared index', () => {
-  it.each(Object.values(queries).map((q) => [q.name, q] as const))('%s', (_name, q) => {
+  it.each(statements)('%s', (_name, q) => {
     const filter = (q.filter as (...a: unknown[]) => Record<string, unknown>)(...q.sample);
     const shape = shapeOf(filter, q.sort);
     if (q.index === '_id') {

@@ -1,6 +1,7 @@
-import { MongoClient } from 'mongodb';
+import { MongoClient, MongoNetworkError } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { MongoTaskStore } from '../../lib/store/mongo/store.js';
+import { sharedAnswers } from '../../lib/store/mongo/write-outcomes.js';
 import { JobTaskStatus as S } from '../../lib/tasks/status.js';
 import { openTestDb } from '../support/db.js';
 import { describeTaskStoreConformance } from './conformance.js';
@@ -22,6 +23,8 @@ describeTaskStoreConformance('MongoDB', async () => {
         createdAt: back(doc.createdAt, f.createdMs)!,
       } });
     },
+    // A $push onto a field that is not an array is refused for that document only, as a document over 16 MiB is.
+    refuseWrites: async (id) => { await store.tasks.updateOne({ _id: id }, { $set: { history: 'not-an-array' as never } }); },
     close: () => t.drop(),
   };
 });
@@ -40,8 +43,8 @@ describe('MongoDB store: lease writes of one turn share a round trip', () => {
       client.on('commandStarted', (e) => { if (e.commandName === 'update') updates.push(e.command.updates.length); });
       expect((await Promise.all(claimed.map((c) => store.start(c.lease)))).every((r) => r.owned)).toBe(true);
       expect((await Promise.all(claimed.map((c) => store.complete(c.lease)))).every((r) => r.owned)).toBe(true);
-      // One command each, one statement in it (the batch shares one lease token and an empty result).
-      expect(updates).toEqual([1, 1]);
+      // One command each, one statement per caller in it (each stamped with its caller's own write id).
+      expect(updates).toEqual([16, 16]);
       expect((await store.stats()).counts.Succeeded).toBe(16);
     } finally {
       await client.close();
@@ -64,5 +67,21 @@ describe('MongoDB store: lease writes of one turn share a round trip', () => {
     } finally {
       await t.drop();
     }
+  });
+});
+
+describe('MongoDB store: answers of a shared lease write that threw', () => {
+  const items = [{ lease: { taskId: 'a' }, w: 'wa' }, { lease: { taskId: 'b' }, w: 'wb' }];
+  const entry = (w: string) => ({ from: S.Assigned, to: S.Running, at: new Date(0), w });
+
+  it('an error that may have stopped the command: a caller whose write id landed is owned, the other gets the error', () => {
+    const failure = new MongoNetworkError('connection reset');
+    const answers = sharedAnswers(items, [{ _id: 'a', history: [entry('wa')] }, { _id: 'b', history: [entry('other')] }], failure);
+    expect(answers).toEqual([{ ok: true, value: { owned: true } }, { ok: false, error: failure }]);
+  });
+
+  it('no error: a caller whose write id is not on its task is not owned', () => {
+    const answers = sharedAnswers(items, [{ _id: 'a', history: [entry('wa')] }, { _id: 'b', history: [entry('other')] }]);
+    expect(answers).toEqual([{ ok: true, value: { owned: true } }, { ok: true, value: { owned: false } }]);
   });
 });

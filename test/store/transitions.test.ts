@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobTaskStatus as S, allStatuses, statusName, type JobTaskStatus } from '../../lib/tasks/status.js';
 import { canTransition, transitions, InvalidTransitionError } from '../../lib/tasks/transitions.js';
 import { MongoTaskStore } from '../../lib/store/mongo/store.js';
-import type { Lease } from '../../lib/store/types.js';
+import type { Lease } from '../../lib/store/task-store.js';
 import { openTestDb, type TestDb } from '../support/db.js';
 
 describe('JobTaskStatus', () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTaskStore } from '../../lib/store/create.js';
-import type { MongoTaskStore } from '../../lib/store/mongo/store.js';
+import type { TaskStore } from '../../lib/store/task-store.js';
 import { JobTaskStatus as S } from '../../lib/tasks/status.js';
 import { openTestDb, type TestDb } from '../support/db.js';
 import { spawnWorker, stopWorker, testConfig, waitFor, workerEnv, type WorkerProcess } from './helpers.js';
@@ -8,7 +8,7 @@ import { spawnWorker, stopWorker, testConfig, waitFor, workerEnv, type WorkerPro
 const settings = { HeartbeatInterval: 200, HeartbeatTimeout: 5_000, PollingInterval: 100, BatchSize: 2, ShutdownTimeout: 2_000 };
 const LONG = 600_000;
 let t: TestDb;
-let store: MongoTaskStore;
+let store: TaskStore;
 let worker: WorkerProcess | undefined;
 
 beforeAll(async () => {

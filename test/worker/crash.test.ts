@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReclaimerLoop, type ReclaimerLoop } from '../../lib/reclaimer/index.js';
 import { createTaskStore } from '../../lib/store/create.js';
-import type { MongoTaskStore } from '../../lib/store/mongo/store.js';
+import type { TaskStore } from '../../lib/store/task-store.js';
 import type { Task } from '../../lib/tasks/model.js';
 import { JobTaskStatus as S } from '../../lib/tasks/status.js';
 import { WorkerRegistry } from '../../lib/worker-registry/registry.js';
@@ -15,7 +15,7 @@ const TASKS = 40;
 const settings = { HeartbeatInterval: 200, HeartbeatTimeout: 1_500, PollingInterval: 100, BatchSize: 2, Concurrency: 2, RetryBaseDelay: 50, RetryMaxDelay: 200, ShutdownTimeout: 2_000 };
 
 let t: TestDb;
-let store: MongoTaskStore;
+let store: TaskStore;
 let stateDir: string;
 let reclaimer: ReclaimerLoop | undefined;
 const procs: WorkerProcess[] = [];

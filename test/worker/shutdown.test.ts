@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTaskStore } from '../../lib/store/create.js';
-import type { MongoTaskStore } from '../../lib/store/mongo/store.js';
+import type { TaskStore } from '../../lib/store/task-store.js';
 import { JobTaskStatus as S } from '../../lib/tasks/status.js';
 import { WorkerRegistry } from '../../lib/worker-registry/registry.js';
 import { openTestDb, type TestDb } from '../support/db.js';
@@ -9,7 +9,7 @@ import { spawnWorker, stopWorker, testConfig, waitFor, workerEnv, type WorkerPro
 // One slot and a batch of three: one task runs, two wait unstarted.
 const settings = { HeartbeatInterval: 200, HeartbeatTimeout: 5_000, PollingInterval: 100, BatchSize: 3, Concurrency: 1, ShutdownTimeout: 300 };
 let t: TestDb;
-let store: MongoTaskStore;
+let store: TaskStore;
 const procs: WorkerProcess[] = [];
 
 beforeAll(async () => {

@@ -2,9 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { MongoNetworkError } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createTaskStore } from '../../lib/store/create.js';
-import type { MongoTaskStore } from '../../lib/store/mongo/store.js';
-import type { TaskStore } from '../../lib/store/types.js';
+import { taskStoreOptions } from '../../lib/store/create.js';
+import { MongoTaskStore } from '../../lib/store/mongo/store.js';
+import type { TaskStore } from '../../lib/store/task-store.js';
 import { JobTaskStatus as S } from '../../lib/tasks/status.js';
 import { builtinHandlers, defineHandler, HandlerRegistry, NonRetryableError } from '../../lib/handlers/index.js';
 import { createWorker, runWorkerInvocation, type TaskOutcome, type WorkerOptions } from '../../lib/worker/index.js';
@@ -19,7 +19,7 @@ const config = testConfig({ HeartbeatInterval: 50, PollingInterval: 20, BatchSiz
 
 beforeAll(async () => {
   t = await openTestDb('worker');
-  store = createTaskStore(t.db, config);
+  store = new MongoTaskStore(t.db, taskStoreOptions(config));
   await store.ensureIndexes();
   await new WorkerRegistry(t.db).ensureIndexes();
 });

@@ -7,7 +7,7 @@
 import { MongoClient } from 'mongodb';
 import { randomBytes } from 'node:crypto';
 import { taskIndexes } from '../../../lib/store/mongo/indexes.js';
-import { toTaskDocument } from '../../../lib/store/mongo/ops/ingest.js';
+import { toTaskDocument } from '../../../lib/store/mongo/writes.js';
 import type { Task } from '../../../lib/tasks/model.js';
 import { perSecond, timed, type BenchResult } from '../../result.js';
 import { throughputLease } from '../settings.js';

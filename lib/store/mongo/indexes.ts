@@ -8,10 +8,10 @@ export interface IndexDeclaration {
 }
 
 /**
- * Every index of the tasks collection. Each query in ./queries.ts names the index it relies on, and
- * test/store/index-coverage.test.ts checks that the index's key covers the query's filter and sort
- * (equality fields first, then the sort in order, then range fields), because the test server ignores
- * indexes and would hide a missing one.
+ * Every index of the tasks collection. Each read in ./queries.ts and each write in ./writes.ts names the
+ * index it relies on, and test/store/index-coverage.test.ts checks that the index's key covers its filter
+ * and sort (equality fields first, then the sort in order, then range fields), because the test server
+ * ignores indexes and would hide a missing one.
  */
 export const taskIndexes: readonly IndexDeclaration[] = [
   {

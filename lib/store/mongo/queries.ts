@@ -1,34 +1,24 @@
 import type { Filter } from 'mongodb';
 import { queryDeclarer } from './query-declaration.js';
+import { claimableNow } from './writes.js';
 import type { Task } from '../../tasks/model.js';
 import { JobTaskStatus as S, claimableStatuses, finishedStatuses, leasedStatuses, type JobTaskStatus } from '../../tasks/status.js';
 
 /**
- * Every filter the store sends, with the sort it uses and the index it relies on (./indexes.ts).
- * test/store/index-coverage.test.ts checks each against its index.
+ * Every read the store sends, with the sort it uses and the index it relies on (./indexes.ts); the
+ * writes are in ./writes.ts. test/store/index-coverage.test.ts checks each against its index.
  */
 const declare = queryDeclarer<Task>();
 const at = new Date(0);
 
 export const queries = {
-  /** Claimable now: Queued or Retrying whose time has come, optionally of given types. */
+  /** The batch claim's candidates, in claim order (the claim itself is writes.claimBatch). */
   claimable: declare({
     name: 'claimable',
     index: 'claim_order',
-    filter: (now: Date, types?: readonly string[]) => ({
-      status: { $in: [...claimableStatuses] },
-      nextAttemptAt: { $lte: now },
-      ...(types ? { type: { $in: [...types] } } : {}),
-    }),
+    filter: claimableNow,
     sort: { priority: -1, createdAt: 1 },
     sample: [at, ['echo']],
-  }),
-  /** The batch claim's conditional update: only candidates still claimable. */
-  claimCandidates: declare({
-    name: 'claimCandidates',
-    index: '_id',
-    filter: (ids: readonly string[], now: Date) => ({ _id: { $in: [...ids] }, status: { $in: [...claimableStatuses] }, nextAttemptAt: { $lte: now } }),
-    sample: [['a'], at],
   }),
   /** What one claim token won. */
   byLeaseToken: declare({
@@ -36,20 +26,6 @@ export const queries = {
     index: 'lease_token',
     filter: (leaseToken: string) => ({ 'owner.leaseToken': leaseToken }),
     sample: ['t'],
-  }),
-  /** A lease-guarded write: the task, the caller's token, and the statuses the write may leave. */
-  leased: declare({
-    name: 'leased',
-    index: '_id',
-    filter: (taskId: string, leaseToken: string, from: readonly JobTaskStatus[]) => ({ _id: taskId, 'owner.leaseToken': leaseToken, status: { $in: [...from] } }),
-    sample: ['a', 't', [S.Running]],
-  }),
-  /** Several leases of one token in given states (batch heartbeat; a coalesced start or complete). */
-  leasedManyFrom: declare({
-    name: 'leasedManyFrom',
-    index: '_id',
-    filter: (taskIds: readonly string[], leaseToken: string, from: readonly JobTaskStatus[]) => ({ _id: { $in: [...taskIds] }, 'owner.leaseToken': leaseToken, status: { $in: [...from] } }),
-    sample: [['a'], 't', [S.Running]],
   }),
   byId: declare({
     name: 'byId',
@@ -63,42 +39,10 @@ export const queries = {
     filter: (taskIds: readonly string[]) => ({ _id: { $in: [...taskIds] } }),
     sample: [['a']],
   }),
-  /** An optimistic write: the version the caller read, and the statuses the write may leave. */
-  versioned: declare({
-    name: 'versioned',
-    index: '_id',
-    filter: (taskId: string, version: number, from: readonly JobTaskStatus[]) => ({ _id: taskId, version, status: { $in: [...from] } }),
-    sample: ['a', 1, [S.Error]],
-  }),
   stalled: declare({
     name: 'stalled',
     index: 'stalled',
     filter: (cutoff: Date) => ({ status: { $in: [...leasedStatuses] }, heartbeatAt: { $lt: cutoff } }),
-    sample: [at],
-  }),
-  /** The reclaim's conditional write: still leased by the token it saw, still stalled. */
-  stillStalled: declare({
-    name: 'stillStalled',
-    index: '_id',
-    filter: (taskId: string, leaseToken: string, cutoff: Date) => ({ _id: taskId, 'owner.leaseToken': leaseToken, status: { $in: [...leasedStatuses] }, heartbeatAt: { $lt: cutoff } }),
-    sample: ['a', 't', at],
-  }),
-  archiveDue: declare({
-    name: 'archiveDue',
-    index: 'status_updated',
-    filter: (cutoff: Date) => ({ status: { $in: [...finishedStatuses] }, updatedAt: { $lt: cutoff } }),
-    sample: [at],
-  }),
-  deleteDue: declare({
-    name: 'deleteDue',
-    index: 'status_updated',
-    filter: (cutoff: Date) => ({ status: S.Archived, updatedAt: { $lt: cutoff } }),
-    sample: [at],
-  }),
-  purgeDue: declare({
-    name: 'purgeDue',
-    index: 'status_updated',
-    filter: (cutoff: Date) => ({ status: S.Deleted, updatedAt: { $lt: cutoff } }),
     sample: [at],
   }),
   countByStatus: declare({

@@ -39,6 +39,16 @@ export interface ClaimOptions {
   now?: Date;
 }
 
+/**
+ * Options of a lease write that changes the task's state (start, complete, fail, timedOut, cancelled,
+ * release). The write id marks the history entry the write adds. A caller that tries the same logical
+ * write again (its reply was lost, the database was down) passes the same id, so a try that finds its
+ * own entry already there is answered owned: true. Unset: the store makes a fresh one.
+ */
+export interface LeaseWriteOptions {
+  writeId?: string;
+}
+
 /** Result of a lease-guarded write: whether the caller still owned the task (if not, nothing changed). */
 export interface LeaseWriteResult {
   owned: boolean;
@@ -54,7 +64,7 @@ export interface TaskFailure {
   kind?: string;
 }
 
-export interface FailOptions {
+export interface FailOptions extends LeaseWriteOptions {
   /** False: the failure is final whatever attempts remain (unknown type, invalid payload). */
   retryable?: boolean;
   /** Overrides the task's maxRetries (a handler's own limit). */
@@ -160,6 +170,8 @@ export interface ListTasksPage {
 /**
  * The task store: the one surface processors, ingest, the admin API and the functions use.
  * Every state change is conditional (status and lease token, or version); its loser is detected.
+ * A lease write that matched nothing answers owned: true only when the task's history carries its own
+ * write id (an earlier try of the same logical write applied), never on the lease token alone.
  * A backend implements this and passes the conformance suite in test/store/conformance.ts.
  */
 export interface TaskStore {
@@ -168,25 +180,27 @@ export interface TaskStore {
   ingest(tasks: readonly NewTask[], opts?: { by?: string }): Promise<IngestResult>;
   get(taskId: string): Promise<Task | null>;
   list(filter: ListTasksFilter, page?: { limit?: number; cursor?: string | null }): Promise<ListTasksPage>;
+  /** Whether `cursor` is one list() returned (an API checks a client's cursor before it lists). */
+  isValidCursor(cursor: string): boolean;
 
   /** Atomically claims up to `limit` claimable tasks for `workerId`: highest priority first, then oldest. */
   claim(workerId: string, opts?: ClaimOptions): Promise<ClaimedTask[]>;
   /** Assigned -> Running. */
-  start(lease: Lease): Promise<LeaseWriteResult>;
+  start(lease: Lease, opts?: LeaseWriteOptions): Promise<LeaseWriteResult>;
   /** Refreshes the heartbeat; says whether the lease still holds and whether cancel was requested. */
   heartbeat(lease: Lease, opts?: { progress?: unknown }): Promise<HeartbeatResult>;
   /** Heartbeats many leases of one worker in a constant number of round trips. */
   heartbeatMany(leases: readonly Lease[]): Promise<Map<string, HeartbeatResult>>;
   /** Running -> Succeeded with the result. */
-  complete(lease: Lease, result?: unknown): Promise<LeaseWriteResult>;
+  complete(lease: Lease, result?: unknown, opts?: LeaseWriteOptions): Promise<LeaseWriteResult>;
   /** Records the error; Retrying with backoff if attempts remain (and retryable), else Error. */
   fail(lease: Lease, error: TaskFailure, opts?: FailOptions): Promise<FailResult>;
   /** The handler outlived its timeout: Retrying if attempts remain, else Timeout. */
   timedOut(lease: Lease, error: TaskFailure, opts?: FailOptions): Promise<FailResult>;
   /** Acknowledges a cancel request: -> Cancelled. */
-  cancelled(lease: Lease, reason?: string): Promise<LeaseWriteResult>;
+  cancelled(lease: Lease, reason?: string, opts?: LeaseWriteOptions): Promise<LeaseWriteResult>;
   /** Gives the task back (Queued) without counting the attempt (graceful shutdown). */
-  release(lease: Lease, reason?: string): Promise<LeaseWriteResult>;
+  release(lease: Lease, reason?: string, opts?: LeaseWriteOptions): Promise<LeaseWriteResult>;
 
   /** A waiting task is Cancelled at once; a running one gets cancelRequested. */
   cancel(taskId: string, opts?: { by?: string; reason?: string }): Promise<CancelResult>;

@@ -1,0 +1,276 @@
+import type { Filter, UpdateFilter } from 'mongodb';
+import type { NewTask, Task, TaskHistoryEntry } from '../../tasks/model.js';
+import { MAX_ERRORS_KEPT, MAX_HISTORY_KEPT } from '../../tasks/model.js';
+import {
+  JobTaskStatus as S,
+  allStatuses,
+  claimableStatuses,
+  finishedStatuses,
+  leasedStatuses,
+  retryableByOperatorStatuses,
+  waitingStatuses,
+  type JobTaskStatus,
+} from '../../tasks/status.js';
+import { canTransition } from '../../tasks/transitions.js';
+import { messageIdempotencyKey, newIdempotencyKey, taskIdFor } from '../ids.js';
+import type { Lease, VersionedUpdate } from '../task-store.js';
+import { deleteStatement as remove, insertStatement as insert } from './write-declaration.js';
+import { updateStatement as update, type AttemptEnd, type ChangeOptions } from './write-declaration.js';
+
+/**
+ * The update every state change sends: new status, version + 1, updatedAt, a bounded history entry,
+ * optionally a bounded error entry and more fields. One builder, so no write forgets the version.
+ */
+export function stateChange(to: JobTaskStatus, o: ChangeOptions): UpdateFilter<Task> {
+  const entry: TaskHistoryEntry = {
+    from: o.from ?? null,
+    to,
+    at: o.now,
+    ...(o.by ? { by: o.by } : {}),
+    ...(o.reason ? { reason: o.reason } : {}),
+    ...(o.w ? { w: o.w } : {}),
+  };
+  const push: Record<string, unknown> = { history: { $each: [entry], $slice: -MAX_HISTORY_KEPT } };
+  if (o.error) push.errors = { $each: [o.error], $slice: -MAX_ERRORS_KEPT };
+  return {
+    $set: { ...o.set, status: to, updatedAt: o.now },
+    $inc: { version: 1, ...o.inc },
+    $push: push,
+  } as UpdateFilter<Task>;
+}
+
+/** A write that changes no state (heartbeat, cancel request): still bumps the version. */
+export function touch(now: Date, set: Partial<Task>): UpdateFilter<Task> {
+  return { $set: { ...set, updatedAt: now }, $inc: { version: 1 } } as UpdateFilter<Task>;
+}
+
+/** Claimable now: Queued or Retrying whose time has come, optionally of given types. */
+export function claimableNow(now: Date, types?: readonly string[]): Filter<Task> {
+  const ofTypes = types ? { type: { $in: [...types] } } : {};
+  return { status: { $in: [...claimableStatuses] }, nextAttemptAt: { $lte: now }, ...ofTypes };
+}
+
+type LeaseKey = Pick<Lease, 'taskId' | 'leaseToken'>;
+
+/** A lease-guarded write: the task, the caller's token, and the states the write may leave. */
+const leased = (lease: LeaseKey, from: readonly JobTaskStatus[]): Filter<Task> => ({
+  _id: lease.taskId, 'owner.leaseToken': lease.leaseToken, status: { $in: [...from] },
+});
+
+/** An optimistic write: the version the caller read, and the states the write may leave. */
+const versioned = (taskId: string, version: number, from: readonly JobTaskStatus[]): Filter<Task> => ({
+  _id: taskId, version, status: { $in: [...from] },
+});
+
+const claim = (workerId: string, leaseToken: string, now: Date) =>
+  stateChange(S.Assigned, {
+    now, by: workerId, inc: { attempts: 1 },
+    set: { owner: { workerId, leaseToken, acquiredAt: now }, heartbeatAt: now, cancelRequested: false },
+  });
+
+/** A worker that ends its own attempt for good stays on record as the owner; a reclaimed one does not (it died). */
+const endAttempt = (e: AttemptEnd, owner: 'kept' | 'dropped') =>
+  stateChange(e.to, {
+    now: e.now, from: e.from, by: e.by, reason: e.reason, error: e.error, ...(e.w ? { w: e.w } : {}),
+    set: e.nextAttemptAt
+      ? { owner: null, heartbeatAt: null, nextAttemptAt: e.nextAttemptAt }
+      : { ...(owner === 'dropped' ? { owner: null, heartbeatAt: null } : {}), finishedAt: e.now },
+  });
+
+/** Operators and tools move a task by a versioned write, never out of a leased state (owner and reclaimer only). */
+const unleased = allStatuses.filter((s) => !(leasedStatuses as readonly JobTaskStatus[]).includes(s));
+const versionedSources = (to: JobTaskStatus) => unleased.filter((s) => canTransition(s, to));
+
+/** The subscriber flow the insert records in a new task's history (the original .NET design's). */
+const acceptedPath: readonly JobTaskStatus[] = [S.Created, S.Processing, S.Completed, S.Queued];
+const rejectedPath: readonly JobTaskStatus[] = [S.Created, S.Processing, S.Failed];
+
+function taskDocument(t: NewTask, now: Date, defaults: { maxRetries: number }, by?: string): Task {
+  const idempotencyKey =
+    t.idempotencyKey ??
+    (t.source?.messageId
+      ? messageIdempotencyKey(t.source.provider, t.source.queue, t.source.messageId)
+      : newIdempotencyKey());
+  const path = t.failedReason ? rejectedPath : acceptedPath;
+  return {
+    _id: taskIdFor(idempotencyKey),
+    type: t.type,
+    payload: t.payload ?? null,
+    priority: t.priority ?? 0,
+    status: path[path.length - 1]!,
+    version: 1,
+    ...(t.source ? { source: t.source } : {}),
+    idempotencyKey,
+    attempts: 0,
+    maxRetries: t.maxRetries ?? defaults.maxRetries,
+    nextAttemptAt: t.notBefore ?? now,
+    owner: null,
+    heartbeatAt: null,
+    cancelRequested: false,
+    ...(t.timeoutMs !== undefined ? { timeoutMs: t.timeoutMs } : {}),
+    ...(t.traceparent ? { traceparent: t.traceparent } : {}),
+    errors: [],
+    history: path.map((to, i) => ({
+      from: i === 0 ? null : path[i - 1]!,
+      to,
+      at: now,
+      ...(by ? { by } : {}),
+      ...(to === S.Failed && t.failedReason ? { reason: t.failedReason } : {}),
+    })),
+    ...(t.failedReason ? { reason: t.failedReason, finishedAt: now } : {}),
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+const at = new Date(0);
+const aLease: LeaseKey = { taskId: 'a', leaseToken: 't' };
+
+/**
+ * Every statement that changes a task, declared once: the states it may leave (its filter's status
+ * condition), the states it may enter, the index its filter relies on (./indexes.ts), its filter and
+ * its update. Only ./store.ts sends them. test/store/writes.test.ts checks every from -> to pair against
+ * the transition table (lib/tasks/transitions.ts); test/store/index-coverage.test.ts checks every filter
+ * against its index, as it does every read (./queries.ts).
+ */
+export const writes = {
+  /** One task, one round trip: an atomic findOneAndUpdate in claim order. */
+  claimOne: update({
+    name: 'claimOne', from: claimableStatuses, to: [S.Assigned], index: 'claim_order',
+    filter: claimableNow, sort: { priority: -1, createdAt: 1 }, update: claim, sample: [at, ['echo']],
+  }),
+  /** The batch claim: candidates read in claim order, taken if still claimable, all under one fresh token. */
+  claimBatch: update({
+    name: 'claimBatch', from: claimableStatuses, to: [S.Assigned], index: '_id',
+    filter: (ids: readonly string[], now: Date) => ({
+      _id: { $in: [...ids] }, status: { $in: [...claimableStatuses] }, nextAttemptAt: { $lte: now },
+    }),
+    update: claim, sample: [['a'], at],
+  }),
+  start: update({
+    name: 'start', from: [S.Assigned], to: [S.Running], index: '_id', sample: [aLease],
+    filter: (lease: LeaseKey) => leased(lease, [S.Assigned]),
+    update: (lease: Lease, now: Date, w: string) =>
+      stateChange(S.Running, {
+        now, from: S.Assigned, by: lease.workerId, w,
+        set: { startedAt: now, heartbeatAt: now },
+      }),
+  }),
+  heartbeat: update({
+    name: 'heartbeat', from: leasedStatuses, to: [], index: '_id', sample: [aLease],
+    filter: (lease: LeaseKey) => leased(lease, leasedStatuses),
+    update: (now: Date, progress?: unknown) =>
+      touch(now, { heartbeatAt: now, ...(progress !== undefined ? { progress } : {}) }),
+  }),
+  /** Several leases of one token (a batch claim's) in one updateMany; the same filter reads back which held. */
+  heartbeatMany: update({
+    name: 'heartbeatMany', from: leasedStatuses, to: [], index: '_id', sample: [['a'], 't'],
+    filter: (taskIds: readonly string[], leaseToken: string) => ({
+      _id: { $in: [...taskIds] }, 'owner.leaseToken': leaseToken, status: { $in: [...leasedStatuses] },
+    }),
+    update: (now: Date) => touch(now, { heartbeatAt: now }),
+  }),
+  /** With the handler's result, or none (stored as null). */
+  complete: update({
+    name: 'complete', from: [S.Running], to: [S.Succeeded], index: '_id', sample: [aLease],
+    filter: (lease: LeaseKey) => leased(lease, [S.Running]),
+    update: (lease: Lease, now: Date, w: string, result: unknown) =>
+      stateChange(S.Succeeded, {
+        now, from: S.Running, by: lease.workerId, w,
+        set: { result: result === undefined ? null : result, finishedAt: now, heartbeatAt: now },
+      }),
+  }),
+  /** The handler failed: Retrying with backoff while attempts remain (and retryable), else Error. */
+  fail: update({
+    name: 'fail', from: leasedStatuses, to: [S.Retrying, S.Error], index: '_id', sample: [aLease, S.Running],
+    filter: (lease: LeaseKey, status: JobTaskStatus) => leased(lease, [status]),
+    update: (e: AttemptEnd) => endAttempt(e, 'kept'),
+  }),
+  /** The handler outlived its timeout: Retrying while attempts remain, else Timeout. */
+  timedOut: update({
+    name: 'timedOut', from: leasedStatuses, to: [S.Retrying, S.Timeout], index: '_id', sample: [aLease, S.Running],
+    filter: (lease: LeaseKey, status: JobTaskStatus) => leased(lease, [status]),
+    update: (e: AttemptEnd) => endAttempt(e, 'kept'),
+  }),
+  /** The worker acknowledges a cancel request. */
+  cancelled: update({
+    name: 'cancelled', from: leasedStatuses, to: [S.Cancelled], index: '_id', sample: [aLease],
+    filter: (lease: LeaseKey) => leased(lease, leasedStatuses),
+    update: (lease: Lease, now: Date, w: string, reason: string) =>
+      stateChange(S.Cancelled, { now, by: lease.workerId, reason, w, set: { finishedAt: now } }),
+  }),
+  /** Back to Queued, the attempt not counted (graceful shutdown, or a timeout that does not fit a deadline). */
+  release: update({
+    name: 'release', from: leasedStatuses, to: [S.Queued], index: '_id', sample: [aLease],
+    filter: (lease: LeaseKey) => leased(lease, leasedStatuses),
+    update: (lease: Lease, now: Date, w: string, reason: string) =>
+      stateChange(S.Queued, {
+        now, by: lease.workerId, reason, w, inc: { attempts: -1 },
+        set: { owner: null, heartbeatAt: null, startedAt: null, nextAttemptAt: now },
+      }),
+  }),
+  /** An operator cancels a task no worker holds: Cancelled at once. */
+  cancelWaiting: update({
+    name: 'cancelWaiting', from: waitingStatuses, to: [S.Cancelled], index: '_id', sample: ['a', 1, S.Queued],
+    filter: (taskId: string, version: number, status: JobTaskStatus) => versioned(taskId, version, [status]),
+    update: (from: JobTaskStatus, now: Date, by: string | undefined, reason: string) =>
+      stateChange(S.Cancelled, { now, from, by, reason, set: { finishedAt: now, cancelRequested: true } }),
+  }),
+  /** An operator cancels a leased task: the flag its owner's heartbeat reads. */
+  requestCancel: update({
+    name: 'requestCancel', from: leasedStatuses, to: [], index: '_id', sample: ['a', 1, S.Running],
+    filter: (taskId: string, version: number, status: JobTaskStatus) => versioned(taskId, version, [status]),
+    update: (now: Date) => touch(now, { cancelRequested: true }),
+  }),
+  /** An operator's retry of a finished, failed task: Retrying, due now, one more attempt allowed. */
+  operatorRetry: update({
+    name: 'operatorRetry', from: retryableByOperatorStatuses, to: [S.Retrying], index: '_id', sample: ['a', 1, S.Error],
+    filter: (taskId: string, version: number, status: JobTaskStatus) => versioned(taskId, version, [status]),
+    update: (task: Pick<Task, 'status' | 'maxRetries' | 'attempts'>, now: Date, by?: string) =>
+      stateChange(S.Retrying, {
+        now, from: task.status, by, reason: 'retried by operator',
+        set: {
+          nextAttemptAt: now, owner: null, heartbeatAt: null, cancelRequested: false, finishedAt: null,
+          maxRetries: Math.max(task.maxRetries, task.attempts),
+        },
+      }),
+  }),
+  /** A versioned change to any state the table allows from the task's (unleased) state. */
+  transition: update({
+    name: 'transition', from: unleased, to: allStatuses, sourcesOf: versionedSources, index: '_id',
+    sample: ['a', 1, S.Cancelled],
+    filter: (taskId: string, version: number, to: JobTaskStatus) => versioned(taskId, version, versionedSources(to)),
+    update: (u: VersionedUpdate, now: Date) =>
+      stateChange(u.to, { now, by: u.by, reason: u.reason, set: { ...u.set } }),
+  }),
+  /** The reclaimer takes a stalled lease: still held by the token it saw, heartbeat still stale. */
+  reclaim: update({
+    name: 'reclaim', from: leasedStatuses, to: [S.Retrying, S.Timeout], index: '_id', sample: ['a', 't', at],
+    filter: (taskId: string, leaseToken: string, cutoff: Date) => ({
+      _id: taskId, 'owner.leaseToken': leaseToken, status: { $in: [...leasedStatuses] }, heartbeatAt: { $lt: cutoff },
+    }),
+    update: (e: AttemptEnd) => endAttempt(e, 'dropped'),
+  }),
+  archive: update({
+    name: 'archive', from: finishedStatuses, to: [S.Archived], index: 'status_updated', sample: [at],
+    filter: (cutoff: Date) => ({ status: { $in: [...finishedStatuses] }, updatedAt: { $lt: cutoff } }),
+    update: (now: Date) => stateChange(S.Archived, { now, by: 'retention', set: { archivedAt: now } }),
+  }),
+  delete: update({
+    name: 'delete', from: [S.Archived], to: [S.Deleted], index: 'status_updated', sample: [at],
+    filter: (cutoff: Date) => ({ status: S.Archived, updatedAt: { $lt: cutoff } }),
+    update: (now: Date) => stateChange(S.Deleted, { now, from: S.Archived, by: 'retention', set: { deletedAt: now } }),
+  }),
+  purge: remove({
+    name: 'purge', from: [S.Deleted], to: [], index: 'status_updated', sample: [at],
+    filter: (cutoff: Date) => ({ status: S.Deleted, updatedAt: { $lt: cutoff } }),
+  }),
+  /** A new task, Queued (or Failed with its reason when the message was refused); the _id index makes it idempotent. */
+  ingest: insert({
+    name: 'ingest', from: [], to: [S.Queued, S.Failed], index: '_id',
+    paths: [acceptedPath, rejectedPath], document: taskDocument,
+  }),
+} as const;
+
+/** A new task's document, as the ingest statement inserts it (benchmarks build documents with it too). */
+export const toTaskDocument = taskDocument;
