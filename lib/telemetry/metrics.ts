@@ -2,7 +2,6 @@ import { metrics, type Attributes, type Counter, type Histogram, type MeterProvi
 import { redactConnectionString } from '../config/redact.js';
 import type { Logger } from '../log/logger.js';
 import type { QueueHealth, QueueProvider } from '../queues/provider.js';
-import type { TaskStats } from '../store/task-store.js';
 import { errorMessage } from '../errors/message.js';
 
 /**
@@ -178,7 +177,7 @@ export async function healthWithin(p: QueueProvider, timeoutMs: number): Promise
  * no task is runnable (a backlog alert then has nothing to fire on) or when `read()` fails or takes
  * longer than `timeoutMs`. Call after setupTelemetry; returns a function that stops observing.
  */
-export function observeTaskBacklog(read: () => Promise<Pick<TaskStats, 'oldestClaimableAgeMs'>>, opts: { timeoutMs?: number } = {}): () => void {
+export function observeTaskBacklog(read: () => Promise<{ oldestClaimableAgeMs: number | null }>, opts: { timeoutMs?: number } = {}): () => void {
   const meter = currentProvider().getMeter(METER_NAME);
   const gauge = meter.createObservableGauge(metricNames.oldestRunnableAge, { description: 'Age of the oldest task that could run now', unit: 'ms' });
   const timeoutMs = opts.timeoutMs ?? 5_000;
@@ -203,6 +202,6 @@ export function observeTaskBacklog(read: () => Promise<Pick<TaskStats, 'oldestCl
  * The same figure as a log line, for hosts whose metrics reach no backend (Function Compute: its logs
  * go to Simple Log Service, where the alerts and dashboard of infra/aliyun read this line).
  */
-export function logTaskBacklog(logger: Logger, stats: Pick<TaskStats, 'oldestClaimableAgeMs' | 'total'>): void {
+export function logTaskBacklog(logger: Logger, stats: { oldestClaimableAgeMs: number | null; total: number }): void {
   logger.info('task backlog', { oldestRunnableAgeMs: stats.oldestClaimableAgeMs ?? 0, runnable: stats.oldestClaimableAgeMs !== null, total: stats.total });
 }

@@ -2,7 +2,7 @@ import type { Collection, Db, Filter, UpdateFilter } from 'mongodb';
 import type { NewTask, Task } from '../../tasks/model.js';
 import { JobTaskStatus as S, type JobTaskStatus } from '../../tasks/status.js';
 import { InvalidTransitionError } from '../../tasks/transitions.js';
-import { StoreInstrumentation } from '../../telemetry/store-instrumentation.js';
+import { StoreInstrumentation } from '../instrumentation.js';
 import { currentTraceparent } from '../../telemetry/tracing.js';
 import { backoffDelay, type BackoffOptions } from '../backoff.js';
 import { TaskNotFoundError, TaskStateError, VersionConflictError } from '../errors.js';

@@ -1,7 +1,7 @@
 import type { NewTask } from '../tasks/model.js';
 import { JobTaskStatus as S } from '../tasks/status.js';
-import type { CancelResult, ClaimedTask, FailResult, IngestResult, Lease, ReclaimResult } from '../store/task-store.js';
-import { taskAttributes, taskMetrics } from './metrics.js';
+import type { CancelResult, ClaimedTask, FailResult, IngestResult, Lease, ReclaimResult } from './task-store.js';
+import { taskAttributes, taskMetrics } from '../telemetry/metrics.js';
 
 interface AttemptTiming {
   type: string;
