@@ -25,7 +25,8 @@ export interface IngestBenchOptions {
   concurrency?: number;
 }
 
-const body = (i: number) => JSON.stringify({ type: 'bench.echo', payload: { i, note: 'ingest benchmark <&> ünïcødé' } });
+const body = (i: number) =>
+  JSON.stringify({ type: 'bench.echo', payload: { i, note: 'ingest benchmark <&> ünïcødé' } });
 
 async function fill(provider: QueueProvider, count: number): Promise<void> {
   const chunk = 256;
@@ -56,24 +57,53 @@ export async function benchIngest(opts: IngestBenchOptions): Promise<BenchResult
       dbs.push(db);
       const now = new Date();
       const source = { provider: 'bench', queue: 'ceiling' };
-      const docs = Array.from({ length: messages }, (_, i) => toTaskDocument(decodeMessage({ id: `m${i}`, body: body(i) }, source, { maxBodyBytes: 65_536, taskTypeProperty: 'taskType' }).task, now, { maxRetries: 3 }, 'ingest'));
+      const docs = Array.from({ length: messages }, (_, i) =>
+        toTaskDocument(
+          decodeMessage({ id: `m${i}`, body: body(i) }, source, { maxBodyBytes: 65_536, taskTypeProperty: 'taskType' })
+            .task,
+          now,
+          { maxRetries: 3 },
+          'ingest',
+        ),
+      );
       const col = db.collection<Task>('tasks');
       await db.collection('warm_up').insertOne({ ok: 1 }); // connection and database exist before the clock starts
       const { ms } = await timed(async () => {
-        for (let i = 0; i < docs.length; i += batchSize) await col.insertMany(docs.slice(i, i + batchSize), { ordered: false });
+        for (let i = 0; i < docs.length; i += batchSize)
+          await col.insertMany(docs.slice(i, i + batchSize), { ordered: false });
       });
-      results.push({ scenario, system: 'mongodb insertMany (ceiling)', metric: 'throughput', value: perSecond(messages, ms), unit: 'msg/s' });
+      results.push({
+        scenario,
+        system: 'mongodb insertMany (ceiling)',
+        metric: 'throughput',
+        value: perSecond(messages, ms),
+        unit: 'msg/s',
+      });
     }
 
     const providers: [string, () => QueueProvider][] = [
-      ['mns (local peer)', () => new MnsQueueProvider({
-        accountId: peer.accountId, endpoint: peer.endpoint, credentials,
-        queueName: `bench-${randomBytes(4).toString('hex')}`, deadLetterQueueName: `bench-${randomBytes(4).toString('hex')}-dlq`,
-        maxReceiveCount: 5, visibilityTimeoutMs: 60_000,
-      })],
-      ['storage-queue (azurite)', () => new StorageQueueProvider({
-        connectionString: azurite.connectionString, queueName: `bench-${randomBytes(4).toString('hex')}`, visibilityTimeoutMs: 60_000,
-      })],
+      [
+        'mns (local peer)',
+        () =>
+          new MnsQueueProvider({
+            accountId: peer.accountId,
+            endpoint: peer.endpoint,
+            credentials,
+            queueName: `bench-${randomBytes(4).toString('hex')}`,
+            deadLetterQueueName: `bench-${randomBytes(4).toString('hex')}-dlq`,
+            maxReceiveCount: 5,
+            visibilityTimeoutMs: 60_000,
+          }),
+      ],
+      [
+        'storage-queue (azurite)',
+        () =>
+          new StorageQueueProvider({
+            connectionString: azurite.connectionString,
+            queueName: `bench-${randomBytes(4).toString('hex')}`,
+            visibilityTimeoutMs: 60_000,
+          }),
+      ],
     ];
     for (const [system, make] of providers) {
       const provider = make();
@@ -85,13 +115,21 @@ export async function benchIngest(opts: IngestBenchOptions): Promise<BenchResult
         const store = new MongoTaskStore(db);
         await store.ensureIndexes();
         const pipeline = new IngestPipeline({
-          store, provider, batchSize, concurrency, messageTimeoutMs: 60_000, receiveWaitMs: 1_000, maxBodyBytes: 65_536,
+          store,
+          provider,
+          batchSize,
+          concurrency,
+          messageTimeoutMs: 60_000,
+          receiveWaitMs: 1_000,
+          maxBodyBytes: 65_536,
           retry: { attempts: 3, baseDelayMs: 50, maxDelayMs: 1_000 },
         });
         const { ms, value } = await timed(() => pipeline.pullUntil({ deadline: Date.now() + 600_000 }));
         const stored = await store.tasks.countDocuments({});
         if (value.stored !== messages || stored !== messages) {
-          throw new Error(`bench ingest ${system}: stored ${value.stored} (counted ${stored}) of ${messages} messages (${value.stoppedBecause})`);
+          throw new Error(
+            `bench ingest ${system}: stored ${value.stored} (counted ${stored}) of ${messages} messages (${value.stoppedBecause})`,
+          );
         }
         results.push({ scenario, system, metric: 'throughput', value: perSecond(messages, ms), unit: 'msg/s' });
         results.push({ scenario, system, metric: 'batches', value: value.batches, unit: 'count' });

@@ -13,16 +13,27 @@ import type { BenchResult } from './result.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const json = args.includes('--json');
-const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const only = args
+  .find((a) => a.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
 const want = (name: string) => !only || only.includes(name);
 
 type Suite = (mongoUri: string) => Promise<{ results: BenchResult[]; baselines: Record<string, string> }>;
 
 /** Optional suites live in their own modules; each is run when present. */
-async function optional(file: string, exportName: string, baselineOf: (r: BenchResult[]) => Record<string, string>): Promise<Suite | undefined> {
+async function optional(
+  file: string,
+  exportName: string,
+  baselineOf: (r: BenchResult[]) => Record<string, string>,
+): Promise<Suite | undefined> {
   if (!existsSync(join(here, file))) return undefined;
   const mod = (await import(`./${file.replace(/\.ts$/, '.js')}`)) as Record<string, unknown>;
-  const fn = mod[exportName] as ((o: { mongoUri: string }) => Promise<BenchResult[] | { results: BenchResult[]; baselines: Record<string, string> }>) | undefined;
+  const fn = mod[exportName] as
+    | ((o: {
+        mongoUri: string;
+      }) => Promise<BenchResult[] | { results: BenchResult[]; baselines: Record<string, string> }>)
+    | undefined;
   if (!fn) return undefined;
   return async (mongoUri) => {
     const out = await fn({ mongoUri });
@@ -30,7 +41,8 @@ async function optional(file: string, exportName: string, baselineOf: (r: BenchR
   };
 }
 
-const firstSystemPerScenario = (rs: BenchResult[]) => Object.fromEntries(rs.map((r) => [r.scenario, r.system]).reverse());
+const firstSystemPerScenario = (rs: BenchResult[]) =>
+  Object.fromEntries(rs.map((r) => [r.scenario, r.system]).reverse());
 
 async function main() {
   const server = process.env.MONGODB_URI ? undefined : await startMongoServer({ backend: 'memory' });
@@ -56,14 +68,26 @@ async function main() {
     await server?.stop();
   }
   const ratios = all.map((r) => {
-    const base = all.find((b) => b.scenario === r.scenario && b.metric === r.metric && b.system === baselines[r.scenario]);
+    const base = all.find(
+      (b) => b.scenario === r.scenario && b.metric === r.metric && b.system === baselines[r.scenario],
+    );
     return { ...r, ratio: base && base.value ? r.value / base.value : undefined, baseline: baselines[r.scenario] };
   });
   if (json) {
-    for (const r of ratios) if (r.ratio !== undefined && r.system !== r.baseline) process.stdout.write(`${JSON.stringify({ scenario: r.scenario, system: r.system, metric: `${r.metric} ratio vs ${r.baseline}`, value: Math.round(r.ratio * 1000) / 1000, unit: 'x' })}\n`);
+    for (const r of ratios)
+      if (r.ratio !== undefined && r.system !== r.baseline)
+        process.stdout.write(
+          `${JSON.stringify({ scenario: r.scenario, system: r.system, metric: `${r.metric} ratio vs ${r.baseline}`, value: Math.round(r.ratio * 1000) / 1000, unit: 'x' })}\n`,
+        );
     return;
   }
-  const rows = ratios.map((r) => [r.scenario, r.system, r.metric, `${r.value} ${r.unit}`, r.ratio === undefined ? '' : r.system === r.baseline ? 'baseline' : `${r.ratio.toFixed(2)}x`]);
+  const rows = ratios.map((r) => [
+    r.scenario,
+    r.system,
+    r.metric,
+    `${r.value} ${r.unit}`,
+    r.ratio === undefined ? '' : r.system === r.baseline ? 'baseline' : `${r.ratio.toFixed(2)}x`,
+  ]);
   const head = ['scenario', 'system', 'metric', 'value', 'vs baseline'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');

@@ -19,10 +19,16 @@ async function freshDb(client: MongoClient): Promise<Db> {
 }
 
 async function pool(concurrency: number, worker: () => Promise<boolean>): Promise<void> {
-  await Promise.all(Array.from({ length: concurrency }, async () => { while (await worker()); }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (await worker());
+    }),
+  );
 }
 
-export async function benchStore(opts: StoreBenchOptions): Promise<{ results: BenchResult[]; baselines: Record<string, string> }> {
+export async function benchStore(
+  opts: StoreBenchOptions,
+): Promise<{ results: BenchResult[]; baselines: Record<string, string> }> {
   const tasks = opts.tasks ?? 2000;
   const concurrency = opts.concurrency ?? 16;
   const batch = opts.batch ?? 16;
@@ -48,18 +54,30 @@ export async function benchStore(opts: StoreBenchOptions): Promise<{ results: Be
     // ingest), with the least update that does the job: no history, version, lease or result.
     {
       const db = await freshDb(client);
-      await new MongoTaskStore(db).ingest(Array.from({ length: tasks }, (_, i) => ({ type: 'noop', idempotencyKey: `b${i}` })));
+      await new MongoTaskStore(db).ingest(
+        Array.from({ length: tasks }, (_, i) => ({ type: 'noop', idempotencyKey: `b${i}` })),
+      );
       const col = db.collection<{ _id: string; status: number }>('tasks');
       const { ms } = await timed(() =>
         pool(concurrency, async () => {
-          const doc = await col.findOneAndUpdate({ status: { $in: [20, 25] }, nextAttemptAt: { $lte: new Date() } }, { $set: { status: 21, owner: 'w' } }, { sort: { priority: -1, createdAt: 1 }, returnDocument: 'after' });
+          const doc = await col.findOneAndUpdate(
+            { status: { $in: [20, 25] }, nextAttemptAt: { $lte: new Date() } },
+            { $set: { status: 21, owner: 'w' } },
+            { sort: { priority: -1, createdAt: 1 }, returnDocument: 'after' },
+          );
           if (!doc) return false;
           await col.updateOne({ _id: doc._id, owner: 'w', status: 21 }, { $set: { status: 22 } });
           await col.updateOne({ _id: doc._id, owner: 'w', status: 22 }, { $set: { status: 23 } });
           return true;
         }),
       );
-      results.push({ scenario, system: 'bare findOneAndUpdate loop (ceiling)', metric: 'throughput', value: perSecond(tasks, ms), unit: 'tasks/s' });
+      results.push({
+        scenario,
+        system: 'bare findOneAndUpdate loop (ceiling)',
+        metric: 'throughput',
+        value: perSecond(tasks, ms),
+        unit: 'tasks/s',
+      });
       await db.dropDatabase();
     }
     // The store, one claim per round trip.
@@ -77,7 +95,13 @@ export async function benchStore(opts: StoreBenchOptions): Promise<{ results: Be
           return true;
         }),
       );
-      results.push({ scenario, system: 'taskmesh store (claim one)', metric: 'throughput', value: perSecond(tasks, ms), unit: 'tasks/s' });
+      results.push({
+        scenario,
+        system: 'taskmesh store (claim one)',
+        metric: 'throughput',
+        value: perSecond(tasks, ms),
+        unit: 'tasks/s',
+      });
       await db.dropDatabase();
     }
     // The store, batch claim: up to `batch` tasks per claim in a constant number of round trips.
@@ -91,14 +115,22 @@ export async function benchStore(opts: StoreBenchOptions): Promise<{ results: Be
         pool(loops, async () => {
           const claimed = await store.claim('bench', { limit: batch });
           if (claimed.length === 0) return false;
-          await Promise.all(claimed.map(async (c) => {
-            await store.start(c.lease);
-            await store.complete(c.lease, null);
-          }));
+          await Promise.all(
+            claimed.map(async (c) => {
+              await store.start(c.lease);
+              await store.complete(c.lease, null);
+            }),
+          );
           return true;
         }),
       );
-      results.push({ scenario, system: `taskmesh store (batch claim ${batch})`, metric: 'throughput', value: perSecond(tasks, ms), unit: 'tasks/s' });
+      results.push({
+        scenario,
+        system: `taskmesh store (batch claim ${batch})`,
+        metric: 'throughput',
+        value: perSecond(tasks, ms),
+        unit: 'tasks/s',
+      });
       await db.dropDatabase();
     }
   } finally {

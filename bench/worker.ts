@@ -40,9 +40,21 @@ export async function benchWorker(opts: WorkerBenchOptions): Promise<BenchResult
     for (const c of opts.concurrencies ?? [1, 16, 64]) {
       const scenario = `worker no-op throughput, ${tasks} tasks, concurrency ${c}`;
       const agenda = await withDb(client, (db) => runAgenda(db, tasks, c));
-      results.push({ scenario, system: 'agenda 6.2.6', metric: 'throughput', value: perSecond(tasks, agenda), unit: 'tasks/s' });
+      results.push({
+        scenario,
+        system: 'agenda 6.2.6',
+        metric: 'throughput',
+        value: perSecond(tasks, agenda),
+        unit: 'tasks/s',
+      });
       const ours = await withDb(client, (db) => runTaskmesh(db, tasks, c));
-      results.push({ scenario, system: 'taskmesh', metric: 'throughput', value: perSecond(tasks, ours), unit: 'tasks/s' });
+      results.push({
+        scenario,
+        system: 'taskmesh',
+        metric: 'throughput',
+        value: perSecond(tasks, ours),
+        unit: 'tasks/s',
+      });
     }
   } finally {
     await client.close();
@@ -61,13 +73,20 @@ async function withDb<T>(client: MongoClient, fn: (db: Db) => Promise<T>): Promi
 
 /** Returns the milliseconds from start to the last success. */
 async function runTaskmesh(db: Db, tasks: number, concurrency: number): Promise<number> {
-  const config = loadConfig({ env: {}, overrides: { Worker: { BatchSize: concurrency, Concurrency: concurrency, PollingInterval: POLL_MS, HeartbeatInterval: 30_000 } } });
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      Worker: { BatchSize: concurrency, Concurrency: concurrency, PollingInterval: POLL_MS, HeartbeatInterval: 30_000 },
+    },
+  });
   const store = createTaskStore(db, config);
   const registry = new WorkerRegistry(db);
   await store.ensureIndexes();
   await registry.ensureIndexes();
   for (let i = 0; i < tasks; i += 1_000) {
-    await store.ingest(Array.from({ length: Math.min(1_000, tasks - i) }, (_, j) => ({ type: 'noop', payload: { n: i + j } })));
+    await store.ingest(
+      Array.from({ length: Math.min(1_000, tasks - i) }, (_, j) => ({ type: 'noop', payload: { n: i + j } })),
+    );
   }
   const handlers = new HandlerRegistry([defineHandler({ type: 'noop', schema: z.unknown(), run: () => undefined })]);
   let done = 0;
@@ -126,7 +145,10 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const { startMongoServer } = await import('../tools/mongo-server.js');
   const server = process.env.MONGODB_URI ? undefined : await startMongoServer({ backend: 'memory' });
   try {
-    const rows = await benchWorker({ mongoUri: process.env.MONGODB_URI ?? server!.uri, tasks: Number(process.argv[2] ?? 1_000) });
+    const rows = await benchWorker({
+      mongoUri: process.env.MONGODB_URI ?? server!.uri,
+      tasks: Number(process.argv[2] ?? 1_000),
+    });
     for (const r of rows) console.log(JSON.stringify(r));
   } finally {
     await server?.stop();

@@ -17,6 +17,13 @@ export * from './app/index.js';
 export * from './admin/index.js';
 export * from './telemetry/index.js';
 export * from './ingest/index.js';
-export type { QueueProvider, QueueMessage, OutgoingMessage, ReceiveOptions, QueueHealth, SendResult } from './queues/provider.js';
+export type {
+  QueueProvider,
+  QueueMessage,
+  OutgoingMessage,
+  ReceiveOptions,
+  QueueHealth,
+  SendResult,
+} from './queues/provider.js';
 export { QueueProviderError } from './queues/provider.js';
 export { createQueueProvider, QueueProviderUnavailableError } from './queues/factory.js';

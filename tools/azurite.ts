@@ -12,7 +12,8 @@ import { dirname, join, resolve } from 'node:path';
 
 /** Azurite's documented development account (public; the same in every Azurite install). */
 export const AZURITE_ACCOUNT = 'devstoreaccount1';
-export const AZURITE_ACCOUNT_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+export const AZURITE_ACCOUNT_KEY =
+  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
 export interface AzuriteOptions {
   host?: string;
@@ -50,8 +51,10 @@ export async function startAzuriteQueue(opts: AzuriteOptions = {}): Promise<Azur
   mkdirSync(workDir, { recursive: true });
   const args = [
     azuriteQueueMain(),
-    '--queueHost', host,
-    '--queuePort', String(opts.queuePort ?? 0),
+    '--queueHost',
+    host,
+    '--queuePort',
+    String(opts.queuePort ?? 0),
     '--skipApiVersionCheck',
     '--loose',
     '--disableTelemetry',
@@ -113,4 +116,3 @@ function waitForListening(child: ChildProcess, timeoutMs: number): Promise<strin
     });
   });
 }
-

@@ -4,7 +4,9 @@ import { formatDuration } from '../lib/config/duration.js';
 
 export function configReference(): string {
   const out: string[] = [];
-  const providerOf = new Map(Object.entries(queueProviders).map(([provider, p]) => [p.section.name as string, provider]));
+  const providerOf = new Map(
+    Object.entries(queueProviders).map(([provider, p]) => [p.section.name as string, provider]),
+  );
   for (const [name, section] of Object.entries(sections)) {
     out.push(`### ${name}`, '');
     const provider = providerOf.get(name);
@@ -15,7 +17,14 @@ export function configReference(): string {
     for (const key of Object.keys(section.schema.shape)) {
       const d = values[key];
       const isDuration = /Interval|Timeout|Delay|After|Duration/.test(key) && typeof d === 'number';
-      const shown = d === undefined ? '' : section.secrets.includes(key) ? '(secret)' : isDuration ? `\`${formatDuration(d as number)}\`` : `\`${JSON.stringify(d)}\``;
+      const shown =
+        d === undefined
+          ? ''
+          : section.secrets.includes(key)
+            ? '(secret)'
+            : isDuration
+              ? `\`${formatDuration(d as number)}\``
+              : `\`${JSON.stringify(d)}\``;
       out.push(`| \`${key}\` | \`${name}__${key}\` | ${shown} | ${section.docs[key]} |`);
     }
     out.push('');

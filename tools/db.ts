@@ -20,7 +20,15 @@ async function main() {
   await store.ensureIndexes();
   const stats = await store.stats();
   await client.close();
-  console.log(JSON.stringify({ msg: 'database ready', uri, database: config.MongoDB.DatabaseName, backend: server ? `mongo-java-server h2 (${file})` : 'external', tasks: stats.total }));
+  console.log(
+    JSON.stringify({
+      msg: 'database ready',
+      uri,
+      database: config.MongoDB.DatabaseName,
+      backend: server ? `mongo-java-server h2 (${file})` : 'external',
+      tasks: stats.total,
+    }),
+  );
   console.log(`\nDatabase ready at ${uri} (database "${config.MongoDB.DatabaseName}", ${stats.total} tasks kept).`);
   console.log(`Join it from another shell:  MONGODB_URI=${uri} npm run worker`);
   console.log('Ctrl-C stops it; the data stays in', server ? file : 'your server');

@@ -43,15 +43,29 @@ async function main() {
     // Validate the user's settings before starting anything.
     const userConfig = loadConfig();
     if (!env.MONGODB_URI) {
-      db = await startMongoServer({ backend: 'h2', file: join(dataDir, 'taskmesh.mv'), port: Number(env.TASKMESH_DB_PORT ?? 27018) });
+      db = await startMongoServer({
+        backend: 'h2',
+        file: join(dataDir, 'taskmesh.mv'),
+        port: Number(env.TASKMESH_DB_PORT ?? 27018),
+      });
     }
-    const usesAzurite = !env.AzureStorage__ConnectionString || env.AzureStorage__ConnectionString === 'UseDevelopmentStorage=true';
+    const usesAzurite =
+      !env.AzureStorage__ConnectionString || env.AzureStorage__ConnectionString === 'UseDevelopmentStorage=true';
     // The dispatch queue is always a Storage queue, whatever the ingest provider.
     void userConfig;
-    if (usesAzurite) azurite = await startAzuriteQueue({ location: join(dataDir, 'azurite'), queuePort: Number(env.TASKMESH_AZURITE_PORT ?? 10001) });
+    if (usesAzurite)
+      azurite = await startAzuriteQueue({
+        location: join(dataDir, 'azurite'),
+        queuePort: Number(env.TASKMESH_AZURITE_PORT ?? 10001),
+      });
     const { key, generated } = adminKey();
     const config = loadConfig({
-      env: { ...env, MONGODB_URI: env.MONGODB_URI ?? db!.uri, ...(azurite ? { AzureStorage__ConnectionString: azurite.connectionString } : {}), Admin__ApiKey: key },
+      env: {
+        ...env,
+        MONGODB_URI: env.MONGODB_URI ?? db!.uri,
+        ...(azurite ? { AzureStorage__ConnectionString: azurite.connectionString } : {}),
+        Admin__ApiKey: key,
+      },
     });
     const services = await createServices({ runtime: 'local', config, logger: createLogger() });
     const ingest = await createQueueProvider(config, { logger: services.logger });
@@ -60,7 +74,14 @@ async function main() {
     const host = await startLocalHost({ services, ingest, dispatch, port: Number(env.TASKMESH_PORT ?? 7071) });
     const stats = await services.store.stats();
     const api = host.api.url;
-    log.info('local runtime ready', { api, database: config.MongoDB.DatabaseName, mongoUri: config.MongoDB.ConnectionString, ingestQueue: `${ingest.kind}:${ingest.queueName}`, dispatchQueue: dispatch.queueName, tasks: stats.total });
+    log.info('local runtime ready', {
+      api,
+      database: config.MongoDB.DatabaseName,
+      mongoUri: config.MongoDB.ConnectionString,
+      ingestQueue: `${ingest.kind}:${ingest.queueName}`,
+      dispatchQueue: dispatch.queueName,
+      tasks: stats.total,
+    });
     const lines = [
       '',
       'taskmesh is running.',

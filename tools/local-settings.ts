@@ -24,7 +24,8 @@ export function localSettings(): { IsEncrypted: boolean; Values: Record<string, 
     const d = defaults.success ? (defaults.data as Record<string, unknown>) : {};
     for (const key of Object.keys(section.schema.shape)) {
       const v = d[key];
-      const shown = typeof v === 'number' && durationKey.test(key) ? formatDuration(v) : Array.isArray(v) ? v.join(',') : String(v);
+      const shown =
+        typeof v === 'number' && durationKey.test(key) ? formatDuration(v) : Array.isArray(v) ? v.join(',') : String(v);
       values[`${name}__${key}`] = section.secrets.includes(key) || v === undefined ? '' : shown;
     }
   }

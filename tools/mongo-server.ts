@@ -37,12 +37,20 @@ export interface MongoServerHandle {
 /** Resolves the jars with Maven once; later runs read the cached classpath file. */
 export function mongoServerClasspath(): string {
   if (!existsSync(classpathFile)) {
-    const args = ['-q', '-f', join(toolsDir, 'pom.xml'), 'dependency:build-classpath', `-Dmdep.outputFile=${classpathFile}`];
+    const args = [
+      '-q',
+      '-f',
+      join(toolsDir, 'pom.xml'),
+      'dependency:build-classpath',
+      `-Dmdep.outputFile=${classpathFile}`,
+    ];
     // Offline first: CI resolves the dependencies before the tests, and local runs have them after the first start.
     let res = spawnSync('mvn', ['-o', ...args], { encoding: 'utf8' });
     if (res.status !== 0) res = spawnSync('mvn', args, { encoding: 'utf8' });
     if (res.status !== 0 || !existsSync(classpathFile)) {
-      throw new Error(`could not resolve mongo-java-server with Maven (tools/pom.xml): ${(res.stderr || res.stdout || String(res.error)).slice(0, 2000)}`);
+      throw new Error(
+        `could not resolve mongo-java-server with Maven (tools/pom.xml): ${(res.stderr || res.stdout || String(res.error)).slice(0, 2000)}`,
+      );
     }
   }
   return readFileSync(classpathFile, 'utf8').trim();
@@ -58,7 +66,8 @@ function compiledLauncher(classpath: string): string {
     // Compile aside and rename: several test processes may start servers at once.
     const tmp = mkdtempSync(join(toolsDir, 'target', 'launcher-'));
     const res = spawnSync('javac', ['-nowarn', '-d', tmp, '-cp', classpath, launcher], { encoding: 'utf8' });
-    if (res.status !== 0) throw new Error(`could not compile ${launcher}: ${(res.stderr || String(res.error)).slice(0, 2000)}`);
+    if (res.status !== 0)
+      throw new Error(`could not compile ${launcher}: ${(res.stderr || String(res.error)).slice(0, 2000)}`);
     mkdirSync(classesDir, { recursive: true });
     renameSync(join(tmp, 'MongoServerLauncher.class'), cls);
     rmSync(tmp, { recursive: true, force: true });
@@ -74,11 +83,24 @@ export async function startMongoServer(opts: MongoServerOptions = {}): Promise<M
     mkdirSync(dirname(options.file), { recursive: true });
   }
   const classpath = mongoServerClasspath();
-  const args = ['-cp', `${compiledLauncher(classpath)}:${classpath}`, 'MongoServerLauncher', '--host', options.host, '--port', String(options.port), '--backend', options.backend];
+  const args = [
+    '-cp',
+    `${compiledLauncher(classpath)}:${classpath}`,
+    'MongoServerLauncher',
+    '--host',
+    options.host,
+    '--port',
+    String(options.port),
+    '--backend',
+    options.backend,
+  ];
   if (options.file) args.push('--file', options.file);
   // Its own process group: a Ctrl-C meant for the parent must not stop the database before the parent has
   // released its tasks. The launcher still exits when our stdin pipe closes (parent gone, even by SIGKILL).
-  const child = spawn('java', ['-XX:+UseSerialGC', '-Xss512k', ...args], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  const child = spawn('java', ['-XX:+UseSerialGC', '-Xss512k', ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
+  });
   const uri = await waitForReady(child, options.startTimeoutMs);
   await waitForPing(uri, options.startTimeoutMs);
   const port = Number(new URL(uri).port);
@@ -99,7 +121,9 @@ function waitForReady(child: ChildProcess, timeoutMs: number): Promise<string> {
       child.kill('SIGKILL');
       reject(new Error(`mongo-java-server did not start within ${timeoutMs} ms: ${err.slice(-2000)}`));
     }, timeoutMs);
-    child.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
+    child.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
     child.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /MONGO-JAVA-SERVER READY (mongodb:\/\/\S+)/.exec(out);
@@ -133,4 +157,3 @@ async function waitForPing(uri: string, timeoutMs: number): Promise<void> {
   }
   throw new Error(`mongo-java-server at ${uri} did not answer ping: ${String(last)}`);
 }
-

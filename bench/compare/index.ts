@@ -39,17 +39,28 @@ const scenarioRunners: Record<ScenarioName, (ctx: CompareContext) => Promise<Sce
 };
 
 /** The systems whose service answers here; the others are skipped with the reason logged. */
-export async function availableSystems(wanted: readonly SystemName[], endpoints = serviceEndpoints(), log: (m: string) => void = () => undefined): Promise<SystemName[]> {
+export async function availableSystems(
+  wanted: readonly SystemName[],
+  endpoints = serviceEndpoints(),
+  log: (m: string) => void = () => undefined,
+): Promise<SystemName[]> {
   const out: SystemName[] = [];
   for (const s of wanted) {
-    const why = s === 'pgboss' ? await pgUnavailable(endpoints.pgUrl) : s === 'bullmq' ? await redisUnavailable(endpoints.redis) : undefined;
+    const why =
+      s === 'pgboss'
+        ? await pgUnavailable(endpoints.pgUrl)
+        : s === 'bullmq'
+          ? await redisUnavailable(endpoints.redis)
+          : undefined;
     if (why) log(`skipping ${s}: ${why}`);
     else out.push(s);
   }
   return out;
 }
 
-export async function benchCompare(opts: CompareBenchOptions): Promise<{ results: BenchResult[]; baselines: Record<string, string> }> {
+export async function benchCompare(
+  opts: CompareBenchOptions,
+): Promise<{ results: BenchResult[]; baselines: Record<string, string> }> {
   const log = opts.log ?? ((m: string) => process.stderr.write(`bench compare: ${m}\n`));
   const sizes = compareSizes(opts.env);
   const endpoints = serviceEndpoints(opts.env);
@@ -73,7 +84,13 @@ export async function benchCompare(opts: CompareBenchOptions): Promise<{ results
     } catch (e) {
       // One scenario failing (a service went away) must not cost the figures of the others; the table says so.
       log(`${name}: FAILED after ${Math.round((performance.now() - t0) / 1000)} s: ${(e as Error).stack ?? String(e)}`);
-      results.push({ scenario: `${name} (failed: ${(e as Error).message.slice(0, 120)})`, system: '-', metric: 'failed', value: 1, unit: '' });
+      results.push({
+        scenario: `${name} (failed: ${(e as Error).message.slice(0, 120)})`,
+        system: '-',
+        metric: 'failed',
+        value: 1,
+        unit: '',
+      });
     }
   }
   results.push(...targetRows(results));

@@ -6,12 +6,22 @@ export const childToParent = z.discriminatedUnion('t', [
   z.object({ t: z.literal('ready'), pid: z.number() }),
   z.object({ t: z.literal('started'), ns: z.array(z.number()) }),
   z.object({ t: z.literal('done'), ns: z.array(z.number()) }),
-  z.object({ t: z.literal('mem'), done: z.number(), maxRssBytes: z.number(), rssBytes: z.number(), heapUsedBytes: z.number(), atMs: z.number() }),
+  z.object({
+    t: z.literal('mem'),
+    done: z.number(),
+    maxRssBytes: z.number(),
+    rssBytes: z.number(),
+    heapUsedBytes: z.number(),
+    atMs: z.number(),
+  }),
   z.object({ t: z.literal('error'), message: z.string() }),
 ]);
 export type ChildMessage = z.infer<typeof childToParent>;
 
-export const parentToChild = z.discriminatedUnion('t', [z.object({ t: z.literal('go') }), z.object({ t: z.literal('stop') })]);
+export const parentToChild = z.discriminatedUnion('t', [
+  z.object({ t: z.literal('go') }),
+  z.object({ t: z.literal('stop') }),
+]);
 export type ParentMessage = z.infer<typeof parentToChild>;
 
 const lease = z.object({ timeoutMs: z.number(), refreshMs: z.number(), checkMs: z.number() });

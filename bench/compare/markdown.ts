@@ -6,7 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
-const row = z.object({ scenario: z.string(), system: z.string(), metric: z.string(), value: z.number(), unit: z.string() });
+const row = z.object({
+  scenario: z.string(),
+  system: z.string(),
+  metric: z.string(),
+  value: z.number(),
+  unit: z.string(),
+});
 type Row = z.infer<typeof row>;
 
 const file = process.argv[2];
@@ -31,6 +37,13 @@ for (const r of figures) {
     scenario = r.scenario;
     console.log(`\n**${esc(scenario)}**\n\n| system | metric | value | ratio to baseline |\n| --- | --- | --- | --- |`);
   }
-  const ratio = ratioOf.get(`${r.scenario}\u0000${r.system}\u0000${r.metric}`) ?? (rows.some((o) => o.scenario === r.scenario && o.system !== r.system && o.metric.startsWith(`${r.metric} ratio vs ${r.system}`)) ? 'baseline' : '');
+  const ratio =
+    ratioOf.get(`${r.scenario}\u0000${r.system}\u0000${r.metric}`) ??
+    (rows.some(
+      (o) =>
+        o.scenario === r.scenario && o.system !== r.system && o.metric.startsWith(`${r.metric} ratio vs ${r.system}`),
+    )
+      ? 'baseline'
+      : '');
   console.log(`| ${esc(r.system)} | ${esc(r.metric)} | ${r.value} ${esc(r.unit)} | ${ratio} |`);
 }

@@ -52,9 +52,16 @@ export class PgBossAdapter implements QueueAdapter {
     await boss.start();
     this.boss = boss;
     if (!(await boss.getQueue(QUEUE))) {
-      await boss.createQueue(QUEUE, { name: QUEUE, retryLimit: 3, retryDelay: 0, expireInSeconds: Math.max(1, Math.round(this.c.lease.timeoutMs / 1000)) }).catch(async (e: unknown) => {
-        if (!(await boss.getQueue(QUEUE))) throw e; // another process created it at the same time
-      });
+      await boss
+        .createQueue(QUEUE, {
+          name: QUEUE,
+          retryLimit: 3,
+          retryDelay: 0,
+          expireInSeconds: Math.max(1, Math.round(this.c.lease.timeoutMs / 1000)),
+        })
+        .catch(async (e: unknown) => {
+          if (!(await boss.getQueue(QUEUE))) throw e; // another process created it at the same time
+        });
     }
   }
 
@@ -73,17 +80,25 @@ export class PgBossAdapter implements QueueAdapter {
 
   async startWorker(o: StartWorkerOptions): Promise<void> {
     const stopAll = this.stopAll.signal;
-    await this.b.work<Payload>(QUEUE, { batchSize: o.concurrency, pollingIntervalSeconds: Math.max(500, this.c.pollMs) / 1000 }, async (jobs) => {
-      await Promise.all(jobs.map(async (job) => {
-        o.onStart?.(job.data.n);
-        if (o.mode === 'hang') await hangUntil(stopAll, HANG_CAP_MS);
-      }));
-      for (const job of jobs) o.onDone?.(job.data.n);
-    });
+    await this.b.work<Payload>(
+      QUEUE,
+      { batchSize: o.concurrency, pollingIntervalSeconds: Math.max(500, this.c.pollMs) / 1000 },
+      async (jobs) => {
+        await Promise.all(
+          jobs.map(async (job) => {
+            o.onStart?.(job.data.n);
+            if (o.mode === 'hang') await hangUntil(stopAll, HANG_CAP_MS);
+          }),
+        );
+        for (const job of jobs) o.onDone?.(job.data.n);
+      },
+    );
   }
 
   async completed(): Promise<number> {
-    const { rows } = await this.b.getDb().executeSql(`select count(*)::int as n from ${this.schema}.job where name = $1 and state = 'completed'`, [QUEUE]);
+    const { rows } = await this.b
+      .getDb()
+      .executeSql(`select count(*)::int as n from ${this.schema}.job where name = $1 and state = 'completed'`, [QUEUE]);
     const first: unknown = rows[0];
     return first && typeof first === 'object' && 'n' in first && typeof first.n === 'number' ? first.n : 0;
   }

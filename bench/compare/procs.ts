@@ -27,17 +27,27 @@ export interface WorkerProcess {
   stderrTail(): string;
 }
 
-export function spawnWorkerProcess(spec: ChildSpec, events: WorkerProcessEvents = {}, readyTimeoutMs = 60_000): WorkerProcess {
-  const child: ChildProcess = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', script, spec.system, String(spec.concurrency)], {
-    cwd: root,
-    env: { ...process.env, BENCH_COMPARE_CHILD: JSON.stringify(spec) },
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-  });
+export function spawnWorkerProcess(
+  spec: ChildSpec,
+  events: WorkerProcessEvents = {},
+  readyTimeoutMs = 60_000,
+): WorkerProcess {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--expose-gc', '--import', 'tsx', script, spec.system, String(spec.concurrency)],
+    {
+      cwd: root,
+      env: { ...process.env, BENCH_COMPARE_CHILD: JSON.stringify(spec) },
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    },
+  );
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4_000);
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.once('exit', (code, signal) => res({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
+    child.once('exit', (code, signal) => res({ code, signal })),
+  );
   const ready = new Promise<void>((res, rej) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -69,7 +79,11 @@ export function spawnWorkerProcess(spec: ChildSpec, events: WorkerProcessEvents 
     });
     void exited.then(({ code, signal }) => {
       clearTimeout(timer);
-      rej(new Error(`${spec.system} worker process exited (code ${code}, signal ${signal}) before it was ready: ${stderr}`));
+      rej(
+        new Error(
+          `${spec.system} worker process exited (code ${code}, signal ${signal}) before it was ready: ${stderr}`,
+        ),
+      );
     });
   });
   ready.catch(() => undefined);

@@ -20,7 +20,8 @@ export const PG_DATABASE = 'bench_pgboss';
 
 /** The loopback addresses the bench may use; anything else is refused. */
 function assertLoopback(host: string, what: string): void {
-  if (!['127.0.0.1', 'localhost', '::1'].includes(host)) throw new Error(`${what}: only loopback addresses are used by the bench (got ${host})`);
+  if (!['127.0.0.1', 'localhost', '::1'].includes(host))
+    throw new Error(`${what}: only loopback addresses are used by the bench (got ${host})`);
 }
 
 export interface ServiceEndpoints {
@@ -53,15 +54,17 @@ export async function withPg<T>(url: string, fn: (c: PgClient) => Promise<T>): P
 export async function ensurePgDatabase(pgUrl: string): Promise<void> {
   const url = new URL(pgUrl);
   const name = decodeURIComponent(url.pathname.slice(1));
-  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`pg database name "${name}": use lowercase letters, digits and _`);
+  if (!/^[a-z_][a-z0-9_]*$/.test(name))
+    throw new Error(`pg database name "${name}": use lowercase letters, digits and _`);
   const admin = new URL(pgUrl);
   admin.pathname = '/postgres';
   await withPg(admin.toString(), async (c) => {
     const { rows } = await c.query('select 1 from pg_database where datname = $1', [name]);
-    if (rows.length === 0) await c.query(`create database ${name}`).catch((e: unknown) => {
-      // Two processes creating it at once: the loser's error is fine.
-      if (!/already exists/.test((e as Error).message)) throw e;
-    });
+    if (rows.length === 0)
+      await c.query(`create database ${name}`).catch((e: unknown) => {
+        // Two processes creating it at once: the loser's error is fine.
+        if (!/already exists/.test((e as Error).message)) throw e;
+      });
   });
 }
 
@@ -96,7 +99,8 @@ export function redisUnavailable(redis: { host: string; port: number }): Promise
     socket.on('connect', () => socket.write('PING\r\n'));
     socket.on('data', (d: Buffer) => {
       reply += d.toString();
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG') ? undefined : `Redis at ${redis.host}:${redis.port} answered ${reply.trim()}`);
+      if (reply.includes('\r\n'))
+        done(reply.startsWith('+PONG') ? undefined : `Redis at ${redis.host}:${redis.port} answered ${reply.trim()}`);
     });
     socket.on('error', (e) => done(`Redis not reachable at ${redis.host}:${redis.port}: ${e.message}`));
   });

@@ -17,7 +17,10 @@ function envInt(name: string, fallback: number, env: NodeJS.ProcessEnv = process
 function envList(name: string, fallback: readonly string[], env: NodeJS.ProcessEnv = process.env): string[] {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return [...fallback];
-  return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 export const scenarioNames = ['enqueue', 'throughput', 'processes', 'latency', 'recovery', 'memory', 'batch'] as const;
@@ -62,10 +65,12 @@ export interface CompareSizes {
 export function compareSizes(env: NodeJS.ProcessEnv = process.env): CompareSizes {
   const systems = envList('BENCH_COMPARE_SYSTEMS', systemNames, env);
   const bad = systems.filter((s) => !isSystemName(s));
-  if (bad.length) throw new Error(`BENCH_COMPARE_SYSTEMS: unknown ${bad.join(', ')} (known: ${systemNames.join(', ')})`);
+  if (bad.length)
+    throw new Error(`BENCH_COMPARE_SYSTEMS: unknown ${bad.join(', ')} (known: ${systemNames.join(', ')})`);
   const scenarios = envList('BENCH_COMPARE_SCENARIOS', scenarioNames, env);
   const badS = scenarios.filter((s) => !(scenarioNames as readonly string[]).includes(s));
-  if (badS.length) throw new Error(`BENCH_COMPARE_SCENARIOS: unknown ${badS.join(', ')} (known: ${scenarioNames.join(', ')})`);
+  if (badS.length)
+    throw new Error(`BENCH_COMPARE_SCENARIOS: unknown ${badS.join(', ')} (known: ${scenarioNames.join(', ')})`);
   return {
     enqueueOne: envInt('BENCH_COMPARE_ENQUEUE_ONE', 1_000, env),
     enqueueBulk: envInt('BENCH_COMPARE_ENQUEUE_BULK', 2_000, env),
@@ -73,7 +78,9 @@ export function compareSizes(env: NodeJS.ProcessEnv = process.env): CompareSizes
     tasks: envInt('BENCH_COMPARE_TASKS', 1_000, env),
     processTasks: envInt('BENCH_COMPARE_PROCESS_TASKS', 1_000, env),
     processes: Math.max(1, envInt('BENCH_COMPARE_PROCESSES', 4, env)),
-    concurrencies: envList('BENCH_COMPARE_CONCURRENCY', ['1', '16', '64'], env).map(Number).filter((n) => Number.isInteger(n) && n > 0),
+    concurrencies: envList('BENCH_COMPARE_CONCURRENCY', ['1', '16', '64'], env)
+      .map(Number)
+      .filter((n) => Number.isInteger(n) && n > 0),
     maxRunMs: Math.max(1, envInt('BENCH_COMPARE_MAX_SECONDS', 15, env)) * 1000,
     throughputPollMs: envInt('BENCH_COMPARE_POLL_MS', 100, env),
     latencyRate: Math.max(1, envInt('BENCH_LATENCY_RATE', 20, env)),

@@ -4,8 +4,12 @@ import { FIND_ONE_AND_UPDATE_CEILING } from './scenarios/batch.js';
 
 export const TARGETS_SCENARIO = 'targets (issue 9)';
 
-const find = (rs: readonly BenchResult[], scenario: (s: string) => boolean, system: (s: string) => boolean, metric: string) =>
-  rs.find((r) => scenario(r.scenario) && system(r.system) && r.metric === metric);
+const find = (
+  rs: readonly BenchResult[],
+  scenario: (s: string) => boolean,
+  system: (s: string) => boolean,
+  metric: string,
+) => rs.find((r) => scenario(r.scenario) && system(r.system) && r.metric === metric);
 
 const verdict = (ok: boolean) => (ok ? 'x (met)' : 'x (NOT met)');
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
@@ -28,7 +32,13 @@ export function targetRows(rs: readonly BenchResult[]): BenchResult[] {
       const theirs = find(rs, scenario, system, 'throughput');
       if (!theirs || !theirs.value) continue;
       const ratio = ours.value / theirs.value;
-      out.push({ scenario: TARGETS_SCENARIO, system: 'taskmesh', metric: `concurrency 16, ${where}: throughput / ${name} (target ${min === 1 ? '> 1' : `>= ${min}`})`, value: r3(ratio), unit: verdict(min === 1 ? ratio > 1 : ratio >= min) });
+      out.push({
+        scenario: TARGETS_SCENARIO,
+        system: 'taskmesh',
+        metric: `concurrency 16, ${where}: throughput / ${name} (target ${min === 1 ? '> 1' : `>= ${min}`})`,
+        value: r3(ratio),
+        unit: verdict(min === 1 ? ratio > 1 : ratio >= min),
+      });
     }
   }
   const batchScenario = (s: string) => s.startsWith('batch mode');
@@ -36,9 +46,22 @@ export function targetRows(rs: readonly BenchResult[]): BenchResult[] {
   const batch = find(rs, batchScenario, (s) => s.includes('BatchSize 16'), 'throughput');
   if (ceiling && batch && ceiling.value) {
     const ratio = batch.value / ceiling.value;
-    out.push({ scenario: TARGETS_SCENARIO, system: 'taskmesh', metric: 'BatchSize 16 / findOneAndUpdate ceiling (target >= 2)', value: r3(ratio), unit: verdict(ratio >= 2) });
+    out.push({
+      scenario: TARGETS_SCENARIO,
+      system: 'taskmesh',
+      metric: 'BatchSize 16 / findOneAndUpdate ceiling (target >= 2)',
+      value: r3(ratio),
+      unit: verdict(ratio >= 2),
+    });
   }
   const growth = rs.find((r) => r.metric.startsWith('peak RSS growth'));
-  if (growth) out.push({ scenario: TARGETS_SCENARIO, system: 'taskmesh', metric: `worker ${growth.metric.replace(' (target <= 1.10)', '')} (target <= 1.10)`, value: growth.value, unit: verdict(growth.value <= 1.1) });
+  if (growth)
+    out.push({
+      scenario: TARGETS_SCENARIO,
+      system: 'taskmesh',
+      metric: `worker ${growth.metric.replace(' (target <= 1.10)', '')} (target <= 1.10)`,
+      value: growth.value,
+      unit: verdict(growth.value <= 1.1),
+    });
   return out;
 }

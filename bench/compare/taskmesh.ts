@@ -66,12 +66,18 @@ export class TaskmeshAdapter implements QueueAdapter {
   readonly commands = new Map<string, number>();
   counting = false;
 
-  constructor(private readonly c: AdapterConfig, private readonly opts: { monitorCommands?: boolean; label?: string } = {}) {
+  constructor(
+    private readonly c: AdapterConfig,
+    private readonly opts: { monitorCommands?: boolean; label?: string } = {},
+  ) {
     this.label = opts.label ?? 'taskmesh';
   }
 
   async setup(): Promise<void> {
-    this.client = new MongoClient(this.c.mongoUri, { maxPoolSize: 100, monitorCommands: this.opts.monitorCommands === true });
+    this.client = new MongoClient(this.c.mongoUri, {
+      maxPoolSize: 100,
+      monitorCommands: this.opts.monitorCommands === true,
+    });
     this.client.on('commandStarted', (e) => {
       if (this.counting) this.commands.set(e.commandName, (this.commands.get(e.commandName) ?? 0) + 1);
     });
@@ -138,10 +144,12 @@ export class TaskmeshAdapter implements QueueAdapter {
   async stop(): Promise<void> {
     this.stopAll.abort();
     const ws = this.workers.splice(0);
-    await Promise.all(ws.map(async ({ worker, reclaimer }) => {
-      await worker.stop('stopped', { timeoutMs: 2_000 });
-      await reclaimer.stop();
-    }));
+    await Promise.all(
+      ws.map(async ({ worker, reclaimer }) => {
+        await worker.stop('stopped', { timeoutMs: 2_000 });
+        await reclaimer.stop();
+      }),
+    );
   }
 
   async teardown(opts: { drop?: boolean } = {}): Promise<void> {

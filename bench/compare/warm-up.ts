@@ -15,12 +15,16 @@ export async function warmUpMongo(ctx: CompareContext, tasks = 600, rounds = 2):
   for (let round = 0; round < rounds; round++) {
     await findOneAndUpdateCeiling(ctx.mongoUri, tasks / 2, 16);
     for (const system of ctx.systems.filter((s) => MONGO_SYSTEMS.has(s))) {
-      await withAdapter(system, adapterConfig(ctx, `warm${system}`, ctx.sizes.throughputPollMs, throughputLease), async (a) => {
-        await enqueueAll(a, tasks, ctx.sizes.bulkChunk);
-        const p = new Progress();
-        await a.startWorker({ concurrency: 16, onDone: (n) => p.done(n) });
-        await p.doneBy(tasks, ctx.sizes.maxRunMs);
-      });
+      await withAdapter(
+        system,
+        adapterConfig(ctx, `warm${system}`, ctx.sizes.throughputPollMs, throughputLease),
+        async (a) => {
+          await enqueueAll(a, tasks, ctx.sizes.bulkChunk);
+          const p = new Progress();
+          await a.startWorker({ concurrency: 16, onDone: (n) => p.done(n) });
+          await p.doneBy(tasks, ctx.sizes.maxRunMs);
+        },
+      );
     }
   }
 }

@@ -20,7 +20,8 @@ async function main(): Promise<void> {
   if (!raw) throw new Error('BENCH_COMPARE_CHILD is not set');
   const spec = childSpec.parse(JSON.parse(raw));
   const [system, concurrency] = process.argv.slice(2);
-  if (system !== spec.system || Number(concurrency) !== spec.concurrency) throw new Error(`arguments ${system} ${concurrency} disagree with BENCH_COMPARE_CHILD`);
+  if (system !== spec.system || Number(concurrency) !== spec.concurrency)
+    throw new Error(`arguments ${system} ${concurrency} disagree with BENCH_COMPARE_CHILD`);
   serviceEndpoints({ BENCH_PG_URL: spec.config.pgUrl, BENCH_REDIS_HOST: spec.config.redis.host }); // loopback check
 
   const lifetime = setTimeout(() => {
@@ -87,7 +88,14 @@ async function main(): Promise<void> {
             // Heap after a full collection (the process runs with --expose-gc): what is still retained, not GC timing.
             (globalThis as { gc?: () => void }).gc?.();
             const mem = process.memoryUsage();
-            send({ t: 'mem', done: doneCount, maxRssBytes: process.resourceUsage().maxRSS * 1024, rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, atMs: performance.now() - t0 });
+            send({
+              t: 'mem',
+              done: doneCount,
+              maxRssBytes: process.resourceUsage().maxRSS * 1024,
+              rssBytes: mem.rss,
+              heapUsedBytes: mem.heapUsed,
+              atMs: performance.now() - t0,
+            });
           }
         },
       })

@@ -13,26 +13,61 @@ const cpuSeconds = (pid: number) => {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(f[11]) + Number(f[12])) / 100;
 };
-const tasks = Number(process.argv[2] ?? 500), c = Number(process.argv[3] ?? 16), batch = Number(process.argv[4] ?? c);
+const tasks = Number(process.argv[2] ?? 500),
+  c = Number(process.argv[3] ?? 16),
+  batch = Number(process.argv[4] ?? c);
 try {
   const client = await new MongoClient(server.uri, { maxPoolSize: 100, monitorCommands: true }).connect();
   const counts = new Map<string, { n: number; ms: number }>();
   const started = new Map<number, [string, number]>();
   let on = false;
-  client.on('commandStarted', (e) => { if (on) started.set(e.requestId, [e.commandName, performance.now()]); });
-  client.on('commandSucceeded', (e) => { const s = started.get(e.requestId); if (!s) return; started.delete(e.requestId); const k = s[0]; const x = counts.get(k) ?? { n: 0, ms: 0 }; x.n++; x.ms += performance.now() - s[1]; counts.set(k, x); });
+  client.on('commandStarted', (e) => {
+    if (on) started.set(e.requestId, [e.commandName, performance.now()]);
+  });
+  client.on('commandSucceeded', (e) => {
+    const s = started.get(e.requestId);
+    if (!s) return;
+    started.delete(e.requestId);
+    const k = s[0];
+    const x = counts.get(k) ?? { n: 0, ms: 0 };
+    x.n++;
+    x.ms += performance.now() - s[1];
+    counts.set(k, x);
+  });
   const db = client.db('prof');
-  const config = loadConfig({ env: {}, overrides: { Worker: { BatchSize: batch, Concurrency: c, PollingInterval: 100, HeartbeatInterval: 2000 } } });
+  const config = loadConfig({
+    env: {},
+    overrides: { Worker: { BatchSize: batch, Concurrency: c, PollingInterval: 100, HeartbeatInterval: 2000 } },
+  });
   const store = createTaskStore(db, config);
   const registry = new WorkerRegistry(db);
-  await store.ensureIndexes(); await registry.ensureIndexes();
+  await store.ensureIndexes();
+  await registry.ensureIndexes();
   await store.ingest(Array.from({ length: tasks }, (_, n) => ({ type: 'noop', payload: { n } })));
-  let done = 0; let finish!: () => void; const all = new Promise<void>((r) => (finish = r));
+  let done = 0;
+  let finish!: () => void;
+  const all = new Promise<void>((r) => (finish = r));
   const claims: number[] = [];
   const origClaim = store.claim.bind(store);
   let inClaimMs = 0;
-  store.claim = async (w, o) => { const c0 = performance.now(); const r = await origClaim(w, o); inClaimMs += performance.now() - c0; claims.push(o?.limit ?? 1); return r; };
-  const worker = createWorker({ store, registry, settings: config.Worker, handlers: new HandlerRegistry([defineHandler({ type: 'noop', schema: z.unknown(), run: () => undefined })]), hooks: { onTaskFinished: () => { if (++done === tasks) finish(); } } });
+  store.claim = async (w, o) => {
+    const c0 = performance.now();
+    const r = await origClaim(w, o);
+    inClaimMs += performance.now() - c0;
+    claims.push(o?.limit ?? 1);
+    return r;
+  };
+  const worker = createWorker({
+    store,
+    registry,
+    settings: config.Worker,
+    handlers: new HandlerRegistry([defineHandler({ type: 'noop', schema: z.unknown(), run: () => undefined })]),
+    hooks: {
+      onTaskFinished: () => {
+        if (++done === tasks) finish();
+      },
+    },
+  });
   on = true;
   const cpu0 = process.cpuUsage();
   const server0 = cpuSeconds(server.pid);
@@ -44,10 +79,21 @@ try {
   const serverCpu = cpuSeconds(server.pid) - server0;
   on = false;
   await worker.stop();
-  console.log(`tasks ${tasks} c ${c} batch ${batch}: ${(tasks / ms * 1000).toFixed(1)} tasks/s in ${ms.toFixed(0)} ms; node CPU ${((cpu.user + cpu.system) / 1000 / ms * 100).toFixed(0)}% of one core, ${((cpu.user + cpu.system) / 1000 / tasks).toFixed(2)} ms CPU per task; server CPU ${(serverCpu * 1000 / ms * 100).toFixed(0)}%, ${(serverCpu * 1000 / tasks).toFixed(2)} ms per task`);
-  console.log(`run loop inside claim(): ${inClaimMs.toFixed(0)} ms of ${ms.toFixed(0)} ms (${(inClaimMs / ms * 100).toFixed(0)}%), ${claims.length} claims, ${(tasks / claims.length).toFixed(1)} tasks per claim`);
-  const hist = new Map<number, number>(); for (const l of claims) hist.set(l, (hist.get(l) ?? 0) + 1);
-  console.log('claim calls by limit', [...hist].sort((a, b) => a[0] - b[0]));
-  for (const [k, v] of [...counts].sort()) console.log(k.padEnd(16), v.n, 'per task', (v.n / tasks).toFixed(2), 'avg ms', (v.ms / v.n).toFixed(2));
+  console.log(
+    `tasks ${tasks} c ${c} batch ${batch}: ${((tasks / ms) * 1000).toFixed(1)} tasks/s in ${ms.toFixed(0)} ms; node CPU ${(((cpu.user + cpu.system) / 1000 / ms) * 100).toFixed(0)}% of one core, ${((cpu.user + cpu.system) / 1000 / tasks).toFixed(2)} ms CPU per task; server CPU ${(((serverCpu * 1000) / ms) * 100).toFixed(0)}%, ${((serverCpu * 1000) / tasks).toFixed(2)} ms per task`,
+  );
+  console.log(
+    `run loop inside claim(): ${inClaimMs.toFixed(0)} ms of ${ms.toFixed(0)} ms (${((inClaimMs / ms) * 100).toFixed(0)}%), ${claims.length} claims, ${(tasks / claims.length).toFixed(1)} tasks per claim`,
+  );
+  const hist = new Map<number, number>();
+  for (const l of claims) hist.set(l, (hist.get(l) ?? 0) + 1);
+  console.log(
+    'claim calls by limit',
+    [...hist].sort((a, b) => a[0] - b[0]),
+  );
+  for (const [k, v] of [...counts].sort())
+    console.log(k.padEnd(16), v.n, 'per task', (v.n / tasks).toFixed(2), 'avg ms', (v.ms / v.n).toFixed(2));
   await client.close();
-} finally { await server.stop(); }
+} finally {
+  await server.stop();
+}

@@ -20,13 +20,17 @@ async function fresh(): Promise<{ col: Collection<Task>; ids: string[] }> {
   const col = db.collection<Task>('tasks');
   await col.createIndexes(taskIndexes.map((i) => ({ key: i.key, name: i.name })));
   const now = new Date();
-  const all = Array.from({ length: docs }, (_, n) => toTaskDocument({ type: 'noop', payload: { n }, idempotencyKey: `k${n}` }, now, { maxRetries: 3 }));
+  const all = Array.from({ length: docs }, (_, n) =>
+    toTaskDocument({ type: 'noop', payload: { n }, idempotencyKey: `k${n}` }, now, { maxRetries: 3 }),
+  );
   for (let i = 0; i < all.length; i += 500) await col.insertMany(all.slice(i, i + 500));
   return { col, ids: all.map((d) => d._id) };
 }
 
-const groups = (ids: string[]) => Array.from({ length: Math.ceil(ids.length / group) }, (_, i) => ids.slice(i * group, (i + 1) * group));
-const update = () => stateChange(22, { now: new Date(), from: 21, by: 'w', set: { startedAt: new Date(), heartbeatAt: new Date() } });
+const groups = (ids: string[]) =>
+  Array.from({ length: Math.ceil(ids.length / group) }, (_, i) => ids.slice(i * group, (i + 1) * group));
+const update = () =>
+  stateChange(22, { now: new Date(), from: 21, by: 'w', set: { startedAt: new Date(), heartbeatAt: new Date() } });
 
 async function run(name: string, fn: (col: Collection<Task>, ids: string[]) => Promise<unknown>): Promise<void> {
   const { col, ids } = await fresh();
@@ -40,23 +44,45 @@ async function run(name: string, fn: (col: Collection<Task>, ids: string[]) => P
 try {
   for (let rep = 0; rep < 2; rep++) {
     await run('updateOne per doc, 16 in flight', async (col, ids) => {
-      for (const g of groups(ids)) await Promise.all(g.map((id) => col.updateOne({ _id: id, status: { $in: [20] } }, update())));
+      for (const g of groups(ids))
+        await Promise.all(g.map((id) => col.updateOne({ _id: id, status: { $in: [20] } }, update())));
     });
     await run('bulkWrite of 16 updateOne (unordered), 1 in flight', async (col, ids) => {
-      for (const g of groups(ids)) await col.bulkWrite(g.map((id): AnyBulkWriteOperation<Task> => ({ updateOne: { filter: { _id: id, status: { $in: [20] } }, update: update() } })), { ordered: false });
+      for (const g of groups(ids))
+        await col.bulkWrite(
+          g.map((id): AnyBulkWriteOperation<Task> => ({
+            updateOne: { filter: { _id: id, status: { $in: [20] } }, update: update() },
+          })),
+          { ordered: false },
+        );
     });
     await run('updateMany over 16 ids, 1 in flight', async (col, ids) => {
       for (const g of groups(ids)) await col.updateMany({ _id: { $in: g }, status: { $in: [20] } }, update());
     });
     await run('sorted findOneAndUpdate claim, 16 in flight', async (col, ids) => {
       for (const g of groups(ids)) {
-        await Promise.all(g.map(() => col.findOneAndUpdate({ status: { $in: [20, 25] }, nextAttemptAt: { $lte: new Date() } }, { $set: { status: 21 } }, { sort: { priority: -1, createdAt: 1 } })));
+        await Promise.all(
+          g.map(() =>
+            col.findOneAndUpdate(
+              { status: { $in: [20, 25] }, nextAttemptAt: { $lte: new Date() } },
+              { $set: { status: 21 } },
+              { sort: { priority: -1, createdAt: 1 } },
+            ),
+          ),
+        );
       }
     });
     await run('find 16 ids sorted + updateMany + find by ids, 1 in flight', async (col, ids) => {
       for (let i = 0; i < ids.length; i += group) {
-        const c = await col.find({ status: { $in: [20, 25] }, nextAttemptAt: { $lte: new Date() } }, { projection: { _id: 1 } }).sort({ priority: -1, createdAt: 1 }).limit(group).toArray();
-        await col.updateMany({ _id: { $in: c.map((d) => d._id) }, status: { $in: [20, 25] } }, { $set: { status: 21 } });
+        const c = await col
+          .find({ status: { $in: [20, 25] }, nextAttemptAt: { $lte: new Date() } }, { projection: { _id: 1 } })
+          .sort({ priority: -1, createdAt: 1 })
+          .limit(group)
+          .toArray();
+        await col.updateMany(
+          { _id: { $in: c.map((d) => d._id) }, status: { $in: [20, 25] } },
+          { $set: { status: 21 } },
+        );
         await col.find({ _id: { $in: c.map((d) => d._id) } }).toArray();
       }
     });

@@ -10,7 +10,15 @@ export const fcContextSchema = z.object({
     .object({ accessKeyId: z.string(), accessKeySecret: z.string(), securityToken: z.string() })
     .partial()
     .optional(),
-  function: z.object({ name: z.string(), handler: z.string().optional(), memory: z.number().optional(), timeout: z.number().optional() }).partial().optional(),
+  function: z
+    .object({
+      name: z.string(),
+      handler: z.string().optional(),
+      memory: z.number().optional(),
+      timeout: z.number().optional(),
+    })
+    .partial()
+    .optional(),
   region: z.string().optional(),
   accountId: z.string().optional(),
   instanceID: z.string().optional(),
@@ -33,7 +41,10 @@ export const httpEventSchema = z.object({
   isBase64Encoded: z.boolean().optional().default(false),
   headers: z.record(z.string(), z.string()).optional().default({}),
   queryParameters: z.record(z.string(), z.string()).optional().default({}),
-  requestContext: z.object({ http: z.object({ method: z.string(), path: z.string().optional() }), requestId: z.string().optional() }),
+  requestContext: z.object({
+    http: z.object({ method: z.string(), path: z.string().optional() }),
+    requestId: z.string().optional(),
+  }),
 });
 export type HttpEvent = z.infer<typeof httpEventSchema>;
 

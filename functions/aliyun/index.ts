@@ -6,12 +6,26 @@
  */
 import { invocationDeadline } from '../../lib/app/budget.js';
 import { fcDispatcher, fcEndpoint, FcInvoker } from '../../lib/app/fc-invoker.js';
-import { adminRouterFor, processInvocation, pullIngest, reclaimInvocation, type InvocationInfo } from '../../lib/app/invocations.js';
+import {
+  adminRouterFor,
+  processInvocation,
+  pullIngest,
+  reclaimInvocation,
+  type InvocationInfo,
+} from '../../lib/app/invocations.js';
 import { sharedServices, type AppServices } from '../../lib/app/services.js';
 import { noDispatch, type Dispatcher } from '../../lib/app/dispatch.js';
 import { createQueueProvider } from '../../lib/queues/factory.js';
 import type { MnsCredentials } from '../../lib/queues/mns/credentials.js';
-import { eventJson, fcContextSchema, fcTimeoutMs, httpEventSchema, timerEventSchema, type FcContext, type HttpResult } from './event.js';
+import {
+  eventJson,
+  fcContextSchema,
+  fcTimeoutMs,
+  httpEventSchema,
+  timerEventSchema,
+  type FcContext,
+  type HttpResult,
+} from './event.js';
 
 function services(): Promise<AppServices> {
   return sharedServices({ runtime: 'function-compute', serverSelectionTimeoutMs: 5_000 });
@@ -19,19 +33,34 @@ function services(): Promise<AppServices> {
 
 function info(ctx: FcContext): InvocationInfo {
   const instanceId = ctx.instanceID ?? process.env.FC_INSTANCE_ID;
-  return { invocationId: ctx.requestId, functionName: ctx.function?.name ?? process.env.FC_FUNCTION_NAME ?? 'unknown', ...(instanceId ? { instanceId } : {}) };
+  return {
+    invocationId: ctx.requestId,
+    functionName: ctx.function?.name ?? process.env.FC_FUNCTION_NAME ?? 'unknown',
+    ...(instanceId ? { instanceId } : {}),
+  };
 }
 
 function credentialsOf(ctx: FcContext): MnsCredentials | undefined {
   const c = ctx.credentials;
-  return c?.accessKeyId && c.accessKeySecret ? { accessKeyId: c.accessKeyId, accessKeySecret: c.accessKeySecret, ...(c.securityToken ? { securityToken: c.securityToken } : {}) } : undefined;
+  return c?.accessKeyId && c.accessKeySecret
+    ? {
+        accessKeyId: c.accessKeyId,
+        accessKeySecret: c.accessKeySecret,
+        ...(c.securityToken ? { securityToken: c.securityToken } : {}),
+      }
+    : undefined;
 }
 
 function dispatcherFor(s: AppServices, ctx: FcContext): Dispatcher {
   const endpoint = fcEndpoint(s.config.FunctionCompute.Endpoint, process.env);
   const credentials = credentialsOf(ctx);
   if (!endpoint || !credentials) return noDispatch;
-  const invoker = new FcInvoker({ endpoint, credentials, functionName: s.config.FunctionCompute.ProcessorFunctionName, logger: s.logger });
+  const invoker = new FcInvoker({
+    endpoint,
+    credentials,
+    functionName: s.config.FunctionCompute.ProcessorFunctionName,
+    logger: s.logger,
+  });
   return fcDispatcher(invoker, s.config.FunctionCompute.FanOut, s.logger);
 }
 
@@ -45,13 +74,22 @@ export async function puller(event: unknown, context: unknown) {
   timerEventSchema.parse(eventJson(event));
   const s = await services();
   const credentials = credentialsOf(ctx);
-  const provider = await createQueueProvider(s.config, { provider: 'mns', logger: s.logger, ...(credentials ? { extras: { mns: { credentials } } } : {}) });
+  const provider = await createQueueProvider(s.config, {
+    provider: 'mns',
+    logger: s.logger,
+    ...(credentials ? { extras: { mns: { credentials } } } : {}),
+  });
   try {
     if (!queuesEnsured) {
       await provider.ensureQueues();
       queuesEnsured = true;
     }
-    return await pullIngest(s, provider, { ...info(ctx), deadline: invocationDeadline(startedAt, fcTimeoutMs(ctx)) }, dispatcherFor(s, ctx));
+    return await pullIngest(
+      s,
+      provider,
+      { ...info(ctx), deadline: invocationDeadline(startedAt, fcTimeoutMs(ctx)) },
+      dispatcherFor(s, ctx),
+    );
   } finally {
     await provider.close();
   }
@@ -62,7 +100,10 @@ async function workerInvocation(event: unknown, context: unknown, checkEvent: (j
   const startedAt = Date.now();
   const ctx = fcContextSchema.parse(context);
   checkEvent(eventJson(event));
-  return processInvocation(await services(), { ...info(ctx), deadline: invocationDeadline(startedAt, fcTimeoutMs(ctx)) });
+  return processInvocation(await services(), {
+    ...info(ctx),
+    deadline: invocationDeadline(startedAt, fcTimeoutMs(ctx)),
+  });
 }
 
 /** Asynchronous invocation (from the puller's fan-out): one worker invocation. */

@@ -23,7 +23,9 @@ async function getRouter(): Promise<AdminRouter> {
       // The Functions host checks function keys (authLevel "function") before this runs.
       return adminRouterFor(s, { queues, router: { auth: 'platform', basePath: '/api' } });
     })();
-    router.catch(() => { router = undefined; });
+    router.catch(() => {
+      router = undefined;
+    });
   }
   return router;
 }
@@ -34,11 +36,28 @@ export async function admin(request: HttpRequest, context: InvocationContext): P
   const query: Record<string, string | string[]> = {};
   for (const [k, v] of url.searchParams) query[k] = k in query ? [...[query[k]!].flat(), v] : v;
   const headers: Record<string, string> = {};
-  request.headers.forEach((v, k) => { headers[k] = v; });
+  request.headers.forEach((v, k) => {
+    headers[k] = v;
+  });
   const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : await request.text();
-  const res = await (await getRouter()).handle({ method: request.method, path: url.pathname.replace(/^\/api(?=\/|$)/, '') || '/', query, headers, body });
-  context.log(JSON.stringify({ msg: 'admin request', method: request.method, path: url.pathname, status: res.status, invocationId: context.invocationId }));
+  const res = await (
+    await getRouter()
+  ).handle({ method: request.method, path: url.pathname.replace(/^\/api(?=\/|$)/, '') || '/', query, headers, body });
+  context.log(
+    JSON.stringify({
+      msg: 'admin request',
+      method: request.method,
+      path: url.pathname,
+      status: res.status,
+      invocationId: context.invocationId,
+    }),
+  );
   return { status: res.status, headers: res.headers, body: res.body };
 }
 
-app.http('admin', { methods: ['GET', 'POST', 'PUT', 'DELETE', 'HEAD'], authLevel: 'function', route: '{*path}', handler: admin });
+app.http('admin', {
+  methods: ['GET', 'POST', 'PUT', 'DELETE', 'HEAD'],
+  authLevel: 'function',
+  route: '{*path}',
+  handler: admin,
+});

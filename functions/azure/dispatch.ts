@@ -13,7 +13,9 @@ export function dispatcher(s: AppServices): Promise<Dispatcher> {
       await q.ensureQueues();
       return queueDispatcher(q, s.logger);
     })();
-    cached.catch(() => { cached = undefined; });
+    cached.catch(() => {
+      cached = undefined;
+    });
   }
   return cached;
 }

@@ -41,13 +41,25 @@ export function toPushedMessages(messages: unknown[], context: InvocationContext
 export async function ingestServiceBusQueue(messages: unknown[], context: InvocationContext): Promise<PushResult> {
   const s = await services();
   const queue = s.config.AzureServiceBus.QueueName ?? 'unknown';
-  return ingestPushedMessages(s, toPushedMessages(messages, context), { provider: 'service-bus', queue }, invocationInfo(context), await dispatcher(s));
+  return ingestPushedMessages(
+    s,
+    toPushedMessages(messages, context),
+    { provider: 'service-bus', queue },
+    invocationInfo(context),
+    await dispatcher(s),
+  );
 }
 
 export async function ingestServiceBusTopic(messages: unknown[], context: InvocationContext): Promise<PushResult> {
   const s = await services();
   const queue = `${s.config.AzureServiceBus.TopicName ?? 'unknown'}/Subscriptions/${s.config.AzureServiceBus.SubscriptionName ?? 'unknown'}`;
-  return ingestPushedMessages(s, toPushedMessages(messages, context), { provider: 'service-bus', queue }, invocationInfo(context), await dispatcher(s));
+  return ingestPushedMessages(
+    s,
+    toPushedMessages(messages, context),
+    { provider: 'service-bus', queue },
+    invocationInfo(context),
+    await dispatcher(s),
+  );
 }
 
 // The connection "AzureServiceBus" resolves to the app setting AzureServiceBus (a connection string) or,

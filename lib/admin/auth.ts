@@ -16,7 +16,9 @@ export function presentedKey(req: Pick<AdminRequest, 'headers' | 'query'>): stri
  */
 export function keyMatches(presented: string | undefined, expected: string | undefined): boolean {
   if (!expected) return false;
-  const a = createHash('sha256').update(presented ?? '').digest();
+  const a = createHash('sha256')
+    .update(presented ?? '')
+    .digest();
   const b = createHash('sha256').update(expected).digest();
   return timingSafeEqual(a, b) && presented !== undefined;
 }

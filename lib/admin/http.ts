@@ -4,7 +4,11 @@ import { fromZodError, problems } from './problem.js';
 import type { AdminRequest, AdminResponse } from './types.js';
 
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): AdminResponse {
-  return { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers }, body: JSON.stringify(body) };
+  return {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+    body: JSON.stringify(body),
+  };
 }
 
 /**
@@ -21,18 +25,30 @@ function normalizeQuery(query: AdminRequest['query'], multi: readonly string[]):
     else if (values.length > 1) repeated.push(k);
     else out[k] = values[0]!;
   }
-  if (repeated.length) throw problems.badRequest('A parameter was given more than once.', repeated.map((name) => ({ name, reason: 'given more than once' })));
+  if (repeated.length)
+    throw problems.badRequest(
+      'A parameter was given more than once.',
+      repeated.map((name) => ({ name, reason: 'given more than once' })),
+    );
   return out;
 }
 
-export function parseQuery<S extends z.ZodType>(req: AdminRequest, schema: S, multi: readonly string[] = []): z.output<S> {
+export function parseQuery<S extends z.ZodType>(
+  req: AdminRequest,
+  schema: S,
+  multi: readonly string[] = [],
+): z.output<S> {
   const result = schema.safeParse(normalizeQuery(req.query, multi));
   if (!result.success) throw fromZodError(result.error, 'query');
   return result.data;
 }
 
 /** Parses a JSON body with `schema`. An empty body reads as `{}` when `optional` (e.g. cancel without a reason). */
-export function parseBody<S extends z.ZodType>(req: AdminRequest, schema: S, opts: { optional?: boolean; maxBytes: number }): z.output<S> {
+export function parseBody<S extends z.ZodType>(
+  req: AdminRequest,
+  schema: S,
+  opts: { optional?: boolean; maxBytes: number },
+): z.output<S> {
   const text = req.body ?? '';
   if (Buffer.byteLength(text, 'utf8') > opts.maxBytes) throw problems.tooLarge(opts.maxBytes);
   let value: unknown = {};
@@ -53,15 +69,30 @@ export function parseBody<S extends z.ZodType>(req: AdminRequest, schema: S, opt
 }
 
 /** A path parameter: decoded, non-empty, bounded, no control characters. */
-export const idParam = z.string().min(1).max(256).refine((s) => ![...s].some((c) => c === '/' || c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f), {
-  message: 'an id without slashes or control characters',
-});
+export const idParam = z
+  .string()
+  .min(1)
+  .max(256)
+  .refine((s) => ![...s].some((c) => c === '/' || c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f), {
+    message: 'an id without slashes or control characters',
+  });
 
 /** A time as ISO 8601 (with a zone) or milliseconds since the epoch. */
-export const timeParam = z.union([
-  z.iso.datetime({ offset: true }).transform((s) => new Date(s)),
-  z.string().regex(/^\d{1,15}$/).transform((s) => new Date(Number(s))),
-], { message: 'an ISO 8601 time with a zone, or epoch milliseconds' });
+export const timeParam = z.union(
+  [
+    z.iso.datetime({ offset: true }).transform((s) => new Date(s)),
+    z
+      .string()
+      .regex(/^\d{1,15}$/)
+      .transform((s) => new Date(Number(s))),
+  ],
+  { message: 'an ISO 8601 time with a zone, or epoch milliseconds' },
+);
 
 /** Splits "a,b" and repeated parameters into one list. */
-export const listParam = z.array(z.string()).transform((values) => values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== ''));
+export const listParam = z.array(z.string()).transform((values) =>
+  values
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v !== ''),
+);

@@ -41,7 +41,9 @@ function readBody(req: IncomingMessage, max: number): Promise<string | undefined
       if (size > max) over = true;
       else chunks.push(c);
     });
-    req.on('end', () => resolve(over ? 'too-large' : chunks.length ? Buffer.concat(chunks).toString('utf8') : undefined));
+    req.on('end', () =>
+      resolve(over ? 'too-large' : chunks.length ? Buffer.concat(chunks).toString('utf8') : undefined),
+    );
     req.on('error', reject);
   });
 }
@@ -55,7 +57,10 @@ function send(res: ServerResponse, r: AdminResponse): void {
  * The node:http request listener for the admin router under `prefix`: the local runtime mounts it
  * (or calls createAdminServer). It only translates; every decision is the router's.
  */
-export function adminRequestListener(router: AdminRouter, opts: { prefix?: string; maxBodyBytes?: number; logger?: Logger } = {}) {
+export function adminRequestListener(
+  router: AdminRouter,
+  opts: { prefix?: string; maxBodyBytes?: number; logger?: Logger } = {},
+) {
   const prefix = (opts.prefix ?? '/api').replace(/\/+$/, '');
   const max = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
   const logger = opts.logger ?? silentLogger;
@@ -76,7 +81,13 @@ export function adminRequestListener(router: AdminRouter, opts: { prefix?: strin
         const prev = query[k];
         query[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
       }
-      const request: AdminRequest = { method: req.method ?? 'GET', path: url.pathname.slice(prefix.length) || '/', query, headers: req.headers, body };
+      const request: AdminRequest = {
+        method: req.method ?? 'GET',
+        path: url.pathname.slice(prefix.length) || '/',
+        query,
+        headers: req.headers,
+        body,
+      };
       send(res, await router.handle(request));
     })().catch((e: unknown) => {
       // The router answers every error itself; this is the adapter failing (socket closed mid-body, ...).
@@ -88,11 +99,16 @@ export function adminRequestListener(router: AdminRouter, opts: { prefix?: strin
 }
 
 /** Serves the admin API over node:http (the local runtime, tests, `taskctl` against a dev box). */
-export async function createAdminServer(ops: AdminContext | AdminRouter, opts: AdminServerOptions = {}): Promise<AdminServer> {
+export async function createAdminServer(
+  ops: AdminContext | AdminRouter,
+  opts: AdminServerOptions = {},
+): Promise<AdminServer> {
   const prefix = (opts.prefix ?? '/api').replace(/\/+$/, '');
   const maxBodyBytes = opts.router?.maxBodyBytes ?? DEFAULT_MAX_BODY;
   const router = isRouter(ops) ? ops : createAdminRouter(ops, { ...opts.router, basePath: prefix });
-  const server = createServer(adminRequestListener(router, { prefix, maxBodyBytes, ...(opts.logger ? { logger: opts.logger } : {}) }));
+  const server = createServer(
+    adminRequestListener(router, { prefix, maxBodyBytes, ...(opts.logger ? { logger: opts.logger } : {}) }),
+  );
   const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

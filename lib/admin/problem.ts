@@ -26,18 +26,32 @@ export class HttpProblem extends Error {
 }
 
 export const problems = {
-  badRequest: (detail: string, invalidParams?: InvalidParam[]) => new HttpProblem(400, 'invalid-request', 'Invalid request', detail, invalidParams ? { invalidParams } : {}),
+  badRequest: (detail: string, invalidParams?: InvalidParam[]) =>
+    new HttpProblem(400, 'invalid-request', 'Invalid request', detail, invalidParams ? { invalidParams } : {}),
   unauthorized: () =>
-    new HttpProblem(401, 'unauthorized', 'Unauthorized', 'A valid admin key is required in the x-functions-key header (or ?code=).', {
-      headers: { 'www-authenticate': 'x-functions-key' },
-    }),
+    new HttpProblem(
+      401,
+      'unauthorized',
+      'Unauthorized',
+      'A valid admin key is required in the x-functions-key header (or ?code=).',
+      {
+        headers: { 'www-authenticate': 'x-functions-key' },
+      },
+    ),
   notFound: (detail: string) => new HttpProblem(404, 'not-found', 'Not found', detail),
-  methodNotAllowed: (allow: readonly string[]) => new HttpProblem(405, 'method-not-allowed', 'Method not allowed', `Allowed: ${allow.join(', ')}`, { headers: { allow: allow.join(', ') } }),
-  conflict: (slug: string, detail: string, extra: Record<string, unknown> = {}) => new HttpProblem(409, slug, 'Conflict', detail, extra),
+  methodNotAllowed: (allow: readonly string[]) =>
+    new HttpProblem(405, 'method-not-allowed', 'Method not allowed', `Allowed: ${allow.join(', ')}`, {
+      headers: { allow: allow.join(', ') },
+    }),
+  conflict: (slug: string, detail: string, extra: Record<string, unknown> = {}) =>
+    new HttpProblem(409, slug, 'Conflict', detail, extra),
   tooLarge: (max: number) => new HttpProblem(413, 'body-too-large', 'Request body too large', `At most ${max} bytes.`),
-  unsupportedMediaType: () => new HttpProblem(415, 'unsupported-media-type', 'Unsupported media type', 'Send the body as application/json.'),
-  unavailable: (detail: string) => new HttpProblem(503, 'unavailable', 'Service unavailable', detail, { headers: { 'retry-after': '5' } }),
-  internal: () => new HttpProblem(500, 'internal', 'Internal error', 'The request failed; the server log has the details.'),
+  unsupportedMediaType: () =>
+    new HttpProblem(415, 'unsupported-media-type', 'Unsupported media type', 'Send the body as application/json.'),
+  unavailable: (detail: string) =>
+    new HttpProblem(503, 'unavailable', 'Service unavailable', detail, { headers: { 'retry-after': '5' } }),
+  internal: () =>
+    new HttpProblem(500, 'internal', 'Internal error', 'The request failed; the server log has the details.'),
 };
 
 /** A zod failure as a 400 with one invalid-params entry per issue (path joined with dots; values never echoed). */
@@ -60,7 +74,11 @@ export function problemResponse(p: HttpProblem, instance: string): AdminResponse
     ...(invalidParams?.length ? { 'invalid-params': invalidParams } : {}),
     ...rest,
   };
-  return { status: p.status, headers: { 'content-type': PROBLEM_CONTENT_TYPE, ...headers }, body: JSON.stringify(body) };
+  return {
+    status: p.status,
+    headers: { 'content-type': PROBLEM_CONTENT_TYPE, ...headers },
+    body: JSON.stringify(body),
+  };
 }
 
 export function problemType(slug: string): string {

@@ -22,14 +22,26 @@ export interface AdminRouter {
   handle(req: AdminRequest): Promise<AdminResponse>;
 }
 
-const allRoutes: readonly Route[] = [...healthRoutes, ...taskRoutes, ...statsRoutes, ...workerRoutes, ...queueRoutes, ...messageRoutes, ...dashboardRoutes];
+const allRoutes: readonly Route[] = [
+  ...healthRoutes,
+  ...taskRoutes,
+  ...statsRoutes,
+  ...workerRoutes,
+  ...queueRoutes,
+  ...messageRoutes,
+  ...dashboardRoutes,
+];
 const compiled = allRoutes.map((route) => ({ route, ...compilePath(route.path) }));
 
 /** Every route as "METHOD /path" (tests check each one refuses a request without a valid key). */
 export const adminRouteTable: readonly string[] = allRoutes.map((r) => `${r.method} ${r.path}`);
 
 /** Headers on every response: nothing is cacheable (it is live state, and some of it sensitive). */
-const commonHeaders = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
+const commonHeaders = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
 
 function resolveOptions(o: AdminRouterOptions): ResolvedOptions {
   return {
@@ -48,9 +60,18 @@ function toProblem(e: unknown): HttpProblem | undefined {
   if (e instanceof z.ZodError) return fromZodError(e, 'body');
   if (e instanceof TaskNotFoundError) return problems.notFound(`No task ${e.taskId}.`);
   if (e instanceof VersionConflictError) {
-    return problems.conflict('version-conflict', e.message, { taskVersion: e.actualVersion, ...(e.actualStatus !== undefined ? { taskStatus: e.actualStatus, taskStatusName: statusName(e.actualStatus) } : {}) });
+    return problems.conflict('version-conflict', e.message, {
+      taskVersion: e.actualVersion,
+      ...(e.actualStatus !== undefined
+        ? { taskStatus: e.actualStatus, taskStatusName: statusName(e.actualStatus) }
+        : {}),
+    });
   }
-  if (e instanceof TaskStateError) return problems.conflict('invalid-state', e.message, { taskStatus: e.status, taskStatusName: statusName(e.status) });
+  if (e instanceof TaskStateError)
+    return problems.conflict('invalid-state', e.message, {
+      taskStatus: e.status,
+      taskStatusName: statusName(e.status),
+    });
   if (e instanceof InvalidTransitionError) return problems.conflict('invalid-transition', e.message);
   if (isTransientDbError(e)) return problems.unavailable('The database is not reachable right now; try again.');
   return undefined;
@@ -90,13 +111,17 @@ export function createAdminRouter(ctx: AdminContext, options: AdminRouterOptions
     });
     if (candidates.length === 0) return problemResponse(problems.notFound(`No route ${path}.`), instance);
     const hit = candidates.find((c) => c.route.method === req.method.toUpperCase());
-    if (!hit) return problemResponse(problems.methodNotAllowed([...new Set(candidates.map((c) => c.route.method))]), instance);
+    if (!hit)
+      return problemResponse(problems.methodNotAllowed([...new Set(candidates.map((c) => c.route.method))]), instance);
     const params: Record<string, string> = {};
     for (const [i, name] of hit.names.entries()) {
       try {
         params[name] = decodeURIComponent(hit.match[i + 1]!);
       } catch {
-        return problemResponse(problems.badRequest(`The path parameter ${name} is not valid percent-encoding.`), instance);
+        return problemResponse(
+          problems.badRequest(`The path parameter ${name} is not valid percent-encoding.`),
+          instance,
+        );
       }
     }
     return hit.route.handle({ req, params, ctx, options: opts, logger, now: ctx.now?.() ?? new Date() });
@@ -113,7 +138,14 @@ export function createAdminRouter(ctx: AdminContext, options: AdminRouterOptions
         const problem = toProblem(e);
         if (!problem || problem.status >= 500) {
           // The path only: the query may hold the key (?code=).
-          logger.error('admin API request failed', { method: req.method, path: instance, error: e instanceof Error ? { name: e.name, message: redactConnectionString(e.message), stack: e.stack } : String(e) });
+          logger.error('admin API request failed', {
+            method: req.method,
+            path: instance,
+            error:
+              e instanceof Error
+                ? { name: e.name, message: redactConnectionString(e.message), stack: e.stack }
+                : String(e),
+          });
         }
         res = problemResponse(problem ?? problems.internal(), instance);
       }
@@ -121,4 +153,3 @@ export function createAdminRouter(ctx: AdminContext, options: AdminRouterOptions
     },
   };
 }
-

@@ -81,7 +81,11 @@ export function taskDetail(t: Task): TaskDetailView {
     // The lease token is a fencing secret of the worker: never shown.
     owner: t.owner ? { workerId: t.owner.workerId, acquiredAt: t.owner.acquiredAt } : null,
     errors: t.errors.map((e) => ({ ...e })),
-    history: t.history.map((h) => ({ ...h, fromName: h.from === null ? null : statusName(h.from), toName: statusName(h.to) })),
+    history: t.history.map((h) => ({
+      ...h,
+      fromName: h.from === null ? null : statusName(h.from),
+      toName: statusName(h.to),
+    })),
   };
 }
 

@@ -31,19 +31,51 @@ export interface FunctionDefinition {
 
 /** Azure Functions app (functions/azure). */
 export const azureFunctions: readonly FunctionDefinition[] = [
-  { name: 'ingest-servicebus-queue', trigger: 'serviceBusQueue', queueSetting: 'AzureServiceBus__QueueName', purpose: 'ingest pushed Service Bus messages' },
-  { name: 'ingest-servicebus-topic', trigger: 'serviceBusTopic', queueSetting: 'AzureServiceBus__TopicName', subscriptionSetting: 'AzureServiceBus__SubscriptionName', purpose: 'ingest pushed Service Bus topic messages' },
-  { name: 'processor-dispatch', trigger: 'storageQueue', queueSetting: 'AzureStorage__DispatchQueueName', purpose: 'a worker invocation when ingest stored new tasks' },
-  { name: 'processor-sweep', trigger: 'timer', schedule: schedules.processorSweep, purpose: 'a worker invocation for retries that came due' },
+  {
+    name: 'ingest-servicebus-queue',
+    trigger: 'serviceBusQueue',
+    queueSetting: 'AzureServiceBus__QueueName',
+    purpose: 'ingest pushed Service Bus messages',
+  },
+  {
+    name: 'ingest-servicebus-topic',
+    trigger: 'serviceBusTopic',
+    queueSetting: 'AzureServiceBus__TopicName',
+    subscriptionSetting: 'AzureServiceBus__SubscriptionName',
+    purpose: 'ingest pushed Service Bus topic messages',
+  },
+  {
+    name: 'processor-dispatch',
+    trigger: 'storageQueue',
+    queueSetting: 'AzureStorage__DispatchQueueName',
+    purpose: 'a worker invocation when ingest stored new tasks',
+  },
+  {
+    name: 'processor-sweep',
+    trigger: 'timer',
+    schedule: schedules.processorSweep,
+    purpose: 'a worker invocation for retries that came due',
+  },
   { name: 'reclaimer', trigger: 'timer', schedule: schedules.reclaimer, purpose: 'reclaimer pass' },
   { name: 'admin', trigger: 'http', purpose: 'operations API and dashboard under /api' },
 ];
 
 /** Function Compute 3.0 functions (functions/aliyun). */
 export const aliyunFunctions: readonly FunctionDefinition[] = [
-  { name: 'mns-puller', trigger: 'timer', schedule: schedules.ingestPuller, queueSetting: 'Aliyun__QueueName', purpose: 'pull MNS until empty or out of time; fan out processors' },
+  {
+    name: 'mns-puller',
+    trigger: 'timer',
+    schedule: schedules.ingestPuller,
+    queueSetting: 'Aliyun__QueueName',
+    purpose: 'pull MNS until empty or out of time; fan out processors',
+  },
   { name: 'processor', trigger: 'invoke', purpose: 'a worker invocation, invoked asynchronously by the puller' },
-  { name: 'processor-sweep', trigger: 'timer', schedule: schedules.processorSweep, purpose: 'a worker invocation for retries that came due' },
+  {
+    name: 'processor-sweep',
+    trigger: 'timer',
+    schedule: schedules.processorSweep,
+    purpose: 'a worker invocation for retries that came due',
+  },
   { name: 'reclaimer', trigger: 'timer', schedule: schedules.reclaimer, purpose: 'reclaimer pass' },
   { name: 'admin', trigger: 'http', purpose: 'operations API and dashboard' },
 ];

@@ -30,7 +30,8 @@ export interface FcInvokerOptions {
 // A CommonJS package: under Node's ESM its default import is module.exports, whose `default` is the
 // client class; bundlers and vitest hand over the class itself. Accept both.
 type FcClientCtor = typeof fc20230330.default;
-const FcClientClass: FcClientCtor = typeof fc20230330 === 'function' ? (fc20230330 as unknown as FcClientCtor) : fc20230330.default;
+const FcClientClass: FcClientCtor =
+  typeof fc20230330 === 'function' ? (fc20230330 as unknown as FcClientCtor) : fc20230330.default;
 type FcClient = InstanceType<typeof FcClientClass>;
 
 export class FcInvoker {
@@ -71,7 +72,12 @@ export function fcDispatcher(invoker: FcInvoker, fanOut: number, logger: Logger)
       const body: WakeUp = { kind: 'wake', stored, at: new Date().toISOString() };
       const results = await Promise.allSettled(Array.from({ length: n }, () => invoker.invokeAsync(body)));
       const failed = results.filter((r) => r.status === 'rejected');
-      if (failed.length) logger.warn('processor fan-out failed for some invocations; the sweep will pick the tasks up', { failed: failed.length, of: n, err: (failed[0] as PromiseRejectedResult).reason });
+      if (failed.length)
+        logger.warn('processor fan-out failed for some invocations; the sweep will pick the tasks up', {
+          failed: failed.length,
+          of: n,
+          err: (failed[0] as PromiseRejectedResult).reason,
+        });
     },
   };
 }

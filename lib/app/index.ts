@@ -1,5 +1,21 @@
-export { createServices, sharedServices, resetSharedServices, shutdownTelemetry, registerTaskHandlers, type AppServices, type ServicesOptions, type RuntimeKind } from './services.js';
-export { ingestPushedMessages, pullIngest, processInvocation, reclaimInvocation, adminRouterFor, type InvocationInfo } from './invocations.js';
+export {
+  createServices,
+  sharedServices,
+  resetSharedServices,
+  shutdownTelemetry,
+  registerTaskHandlers,
+  type AppServices,
+  type ServicesOptions,
+  type RuntimeKind,
+} from './services.js';
+export {
+  ingestPushedMessages,
+  pullIngest,
+  processInvocation,
+  reclaimInvocation,
+  adminRouterFor,
+  type InvocationInfo,
+} from './invocations.js';
 export { queueDispatcher, noDispatch, type Dispatcher, type WakeUp } from './dispatch.js';
 export { FcInvoker, fcDispatcher, fcEndpoint, type FcCredentials, type FcInvokerOptions } from './fc-invoker.js';
 export { azureFunctionTimeoutMs, invocationDeadline } from './budget.js';

@@ -34,16 +34,40 @@ export async function ingestPushedMessages(
   dispatch: Dispatcher = noDispatch,
 ): Promise<PushResult> {
   const logger = s.logger.child({ invocationId: inv.invocationId, function: inv.functionName });
-  const pipeline = createIngestPipeline(s.config, { store: s.store, knownTaskTypes: s.config.Ingest.KnownTaskTypes, logger, onTasksStored: (n) => dispatch.wake(n) });
+  const pipeline = createIngestPipeline(s.config, {
+    store: s.store,
+    knownTaskTypes: s.config.Ingest.KnownTaskTypes,
+    logger,
+    onTasksStored: (n) => dispatch.wake(n),
+  });
   const result = await pipeline.ingestPushed(messages, source);
-  logger.info('ingested pushed messages', { received: messages.length, stored: result.stored, duplicates: result.duplicates, rejected: result.rejected });
+  logger.info('ingested pushed messages', {
+    received: messages.length,
+    stored: result.stored,
+    duplicates: result.duplicates,
+    rejected: result.rejected,
+  });
   return result;
 }
 
 /** Pulls the ingest queue until it is empty or the invocation's budget is spent. */
-export async function pullIngest(s: AppServices, provider: QueueProvider, inv: InvocationInfo & { deadline: Date | number; signal?: AbortSignal }, dispatch: Dispatcher = noDispatch): Promise<PullUntilResult> {
-  const logger = s.logger.child({ invocationId: inv.invocationId, function: inv.functionName, queue: provider.queueName });
-  const pipeline = createIngestPipeline(s.config, { store: s.store, provider, logger, onTasksStored: (n) => dispatch.wake(n) });
+export async function pullIngest(
+  s: AppServices,
+  provider: QueueProvider,
+  inv: InvocationInfo & { deadline: Date | number; signal?: AbortSignal },
+  dispatch: Dispatcher = noDispatch,
+): Promise<PullUntilResult> {
+  const logger = s.logger.child({
+    invocationId: inv.invocationId,
+    function: inv.functionName,
+    queue: provider.queueName,
+  });
+  const pipeline = createIngestPipeline(s.config, {
+    store: s.store,
+    provider,
+    logger,
+    onTasksStored: (n) => dispatch.wake(n),
+  });
   const result = await pipeline.pullUntil({ deadline: inv.deadline, ...(inv.signal ? { signal: inv.signal } : {}) });
   logger.info('pulled ingest queue', { ...result });
   return result;
@@ -52,10 +76,15 @@ export async function pullIngest(s: AppServices, provider: QueueProvider, inv: I
 /** One processor invocation: claims and runs tasks until none is left or the deadline nears. */
 export async function processInvocation(
   s: AppServices,
-  inv: InvocationInfo & { deadline: Date | number; signal?: AbortSignal; /** A host that runs many invocations as one worker (the local runtime). */ identity?: WorkerIdentity },
+  inv: InvocationInfo & {
+    deadline: Date | number;
+    signal?: AbortSignal;
+    /** A host that runs many invocations as one worker (the local runtime). */ identity?: WorkerIdentity;
+  },
 ): Promise<WorkerSummary> {
   const logger = s.logger.child({ invocationId: inv.invocationId, function: inv.functionName });
-  const identity = inv.identity ?? resolveWorkerIdentity({ ...(inv.instanceId ? { platformInstanceId: inv.instanceId } : {}) });
+  const identity =
+    inv.identity ?? resolveWorkerIdentity({ ...(inv.instanceId ? { platformInstanceId: inv.instanceId } : {}) });
   const summary = await runWorkerInvocation({
     store: s.store,
     handlers: s.handlers,
@@ -73,15 +102,28 @@ export async function processInvocation(
 /** One reclaimer pass. */
 export async function reclaimInvocation(s: AppServices, inv: InvocationInfo): Promise<ReclaimerSummary> {
   const logger = s.logger.child({ invocationId: inv.invocationId, function: inv.functionName });
-  const summary = await runReclaimer({ db: s.database.db, store: s.store, config: s.config, logger, by: `${inv.functionName}:${inv.invocationId}` });
-  logger.info('reclaimer pass done', { ...summary, tasks: { ...summary.tasks, taskIds: summary.tasks.taskIds.length } });
+  const summary = await runReclaimer({
+    db: s.database.db,
+    store: s.store,
+    config: s.config,
+    logger,
+    by: `${inv.functionName}:${inv.invocationId}`,
+  });
+  logger.info('reclaimer pass done', {
+    ...summary,
+    tasks: { ...summary.tasks, taskIds: summary.tasks.taskIds.length },
+  });
   return summary;
 }
 
 /** The admin API over this deployment's store, workers, queues and reclaimer state. */
 export function adminRouterFor(
   s: AppServices,
-  opts: { queues?: readonly QueueProvider[]; enqueue?: (m: OutgoingMessage) => Promise<{ messageId: string }>; router?: AdminRouterOptions } = {},
+  opts: {
+    queues?: readonly QueueProvider[];
+    enqueue?: (m: OutgoingMessage) => Promise<{ messageId: string }>;
+    router?: AdminRouterOptions;
+  } = {},
 ): AdminRouter {
   const ctx: AdminContext = {
     store: s.store,
@@ -93,7 +135,9 @@ export function adminRouterFor(
     },
     ...(opts.enqueue ? { enqueue: opts.enqueue } : {}),
     ...(s.config.Admin.ApiKey ? { apiKey: s.config.Admin.ApiKey } : {}),
-    ping: async () => { await s.database.db.command({ ping: 1 }); },
+    ping: async () => {
+      await s.database.db.command({ ping: 1 });
+    },
     logger: s.logger.child({ component: 'admin' }),
   };
   return createAdminRouter(ctx, { workerStaleAfterMs: s.config.Worker.HeartbeatTimeout, ...opts.router });

@@ -40,61 +40,79 @@ export async function startLocalHost(o: LocalHostOptions): Promise<LocalHost> {
   const invocation = (functionName: string) => ({ invocationId: randomUUID(), functionName });
   const timeoutMs = o.invocationTimeoutMs ?? 10 * 60_000;
   // One worker identity for every processor invocation of this host (one registry record, not one per wake-up).
-  const identity = resolveWorkerIdentity({ ...(s.config.Worker.StateDirectory ? { stateDirectory: s.config.Worker.StateDirectory } : {}) });
+  const identity = resolveWorkerIdentity({
+    ...(s.config.Worker.StateDirectory ? { stateDirectory: s.config.Worker.StateDirectory } : {}),
+  });
 
   /** One processor invocation at a time: a second wake-up during one is served by the next. */
   let processing: Promise<unknown> = Promise.resolve();
   const runProcessor = (fn: string) => {
     processing = processing.then(() =>
-      processInvocation(s, { ...invocation(fn), identity, deadline: Date.now() + timeoutMs, signal: stopping.signal }).catch((e: unknown) => log.error('processor invocation failed', { function: fn, err: e })),
+      processInvocation(s, {
+        ...invocation(fn),
+        identity,
+        deadline: Date.now() + timeoutMs,
+        signal: stopping.signal,
+      }).catch((e: unknown) => log.error('processor invocation failed', { function: fn, err: e })),
     );
     return processing;
   };
 
   const timer = (name: string, expression: string, run: () => Promise<unknown>) => {
     const schedule = parseNcrontab(expression);
-    loops.push((async () => {
-      while (!stopping.signal.aborted) {
-        const wait = schedule.next(new Date()).getTime() - Date.now();
-        try {
-          await sleep(Math.max(0, wait), undefined, { signal: stopping.signal });
-        } catch {
-          return;
+    loops.push(
+      (async () => {
+        while (!stopping.signal.aborted) {
+          const wait = schedule.next(new Date()).getTime() - Date.now();
+          try {
+            await sleep(Math.max(0, wait), undefined, { signal: stopping.signal });
+          } catch {
+            return;
+          }
+          await run().catch((e: unknown) => log.error('timer function failed', { function: name, err: e }));
         }
-        await run().catch((e: unknown) => log.error('timer function failed', { function: name, err: e }));
-      }
-    })());
+      })(),
+    );
   };
 
   // Ingest: what a queue trigger does, as a pull loop (one batch after another; the provider long-polls).
-  const pipeline = createIngestPipeline(s.config, { store: s.store, provider: o.ingest, logger: s.logger.child({ function: 'ingest' }), onTasksStored: (n) => queueDispatcher(o.dispatch, log).wake(n) });
-  loops.push((async () => {
-    while (!stopping.signal.aborted) {
-      try {
-        const r = await pipeline.pullOnce();
-        if (r.received > 0) log.info('ingest batch', { ...r });
-        if (r.storeError) await sleep(1_000);
-      } catch (e) {
-        log.error('ingest pull failed', { queue: o.ingest.queueName, err: e });
-        await sleep(2_000);
+  const pipeline = createIngestPipeline(s.config, {
+    store: s.store,
+    provider: o.ingest,
+    logger: s.logger.child({ function: 'ingest' }),
+    onTasksStored: (n) => queueDispatcher(o.dispatch, log).wake(n),
+  });
+  loops.push(
+    (async () => {
+      while (!stopping.signal.aborted) {
+        try {
+          const r = await pipeline.pullOnce();
+          if (r.received > 0) log.info('ingest batch', { ...r });
+          if (r.storeError) await sleep(1_000);
+        } catch (e) {
+          log.error('ingest pull failed', { queue: o.ingest.queueName, err: e });
+          await sleep(2_000);
+        }
       }
-    }
-  })());
+    })(),
+  );
 
   // Dispatch: each wake-up starts a processor invocation (the storage-queue trigger on Azure).
-  loops.push((async () => {
-    while (!stopping.signal.aborted) {
-      try {
-        const wakeUps = await o.dispatch.receive({ maxMessages: 32, waitMs: 1_000 });
-        if (wakeUps.length === 0) continue;
-        await Promise.all(wakeUps.map((m) => o.dispatch.complete(m)));
-        await runProcessor('processor-dispatch');
-      } catch (e) {
-        log.error('dispatch poll failed', { queue: o.dispatch.queueName, err: e });
-        await sleep(2_000);
+  loops.push(
+    (async () => {
+      while (!stopping.signal.aborted) {
+        try {
+          const wakeUps = await o.dispatch.receive({ maxMessages: 32, waitMs: 1_000 });
+          if (wakeUps.length === 0) continue;
+          await Promise.all(wakeUps.map((m) => o.dispatch.complete(m)));
+          await runProcessor('processor-dispatch');
+        } catch (e) {
+          log.error('dispatch poll failed', { queue: o.dispatch.queueName, err: e });
+          await sleep(2_000);
+        }
       }
-    }
-  })());
+    })(),
+  );
 
   timer('processor-sweep', schedules.processorSweep, () => runProcessor('processor-sweep'));
   timer('reclaimer', schedules.reclaimer, () => reclaimInvocation(s, invocation('reclaimer')));
@@ -104,7 +122,12 @@ export async function startLocalHost(o: LocalHostOptions): Promise<LocalHost> {
     enqueue: async (m) => ({ messageId: (await o.ingest.send(m)).id }),
     router: { auth: 'key', basePath: '/api' },
   });
-  const api = await createAdminServer(router, { port: o.port ?? 7071, host: o.host ?? '127.0.0.1', prefix: '/api', logger: s.logger });
+  const api = await createAdminServer(router, {
+    port: o.port ?? 7071,
+    host: o.host ?? '127.0.0.1',
+    prefix: '/api',
+    logger: s.logger,
+  });
 
   return {
     api,

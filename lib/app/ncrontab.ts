@@ -10,7 +10,11 @@ export class NcrontabError extends Error {
   }
 }
 
-interface Field { min: number; max: number; names?: string[] }
+interface Field {
+  min: number;
+  max: number;
+  names?: string[];
+}
 const FIELDS: Field[] = [
   { min: 0, max: 59 },
   { min: 0, max: 59 },
@@ -32,7 +36,8 @@ function parseField(expr: string, text: string, f: Field): Set<number> {
     const n = named >= 0 ? named + f.min : Number(s);
     // Day of week 7 is Sunday too.
     const v = f.max === 6 && n === 7 ? 0 : n;
-    if (!Number.isInteger(v) || v < f.min || v > f.max) throw new NcrontabError(expr, `"${s}" is outside ${f.min}-${f.max}`);
+    if (!Number.isInteger(v) || v < f.min || v > f.max)
+      throw new NcrontabError(expr, `"${s}" is outside ${f.min}-${f.max}`);
     return v;
   };
   for (const part of text.split(',')) {
@@ -57,7 +62,8 @@ function parseField(expr: string, text: string, f: Field): Set<number> {
 
 export function parseNcrontab(expression: string): Schedule {
   const parts = expression.trim().split(/\s+/);
-  if (parts.length !== 6) throw new NcrontabError(expression, `expected 6 fields (s m h dom mon dow), got ${parts.length}`);
+  if (parts.length !== 6)
+    throw new NcrontabError(expression, `expected 6 fields (s m h dom mon dow), got ${parts.length}`);
   const [sec, min, hour, dom, mon, dow] = parts.map((p, i) => parseField(expression, p, FIELDS[i]!));
   const domAny = parts[3] === '*';
   const dowAny = parts[5] === '*';

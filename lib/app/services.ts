@@ -54,7 +54,10 @@ export async function createServices(o: ServicesOptions): Promise<AppServices> {
   // Exporters follow Telemetry__Exporter / APPLICATIONINSIGHTS_CONNECTION_STRING / OTEL_EXPORTER_OTLP_ENDPOINT; none by default.
   telemetry ??= setupTelemetry(telemetryConfigFromEnv(), { logger });
   await telemetry;
-  const database = await connectDatabase(config.MongoDB, { serverSelectionTimeoutMS: o.serverSelectionTimeoutMs ?? 5_000, appName: `taskmesh-${o.runtime}` });
+  const database = await connectDatabase(config.MongoDB, {
+    serverSelectionTimeoutMS: o.serverSelectionTimeoutMs ?? 5_000,
+    appName: `taskmesh-${o.runtime}`,
+  });
   const store = createTaskStore(database.db, config);
   const registry = new WorkerRegistry(database.db);
   const handlers = new HandlerRegistry([...builtinHandlers(), ...appHandlers, ...(o.handlers ?? [])]);
@@ -77,7 +80,9 @@ let shared: Promise<AppServices> | undefined;
 export function sharedServices(o: ServicesOptions): Promise<AppServices> {
   if (!shared) {
     shared = createServices(o);
-    shared.catch(() => { shared = undefined; });
+    shared.catch(() => {
+      shared = undefined;
+    });
   }
   return shared;
 }

@@ -10,7 +10,10 @@ export interface CliIO {
   cwd: string;
 }
 
-export type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean; help: string }>;
+export type OptionSpec = Record<
+  string,
+  { type: 'string' | 'boolean'; short?: string; multiple?: boolean; help: string }
+>;
 export type OptionValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
 export interface CommandContext {
@@ -37,6 +40,10 @@ export interface Command {
 /** Validates an API answer against what the CLI expects; a mismatch means a different API version. */
 export function expectShape<S extends z.ZodType>(schema: S, data: unknown, what: string): z.output<S> {
   const r = schema.safeParse(data);
-  if (!r.success) throw new CliError(`unexpected answer for ${what} (is the API a different version?): ${r.error.issues[0]?.path.join('.')} ${r.error.issues[0]?.message}`, ExitCode.failed);
+  if (!r.success)
+    throw new CliError(
+      `unexpected answer for ${what} (is the API a different version?): ${r.error.issues[0]?.path.join('.')} ${r.error.issues[0]?.message}`,
+      ExitCode.failed,
+    );
   return r.data;
 }

@@ -9,7 +9,10 @@ export const ExitCode = { ok: 0, failed: 1, usage: 2, unreachable: 3 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode: ExitCode) {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode,
+  ) {
     super(message);
     this.name = 'CliError';
   }
@@ -24,7 +27,16 @@ export class UsageError extends CliError {
 
 /** The API answered with an error status; `problem` is its RFC 9457 body when it sent one. */
 export class ApiError extends CliError {
-  constructor(message: string, readonly status: number, readonly problem?: { type?: string; title?: string; detail?: string; 'invalid-params'?: { name: string; reason: string }[] }) {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly problem?: {
+      type?: string;
+      title?: string;
+      detail?: string;
+      'invalid-params'?: { name: string; reason: string }[];
+    },
+  ) {
     super(message, exitCodeForStatus(status));
     this.name = 'ApiError';
   }

@@ -1,11 +1,19 @@
 /** Output helpers: aligned tables, ages, and JSON for --json. */
 
-export function table(headers: readonly string[], rows: readonly (readonly string[])[], opts: { maxWidth?: number } = {}): string {
+export function table(
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+  opts: { maxWidth?: number } = {},
+): string {
   const max = opts.maxWidth ?? 48;
   const cut = (s: string) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
   const cells = rows.map((r) => r.map((c) => cut(c.replace(/\s+/g, ' '))));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
-  const line = (r: readonly string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (r: readonly string[]) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(headers), ...cells.map(line)].join('\n');
 }
 

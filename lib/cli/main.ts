@@ -9,7 +9,17 @@ import { CliError, ExitCode, UsageError } from './errors.js';
 import { intOpt, stringOpt } from './options.js';
 import { errorMessage } from '../errors/message.js';
 
-export const commands: readonly Command[] = [statusCommand, tasksListCommand, tasksShowCommand, tasksCancelCommand, tasksRetryCommand, workersCommand, queuesCommand, dlqReplayCommand, enqueueCommand];
+export const commands: readonly Command[] = [
+  statusCommand,
+  tasksListCommand,
+  tasksShowCommand,
+  tasksCancelCommand,
+  tasksRetryCommand,
+  workersCommand,
+  queuesCommand,
+  dlqReplayCommand,
+  enqueueCommand,
+];
 
 const DEFAULT_URL = 'http://127.0.0.1:7071/api';
 
@@ -22,12 +32,23 @@ export const globalOptions: OptionSpec = {
 };
 
 function optionLines(spec: OptionSpec): string[] {
-  return Object.entries(spec).map(([name, o]) => `  ${`${o.short ? `-${o.short}, ` : '    '}--${name}${o.type === 'string' ? ' <value>' : ''}`.padEnd(30)} ${o.help}`);
+  return Object.entries(spec).map(
+    ([name, o]) =>
+      `  ${`${o.short ? `-${o.short}, ` : '    '}--${name}${o.type === 'string' ? ' <value>' : ''}`.padEnd(30)} ${o.help}`,
+  );
 }
 
 export function usage(command?: Command): string {
   if (command) {
-    return [`usage: taskctl ${command.name}${command.args ? ` ${command.args}` : ''} [options]`, '', command.summary, '', 'options:', ...optionLines(command.options), ...optionLines(globalOptions)].join('\n');
+    return [
+      `usage: taskctl ${command.name}${command.args ? ` ${command.args}` : ''} [options]`,
+      '',
+      command.summary,
+      '',
+      'options:',
+      ...optionLines(command.options),
+      ...optionLines(globalOptions),
+    ].join('\n');
   }
   return [
     'usage: taskctl <command> [options]',
@@ -65,7 +86,12 @@ function findCommand(words: string[]): { command: Command; rest: string[] } | un
 }
 
 function toParseArgsOptions(spec: OptionSpec) {
-  return Object.fromEntries(Object.entries(spec).map(([k, o]) => [k, { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) }]));
+  return Object.fromEntries(
+    Object.entries(spec).map(([k, o]) => [
+      k,
+      { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) },
+    ]),
+  );
 }
 
 /** Runs taskctl with `argv` (without node and the script); resolves to the exit code. Never calls process.exit. */
@@ -74,7 +100,12 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
   const err = (s: string) => void io.stderr.write(`${s}\n`);
   try {
     // First pass: only to find the command words among the arguments.
-    const loose = parseArgs({ args: [...argv], options: toParseArgsOptions(globalOptions), strict: false, allowPositionals: true });
+    const loose = parseArgs({
+      args: [...argv],
+      options: toParseArgsOptions(globalOptions),
+      strict: false,
+      allowPositionals: true,
+    });
     const words = loose.positionals;
     if (words.length === 0) {
       (loose.values.help ? out : err)(usage());
@@ -89,7 +120,12 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
     const { command } = found;
     let parsed;
     try {
-      parsed = parseArgs({ args: [...argv], options: toParseArgsOptions({ ...globalOptions, ...command.options }), strict: true, allowPositionals: true });
+      parsed = parseArgs({
+        args: [...argv],
+        options: toParseArgsOptions({ ...globalOptions, ...command.options }),
+        strict: true,
+        allowPositionals: true,
+      });
     } catch (e) {
       throw new UsageError(`${errorMessage(e).split('\n')[0]}\n\n${usage(command)}`);
     }
@@ -102,7 +138,14 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
     if (positionals.length < command.positionals.min || positionals.length > command.positionals.max) {
       throw new UsageError(`${command.name} takes ${command.args ?? 'no arguments'}\n\n${usage(command)}`);
     }
-    const base: Omit<CommandContext, 'client'> = { json: values.json === true, positionals, options: values, io, out, err };
+    const base: Omit<CommandContext, 'client'> = {
+      json: values.json === true,
+      positionals,
+      options: values,
+      io,
+      out,
+      err,
+    };
     const url = stringOpt(base as CommandContext, 'url') ?? io.env.TASKCTL_URL ?? DEFAULT_URL;
     if (!/^https?:\/\/[^/]+/.test(url)) throw new UsageError(`--url must be an http(s) URL, not "${url}"`);
     const key = stringOpt(base as CommandContext, 'key') ?? io.env.TASKCTL_KEY ?? io.env.Admin__ApiKey;

@@ -15,17 +15,27 @@ export function stringsOpt(ctx: CommandContext, name: string): string[] {
   const v = ctx.options[name];
   if (v === undefined) return [];
   const list = Array.isArray(v) ? v : [v];
-  return list.flatMap((x) => (typeof x === 'string' ? x.split(',') : [])).map((x) => x.trim()).filter(Boolean);
+  return list
+    .flatMap((x) => (typeof x === 'string' ? x.split(',') : []))
+    .map((x) => x.trim())
+    .filter(Boolean);
 }
 
-export function intOpt(ctx: CommandContext, name: string, range: { min?: number; max?: number } = {}): number | undefined {
+export function intOpt(
+  ctx: CommandContext,
+  name: string,
+  range: { min?: number; max?: number } = {},
+): number | undefined {
   const v = stringOpt(ctx, name);
   if (v === undefined) return undefined;
   let schema = z.coerce.number().int();
   if (range.min !== undefined) schema = schema.min(range.min);
   if (range.max !== undefined) schema = schema.max(range.max);
   const r = schema.safeParse(v.trim() === '' ? Number.NaN : v);
-  if (!r.success) throw new UsageError(`--${name} must be a whole number${range.min !== undefined ? ` >= ${range.min}` : ''}${range.max !== undefined ? ` <= ${range.max}` : ''}, not "${v}"`);
+  if (!r.success)
+    throw new UsageError(
+      `--${name} must be a whole number${range.min !== undefined ? ` >= ${range.min}` : ''}${range.max !== undefined ? ` <= ${range.max}` : ''}, not "${v}"`,
+    );
   return r.data;
 }
 

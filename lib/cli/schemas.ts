@@ -2,35 +2,58 @@ import { z } from 'zod';
 
 /** The parts of the admin API's answers the CLI shows; unknown fields pass through (the API may grow). */
 
-export const taskSummary = z.object({
-  id: z.string(),
-  type: z.string(),
-  status: z.number(),
-  statusName: z.string(),
-  attempts: z.number(),
-  maxRetries: z.number(),
-  workerId: z.string().nullable(),
-  cancelRequested: z.boolean(),
-  lastError: z.string().nullable(),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-}).loose();
+export const taskSummary = z
+  .object({
+    id: z.string(),
+    type: z.string(),
+    status: z.number(),
+    statusName: z.string(),
+    attempts: z.number(),
+    maxRetries: z.number(),
+    workerId: z.string().nullable(),
+    cancelRequested: z.boolean(),
+    lastError: z.string().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .loose();
 
-export const taskDetail = taskSummary.extend({
-  priority: z.number(),
-  version: z.number(),
-  idempotencyKey: z.string(),
-  payload: z.unknown(),
-  result: z.unknown(),
-  reason: z.string().nullable(),
-  startedAt: z.string().nullable(),
-  finishedAt: z.string().nullable(),
-  nextAttemptAt: z.string(),
-  traceparent: z.string().nullable().optional(),
-  source: z.object({ provider: z.string(), queue: z.string(), messageId: z.string().optional() }).nullable(),
-  errors: z.array(z.object({ message: z.string(), stack: z.string().optional(), kind: z.string().optional(), workerId: z.string().optional(), attempt: z.number(), at: z.string() })),
-  history: z.array(z.object({ from: z.number().nullable(), fromName: z.string().nullable(), to: z.number(), toName: z.string(), at: z.string(), by: z.string().optional(), reason: z.string().optional() })),
-}).loose();
+export const taskDetail = taskSummary
+  .extend({
+    priority: z.number(),
+    version: z.number(),
+    idempotencyKey: z.string(),
+    payload: z.unknown(),
+    result: z.unknown(),
+    reason: z.string().nullable(),
+    startedAt: z.string().nullable(),
+    finishedAt: z.string().nullable(),
+    nextAttemptAt: z.string(),
+    traceparent: z.string().nullable().optional(),
+    source: z.object({ provider: z.string(), queue: z.string(), messageId: z.string().optional() }).nullable(),
+    errors: z.array(
+      z.object({
+        message: z.string(),
+        stack: z.string().optional(),
+        kind: z.string().optional(),
+        workerId: z.string().optional(),
+        attempt: z.number(),
+        at: z.string(),
+      }),
+    ),
+    history: z.array(
+      z.object({
+        from: z.number().nullable(),
+        fromName: z.string().nullable(),
+        to: z.number(),
+        toName: z.string(),
+        at: z.string(),
+        by: z.string().optional(),
+        reason: z.string().optional(),
+      }),
+    ),
+  })
+  .loose();
 
 export const taskPage = z.object({ items: z.array(taskSummary), nextCursor: z.string().nullable() });
 
@@ -40,8 +63,16 @@ export const health = z.object({
   status: z.enum(['healthy', 'unhealthy']),
   checks: z.object({
     database: z.object({ ok: z.boolean(), latencyMs: z.number().optional(), error: z.string().optional() }),
-    queues: z.array(z.object({ provider: z.string(), queue: z.string(), ok: z.boolean(), error: z.string().optional() })),
-    reclaimer: z.object({ ok: z.boolean(), configured: z.boolean(), lastRunAt: z.string().nullable().optional(), ageMs: z.number().nullable().optional(), error: z.string().optional() }),
+    queues: z.array(
+      z.object({ provider: z.string(), queue: z.string(), ok: z.boolean(), error: z.string().optional() }),
+    ),
+    reclaimer: z.object({
+      ok: z.boolean(),
+      configured: z.boolean(),
+      lastRunAt: z.string().nullable().optional(),
+      ageMs: z.number().nullable().optional(),
+      error: z.string().optional(),
+    }),
   }),
 });
 
@@ -56,31 +87,49 @@ export const stats = z.object({
 });
 
 export const workers = z.object({
-  items: z.array(z.object({
-    id: z.string(),
-    state: z.string(),
-    stale: z.boolean(),
-    heartbeatAgeMs: z.number(),
-    currentTasks: z.number(),
-    concurrency: z.number(),
-    processed: z.number().nullable(),
-    host: z.object({ hostname: z.string().optional(), runtime: z.string().optional() }).loose().nullable().optional(),
-  }).loose()),
+  items: z.array(
+    z
+      .object({
+        id: z.string(),
+        state: z.string(),
+        stale: z.boolean(),
+        heartbeatAgeMs: z.number(),
+        currentTasks: z.number(),
+        concurrency: z.number(),
+        processed: z.number().nullable(),
+        host: z
+          .object({ hostname: z.string().optional(), runtime: z.string().optional() })
+          .loose()
+          .nullable()
+          .optional(),
+      })
+      .loose(),
+  ),
 });
 
 export const queues = z.object({
-  items: z.array(z.object({
-    provider: z.string(),
-    queue: z.string(),
-    reachable: z.boolean(),
-    depth: z.number().nullable(),
-    deadLetterDepth: z.number().nullable(),
-    oldestMessageAgeMs: z.number().nullable(),
-    error: z.string().optional(),
-  }).loose()),
+  items: z.array(
+    z
+      .object({
+        provider: z.string(),
+        queue: z.string(),
+        reachable: z.boolean(),
+        depth: z.number().nullable(),
+        deadLetterDepth: z.number().nullable(),
+        oldestMessageAgeMs: z.number().nullable(),
+        error: z.string().optional(),
+      })
+      .loose(),
+  ),
 });
 
-export const replay = z.object({ provider: z.string(), queue: z.string(), replayed: z.number(), failed: z.number(), errors: z.array(z.string()) });
+export const replay = z.object({
+  provider: z.string(),
+  queue: z.string(),
+  replayed: z.number(),
+  failed: z.number(),
+  errors: z.array(z.string()),
+});
 
 /** One line of an enqueue file: a task as POST /tasks takes it. */
 export const enqueueLine = z.strictObject({

@@ -10,15 +10,18 @@ export const integer = (opts: { min?: number; max?: number } = {}) => {
 };
 
 export const boolean = () =>
-  z.preprocess((v) => {
-    if (typeof v === 'boolean') return v;
-    if (typeof v === 'string') {
-      const s = v.trim().toLowerCase();
-      if (['true', '1', 'yes', 'on'].includes(s)) return true;
-      if (['false', '0', 'no', 'off'].includes(s)) return false;
-    }
-    return v;
-  }, z.boolean({ message: 'true or false' }));
+  z.preprocess(
+    (v) => {
+      if (typeof v === 'boolean') return v;
+      if (typeof v === 'string') {
+        const s = v.trim().toLowerCase();
+        if (['true', '1', 'yes', 'on'].includes(s)) return true;
+        if (['false', '0', 'no', 'off'].includes(s)) return false;
+      }
+      return v;
+    },
+    z.boolean({ message: 'true or false' }),
+  );
 
 /** Optional text: an empty string counts as not set (what an empty app setting means). */
 export const optionalText = () =>

@@ -41,7 +41,10 @@ export const duration = (opts: { min?: number; max?: number } = {}) =>
   z.union([z.string(), z.number()]).transform((v, ctx) => {
     const ms = parseDuration(v);
     if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: 'a duration as "hh:mm:ss" (or "d.hh:mm:ss"), milliseconds, or 30s/5m/2h/7d' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'a duration as "hh:mm:ss" (or "d.hh:mm:ss"), milliseconds, or 30s/5m/2h/7d',
+      });
       return z.NEVER;
     }
     if (opts.min !== undefined && ms < opts.min) {

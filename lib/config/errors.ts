@@ -12,8 +12,12 @@ export interface ConfigProblem {
 export class ConfigError extends Error {
   readonly problems: ConfigProblem[];
   constructor(problems: ConfigProblem[]) {
-    const lines = problems.map((p) => `  - ${p.key} (env ${p.envVar}, from ${p.source}): got ${p.given}; expected ${p.expected}`);
-    super(`Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${lines.join('\n')}`);
+    const lines = problems.map(
+      (p) => `  - ${p.key} (env ${p.envVar}, from ${p.source}): got ${p.given}; expected ${p.expected}`,
+    );
+    super(
+      `Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${lines.join('\n')}`,
+    );
     this.name = 'ConfigError';
     this.problems = problems;
   }

@@ -38,11 +38,23 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     try {
       parsed = JSON.parse(readFileSync(file, 'utf8'));
     } catch (e) {
-      problems.push({ key: '(settings file)', envVar: 'TASKMESH_SETTINGS_FILE', given: file, expected: `a readable JSON file (${errorMessage(e).split('\n')[0]})`, source: 'file' });
+      problems.push({
+        key: '(settings file)',
+        envVar: 'TASKMESH_SETTINGS_FILE',
+        given: file,
+        expected: `a readable JSON file (${errorMessage(e).split('\n')[0]})`,
+        source: 'file',
+      });
     }
     if (parsed !== undefined) {
       if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-        problems.push({ key: '(settings file)', envVar: 'TASKMESH_SETTINGS_FILE', given: file, expected: 'a JSON object of sections', source: 'file' });
+        problems.push({
+          key: '(settings file)',
+          envVar: 'TASKMESH_SETTINGS_FILE',
+          given: file,
+          expected: 'a JSON object of sections',
+          source: 'file',
+        });
       } else {
         for (const [sectionName, values] of Object.entries(parsed as Record<string, unknown>)) {
           const section = findSection(sectionName);

@@ -5,13 +5,18 @@
 const MASK = '***';
 
 export function redactConnectionString(value: string): string {
-  return value
-    // scheme://user:password@host -> scheme://user:***@host (anywhere in the text)
-    .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]+:)[^@\s]*@/gi, `$1${MASK}@`)
-    // Service Bus / Storage style Key=Value; pairs
-    .replace(/((?:SharedAccessKey|SharedAccessSignature|AccountKey|AccessKeySecret|Password|SecurityToken)\s*=)[^;]*/gi, `$1${MASK}`)
-    // SAS query parameters in URLs
-    .replace(/([?&](?:sig|Signature|SecurityToken)=)[^&]*/gi, `$1${MASK}`);
+  return (
+    value
+      // scheme://user:password@host -> scheme://user:***@host (anywhere in the text)
+      .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]+:)[^@\s]*@/gi, `$1${MASK}@`)
+      // Service Bus / Storage style Key=Value; pairs
+      .replace(
+        /((?:SharedAccessKey|SharedAccessSignature|AccountKey|AccessKeySecret|Password|SecurityToken)\s*=)[^;]*/gi,
+        `$1${MASK}`,
+      )
+      // SAS query parameters in URLs
+      .replace(/([?&](?:sig|Signature|SecurityToken)=)[^&]*/gi, `$1${MASK}`)
+  );
 }
 
 /** Masks a value known to be a secret entirely, unless it is a connection string whose shape helps. */
@@ -32,7 +37,8 @@ export function redactDeep(value: unknown, depth = 0): unknown {
   if (value && typeof value === 'object' && !(value instanceof Date)) {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
-      out[k] = secretKeyPattern.test(k) && v !== undefined && v !== null ? redactSecretValue(v) : redactDeep(v, depth + 1);
+      out[k] =
+        secretKeyPattern.test(k) && v !== undefined && v !== null ? redactSecretValue(v) : redactDeep(v, depth + 1);
     }
     return out;
   }

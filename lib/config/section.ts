@@ -9,7 +9,9 @@ export interface SectionDefinition<S extends z.ZodObject = z.ZodObject, N extend
   docs: Record<string, string>;
 }
 
-export function defineSection<S extends z.ZodObject, N extends string>(def: SectionDefinition<S, N>): SectionDefinition<S, N> {
+export function defineSection<S extends z.ZodObject, N extends string>(
+  def: SectionDefinition<S, N>,
+): SectionDefinition<S, N> {
   for (const key of Object.keys(def.schema.shape)) {
     if (!def.docs[key]) throw new Error(`config section ${def.name}: key ${key} has no docs line`);
   }

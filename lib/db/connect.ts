@@ -17,7 +17,10 @@ export class DatabaseConnectionError extends Error {
 }
 
 /** Connects with the MongoDB section. The URI in errors is redacted (no password). */
-export async function connectDatabase(config: AppConfig['MongoDB'], opts: { serverSelectionTimeoutMS?: number; appName?: string } = {}): Promise<Database> {
+export async function connectDatabase(
+  config: AppConfig['MongoDB'],
+  opts: { serverSelectionTimeoutMS?: number; appName?: string } = {},
+): Promise<Database> {
   const client = new MongoClient(config.ConnectionString, {
     serverSelectionTimeoutMS: opts.serverSelectionTimeoutMS ?? 10_000,
     appName: opts.appName ?? 'taskmesh',
@@ -25,7 +28,10 @@ export async function connectDatabase(config: AppConfig['MongoDB'], opts: { serv
   try {
     await client.connect();
   } catch (e) {
-    throw new DatabaseConnectionError(`cannot connect to MongoDB at ${redactConnectionString(config.ConnectionString)} (MongoDB:ConnectionString): ${redactConnectionString(errorMessage(e))}`, { cause: e });
+    throw new DatabaseConnectionError(
+      `cannot connect to MongoDB at ${redactConnectionString(config.ConnectionString)} (MongoDB:ConnectionString): ${redactConnectionString(errorMessage(e))}`,
+      { cause: e },
+    );
   }
   const db = client.db(config.DatabaseName);
   return { client, db, close: () => client.close() };

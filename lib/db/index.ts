@@ -1,2 +1,8 @@
 export { connectDatabase, DatabaseConnectionError, type Database } from './connect.js';
-export { createStorePolicy, DatabaseUnavailableError, isDatabaseUnavailable, type StorePolicy, type ResilienceOptions } from './resilience.js';
+export {
+  createStorePolicy,
+  DatabaseUnavailableError,
+  isDatabaseUnavailable,
+  type StorePolicy,
+  type ResilienceOptions,
+} from './resilience.js';

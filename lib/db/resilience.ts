@@ -1,6 +1,17 @@
 import {
-  BrokenCircuitError, CircuitState, ConsecutiveBreaker, ExponentialBackoff, TaskCancelledError, TimeoutStrategy, circuitBreaker, handleWhen, retry, timeout, wrap,
-  type CircuitBreakerPolicy, type IPolicy,
+  BrokenCircuitError,
+  CircuitState,
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  TaskCancelledError,
+  TimeoutStrategy,
+  circuitBreaker,
+  handleWhen,
+  retry,
+  timeout,
+  wrap,
+  type CircuitBreakerPolicy,
+  type IPolicy,
 } from 'cockatiel';
 import { MongoNetworkError, MongoServerClosedError } from 'mongodb';
 import { errorMessage } from '../errors/message.js';
@@ -52,7 +63,12 @@ export class DatabaseUnavailableError extends Error {
  * out on it), which an outage produces too.
  */
 function isTransient(e: unknown): boolean {
-  return isTransientDbError(e) || e instanceof TaskCancelledError || e instanceof MongoNetworkError || e instanceof MongoServerClosedError;
+  return (
+    isTransientDbError(e) ||
+    e instanceof TaskCancelledError ||
+    e instanceof MongoNetworkError ||
+    e instanceof MongoServerClosedError
+  );
 }
 
 export function isDatabaseUnavailable(e: unknown): boolean {
@@ -62,14 +78,23 @@ export function isDatabaseUnavailable(e: unknown): boolean {
 export function createStorePolicy(logger: Logger, o: ResilienceOptions = {}): StorePolicy {
   const transient = handleWhen(isTransient);
   const halfOpenAfterMs = o.halfOpenAfterMs ?? 1_000;
-  const breaker = circuitBreaker(transient, { halfOpenAfter: halfOpenAfterMs, breaker: new ConsecutiveBreaker(o.breakerThreshold ?? 5) });
+  const breaker = circuitBreaker(transient, {
+    halfOpenAfter: halfOpenAfterMs,
+    breaker: new ConsecutiveBreaker(o.breakerThreshold ?? 5),
+  });
   const retrying = retry(transient, {
     maxAttempts: o.retries ?? 3,
     backoff: new ExponentialBackoff({ initialDelay: o.initialDelayMs ?? 100, maxDelay: o.maxDelayMs ?? 2_000 }),
   });
   breaker.onBreak(() => logger.warn('database unavailable: circuit opened; store calls pause', { halfOpenAfterMs }));
   breaker.onReset(() => logger.info('database reachable again: circuit closed'));
-  retrying.onRetry((r) => logger.debug('store call failed transiently; retrying', { delayMs: r.delay, attempt: r.attempt, error: 'error' in r ? r.error : undefined }));
+  retrying.onRetry((r) =>
+    logger.debug('store call failed transiently; retrying', {
+      delayMs: r.delay,
+      attempt: r.attempt,
+      error: 'error' in r ? r.error : undefined,
+    }),
+  );
   // Aggressive: the caller gets the timeout at once; the abandoned call may still apply, which the lease writes reconcile.
   const callTimeout = timeout(o.callTimeoutMs ?? 30_000, TimeoutStrategy.Aggressive);
   const policy: IPolicy = wrap(retrying, breaker, callTimeout);
@@ -82,8 +107,10 @@ export function createStorePolicy(logger: Logger, o: ResilienceOptions = {}): St
         // A signal of its own per call: cockatiel otherwise hangs every call's abort listener on one shared signal (and Node warns past 10).
         return await policy.execute(() => fn(), new AbortController().signal);
       } catch (e) {
-        if (e instanceof BrokenCircuitError) throw new DatabaseUnavailableError('database unavailable (circuit open)', { cause: e });
-        if (isTransient(e)) throw new DatabaseUnavailableError(`database unavailable: ${errorMessage(e)}`, { cause: e });
+        if (e instanceof BrokenCircuitError)
+          throw new DatabaseUnavailableError('database unavailable (circuit open)', { cause: e });
+        if (isTransient(e))
+          throw new DatabaseUnavailableError(`database unavailable: ${errorMessage(e)}`, { cause: e });
         throw e;
       }
     },

@@ -32,7 +32,8 @@ export interface TaskHandler<S extends z.ZodType = z.ZodType, R = unknown> {
 /** Type inference helper: the payload type comes from the schema. */
 export function defineHandler<S extends z.ZodType, R>(handler: TaskHandler<S, R>): TaskHandler<S, R> {
   if (!handler.type) throw new Error('defineHandler: a handler needs a type');
-  if (handler.timeoutMs !== undefined && !(handler.timeoutMs > 0)) throw new Error(`defineHandler(${handler.type}): timeoutMs must be positive`);
+  if (handler.timeoutMs !== undefined && !(handler.timeoutMs > 0))
+    throw new Error(`defineHandler(${handler.type}): timeoutMs must be positive`);
   if (handler.maxRetries !== undefined && !(Number.isInteger(handler.maxRetries) && handler.maxRetries >= 0)) {
     throw new Error(`defineHandler(${handler.type}): maxRetries must be a whole number >= 0`);
   }

@@ -13,7 +13,8 @@ export class HandlerRegistry {
   }
 
   register<S extends z.ZodType, R>(handler: TaskHandler<S, R>): this {
-    if (this.byType.has(handler.type)) throw new Error(`HandlerRegistry: a handler for "${handler.type}" is already registered`);
+    if (this.byType.has(handler.type))
+      throw new Error(`HandlerRegistry: a handler for "${handler.type}" is already registered`);
     this.byType.set(handler.type, handler as unknown as AnyHandler);
     return this;
   }

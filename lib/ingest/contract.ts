@@ -15,20 +15,28 @@ export const taskTypeSchema = z
   .string()
   .min(1)
   .max(200)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:/-]*$/, { message: 'a task type: letters, digits, "_ . : - /", starting with a letter or digit' });
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:/-]*$/, {
+    message: 'a task type: letters, digits, "_ . : - /", starting with a letter or digit',
+  });
 
 const MAX_TIMEOUT_MS = 7 * 86_400_000;
 
 /** ISO 8601 with an offset ("2026-01-01T10:00:00Z") or epoch milliseconds. */
 const instantSchema = z
-  .union([z.iso.datetime({ offset: true, message: 'an ISO 8601 date-time with offset' }), z.number().int().nonnegative()])
+  .union([
+    z.iso.datetime({ offset: true, message: 'an ISO 8601 date-time with offset' }),
+    z.number().int().nonnegative(),
+  ])
   .transform((v) => new Date(v));
 
 /** Milliseconds, or a duration: "00:05:00", "30s", "5m". */
 const timeoutSchema = z.union([z.number(), z.string()]).transform((v, ctx) => {
   const ms = parseDuration(v);
   if (ms === undefined || ms < 1 || ms > MAX_TIMEOUT_MS) {
-    ctx.addIssue({ code: 'custom', message: 'a timeout: milliseconds or "hh:mm:ss" / "30s" / "5m", from 1 ms to 7 days' });
+    ctx.addIssue({
+      code: 'custom',
+      message: 'a timeout: milliseconds or "hh:mm:ss" / "30s" / "5m", from 1 ms to 7 days',
+    });
     return z.NEVER;
   }
   return ms;

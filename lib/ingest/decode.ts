@@ -40,7 +40,11 @@ export const INVALID_MESSAGE_TYPE = 'invalid-message';
 /** How much of a refused body is kept on its Failed task, for the operator. */
 export const RAW_BODY_KEPT_CHARS = 4096;
 
-export function decodeMessage(msg: DecodeInput, source: { provider: string; queue: string }, opts: DecodeOptions): Decoded {
+export function decodeMessage(
+  msg: DecodeInput,
+  source: { provider: string; queue: string },
+  opts: DecodeOptions,
+): Decoded {
   const taskSource: TaskSource = { provider: source.provider, queue: source.queue, messageId: msg.id };
   const messageKey = messageIdempotencyKey(source.provider, source.queue, msg.id);
   const reject = (code: RejectionCode, detail: string, type?: string): Decoded => ({
@@ -56,7 +60,8 @@ export function decodeMessage(msg: DecodeInput, source: { provider: string; queu
 
   if (msg.invalidEncoding) return reject('InvalidEncoding', 'the body is not valid UTF-8');
   const bytes = Buffer.byteLength(msg.body, 'utf8');
-  if (bytes > opts.maxBodyBytes) return reject('BodyTooLarge', `the body is ${bytes} bytes; Ingest:MaxBodyBytes is ${opts.maxBodyBytes}`);
+  if (bytes > opts.maxBodyBytes)
+    return reject('BodyTooLarge', `the body is ${bytes} bytes; Ingest:MaxBodyBytes is ${opts.maxBodyBytes}`);
 
   let doc: unknown;
   try {
@@ -73,7 +78,10 @@ export function decodeMessage(msg: DecodeInput, source: { provider: string; queu
   if (isEnvelope) {
     const r = messageEnvelopeSchema.safeParse(doc);
     if (!r.success) {
-      const issues = r.error.issues.slice(0, 5).map((i) => `${i.path.length ? i.path.join('.') : '(envelope)'}: ${i.message}`).join('; ');
+      const issues = r.error.issues
+        .slice(0, 5)
+        .map((i) => `${i.path.length ? i.path.join('.') : '(envelope)'}: ${i.message}`)
+        .join('; ');
       return reject('SchemaViolation', issues, typeHint(doc));
     }
     const e = r.data;
@@ -92,10 +100,14 @@ export function decodeMessage(msg: DecodeInput, source: { provider: string; queu
     const fromProperty = msg.properties?.[opts.taskTypeProperty];
     const type = typeof fromProperty === 'string' && fromProperty.length > 0 ? fromProperty : opts.defaultTaskType;
     if (type === undefined) {
-      return reject('MissingTaskType', `the body has no "type" member, the message no "${opts.taskTypeProperty}" property, and Ingest:DefaultTaskType is not set`);
+      return reject(
+        'MissingTaskType',
+        `the body has no "type" member, the message no "${opts.taskTypeProperty}" property, and Ingest:DefaultTaskType is not set`,
+      );
     }
     const t = taskTypeSchema.safeParse(type);
-    if (!t.success) return reject('SchemaViolation', `task type "${type.slice(0, 100)}": ${t.error.issues[0]?.message ?? 'invalid'}`);
+    if (!t.success)
+      return reject('SchemaViolation', `task type "${type.slice(0, 100)}": ${t.error.issues[0]?.message ?? 'invalid'}`);
     task = { type: t.data, payload: doc, idempotencyKey: messageKey, source: taskSource };
   }
 
@@ -113,7 +125,11 @@ function typeHint(doc: unknown): string | undefined {
 }
 
 function rawBodyRecord(body: string): { rawBody: string; truncated: boolean; bodyChars: number } {
-  return { rawBody: body.slice(0, RAW_BODY_KEPT_CHARS), truncated: body.length > RAW_BODY_KEPT_CHARS, bodyChars: body.length };
+  return {
+    rawBody: body.slice(0, RAW_BODY_KEPT_CHARS),
+    truncated: body.length > RAW_BODY_KEPT_CHARS,
+    bodyChars: body.length,
+  };
 }
 
 /** Walks the document (iteratively: a hostile one may be deep) for keys MongoDB would misread. */
@@ -122,16 +138,29 @@ function findUnsafeKey(doc: unknown): Rejection | undefined {
   while (stack.length > 0) {
     const { value, path, depth } = stack.pop()!;
     if (value === null || typeof value !== 'object') continue;
-    if (depth >= MAX_PAYLOAD_DEPTH) return { code: 'PayloadTooDeep', detail: `the document is nested deeper than ${MAX_PAYLOAD_DEPTH} levels (at ${path || '(root)'})` };
+    if (depth >= MAX_PAYLOAD_DEPTH)
+      return {
+        code: 'PayloadTooDeep',
+        detail: `the document is nested deeper than ${MAX_PAYLOAD_DEPTH} levels (at ${path || '(root)'})`,
+      };
     if (Array.isArray(value)) {
       value.forEach((v, i) => stack.push({ value: v, path: `${path}[${i}]`, depth: depth + 1 }));
       continue;
     }
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
       const where = path ? `${path}.${k}` : k;
-      if (k.startsWith('$')) return { code: 'ForbiddenKey', detail: `key "${k.slice(0, 100)}" at ${truncate(where)} starts with "$" (MongoDB operator injection)` };
-      if (k.includes('.')) return { code: 'ForbiddenKey', detail: `key "${k.slice(0, 100)}" at ${truncate(where)} contains "." (MongoDB path injection)` };
-      if (k.includes('\u0000')) return { code: 'ForbiddenKey', detail: `a key at ${truncate(path || '(root)')} contains a NUL character` };
+      if (k.startsWith('$'))
+        return {
+          code: 'ForbiddenKey',
+          detail: `key "${k.slice(0, 100)}" at ${truncate(where)} starts with "$" (MongoDB operator injection)`,
+        };
+      if (k.includes('.'))
+        return {
+          code: 'ForbiddenKey',
+          detail: `key "${k.slice(0, 100)}" at ${truncate(where)} contains "." (MongoDB path injection)`,
+        };
+      if (k.includes('\u0000'))
+        return { code: 'ForbiddenKey', detail: `a key at ${truncate(path || '(root)')} contains a NUL character` };
       stack.push({ value: v, path: where, depth: depth + 1 });
     }
   }

@@ -2,7 +2,16 @@
  * The resilience policies of ingest (cockatiel, the TypeScript Polly): what is retried, how long one
  * message may take, and how many run at once.
  */
-import { bulkhead, ExponentialBackoff, handleWhen, retry, timeout, TimeoutStrategy, wrap, type IPolicy } from 'cockatiel';
+import {
+  bulkhead,
+  ExponentialBackoff,
+  handleWhen,
+  retry,
+  timeout,
+  TimeoutStrategy,
+  wrap,
+  type IPolicy,
+} from 'cockatiel';
 import { isTransientDbError } from '../store/errors.js';
 import { QueueProviderError } from '../queues/provider.js';
 
@@ -26,8 +35,16 @@ export interface IngestPolicies {
   perMessage: IPolicy;
 }
 
-export function createIngestPolicies(opts: { retry: RetrySettings; messageTimeoutMs: number; concurrency: number }): IngestPolicies {
-  const backoff = () => new ExponentialBackoff({ initialDelay: Math.max(1, opts.retry.baseDelayMs), maxDelay: Math.max(1, opts.retry.maxDelayMs) });
+export function createIngestPolicies(opts: {
+  retry: RetrySettings;
+  messageTimeoutMs: number;
+  concurrency: number;
+}): IngestPolicies {
+  const backoff = () =>
+    new ExponentialBackoff({
+      initialDelay: Math.max(1, opts.retry.baseDelayMs),
+      maxDelay: Math.max(1, opts.retry.maxDelayMs),
+    });
   const store = retry(handleWhen(isTransientDbError), { maxAttempts: opts.retry.attempts, backoff: backoff() });
   const settle = retry(handleWhen(isTransientQueueError), { maxAttempts: opts.retry.attempts, backoff: backoff() });
   // Aggressive: a hung SDK call must not hold the batch; the message is then redelivered and deduplicated.

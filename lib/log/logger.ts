@@ -33,7 +33,14 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const bindings = options.bindings ?? {};
   const emit = (lvl: LogLevel, msg: string, fields?: LogFields) => {
     if (order[lvl] < order[level]) return;
-    const record = redactDeep({ time: new Date().toISOString(), level: lvl, msg, ...activeTraceIds(), ...bindings, ...fields });
+    const record = redactDeep({
+      time: new Date().toISOString(),
+      level: lvl,
+      msg,
+      ...activeTraceIds(),
+      ...bindings,
+      ...fields,
+    });
     sink(JSON.stringify(record, errorReplacer), lvl);
   };
   return {

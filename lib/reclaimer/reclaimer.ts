@@ -69,7 +69,9 @@ export async function runReclaimer(o: ReclaimerOptions): Promise<ReclaimerSummar
   await step('reclaim', async () => {
     const max = o.maxTasks ?? 10 * PAGE;
     for (;;) {
-      const r = await policy.execute(() => store.reclaim({ heartbeatTimeoutMs, now, limit: Math.min(PAGE, max - summary.tasks.found), by }));
+      const r = await policy.execute(() =>
+        store.reclaim({ heartbeatTimeoutMs, now, limit: Math.min(PAGE, max - summary.tasks.found), by }),
+      );
       summary.tasks.found += r.found;
       summary.tasks.retried += r.retried;
       summary.tasks.timedOut += r.timedOut;
@@ -84,7 +86,14 @@ export async function runReclaimer(o: ReclaimerOptions): Promise<ReclaimerSummar
   });
   await step('retention', async () => {
     const r = o.config.Retention;
-    summary.retention = await policy.execute(() => store.applyRetention({ archiveAfterMs: r.ArchiveAfter, deleteAfterMs: r.DeleteAfter, purgeAfterMs: r.PurgeAfter, now }));
+    summary.retention = await policy.execute(() =>
+      store.applyRetention({
+        archiveAfterMs: r.ArchiveAfter,
+        deleteAfterMs: r.DeleteAfter,
+        purgeAfterMs: r.PurgeAfter,
+        now,
+      }),
+    );
   });
 
   summary.finishedAt = new Date();

@@ -22,7 +22,10 @@ export async function recordReclaimerRun(db: Db, summary: ReclaimerSummary): Pro
   await collection(db).updateOne(
     { _id: RECLAIMER_DOC_ID },
     {
-      $set: { lastRun: summary, ...(summary.ok ? { lastSuccessAt: summary.finishedAt } : { lastFailureAt: summary.finishedAt }) },
+      $set: {
+        lastRun: summary,
+        ...(summary.ok ? { lastSuccessAt: summary.finishedAt } : { lastFailureAt: summary.finishedAt }),
+      },
       $inc: { runs: 1 },
     },
     { upsert: true },

@@ -2,7 +2,11 @@ import { statusName } from '../tasks/status.js';
 
 /** Base class for store errors; each carries the task it concerns. */
 export class TaskStoreError extends Error {
-  constructor(message: string, readonly taskId?: string, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly taskId?: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'TaskStoreError';
   }
@@ -10,7 +14,12 @@ export class TaskStoreError extends Error {
 
 /** A versioned write lost a race: the task changed since the caller read it. Never a silent overwrite. */
 export class VersionConflictError extends TaskStoreError {
-  constructor(taskId: string, readonly expectedVersion: number, readonly actualVersion: number | null, readonly actualStatus?: number) {
+  constructor(
+    taskId: string,
+    readonly expectedVersion: number,
+    readonly actualVersion: number | null,
+    readonly actualStatus?: number,
+  ) {
     super(
       actualVersion === null
         ? `task ${taskId}: expected version ${expectedVersion} but the task no longer exists`
@@ -30,7 +39,11 @@ export class TaskNotFoundError extends TaskStoreError {
 
 /** An operation is not allowed from the task's current state (e.g. retry of a Succeeded task). */
 export class TaskStateError extends TaskStoreError {
-  constructor(taskId: string, readonly status: number, action: string) {
+  constructor(
+    taskId: string,
+    readonly status: number,
+    action: string,
+  ) {
     super(`task ${taskId}: cannot ${action} a task in status ${statusName(status)}`, taskId);
     this.name = 'TaskStateError';
   }
@@ -40,10 +53,23 @@ export class TaskStateError extends TaskStoreError {
 export function isTransientDbError(e: unknown): boolean {
   if (!(e instanceof Error)) return false;
   const name = e.name;
-  if (['MongoNetworkError', 'MongoNetworkTimeoutError', 'MongoServerSelectionError', 'MongoTopologyClosedError', 'MongoNotConnectedError', 'MongoPoolClearedError', 'PoolClearedOnNetworkError'].includes(name)) return true;
+  if (
+    [
+      'MongoNetworkError',
+      'MongoNetworkTimeoutError',
+      'MongoServerSelectionError',
+      'MongoTopologyClosedError',
+      'MongoNotConnectedError',
+      'MongoPoolClearedError',
+      'PoolClearedOnNetworkError',
+    ].includes(name)
+  )
+    return true;
   const labels = (e as { errorLabels?: unknown }).errorLabels;
-  if (labels instanceof Set && (labels.has('RetryableWriteError') || labels.has('TransientTransactionError'))) return true;
-  if (Array.isArray(labels) && (labels.includes('RetryableWriteError') || labels.includes('TransientTransactionError'))) return true;
+  if (labels instanceof Set && (labels.has('RetryableWriteError') || labels.has('TransientTransactionError')))
+    return true;
+  if (Array.isArray(labels) && (labels.includes('RetryableWriteError') || labels.includes('TransientTransactionError')))
+    return true;
   const code = (e as { code?: unknown }).code;
   return typeof code === 'number' && [6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436].includes(code);
 }
@@ -53,7 +79,11 @@ export function isTransientDbError(e: unknown): boolean {
  * limit. The other callers' writes were decided on their own; the same write alone would fail the same way.
  */
 export class WriteRefusedError extends TaskStoreError {
-  constructor(taskId: string, readonly code: number, detail: string | undefined) {
+  constructor(
+    taskId: string,
+    readonly code: number,
+    detail: string | undefined,
+  ) {
     super(`task ${taskId}: the database refused the write (code ${code})${detail ? `: ${detail}` : ''}`, taskId);
     this.name = 'WriteRefusedError';
   }

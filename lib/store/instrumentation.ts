@@ -41,7 +41,10 @@ export class StoreInstrumentation {
     for (const { task, lease } of claimed) {
       perType.set(task.type, (perType.get(task.type) ?? 0) + 1);
       const at = task.owner?.acquiredAt.getTime() ?? Date.now();
-      taskMetrics.enqueueToStart(at - task.createdAt.getTime(), taskAttributes(task.type, { 'task.retry': lease.attempt > 1 }));
+      taskMetrics.enqueueToStart(
+        at - task.createdAt.getTime(),
+        taskAttributes(task.type, { 'task.retry': lease.attempt > 1 }),
+      );
       this.remember(lease, { type: task.type, claimedAt: at });
     }
     for (const [type, n] of perType) taskMetrics.claimed(n, taskAttributes(type));
@@ -82,7 +85,8 @@ export class StoreInstrumentation {
 
   /** An operator's cancel: only a waiting task is cancelled at once (a running one is cancelled when its worker acknowledges). */
   cancelled(result: CancelResult): void {
-    if (result.outcome === 'cancelled') taskMetrics.cancelled(1, taskAttributes(result.task?.type, { 'cancel.by': 'operator' }));
+    if (result.outcome === 'cancelled')
+      taskMetrics.cancelled(1, taskAttributes(result.task?.type, { 'cancel.by': 'operator' }));
   }
 
   retriedByOperator(type: string): void {
@@ -105,7 +109,11 @@ export class StoreInstrumentation {
   private finish(lease: Lease, outcome: string): AttemptTiming | undefined {
     const t = this.attempts.get(key(lease));
     this.forget(lease);
-    if (t) taskMetrics.processingDuration(Date.now() - (t.startedAt ?? t.claimedAt), taskAttributes(t.type, { 'task.outcome': outcome }));
+    if (t)
+      taskMetrics.processingDuration(
+        Date.now() - (t.startedAt ?? t.claimedAt),
+        taskAttributes(t.type, { 'task.outcome': outcome }),
+      );
     return t;
   }
 

@@ -33,7 +33,8 @@ const envSchema = z.object({
 /** Reads an env var by name, ignoring case and empty values (app settings arrive in any case). */
 function read(env: Record<string, string | undefined>, name: string): string | undefined {
   const lower = name.toLowerCase();
-  for (const [k, v] of Object.entries(env)) if (k.toLowerCase() === lower && v !== undefined && v.trim() !== '') return v.trim();
+  for (const [k, v] of Object.entries(env))
+    if (k.toLowerCase() === lower && v !== undefined && v.trim() !== '') return v.trim();
   return undefined;
 }
 
@@ -61,7 +62,8 @@ export function telemetryConfigFromEnv(env: Record<string, string | undefined> =
   const v = parsed.data;
   const inTests = read(env, 'VITEST') !== undefined;
   const exporter: TelemetryExporter =
-    v.exporter ?? (inTests ? 'none' : v.azureMonitorConnectionString ? 'azure-monitor' : v.otlpEndpoint ? 'otlp' : 'none');
+    v.exporter ??
+    (inTests ? 'none' : v.azureMonitorConnectionString ? 'azure-monitor' : v.otlpEndpoint ? 'otlp' : 'none');
   if (exporter === 'azure-monitor' && !v.azureMonitorConnectionString) {
     throw new TelemetryConfigError('Telemetry__Exporter=azure-monitor needs APPLICATIONINSIGHTS_CONNECTION_STRING');
   }
@@ -76,6 +78,14 @@ export function telemetryConfigFromEnv(env: Record<string, string | undefined> =
 
 function settingFor(key: string): string {
   return (
-    { exporter: 'Telemetry__Exporter', otlpEndpoint: 'OTEL_EXPORTER_OTLP_ENDPOINT', azureMonitorConnectionString: 'APPLICATIONINSIGHTS_CONNECTION_STRING', metricExportIntervalMs: 'Telemetry__MetricExportInterval', serviceName: 'OTEL_SERVICE_NAME' } as Record<string, string>
-  )[key] ?? key;
+    (
+      {
+        exporter: 'Telemetry__Exporter',
+        otlpEndpoint: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+        azureMonitorConnectionString: 'APPLICATIONINSIGHTS_CONNECTION_STRING',
+        metricExportIntervalMs: 'Telemetry__MetricExportInterval',
+        serviceName: 'OTEL_SERVICE_NAME',
+      } as Record<string, string>
+    )[key] ?? key
+  );
 }

@@ -1,4 +1,11 @@
-import { metrics, type Attributes, type Counter, type Histogram, type MeterProvider, type ObservableGauge } from '@opentelemetry/api';
+import {
+  metrics,
+  type Attributes,
+  type Counter,
+  type Histogram,
+  type MeterProvider,
+  type ObservableGauge,
+} from '@opentelemetry/api';
 import { redactConnectionString } from '../config/redact.js';
 import type { Logger } from '../log/logger.js';
 import type { QueueHealth, QueueProvider } from '../queues/provider.js';
@@ -34,7 +41,8 @@ export const metricNames = {
   oldestRunnableAge: 'taskmesh.tasks.oldest_runnable.age',
 } as const;
 
-type CounterName = 'ingested' | 'duplicates' | 'claimed' | 'succeeded' | 'failed' | 'retried' | 'reclaimed' | 'cancelled' | 'timedOut';
+type CounterName =
+  'ingested' | 'duplicates' | 'claimed' | 'succeeded' | 'failed' | 'retried' | 'reclaimed' | 'cancelled' | 'timedOut';
 type HistogramName = 'claimLatency' | 'processingDuration' | 'enqueueToStart';
 
 const counterDocs: Record<CounterName, string> = {
@@ -90,12 +98,16 @@ function instruments(): Instruments {
   return cache;
 }
 
-const count = (name: CounterName) => (n: number, attrs?: Attributes): void => {
-  if (n > 0) instruments().counters[name].add(n, attrs);
-};
-const record = (name: HistogramName) => (ms: number, attrs?: Attributes): void => {
-  if (Number.isFinite(ms) && ms >= 0) instruments().histograms[name].record(ms, attrs);
-};
+const count =
+  (name: CounterName) =>
+  (n: number, attrs?: Attributes): void => {
+    if (n > 0) instruments().counters[name].add(n, attrs);
+  };
+const record =
+  (name: HistogramName) =>
+  (ms: number, attrs?: Attributes): void => {
+    if (Number.isFinite(ms) && ms >= 0) instruments().histograms[name].record(ms, attrs);
+  };
 
 /** The task counters and histograms. Attributes: see `taskAttributes` and lib/telemetry/README.md. */
 export const taskMetrics = {
@@ -132,12 +144,26 @@ export interface ObserveQueuesOptions {
  * each provider's health() when the metric reader collects. Call after setupTelemetry; returns a
  * function that stops observing.
  */
-export function observeQueues(providers: readonly QueueProvider[] | (() => readonly QueueProvider[]), opts: ObserveQueuesOptions = {}): () => void {
+export function observeQueues(
+  providers: readonly QueueProvider[] | (() => readonly QueueProvider[]),
+  opts: ObserveQueuesOptions = {},
+): () => void {
   const meter = currentProvider().getMeter(METER_NAME);
-  const depth = meter.createObservableGauge(metricNames.queueDepth, { description: 'Messages waiting in the queue', unit: '{message}' });
-  const dead = meter.createObservableGauge(metricNames.deadLetterDepth, { description: 'Messages in the dead-letter queue', unit: '{message}' });
-  const age = meter.createObservableGauge(metricNames.oldestMessageAge, { description: 'Age of the oldest waiting message', unit: 'ms' });
-  const reachable = meter.createObservableGauge(metricNames.queueReachable, { description: '1 when the provider answered, else 0' });
+  const depth = meter.createObservableGauge(metricNames.queueDepth, {
+    description: 'Messages waiting in the queue',
+    unit: '{message}',
+  });
+  const dead = meter.createObservableGauge(metricNames.deadLetterDepth, {
+    description: 'Messages in the dead-letter queue',
+    unit: '{message}',
+  });
+  const age = meter.createObservableGauge(metricNames.oldestMessageAge, {
+    description: 'Age of the oldest waiting message',
+    unit: 'ms',
+  });
+  const reachable = meter.createObservableGauge(metricNames.queueReachable, {
+    description: '1 when the provider answered, else 0',
+  });
   const gauges: ObservableGauge[] = [depth, dead, age, reachable];
   const list = typeof providers === 'function' ? providers : () => providers;
   const timeoutMs = opts.timeoutMs ?? 5_000;
@@ -159,11 +185,20 @@ export function observeQueues(providers: readonly QueueProvider[] | (() => reado
 export async function healthWithin(p: QueueProvider, timeoutMs: number): Promise<QueueHealth> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<QueueHealth>((resolve) => {
-    timer = setTimeout(() => resolve({ provider: p.kind, queue: p.queueName, reachable: false, error: `no answer within ${timeoutMs} ms` }), timeoutMs);
+    timer = setTimeout(
+      () =>
+        resolve({ provider: p.kind, queue: p.queueName, reachable: false, error: `no answer within ${timeoutMs} ms` }),
+      timeoutMs,
+    );
   });
   try {
     return await Promise.race([
-      p.health().catch((e: unknown): QueueHealth => ({ provider: p.kind, queue: p.queueName, reachable: false, error: redactConnectionString(errorMessage(e)) })),
+      p.health().catch((e: unknown): QueueHealth => ({
+        provider: p.kind,
+        queue: p.queueName,
+        reachable: false,
+        error: redactConnectionString(errorMessage(e)),
+      })),
       timeout,
     ]);
   } finally {
@@ -177,9 +212,15 @@ export async function healthWithin(p: QueueProvider, timeoutMs: number): Promise
  * no task is runnable (a backlog alert then has nothing to fire on) or when `read()` fails or takes
  * longer than `timeoutMs`. Call after setupTelemetry; returns a function that stops observing.
  */
-export function observeTaskBacklog(read: () => Promise<{ oldestClaimableAgeMs: number | null }>, opts: { timeoutMs?: number } = {}): () => void {
+export function observeTaskBacklog(
+  read: () => Promise<{ oldestClaimableAgeMs: number | null }>,
+  opts: { timeoutMs?: number } = {},
+): () => void {
   const meter = currentProvider().getMeter(METER_NAME);
-  const gauge = meter.createObservableGauge(metricNames.oldestRunnableAge, { description: 'Age of the oldest task that could run now', unit: 'ms' });
+  const gauge = meter.createObservableGauge(metricNames.oldestRunnableAge, {
+    description: 'Age of the oldest task that could run now',
+    unit: 'ms',
+  });
   const timeoutMs = opts.timeoutMs ?? 5_000;
   const callback = async (result: { observe(v: number, a?: Attributes): void }) => {
     let timer: NodeJS.Timeout | undefined;
@@ -203,5 +244,9 @@ export function observeTaskBacklog(read: () => Promise<{ oldestClaimableAgeMs: n
  * go to Simple Log Service, where the alerts and dashboard of infra/aliyun read this line).
  */
 export function logTaskBacklog(logger: Logger, stats: { oldestClaimableAgeMs: number | null; total: number }): void {
-  logger.info('task backlog', { oldestRunnableAgeMs: stats.oldestClaimableAgeMs ?? 0, runnable: stats.oldestClaimableAgeMs !== null, total: stats.total });
+  logger.info('task backlog', {
+    oldestRunnableAgeMs: stats.oldestClaimableAgeMs ?? 0,
+    runnable: stats.oldestClaimableAgeMs !== null,
+    total: stats.total,
+  });
 }

@@ -1,7 +1,19 @@
 import { context, metrics, trace } from '@opentelemetry/api';
 import { defaultResource, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
-import { ConsoleMetricExporter, MeterProvider, PeriodicExportingMetricReader, type IMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, BatchSpanProcessor, ConsoleSpanExporter, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  ConsoleMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type IMetricReader,
+  type PushMetricExporter,
+} from '@opentelemetry/sdk-metrics';
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  ConsoleSpanExporter,
+  type SpanExporter,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { AsyncLocalStorageContextManager } from './context-manager.js';
 import type { TelemetryConfig } from './config.js';
@@ -29,7 +41,9 @@ export const DEFAULT_SERVICE_NAME = 'taskmesh';
  * show the service by name.
  */
 export function telemetryResource(config: Pick<TelemetryConfig, 'serviceName'>): Resource {
-  return defaultResource().merge(resourceFromAttributes({ 'service.name': config.serviceName ?? DEFAULT_SERVICE_NAME }));
+  return defaultResource().merge(
+    resourceFromAttributes({ 'service.name': config.serviceName ?? DEFAULT_SERVICE_NAME }),
+  );
 }
 
 /** Loads the exporter packages only when chosen: the Azure one is large and irrelevant elsewhere. */
@@ -51,9 +65,13 @@ async function createExporters(config: TelemetryConfig): Promise<Exporters | und
       };
     }
     case 'azure-monitor': {
-      const { AzureMonitorMetricExporter, AzureMonitorTraceExporter } = await import('@azure/monitor-opentelemetry-exporter');
+      const { AzureMonitorMetricExporter, AzureMonitorTraceExporter } =
+        await import('@azure/monitor-opentelemetry-exporter');
       const connectionString = config.azureMonitorConnectionString;
-      return { metrics: new AzureMonitorMetricExporter({ connectionString }), spans: new AzureMonitorTraceExporter({ connectionString }) };
+      return {
+        metrics: new AzureMonitorMetricExporter({ connectionString }),
+        spans: new AzureMonitorTraceExporter({ connectionString }),
+      };
     }
   }
 }
@@ -64,7 +82,10 @@ async function createExporters(config: TelemetryConfig): Promise<Exporters | und
  * the globals. Returns the function that flushes and shuts them down (call it before exit; a
  * serverless host should call it at the end of an invocation or on instance shutdown).
  */
-export async function setupTelemetry(config: TelemetryConfig, extras: TelemetryExtras = {}): Promise<TelemetryShutdown> {
+export async function setupTelemetry(
+  config: TelemetryConfig,
+  extras: TelemetryExtras = {},
+): Promise<TelemetryShutdown> {
   const logger = extras.logger ?? silentLogger;
   const contextManager = new AsyncLocalStorageContextManager();
   const ownsContext = context.setGlobalContextManager(contextManager);
@@ -72,7 +93,12 @@ export async function setupTelemetry(config: TelemetryConfig, extras: TelemetryE
   const readers: IMetricReader[] = [...(extras.metricReaders ?? [])];
   const processors: SpanProcessor[] = [...(extras.spanProcessors ?? [])];
   if (exporters) {
-    readers.push(new PeriodicExportingMetricReader({ exporter: exporters.metrics, exportIntervalMillis: config.metricExportIntervalMs }));
+    readers.push(
+      new PeriodicExportingMetricReader({
+        exporter: exporters.metrics,
+        exportIntervalMillis: config.metricExportIntervalMs,
+      }),
+    );
     processors.push(new BatchSpanProcessor(exporters.spans));
   }
   if (readers.length === 0 && processors.length === 0) {
@@ -85,8 +111,16 @@ export async function setupTelemetry(config: TelemetryConfig, extras: TelemetryE
   const tracerProvider = new BasicTracerProvider({ spanProcessors: processors, resource });
   const ownsMetrics = metrics.setGlobalMeterProvider(meterProvider);
   const ownsTraces = trace.setGlobalTracerProvider(tracerProvider);
-  if (!ownsMetrics || !ownsTraces) logger.warn('telemetry: a global OpenTelemetry provider was already registered; keeping it', { ownsMetrics, ownsTraces });
-  logger.info('telemetry enabled', { exporter: config.exporter, metricExportIntervalMs: config.metricExportIntervalMs, serviceName: resource.attributes['service.name'] });
+  if (!ownsMetrics || !ownsTraces)
+    logger.warn('telemetry: a global OpenTelemetry provider was already registered; keeping it', {
+      ownsMetrics,
+      ownsTraces,
+    });
+  logger.info('telemetry enabled', {
+    exporter: config.exporter,
+    metricExportIntervalMs: config.metricExportIntervalMs,
+    serviceName: resource.attributes['service.name'],
+  });
   let done = false;
   return async () => {
     if (done) return;

@@ -1,4 +1,15 @@
-import { SpanKind, SpanStatusCode, TraceFlags, context, isSpanContextValid, trace, type Attributes, type Link, type Span, type SpanContext } from '@opentelemetry/api';
+import {
+  SpanKind,
+  SpanStatusCode,
+  TraceFlags,
+  context,
+  isSpanContextValid,
+  trace,
+  type Attributes,
+  type Link,
+  type Span,
+  type SpanContext,
+} from '@opentelemetry/api';
 
 /**
  * Trace helpers. A message's trace runs receipt -> ingest (the store copies the active span's
@@ -30,23 +41,33 @@ export interface WithSpanOptions {
 }
 
 /** Runs `fn` in a new active span; records a thrown error on the span and rethrows it; always ends the span. */
-export async function withSpan<T>(name: string, attributes: Attributes, fn: (span: Span) => Promise<T> | T, opts: WithSpanOptions = {}): Promise<T> {
+export async function withSpan<T>(
+  name: string,
+  attributes: Attributes,
+  fn: (span: Span) => Promise<T> | T,
+  opts: WithSpanOptions = {},
+): Promise<T> {
   const tracer = trace.getTracer(TRACER_NAME);
   let parentContext = context.active();
   const remote = opts.parent ? parseTraceparent(opts.parent) : undefined;
   if (remote) parentContext = trace.setSpanContext(parentContext, remote);
-  return tracer.startActiveSpan(name, { kind: opts.kind ?? SpanKind.INTERNAL, attributes, ...(opts.links ? { links: opts.links } : {}) }, parentContext, async (span) => {
-    try {
-      return await fn(span);
-    } catch (e) {
-      const err = e instanceof Error ? e : new Error(String(e));
-      span.recordException(err);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
-      throw e;
-    } finally {
-      span.end();
-    }
-  });
+  return tracer.startActiveSpan(
+    name,
+    { kind: opts.kind ?? SpanKind.INTERNAL, attributes, ...(opts.links ? { links: opts.links } : {}) },
+    parentContext,
+    async (span) => {
+      try {
+        return await fn(span);
+      } catch (e) {
+        const err = e instanceof Error ? e : new Error(String(e));
+        span.recordException(err);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
+        throw e;
+      } finally {
+        span.end();
+      }
+    },
+  );
 }
 
 /** The processing span of one attempt: linked to the task's ingest span, tagged with task id, type and attempt. */
@@ -59,7 +80,12 @@ export function withTaskSpan<T>(
   const link = task.traceparent ? linkFromTraceparent(task.traceparent) : undefined;
   return withSpan(
     name,
-    { [spanAttributes.taskId]: task._id, [spanAttributes.taskType]: task.type, ...(task.attempts !== undefined ? { [spanAttributes.attempt]: task.attempts } : {}), ...extra },
+    {
+      [spanAttributes.taskId]: task._id,
+      [spanAttributes.taskType]: task.type,
+      ...(task.attempts !== undefined ? { [spanAttributes.attempt]: task.attempts } : {}),
+      ...extra,
+    },
     fn,
     { kind: SpanKind.CONSUMER, ...(link ? { links: [link] } : {}) },
   );
@@ -82,7 +108,12 @@ export function parseTraceparent(value: string): SpanContext | undefined {
   const m = TRACEPARENT.exec(value.trim());
   if (!m || m[1] === 'ff') return undefined;
   if (m[1] === '00' && value.trim().length !== 55) return undefined;
-  const sc: SpanContext = { traceId: m[2]!, spanId: m[3]!, traceFlags: parseInt(m[4]!, 16) & TraceFlags.SAMPLED, isRemote: true };
+  const sc: SpanContext = {
+    traceId: m[2]!,
+    spanId: m[3]!,
+    traceFlags: parseInt(m[4]!, 16) & TraceFlags.SAMPLED,
+    isRemote: true,
+  };
   return isSpanContextValid(sc) ? sc : undefined;
 }
 

@@ -23,7 +23,11 @@ export const workerIndexes: readonly WorkerIndexDeclaration[] = [
     key: { state: 1, lastHeartbeatAt: 1 },
     why: 'reclaimer: live workers with a stale heartbeat (mark dead), gone workers past retention (prune); listing by state',
   },
-  { name: 'heartbeat', key: { lastHeartbeatAt: -1 }, why: 'listing without a state filter, most recent heartbeat first' },
+  {
+    name: 'heartbeat',
+    key: { lastHeartbeatAt: -1 },
+    why: 'listing without a state filter, most recent heartbeat first',
+  },
 ];
 
 const declare = queryDeclarer<WorkerRecord>();
@@ -55,7 +59,13 @@ export const workerQueries = {
     filter: (cutoff: Date) => ({ state: { $in: [...goneWorkerStates] }, lastHeartbeatAt: { $lt: cutoff } }),
     sample: [at],
   }),
-  listAll: declare({ name: 'listAll', index: 'heartbeat', filter: () => ({}), sort: { lastHeartbeatAt: -1 }, sample: [] }),
+  listAll: declare({
+    name: 'listAll',
+    index: 'heartbeat',
+    filter: () => ({}),
+    sort: { lastHeartbeatAt: -1 },
+    sample: [],
+  }),
   listByState: declare({
     name: 'listByState',
     index: 'state_heartbeat',

@@ -47,7 +47,17 @@ export class WorkerRegistry implements WorkerListing {
     await this.collection.updateOne(
       workerQueries.byId.filter(r.id),
       {
-        $set: { host: r.host, state: 'starting', currentTaskIds: [], types: [...r.types], concurrency: r.concurrency, startedAt: now, lastHeartbeatAt: now, stoppedAt: null, processed: 0 },
+        $set: {
+          host: r.host,
+          state: 'starting',
+          currentTaskIds: [],
+          types: [...r.types],
+          concurrency: r.concurrency,
+          startedAt: now,
+          lastHeartbeatAt: now,
+          stoppedAt: null,
+          processed: 0,
+        },
         $inc: { version: 1 },
       },
       { upsert: true },
@@ -62,7 +72,14 @@ export class WorkerRegistry implements WorkerListing {
     await this.collection.updateOne(
       workerQueries.byId.filter(r.id),
       {
-        $set: { host: r.host, types: [...r.types], concurrency: r.concurrency, state: b.state, currentTaskIds: [...b.currentTaskIds], lastHeartbeatAt: now },
+        $set: {
+          host: r.host,
+          types: [...r.types],
+          concurrency: r.concurrency,
+          state: b.state,
+          currentTaskIds: [...b.currentTaskIds],
+          lastHeartbeatAt: now,
+        },
         $setOnInsert: { startedAt: now },
         $inc: { version: 1, processed: b.processedDelta ?? 0 },
       },
@@ -84,10 +101,16 @@ export class WorkerRegistry implements WorkerListing {
    */
   async markDead(heartbeatTimeoutMs: number, now = new Date(), limit = 1000): Promise<string[]> {
     const cutoff = new Date(now.getTime() - heartbeatTimeoutMs);
-    const stale = await this.collection.find(workerQueries.stale.filter(cutoff), { projection: { _id: 1 } }).limit(limit).toArray();
+    const stale = await this.collection
+      .find(workerQueries.stale.filter(cutoff), { projection: { _id: 1 } })
+      .limit(limit)
+      .toArray();
     const marked: string[] = [];
     for (const w of stale) {
-      const res = await this.collection.updateOne(workerQueries.stillStale.filter(w._id, cutoff), { $set: { state: 'dead', stoppedAt: now }, $inc: { version: 1 } });
+      const res = await this.collection.updateOne(workerQueries.stillStale.filter(w._id, cutoff), {
+        $set: { state: 'dead', stoppedAt: now },
+        $inc: { version: 1 },
+      });
       if (res.modifiedCount === 1) marked.push(w._id);
     }
     return marked;

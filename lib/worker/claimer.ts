@@ -47,7 +47,8 @@ export class Claimer {
       }
     }
     this.count += claimed.length;
-    if (claimed.length) this.o.logger.debug('claimed', { count: claimed.length, taskIds: claimed.map((c) => c.task._id) });
+    if (claimed.length)
+      this.o.logger.debug('claimed', { count: claimed.length, taskIds: claimed.map((c) => c.task._id) });
     return claimed;
   }
 
@@ -58,12 +59,20 @@ export class Claimer {
   private async adoptOrphans(justClaimed: readonly ClaimedTask[], held: Iterable<string>): Promise<ClaimedTask[]> {
     const id = this.o.workerId;
     const known = new Set([...held, ...justClaimed.map((c) => runKey(c.lease))]);
-    const page = await this.o.policy.execute(() => this.o.store.list({ workerId: id, status: [S.Assigned] }, { limit: 500 }));
+    const page = await this.o.policy.execute(() =>
+      this.o.store.list({ workerId: id, status: [S.Assigned] }, { limit: 500 }),
+    );
     const orphans = page.tasks
       .filter((t) => t.owner?.workerId === id)
-      .map((t): ClaimedTask => ({ task: t, lease: { taskId: t._id, leaseToken: t.owner!.leaseToken, workerId: id, attempt: t.attempts } }))
+      .map((t): ClaimedTask => ({
+        task: t,
+        lease: { taskId: t._id, leaseToken: t.owner!.leaseToken, workerId: id, attempt: t.attempts },
+      }))
       .filter((c) => !known.has(runKey(c.lease)));
-    if (orphans.length) this.o.logger.info('adopted tasks assigned to this worker id but unknown to it', { taskIds: orphans.map((t) => t.task._id) });
+    if (orphans.length)
+      this.o.logger.info('adopted tasks assigned to this worker id but unknown to it', {
+        taskIds: orphans.map((t) => t.task._id),
+      });
     return orphans;
   }
 }

@@ -1,7 +1,11 @@
 /** Errors of the worker runtime. Each carries the context an operator needs (task, worker, setting). */
 
 export class WorkerError extends Error {
-  constructor(message: string, readonly context: { taskId?: string; workerId?: string; setting?: string } = {}, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly context: { taskId?: string; workerId?: string; setting?: string } = {},
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'WorkerError';
   }
@@ -9,15 +13,28 @@ export class WorkerError extends Error {
 
 /** A task whose type no handler is registered for. Final: retrying cannot help. */
 export class UnknownTaskTypeError extends WorkerError {
-  constructor(readonly taskType: string, taskId: string, workerId: string, known: readonly string[]) {
-    super(`task ${taskId}: no handler for type "${taskType}" (this worker handles: ${known.join(', ') || 'nothing'})`, { taskId, workerId });
+  constructor(
+    readonly taskType: string,
+    taskId: string,
+    workerId: string,
+    known: readonly string[],
+  ) {
+    super(`task ${taskId}: no handler for type "${taskType}" (this worker handles: ${known.join(', ') || 'nothing'})`, {
+      taskId,
+      workerId,
+    });
     this.name = 'UnknownTaskType';
   }
 }
 
 /** A payload that fails its handler's schema. Final: the same payload fails again. */
 export class InvalidPayloadError extends WorkerError {
-  constructor(readonly taskType: string, taskId: string, workerId: string, readonly issues: string) {
+  constructor(
+    readonly taskType: string,
+    taskId: string,
+    workerId: string,
+    readonly issues: string,
+  ) {
     super(`task ${taskId}: payload is not valid for "${taskType}": ${issues}`, { taskId, workerId });
     this.name = 'InvalidPayload';
   }
@@ -25,7 +42,11 @@ export class InvalidPayloadError extends WorkerError {
 
 /** The handler outlived its timeout. */
 export class TaskTimeoutError extends WorkerError {
-  constructor(taskId: string, workerId: string, readonly timeoutMs: number) {
+  constructor(
+    taskId: string,
+    workerId: string,
+    readonly timeoutMs: number,
+  ) {
     super(`task ${taskId}: handler did not finish within its timeout of ${timeoutMs} ms`, { taskId, workerId });
     this.name = 'Timeout';
   }

@@ -72,7 +72,9 @@ export class Heartbeat {
     const results = new Map<string, HeartbeatResult>();
     try {
       const [many, ...singles] = await Promise.all([
-        plain.length ? this.o.policy.execute(() => this.o.store.heartbeatMany(plain.map((r) => r.lease))) : Promise.resolve(new Map<string, HeartbeatResult>()),
+        plain.length
+          ? this.o.policy.execute(() => this.o.store.heartbeatMany(plain.map((r) => r.lease)))
+          : Promise.resolve(new Map<string, HeartbeatResult>()),
         ...withProgress.map(async (r) => {
           const seq = r.progressSeq;
           const res = await this.o.policy.execute(() => this.o.store.heartbeat(r.lease, { progress: r.progress }));
@@ -86,7 +88,8 @@ export class Heartbeat {
       this.skipped = 0;
     } catch (e) {
       if (!(e instanceof DatabaseUnavailableError)) this.o.logger.error('heartbeat failed', { error: e });
-      else if (this.skipped++ === 0) this.o.logger.warn('heartbeat skipped: database unavailable', { error: e.message });
+      else if (this.skipped++ === 0)
+        this.o.logger.warn('heartbeat skipped: database unavailable', { error: e.message });
       return;
     }
     for (const run of runs) {

@@ -54,7 +54,10 @@ const slotStateSchema = z.object({ guid: z.string().min(1), createdAt: z.string(
 
 /** Keeps id parts readable and safe in file names, URLs and log lines. */
 function part(s: string): string {
-  const cleaned = s.trim().replace(/[^A-Za-z0-9._]+/g, '-').replace(/^-+|-+$/g, '');
+  const cleaned = s
+    .trim()
+    .replace(/[^A-Za-z0-9._]+/g, '-')
+    .replace(/^-+|-+$/g, '');
   return cleaned || 'unknown';
 }
 
@@ -68,7 +71,7 @@ export function resolveWorkerIdentity(opts: ResolveIdentityOptions = {}): Worker
   const fc = (opts.platformInstanceId ?? env.FC_INSTANCE_ID)?.trim();
   if (azure || fc) {
     const runtime = azure ? 'azure-functions' : 'function-compute';
-    const site = azure ? env.WEBSITE_SITE_NAME ?? 'azure' : env.FC_FUNCTION_NAME ?? 'fc';
+    const site = azure ? (env.WEBSITE_SITE_NAME ?? 'azure') : (env.FC_FUNCTION_NAME ?? 'fc');
     const instanceId = (azure ?? fc)!;
     // The platform's instance ids are long (64 hex on Azure); 16 characters keep them distinct and readable.
     const id = `${part(site)}-${part(instanceId).slice(0, 16)}-${processGuid}`;
@@ -93,10 +96,16 @@ export function resolveWorkerIdentity(opts: ResolveIdentityOptions = {}): Worker
     try {
       mkdirSync(dir, { recursive: true });
     } catch (e) {
-      throw new WorkerIdentityError(`cannot create the worker state directory ${dir}: ${errorMessage(e)}`, 'Worker:StateDirectory', { cause: e });
+      throw new WorkerIdentityError(
+        `cannot create the worker state directory ${dir}: ${errorMessage(e)}`,
+        'Worker:StateDirectory',
+        { cause: e },
+      );
     }
     const lock = acquireSlot(dir, 'worker', maxSlots, host, pid);
-    const guid = readOrCreateGuid(join(dir, `worker-${lock.slot}.json`), () => (instanceId ? slotted(part(instanceId), lock.slot) : randomUUID()));
+    const guid = readOrCreateGuid(join(dir, `worker-${lock.slot}.json`), () =>
+      instanceId ? slotted(part(instanceId), lock.slot) : randomUUID(),
+    );
     return { id: `${prefix}-${guid}`, host: facts, source: 'state-directory', slot: lock.slot, release: lock.release };
   }
 
@@ -108,9 +117,20 @@ export function resolveWorkerIdentity(opts: ResolveIdentityOptions = {}): Worker
       lock = acquireSlot(dir, `${prefix}-${part(instanceId)}`, maxSlots, host, pid);
     } catch {
       // No writable temp directory (read-only root filesystem): the pid still tells processes of one pod apart.
-      return { id: `${prefix}-${part(instanceId)}.p${pid}`, host: facts, source: 'instance-id', release: () => undefined };
+      return {
+        id: `${prefix}-${part(instanceId)}.p${pid}`,
+        host: facts,
+        source: 'instance-id',
+        release: () => undefined,
+      };
     }
-    return { id: `${prefix}-${slotted(part(instanceId), lock.slot)}`, host: facts, source: 'instance-id', slot: lock.slot, release: lock.release };
+    return {
+      id: `${prefix}-${slotted(part(instanceId), lock.slot)}`,
+      host: facts,
+      source: 'instance-id',
+      slot: lock.slot,
+      release: lock.release,
+    };
   }
 
   return { id: `${prefix}-${randomUUID()}`, host: facts, source: 'random', release: () => undefined };
@@ -124,7 +144,11 @@ function readOrCreateGuid(file: string, create: () => string): string {
     if (parsed.success) return part(parsed.data.guid);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT' && !(e instanceof SyntaxError)) {
-      throw new WorkerIdentityError(`cannot read the worker state file ${file}: ${errorMessage(e)}`, 'Worker:StateDirectory', { cause: e });
+      throw new WorkerIdentityError(
+        `cannot read the worker state file ${file}: ${errorMessage(e)}`,
+        'Worker:StateDirectory',
+        { cause: e },
+      );
     }
   }
   const guid = create();
@@ -192,7 +216,10 @@ function acquireSlot(dir: string, name: string, maxSlots: number, host: string, 
       continue;
     }
     const moved = readLock(aside);
-    const movedTheStaleOne = current === 'garbled' ? moved === 'garbled' : moved !== null && moved !== 'garbled' && moved.token === current.token;
+    const movedTheStaleOne =
+      current === 'garbled'
+        ? moved === 'garbled'
+        : moved !== null && moved !== 'garbled' && moved.token === current.token;
     if (!movedTheStaleOne) {
       // We moved a fresh lock another worker just took: put it back, and leave the slot to it.
       try {
@@ -206,7 +233,10 @@ function acquireSlot(dir: string, name: string, maxSlots: number, host: string, 
     safeUnlink(aside);
     if (tryCreate(file, { pid, hostname: host, token, at: new Date().toISOString() })) return held(file, slot, token);
   }
-  throw new WorkerIdentityError(`no free worker slot in ${dir} (${maxSlots} live workers hold them)`, 'Worker:StateDirectory');
+  throw new WorkerIdentityError(
+    `no free worker slot in ${dir} (${maxSlots} live workers hold them)`,
+    'Worker:StateDirectory',
+  );
 }
 
 function tryCreate(file: string, content: z.infer<typeof lockSchema>): boolean {
@@ -217,7 +247,11 @@ function tryCreate(file: string, content: z.infer<typeof lockSchema>): boolean {
     return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw new WorkerIdentityError(`cannot create the worker lock ${file}: ${errorMessage(e)}`, 'Worker:StateDirectory', { cause: e });
+    throw new WorkerIdentityError(
+      `cannot create the worker lock ${file}: ${errorMessage(e)}`,
+      'Worker:StateDirectory',
+      { cause: e },
+    );
   } finally {
     safeUnlink(tmp);
   }

@@ -34,5 +34,13 @@ export interface TaskOutcome {
 export type OutcomeDetail = Omit<TaskOutcome, 'taskId' | 'type' | 'attempt' | 'workerId' | 'lease' | 'durationMs'>;
 
 export const outcomeKinds: readonly OutcomeKind[] = [
-  'succeeded', 'retrying', 'failed', 'timed-out', 'cancelled', 'released', 'lease-lost', 'rejected', 'abandoned',
+  'succeeded',
+  'retrying',
+  'failed',
+  'timed-out',
+  'cancelled',
+  'released',
+  'lease-lost',
+  'rejected',
+  'abandoned',
 ];

@@ -19,7 +19,10 @@ import { spanAttributes, withTaskSpan } from '../telemetry/tracing.js';
 export type AbortReason = 'cancel' | 'timeout' | 'lease-lost' | 'shutdown';
 
 export class TaskAbortedError extends Error {
-  constructor(readonly reason: AbortReason, taskId: string) {
+  constructor(
+    readonly reason: AbortReason,
+    taskId: string,
+  ) {
     super(`task ${taskId} aborted: ${reason}`);
     this.name = 'AbortError';
   }
@@ -62,7 +65,10 @@ export class TaskRun {
   private readonly controller = new AbortController();
   private readonly log: Logger;
 
-  constructor(claimed: ClaimedTask, private readonly deps: TaskRunDeps) {
+  constructor(
+    claimed: ClaimedTask,
+    private readonly deps: TaskRunDeps,
+  ) {
     this.task = claimed.task;
     this.lease = claimed.lease;
     this.log = deps.logger.child({ taskId: this.task._id, type: this.task.type, attempt: this.lease.attempt });
@@ -84,24 +90,38 @@ export class TaskRun {
    */
   execute(): Promise<TaskOutcome> {
     const task = { ...this.task, attempts: this.lease.attempt };
-    return withTaskSpan('task.process', task, async (span) => {
-      const outcome = await this.executeInSpan();
-      span.setAttribute(spanAttributes.outcome, outcome.outcome);
-      if (outcome.error) span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error.message.slice(0, 200) });
-      return outcome;
-    }, { [spanAttributes.workerId]: this.deps.workerId });
+    return withTaskSpan(
+      'task.process',
+      task,
+      async (span) => {
+        const outcome = await this.executeInSpan();
+        span.setAttribute(spanAttributes.outcome, outcome.outcome);
+        if (outcome.error) span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error.message.slice(0, 200) });
+        return outcome;
+      },
+      { [spanAttributes.workerId]: this.deps.workerId },
+    );
   }
 
   private async executeInSpan(): Promise<TaskOutcome> {
     const startedAt = Date.now();
     const done = (o: OutcomeDetail): TaskOutcome => ({
-      taskId: this.task._id, type: this.task.type, attempt: this.lease.attempt, workerId: this.deps.workerId, lease: this.lease, durationMs: Date.now() - startedAt, ...o,
+      taskId: this.task._id,
+      type: this.task.type,
+      attempt: this.lease.attempt,
+      workerId: this.deps.workerId,
+      lease: this.lease,
+      durationMs: Date.now() - startedAt,
+      ...o,
     });
     try {
       return done(await this.run());
     } catch (e) {
       if (e instanceof DatabaseUnavailableError) {
-        this.log.warn('outcome not recorded: database unavailable until the worker stopped; the reclaimer will retry the task', { error: e.message });
+        this.log.warn(
+          'outcome not recorded: database unavailable until the worker stopped; the reclaimer will retry the task',
+          { error: e.message },
+        );
         return done({ outcome: 'abandoned', error: { message: e.message, kind: e.name } });
       }
       throw e;
@@ -115,7 +135,9 @@ export class TaskRun {
     if (!handler) return this.reject(new UnknownTaskTypeError(task.type, task._id, workerId, handlers.types()));
     const parsed = handler.schema.safeParse(task.payload);
     if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(payload)'}: ${i.message}`).join('; ');
+      const issues = parsed.error.issues
+        .map((i) => `${i.path.length ? i.path.join('.') : '(payload)'}: ${i.message}`)
+        .join('; ');
       return this.reject(new InvalidPayloadError(task.type, task._id, workerId, issues));
     }
     // A cancel or lost lease noticed while the task waited for a slot.
@@ -151,7 +173,10 @@ export class TaskRun {
     // A handler that throws synchronously is still a settled failure, never an escape.
     const settled: Promise<Settled> = Promise.resolve()
       .then(() => handler.run(parsed.data, ctx))
-      .then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+      .then(
+        (value) => ({ ok: true as const, value }),
+        (error: unknown) => ({ ok: false as const, error }),
+      );
     const aborted = new Promise<null>((resolve) => {
       if (signal.aborted) resolve(null);
       else signal.addEventListener('abort', () => resolve(null), { once: true });
@@ -160,8 +185,13 @@ export class TaskRun {
     clearTimeout(timer);
     if (outcome === null || signal.aborted) {
       // Give a cooperative handler time to wind down; one that ignores the signal is left behind.
-      if (outcome === null) outcome = await Promise.race([settled, sleep(this.deps.abortGraceMs, null, { ref: false })]);
-      if (outcome === null) this.log.warn('handler ignored the abort; moving on without it', { reason: this.abortReason, graceMs: this.deps.abortGraceMs });
+      if (outcome === null)
+        outcome = await Promise.race([settled, sleep(this.deps.abortGraceMs, null, { ref: false })]);
+      if (outcome === null)
+        this.log.warn('handler ignored the abort; moving on without it', {
+          reason: this.abortReason,
+          graceMs: this.deps.abortGraceMs,
+        });
       this.phase = 'finishing';
       return this.finishAborted(outcome ?? undefined, handler.maxRetries, timeoutMs);
     }
@@ -215,7 +245,11 @@ export class TaskRun {
     return res.owned ? { outcome: 'released', releasedBecause: because } : { outcome: 'lease-lost' };
   }
 
-  private async finishAborted(settled: Settled | undefined, maxRetries: number | undefined, timeoutMs: number): Promise<OutcomeDetail> {
+  private async finishAborted(
+    settled: Settled | undefined,
+    maxRetries: number | undefined,
+    timeoutMs: number,
+  ): Promise<OutcomeDetail> {
     const reason = this.abortReason ?? 'shutdown';
     switch (reason) {
       case 'lease-lost':
@@ -263,12 +297,21 @@ export class TaskRun {
     }
   }
 
-  private failureOutcome(res: FailResult, failure: { message: string; kind: string }, terminal: 'failed' | 'timed-out') {
+  private failureOutcome(
+    res: FailResult,
+    failure: { message: string; kind: string },
+    terminal: 'failed' | 'timed-out',
+  ) {
     if (!res.owned) return { outcome: 'lease-lost' as const };
     const retrying = res.status === S.Retrying;
-    this.log.info(retrying ? 'attempt failed; retry scheduled' : `task ${terminal === 'failed' ? 'failed' : 'timed out'} for good`, {
-      error: failure.message, kind: failure.kind, ...(res.nextAttemptAt ? { nextAttemptAt: res.nextAttemptAt.toISOString() } : {}),
-    });
+    this.log.info(
+      retrying ? 'attempt failed; retry scheduled' : `task ${terminal === 'failed' ? 'failed' : 'timed out'} for good`,
+      {
+        error: failure.message,
+        kind: failure.kind,
+        ...(res.nextAttemptAt ? { nextAttemptAt: res.nextAttemptAt.toISOString() } : {}),
+      },
+    );
     return {
       outcome: retrying ? ('retrying' as const) : terminal,
       error: failure,
@@ -278,7 +321,12 @@ export class TaskRun {
 }
 
 function toFailure(error: unknown): { message: string; kind: string; stack?: string } {
-  if (error instanceof Error) return { message: error.message || error.name, kind: error.name || 'Error', ...(error.stack ? { stack: error.stack } : {}) };
+  if (error instanceof Error)
+    return {
+      message: error.message || error.name,
+      kind: error.name || 'Error',
+      ...(error.stack ? { stack: error.stack } : {}),
+    };
   return { message: typeof error === 'string' ? error : safeJson(error), kind: 'Thrown' };
 }
 

@@ -73,7 +73,8 @@ export class TaskSlots {
     for (let i = this.waiting.length - 1; i >= 0; i--) {
       if (this.waiting[i]!.abortReason) this.launch(this.waiting.splice(i, 1)[0]!);
     }
-    while (this.waiting.length > 0 && this.executing.size < this.o.concurrency && open) this.launch(this.waiting.shift()!);
+    while (this.waiting.length > 0 && this.executing.size < this.o.concurrency && open)
+      this.launch(this.waiting.shift()!);
   }
 
   /** On stop: runs that never got a slot are aborted, so they only give their task back. */
@@ -97,8 +98,14 @@ export class TaskSlots {
       .catch((e: unknown): TaskOutcome => {
         this.o.logger.error('task run failed unexpectedly', { taskId: id, error: e });
         return {
-          taskId: id, type: run.task.type, attempt: run.lease.attempt, workerId: this.o.workerId, lease: run.lease,
-          outcome: 'abandoned', durationMs: 0, error: { message: errorMessage(e), kind: 'Unexpected' },
+          taskId: id,
+          type: run.task.type,
+          attempt: run.lease.attempt,
+          workerId: this.o.workerId,
+          lease: run.lease,
+          outcome: 'abandoned',
+          durationMs: 0,
+          error: { message: errorMessage(e), kind: 'Unexpected' },
         };
       })
       .then((outcome) => this.o.onOutcome(outcome))

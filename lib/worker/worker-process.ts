@@ -36,7 +36,10 @@ export interface WorkerProcessOptions {
  */
 export async function runWorkerProcess(o: WorkerProcessOptions): Promise<WorkerSummary> {
   const { config, logger } = o;
-  const identity = resolveWorkerIdentity({ ...(o.env ? { env: o.env } : {}), ...(config.Worker.StateDirectory ? { stateDirectory: config.Worker.StateDirectory } : {}) });
+  const identity = resolveWorkerIdentity({
+    ...(o.env ? { env: o.env } : {}),
+    ...(config.Worker.StateDirectory ? { stateDirectory: config.Worker.StateDirectory } : {}),
+  });
   const log = logger.child({ workerId: identity.id });
   let stopRequested: NodeJS.Signals | undefined;
   const early = (s: NodeJS.Signals) => {
@@ -46,7 +49,12 @@ export async function runWorkerProcess(o: WorkerProcessOptions): Promise<WorkerS
 
   let database: Database | undefined;
   try {
-    database = await connectWithRetry(config, log, o.serverSelectionTimeoutMs ?? 2_000, () => stopRequested !== undefined);
+    database = await connectWithRetry(
+      config,
+      log,
+      o.serverSelectionTimeoutMs ?? 2_000,
+      () => stopRequested !== undefined,
+    );
   } finally {
     process.off('SIGTERM', early).off('SIGINT', early);
   }
@@ -67,11 +75,27 @@ export async function runWorkerProcess(o: WorkerProcessOptions): Promise<WorkerS
     log.warn('could not declare indexes now (continuing; the next start tries again)', { error: e });
   }
 
-  const worker = new Worker({ store, registry, handlers: o.handlers, settings: config.Worker, identity, logger, policy, ...(o.hooks ? { hooks: o.hooks } : {}) });
+  const worker = new Worker({
+    store,
+    registry,
+    handlers: o.handlers,
+    settings: config.Worker,
+    identity,
+    logger,
+    policy,
+    ...(o.hooks ? { hooks: o.hooks } : {}),
+  });
   const removeHandlers = installShutdownHandlers(worker, { logger: log });
   let loop: ReclaimerLoop | undefined;
   if (o.reclaimer !== false) {
-    loop = startReclaimerLoop({ db: database.db, store, config, logger, by: worker.id, ...(typeof o.reclaimer === 'object' && o.reclaimer.everyMs ? { everyMs: o.reclaimer.everyMs } : {}) });
+    loop = startReclaimerLoop({
+      db: database.db,
+      store,
+      config,
+      logger,
+      by: worker.id,
+      ...(typeof o.reclaimer === 'object' && o.reclaimer.everyMs ? { everyMs: o.reclaimer.everyMs } : {}),
+    });
   }
   worker.start();
   if (stopRequested) void worker.stop(stopRequested);
@@ -86,7 +110,12 @@ export async function runWorkerProcess(o: WorkerProcessOptions): Promise<WorkerS
   }
 }
 
-async function connectWithRetry(config: AppConfig, log: Logger, serverSelectionTimeoutMS: number, stop: () => boolean): Promise<Database | undefined> {
+async function connectWithRetry(
+  config: AppConfig,
+  log: Logger,
+  serverSelectionTimeoutMS: number,
+  stop: () => boolean,
+): Promise<Database | undefined> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await connectDatabase(config.MongoDB, { serverSelectionTimeoutMS, appName: 'taskmesh-worker' });

@@ -53,7 +53,11 @@ export class Worker {
   constructor(options: WorkerOptions) {
     this.o = options;
     this.ownsIdentity = !options.identity;
-    this.identity = options.identity ?? resolveWorkerIdentity({ ...(options.settings.StateDirectory ? { stateDirectory: options.settings.StateDirectory } : {}) });
+    this.identity =
+      options.identity ??
+      resolveWorkerIdentity({
+        ...(options.settings.StateDirectory ? { stateDirectory: options.settings.StateDirectory } : {}),
+      });
     this.id = reserveWorkerId(this.identity.id);
     this.log = (options.logger ?? silentLogger).child({ workerId: this.id });
     this.policy = options.policy ?? createStorePolicy(this.log, options.resilience);
@@ -118,9 +122,18 @@ export class Worker {
     if (!this.stopping) {
       this.stopping = true;
       this.stopReason = reason;
-      this.log.info('stopping: no more claims; running tasks may finish', { reason, deadline: new Date(until).toISOString(), running: this.slots.executingCount, waiting: this.slots.waitingCount });
+      this.log.info('stopping: no more claims; running tasks may finish', {
+        reason,
+        deadline: new Date(until).toISOString(),
+        running: this.slots.executingCount,
+        waiting: this.slots.waitingCount,
+      });
     }
-    this.drainUntil = Math.min(this.drainUntil ?? Infinity, until, this.deadline !== undefined ? this.deadline - this.margin : Infinity);
+    this.drainUntil = Math.min(
+      this.drainUntil ?? Infinity,
+      until,
+      this.deadline !== undefined ? this.deadline - this.margin : Infinity,
+    );
     this.wakeSignal.notify();
     if (!this.started) this.start();
     return this.done;
@@ -136,9 +149,16 @@ export class Worker {
   }
 
   private async main(): Promise<void> {
-    this.log.info('worker starting', { types: this.o.handlers.types(), concurrency: this.concurrency, batchSize: this.o.settings.BatchSize, ...(this.deadline ? { deadline: new Date(this.deadline).toISOString() } : {}) });
+    this.log.info('worker starting', {
+      types: this.o.handlers.types(),
+      concurrency: this.concurrency,
+      batchSize: this.o.settings.BatchSize,
+      ...(this.deadline ? { deadline: new Date(this.deadline).toISOString() } : {}),
+    });
     if (this.o.registry) {
-      await this.policy.execute(() => this.o.registry!.register(this.registration())).catch((e: unknown) => this.log.warn('could not register the worker (continuing)', { error: e }));
+      await this.policy
+        .execute(() => this.o.registry!.register(this.registration()))
+        .catch((e: unknown) => this.log.warn('could not register the worker (continuing)', { error: e }));
     }
     this.heartbeat.start();
     try {
@@ -151,7 +171,9 @@ export class Worker {
     await this.drain();
     await this.heartbeat.stop();
     if (this.o.registry) {
-      await this.policy.execute(() => this.o.registry!.markStopped(this.id, this.takeProcessed())).catch((e: unknown) => this.log.warn('could not mark the worker stopped', { error: e }));
+      await this.policy
+        .execute(() => this.o.registry!.markStopped(this.id, this.takeProcessed()))
+        .catch((e: unknown) => this.log.warn('could not mark the worker stopped', { error: e }));
     }
     if (this.ownsIdentity) this.identity.release();
     releaseWorkerId(this.id);
@@ -281,7 +303,10 @@ export class Worker {
         await this.wakeSignal.wait(Math.min(until, this.drainUntil ?? until) - Date.now());
       }
       const left = [...this.slots.all()].filter((r) => r.phase !== 'finishing');
-      if (left.length) this.log.info('shutdown deadline reached: releasing unfinished tasks', { taskIds: left.map((r) => r.task._id) });
+      if (left.length)
+        this.log.info('shutdown deadline reached: releasing unfinished tasks', {
+          taskIds: left.map((r) => r.task._id),
+        });
       for (const run of left) run.abort('shutdown');
       // Runs that were already executing settle within the grace plus their last write; anything launched since, too.
       while (this.slots.executingCount > 0) await this.slots.settled();
@@ -299,7 +324,13 @@ export class Worker {
     const state: WorkerState = this.stopping ? 'draining' : this.slots.held > 0 ? 'busy' : 'idle';
     const delta = this.takeProcessed();
     try {
-      await this.policy.execute(() => this.o.registry!.beat(this.registration(), { state, currentTaskIds: this.currentTaskIds(), processedDelta: delta }));
+      await this.policy.execute(() =>
+        this.o.registry!.beat(this.registration(), {
+          state,
+          currentTaskIds: this.currentTaskIds(),
+          processedDelta: delta,
+        }),
+      );
     } catch (e) {
       this.processedSinceBeat += delta;
       throw e;

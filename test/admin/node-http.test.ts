@@ -19,7 +19,11 @@ describe('admin API over node:http', () => {
     await tdb.drop();
   });
 
-  const get = (path: string, init: RequestInit = {}) => fetch(`${server.url}${path}`, { ...init, headers: { 'x-functions-key': API_KEY, ...(init.headers as Record<string, string>) } });
+  const get = (path: string, init: RequestInit = {}) =>
+    fetch(`${server.url}${path}`, {
+      ...init,
+      headers: { 'x-functions-key': API_KEY, ...(init.headers as Record<string, string>) },
+    });
 
   it('serves the router under /api with JSON and security headers', async () => {
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api$/);
@@ -31,7 +35,11 @@ describe('admin API over node:http', () => {
   });
 
   it('creates through POST and reads back, with repeated query parameters as lists', async () => {
-    const created = await get('/tasks', { method: 'POST', body: JSON.stringify({ type: 'echo', idempotencyKey: 'http-1' }), headers: { 'content-type': 'application/json' } });
+    const created = await get('/tasks', {
+      method: 'POST',
+      body: JSON.stringify({ type: 'echo', idempotencyKey: 'http-1' }),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(created.status).toBe(201);
     const res = await get('/tasks?status=Queued&status=Running');
     expect(((await res.json()) as { items: unknown[] }).items).toHaveLength(1);
@@ -50,12 +58,16 @@ describe('admin API over node:http', () => {
   it('refuses a body over the limit (413) without creating anything', async () => {
     const small = await createAdminServer(createAdminRouter(h.ctx), { port: 0, router: { maxBodyBytes: 100 } });
     try {
-      const res = await fetch(`${small.url}/tasks`, { method: 'POST', headers: { 'x-functions-key': API_KEY, 'content-type': 'application/json' }, body: JSON.stringify({ type: 'echo', payload: 'x'.repeat(500) }) });
+      const res = await fetch(`${small.url}/tasks`, {
+        method: 'POST',
+        headers: { 'x-functions-key': API_KEY, 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 'echo', payload: 'x'.repeat(500) }),
+      });
       expect(res.status).toBe(413);
     } finally {
       await small.close();
     }
-    expect(await tdb.db.collection('tasks').countDocuments({ 'payload': { $type: 'string' } })).toBe(0);
+    expect(await tdb.db.collection('tasks').countDocuments({ payload: { $type: 'string' } })).toBe(0);
   });
 
   it('serves the dashboard page with a strict CSP and no third-party resources', async () => {

@@ -22,7 +22,9 @@ describe('admin API: stats and workers', () => {
     await runToEnd(h.store, 'fail-final');
     // One task fails once, is retried (attempt 2) and then succeeds: it counts as succeeded and retried.
     const id = (await runToEnd(h.store, 'fail'))!;
-    await tdb.db.collection('tasks').updateOne({ _id: id as never }, { $set: { nextAttemptAt: new Date(0), priority: 10 } });
+    await tdb.db
+      .collection('tasks')
+      .updateOne({ _id: id as never }, { $set: { nextAttemptAt: new Date(0), priority: 10 } });
     expect(await runToEnd(h.store, 'succeed')).toBe(id);
 
     const res = await h.call('GET', '/stats');
@@ -30,7 +32,9 @@ describe('admin API: stats and workers', () => {
     const s = obj(res.json);
     expect(s.total).toBe(6);
     expect(s.counts).toMatchObject({ Succeeded: 3, Error: 1, Queued: 2 });
-    expect((s.statuses as { name: string; status: number; count: number }[]).find((x) => x.name === 'Succeeded')).toEqual({ name: 'Succeeded', status: 23, count: 3 });
+    expect(
+      (s.statuses as { name: string; status: number; count: number }[]).find((x) => x.name === 'Succeeded'),
+    ).toEqual({ name: 'Succeeded', status: 23, count: 3 });
     expect(typeof s.oldestClaimableAgeMs).toBe('number');
     const t = obj(s.throughput);
     expect(t.bucketMs).toBe(60_000);
@@ -56,17 +60,62 @@ describe('admin API: stats and workers', () => {
 
   it('GET /workers: identity, state, heartbeat age, current tasks; filters by state', async () => {
     const now = Date.now();
-    const host = { hostname: 'node-1', pid: 42, platform: 'linux', nodeVersion: 'v20.0.0', podName: 'pod-a', runtime: 'kubernetes' };
+    const host = {
+      hostname: 'node-1',
+      pid: 42,
+      platform: 'linux',
+      nodeVersion: 'v20.0.0',
+      podName: 'pod-a',
+      runtime: 'kubernetes',
+    };
     await tdb.db.collection('workers').insertMany([
-      { _id: 'node-1-pod-a-1' as never, host, state: 'busy', currentTaskIds: ['t1', 't2'], types: ['job'], concurrency: 4, startedAt: new Date(now - 600_000), lastHeartbeatAt: new Date(now - 2_000), processed: 17, version: 3 },
-      { _id: 'node-1-pod-b-2' as never, host, state: 'idle', currentTaskIds: [], types: ['job'], concurrency: 4, startedAt: new Date(now - 900_000), lastHeartbeatAt: new Date(now - 400_000), version: 9 },
-      { _id: 'node-2-pod-c-3' as never, host, state: 'dead', currentTaskIds: [], types: [], concurrency: 1, startedAt: new Date(now - 9e6), lastHeartbeatAt: new Date(now - 8e6), version: 1 },
+      {
+        _id: 'node-1-pod-a-1' as never,
+        host,
+        state: 'busy',
+        currentTaskIds: ['t1', 't2'],
+        types: ['job'],
+        concurrency: 4,
+        startedAt: new Date(now - 600_000),
+        lastHeartbeatAt: new Date(now - 2_000),
+        processed: 17,
+        version: 3,
+      },
+      {
+        _id: 'node-1-pod-b-2' as never,
+        host,
+        state: 'idle',
+        currentTaskIds: [],
+        types: ['job'],
+        concurrency: 4,
+        startedAt: new Date(now - 900_000),
+        lastHeartbeatAt: new Date(now - 400_000),
+        version: 9,
+      },
+      {
+        _id: 'node-2-pod-c-3' as never,
+        host,
+        state: 'dead',
+        currentTaskIds: [],
+        types: [],
+        concurrency: 1,
+        startedAt: new Date(now - 9e6),
+        lastHeartbeatAt: new Date(now - 8e6),
+        version: 1,
+      },
     ]);
     const res = await h.call('GET', '/workers');
     expect(res.status).toBe(200);
     const list = items(res.json);
     expect(list.map((w) => w.id)).toEqual(['node-1-pod-a-1', 'node-1-pod-b-2', 'node-2-pod-c-3']);
-    expect(list[0]).toMatchObject({ state: 'busy', currentTasks: 2, currentTaskIds: ['t1', 't2'], processed: 17, stale: false, host: { podName: 'pod-a' } });
+    expect(list[0]).toMatchObject({
+      state: 'busy',
+      currentTasks: 2,
+      currentTaskIds: ['t1', 't2'],
+      processed: 17,
+      stale: false,
+      host: { podName: 'pod-a' },
+    });
     expect(list[0]!.heartbeatAgeMs as number).toBeGreaterThanOrEqual(2_000);
     expect(list[0]!.heartbeatAgeMs as number).toBeLessThan(60_000);
     expect(list[1]).toMatchObject({ state: 'idle', stale: true, processed: null });

@@ -4,7 +4,15 @@ import { MongoTaskStore } from '../../lib/store/mongo/store.js';
 import { createAdminRouter, type AdminRouter } from '../../lib/admin/router.js';
 import { WorkerRegistry } from '../../lib/worker-registry/registry.js';
 import type { AdminContext, AdminRequest, AdminResponse, AdminRouterOptions } from '../../lib/admin/types.js';
-import type { OutgoingMessage, QueueCapabilities, QueueHealth, QueueMessage, QueueProvider, ReceiveOptions, SendResult } from '../../lib/queues/provider.js';
+import type {
+  OutgoingMessage,
+  QueueCapabilities,
+  QueueHealth,
+  QueueMessage,
+  QueueProvider,
+  ReceiveOptions,
+  SendResult,
+} from '../../lib/queues/provider.js';
 
 export const API_KEY = 'test-admin-key-0123456789abcdef';
 
@@ -13,12 +21,24 @@ export class FakeQueue implements QueueProvider {
   readonly kind: string;
   // A test double for the admin API's views: it holds messages, it does not deliver them.
   readonly capabilities: QueueCapabilities = {
-    exactDeliveryCount: false, visibilityTimeout: false, depth: true, deadLetterDepth: true, longPolling: false, scheduledDelivery: false, sessions: false,
+    exactDeliveryCount: false,
+    visibilityTimeout: false,
+    depth: true,
+    deadLetterDepth: true,
+    longPolling: false,
+    scheduledDelivery: false,
+    sessions: false,
   };
   readonly queueName: string;
   readonly deadLetterQueueName: string;
   main: { id: string; body: string; properties?: Record<string, string | number | boolean>; enqueuedAt: Date }[] = [];
-  dead: { id: string; body: string; properties?: Record<string, string | number | boolean>; enqueuedAt: Date; locked: boolean }[] = [];
+  dead: {
+    id: string;
+    body: string;
+    properties?: Record<string, string | number | boolean>;
+    enqueuedAt: Date;
+    locked: boolean;
+  }[] = [];
   reachable = true;
   failSends = false;
   readonly calls: string[] = [];
@@ -30,7 +50,14 @@ export class FakeQueue implements QueueProvider {
   }
 
   addDeadLetters(n: number): void {
-    for (let i = 0; i < n; i++) this.dead.push({ id: `dl-${i}-${randomUUID()}`, body: JSON.stringify({ type: 'echo', payload: { i } }), properties: { origin: 'test' }, enqueuedAt: new Date(), locked: false });
+    for (let i = 0; i < n; i++)
+      this.dead.push({
+        id: `dl-${i}-${randomUUID()}`,
+        body: JSON.stringify({ type: 'echo', payload: { i } }),
+        properties: { origin: 'test' },
+        enqueuedAt: new Date(),
+        locked: false,
+      });
   }
 
   async ensureQueues(): Promise<void> {}
@@ -55,7 +82,14 @@ export class FakeQueue implements QueueProvider {
     this.calls.push('receiveDeadLetters');
     const out = this.dead.filter((d) => !d.locked).slice(0, o.maxMessages);
     for (const d of out) d.locked = true;
-    return out.map((d) => ({ id: d.id, body: d.body, deliveryCount: 1, enqueuedAt: d.enqueuedAt, ...(d.properties ? { properties: d.properties } : {}), handle: d.id }));
+    return out.map((d) => ({
+      id: d.id,
+      body: d.body,
+      deliveryCount: 1,
+      enqueuedAt: d.enqueuedAt,
+      ...(d.properties ? { properties: d.properties } : {}),
+      handle: d.id,
+    }));
   }
   async completeDeadLetter(m: QueueMessage): Promise<void> {
     this.calls.push('completeDeadLetter');
@@ -63,7 +97,8 @@ export class FakeQueue implements QueueProvider {
   }
   async health(): Promise<QueueHealth> {
     this.calls.push('health');
-    if (!this.reachable) return { provider: this.kind, queue: this.queueName, reachable: false, error: 'connection refused' };
+    if (!this.reachable)
+      return { provider: this.kind, queue: this.queueName, reachable: false, error: 'connection refused' };
     const oldest = this.main[0]?.enqueuedAt;
     return {
       provider: this.kind,
@@ -87,7 +122,11 @@ export interface Harness {
   router: AdminRouter;
   queue: FakeQueue;
   enqueued: OutgoingMessage[];
-  call(method: string, path: string, init?: { query?: AdminRequest['query']; headers?: AdminRequest['headers']; body?: unknown; key?: string | null }): Promise<Parsed>;
+  call(
+    method: string,
+    path: string,
+    init?: { query?: AdminRequest['query']; headers?: AdminRequest['headers']; body?: unknown; key?: string | null },
+  ): Promise<Parsed>;
 }
 
 export interface Parsed extends AdminResponse {
@@ -120,8 +159,10 @@ export function harness(db: Db, opts: { ctx?: Partial<AdminContext>; router?: Ad
     async call(method, path, init = {}) {
       const headers: AdminRequest['headers'] = { ...init.headers };
       if (init.key !== null) headers['x-functions-key'] = init.key ?? API_KEY;
-      const body = init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
-      if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+      const body =
+        init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
+      if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type'))
+        headers['content-type'] = 'application/json';
       const res = await router.handle({ method, path, query: init.query ?? {}, headers, body });
       let json: unknown;
       try {
@@ -136,7 +177,8 @@ export function harness(db: Db, opts: { ctx?: Partial<AdminContext>; router?: Ad
 
 /** Narrows a parsed JSON body for assertions. */
 export function obj(v: unknown): Record<string, unknown> {
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error(`expected a JSON object, got ${JSON.stringify(v)}`);
+  if (!v || typeof v !== 'object' || Array.isArray(v))
+    throw new Error(`expected a JSON object, got ${JSON.stringify(v)}`);
   return v as Record<string, unknown>;
 }
 
@@ -148,22 +190,38 @@ export function items(v: unknown): Record<string, unknown>[] {
 
 export function expectProblem(res: Parsed, status: number): Record<string, unknown> {
   if (res.status !== status || res.headers['content-type'] !== 'application/problem+json') {
-    throw new Error(`expected a ${status} problem, got ${res.status} ${res.headers['content-type']}: ${res.body.slice(0, 500)}`);
+    throw new Error(
+      `expected a ${status} problem, got ${res.status} ${res.headers['content-type']}: ${res.body.slice(0, 500)}`,
+    );
   }
   const p = obj(res.json);
-  if (p.status !== status || typeof p.type !== 'string' || typeof p.title !== 'string' || typeof p.instance !== 'string') throw new Error(`not a problem document: ${res.body}`);
+  if (
+    p.status !== status ||
+    typeof p.type !== 'string' ||
+    typeof p.title !== 'string' ||
+    typeof p.instance !== 'string'
+  )
+    throw new Error(`not a problem document: ${res.body}`);
   return p;
 }
 
 /** Runs a worker's lifecycle on a task directly through the store. */
-export async function runToEnd(store: MongoTaskStore, outcome: 'succeed' | 'fail' | 'fail-final', workerId = 'w-test'): Promise<string | undefined> {
+export async function runToEnd(
+  store: MongoTaskStore,
+  outcome: 'succeed' | 'fail' | 'fail-final',
+  workerId = 'w-test',
+): Promise<string | undefined> {
   const [c] = await store.claim(workerId);
   if (!c) return undefined;
   await store.start(c.lease);
   if (outcome === 'succeed') await store.complete(c.lease, { ok: true });
   else {
     const err = new Error('handler exploded');
-    await store.fail(c.lease, { message: err.message, stack: err.stack!, kind: 'HandlerError' }, outcome === 'fail-final' ? { retryable: false } : {});
+    await store.fail(
+      c.lease,
+      { message: err.message, stack: err.stack!, kind: 'HandlerError' },
+      outcome === 'fail-final' ? { retryable: false } : {},
+    );
   }
   return c.task._id;
 }

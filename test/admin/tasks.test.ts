@@ -18,14 +18,26 @@ describe('admin API: tasks', () => {
 
   describe('POST /tasks', () => {
     it('creates a task (201, Location) and returns the same task for the same key (200)', async () => {
-      const first = await h.call('POST', '/tasks', { body: { type: 'email.send', payload: { to: 'a@b.c' }, priority: 5, idempotencyKey: 'order-1', maxRetries: 1 } });
+      const first = await h.call('POST', '/tasks', {
+        body: { type: 'email.send', payload: { to: 'a@b.c' }, priority: 5, idempotencyKey: 'order-1', maxRetries: 1 },
+      });
       expect(first.status).toBe(201);
       const task = obj(first.json);
-      expect(task).toMatchObject({ type: 'email.send', status: S.Queued, statusName: 'Queued', priority: 5, maxRetries: 1, payload: { to: 'a@b.c' }, idempotencyKey: 'order-1' });
+      expect(task).toMatchObject({
+        type: 'email.send',
+        status: S.Queued,
+        statusName: 'Queued',
+        priority: 5,
+        maxRetries: 1,
+        payload: { to: 'a@b.c' },
+        idempotencyKey: 'order-1',
+      });
       expect(first.headers.location).toBe(`/api/tasks/${String(task.id)}`);
       expect((task.history as unknown[]).length).toBeGreaterThan(0);
 
-      const again = await h.call('POST', '/tasks', { body: { type: 'email.send', payload: { to: 'other' }, idempotencyKey: 'order-1' } });
+      const again = await h.call('POST', '/tasks', {
+        body: { type: 'email.send', payload: { to: 'other' }, idempotencyKey: 'order-1' },
+      });
       expect(again.status).toBe(200);
       expect(obj(again.json).id).toBe(task.id);
       expect(obj(again.json).payload).toEqual({ to: 'a@b.c' });
@@ -65,7 +77,13 @@ describe('admin API: tasks', () => {
     });
 
     it('refuses a non-JSON content type (415)', async () => {
-      expectProblem(await h.call('POST', '/tasks', { body: 'type=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415);
+      expectProblem(
+        await h.call('POST', '/tasks', {
+          body: 'type=x',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        }),
+        415,
+      );
     });
 
     it('answers 405 for a wrong method and 404 for an unknown path', async () => {
@@ -82,7 +100,13 @@ describe('admin API: tasks', () => {
 
     beforeAll(async () => {
       await tdb.db.collection('tasks').deleteMany({});
-      await h.store.ingest(Array.from({ length: 7 }, (_, i) => ({ type: i < 5 ? 'alpha' : 'beta', payload: { i }, idempotencyKey: `list-${i}` })));
+      await h.store.ingest(
+        Array.from({ length: 7 }, (_, i) => ({
+          type: i < 5 ? 'alpha' : 'beta',
+          payload: { i },
+          idempotencyKey: `list-${i}`,
+        })),
+      );
       const succeeded = (await runToEnd(h.store, 'succeed', 'worker-a'))!;
       const error = (await runToEnd(h.store, 'fail-final', 'worker-a'))!;
       const [c] = await h.store.claim('worker-b');
@@ -97,7 +121,11 @@ describe('admin API: tasks', () => {
       expect(list).toHaveLength(7);
       const created = list.map((t) => Date.parse(String(t.createdAt)));
       expect([...created].sort((a, b) => b - a)).toEqual(created);
-      expect(list.find((t) => t.id === ids.error)).toMatchObject({ status: S.Error, statusName: 'Error', lastError: 'handler exploded' });
+      expect(list.find((t) => t.id === ids.error)).toMatchObject({
+        status: S.Error,
+        statusName: 'Error',
+        lastError: 'handler exploded',
+      });
       expect(obj(res.json).nextCursor).toBeNull();
     });
 
@@ -118,7 +146,12 @@ describe('admin API: tasks', () => {
     it('filters by a time range', async () => {
       expect(items((await h.call('GET', '/tasks', { query: { from: from.toISOString() } })).json)).toHaveLength(7);
       expect(items((await h.call('GET', '/tasks', { query: { to: from.toISOString() } })).json)).toHaveLength(0);
-      expect(items((await h.call('GET', '/tasks', { query: { from: String(from.getTime()), to: String(Date.now() + 60_000) } })).json)).toHaveLength(7);
+      expect(
+        items(
+          (await h.call('GET', '/tasks', { query: { from: String(from.getTime()), to: String(Date.now() + 60_000) } }))
+            .json,
+        ),
+      ).toHaveLength(7);
     });
 
     it('pages with a cursor, each task exactly once', async () => {
@@ -159,10 +192,23 @@ describe('admin API: tasks', () => {
       expect(t).toMatchObject({ id: ids.error, status: S.Error, statusName: 'Error', attempts: 1 });
       const errors = t.errors as Record<string, unknown>[];
       expect(errors).toHaveLength(1);
-      expect(errors[0]).toMatchObject({ message: 'handler exploded', kind: 'HandlerError', workerId: 'worker-a', attempt: 1 });
+      expect(errors[0]).toMatchObject({
+        message: 'handler exploded',
+        kind: 'HandlerError',
+        workerId: 'worker-a',
+        attempt: 1,
+      });
       expect(String(errors[0]!.stack)).toContain('handler exploded');
       const history = t.history as Record<string, unknown>[];
-      expect(history.map((e) => e.toName)).toEqual(['Created', 'Processing', 'Completed', 'Queued', 'Assigned', 'Running', 'Error']);
+      expect(history.map((e) => e.toName)).toEqual([
+        'Created',
+        'Processing',
+        'Completed',
+        'Queued',
+        'Assigned',
+        'Running',
+        'Error',
+      ]);
       expect(history.at(-1)).toMatchObject({ from: S.Running, fromName: 'Running', to: S.Error, toName: 'Error' });
       expect(history[0]).toMatchObject({ from: null, fromName: null });
 
@@ -181,7 +227,10 @@ describe('admin API: tasks', () => {
       const waiting = obj((await h.call('POST', '/tasks', { body: { type: 'cancel-me' } })).json);
       const res = await h.call('POST', `/tasks/${String(waiting.id)}/cancel`, { body: { reason: 'not needed' } });
       expect(res.status).toBe(200);
-      expect(obj(res.json)).toMatchObject({ outcome: 'cancelled', task: { status: S.Cancelled, statusName: 'Cancelled' } });
+      expect(obj(res.json)).toMatchObject({
+        outcome: 'cancelled',
+        task: { status: S.Cancelled, statusName: 'Cancelled' },
+      });
       expect((await h.store.get(String(waiting.id)))!.status).toBe(S.Cancelled);
 
       await h.store.ingest([{ type: 'long', idempotencyKey: 'long-1', priority: 1000 }]);
@@ -211,12 +260,17 @@ describe('admin API: tasks', () => {
       const created = obj((await h.call('POST', '/tasks', { body: { type: 'flaky', priority: 3000 } })).json);
       const id = String(created.id);
       // Still queued: nothing to retry.
-      expect(expectProblem(await h.call('POST', `/tasks/${id}/retry`), 409).type).toBe('urn:taskmesh:problem:invalid-state');
+      expect(expectProblem(await h.call('POST', `/tasks/${id}/retry`), 409).type).toBe(
+        'urn:taskmesh:problem:invalid-state',
+      );
       await runToEnd(h.store, 'fail-final');
       const failed = (await h.store.get(id))!;
       expect(failed.status).toBe(S.Error);
 
-      const stale = expectProblem(await h.call('POST', `/tasks/${id}/retry`, { body: { expectedVersion: failed.version - 1 } }), 409);
+      const stale = expectProblem(
+        await h.call('POST', `/tasks/${id}/retry`, { body: { expectedVersion: failed.version - 1 } }),
+        409,
+      );
       expect(stale.type).toBe('urn:taskmesh:problem:version-conflict');
       expect((await h.store.get(id))!.status).toBe(S.Error);
 

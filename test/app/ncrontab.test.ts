@@ -17,11 +17,15 @@ describe('NCRONTAB', () => {
     expect(parseNcrontab(expr).next(at(after)).toISOString()).toBe(next);
   });
 
-  it.each(['* * * * *', '60 * * * * *', '0 0 25 * * *', 'x * * * * *', '0 5-1 * * * *', '*/0 * * * * *'])('rejects %s', (expr) => {
-    expect(() => parseNcrontab(expr)).toThrow(NcrontabError);
-  });
+  it.each(['* * * * *', '60 * * * * *', '0 0 25 * * *', 'x * * * * *', '0 5-1 * * * *', '*/0 * * * * *'])(
+    'rejects %s',
+    (expr) => {
+      expect(() => parseNcrontab(expr)).toThrow(NcrontabError);
+    },
+  );
 
   it('parses every schedule of the function set', () => {
-    for (const s of Object.values(schedules)) expect(parseNcrontab(s).next(at('2026-01-01T00:00:00Z')).getTime()).toBeGreaterThan(0);
+    for (const s of Object.values(schedules))
+      expect(parseNcrontab(s).next(at('2026-01-01T00:00:00Z')).getTime()).toBeGreaterThan(0);
   });
 });

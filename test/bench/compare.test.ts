@@ -20,7 +20,8 @@ const unavailable: Record<SystemName, string | undefined> = {
   pgboss: await pgUnavailable(endpoints.pgUrl),
   bullmq: await redisUnavailable(endpoints.redis),
 };
-for (const [system, why] of Object.entries(unavailable)) if (why) console.warn(`bench compare smoke test: skipping ${system}: ${why}`);
+for (const [system, why] of Object.entries(unavailable))
+  if (why) console.warn(`bench compare smoke test: skipping ${system}: ${why}`);
 
 const config = (system: SystemName): AdapterConfig => ({
   ns: newNamespace(`smoke${system}`),
@@ -42,21 +43,25 @@ function expectExactlyOnce(p: Progress): void {
 describe('bench compare adapters: every task processed exactly once', () => {
   for (const system of ['taskmesh', 'agenda', 'pgboss', 'bullmq'] as const) {
     const why = unavailable[system];
-    it.skipIf(why !== undefined)(`${system}${why ? ` (skipped: ${why})` : ''}: one worker, concurrency 4, ${TASKS} tasks (half one at a time, half in bulk)`, async () => {
-      const adapter = await createAdapter(system, config(system));
-      try {
-        await adapter.setup();
-        for (let n = 0; n < TASKS / 2; n++) await adapter.enqueueOne(n);
-        await adapter.enqueueBulk(range(TASKS / 2, TASKS / 2));
-        const p = new Progress();
-        await adapter.startWorker({ concurrency: 4, onStart: (n) => p.started(n), onDone: (n) => p.done(n) });
-        expect(await p.doneBy(TASKS, 30_000)).toBe(true);
-        await expect.poll(() => adapter.completed(), { timeout: 10_000, interval: 50 }).toBe(TASKS);
-        expectExactlyOnce(p);
-      } finally {
-        await adapter.teardown({ drop: true });
-      }
-    }, 60_000);
+    it.skipIf(why !== undefined)(
+      `${system}${why ? ` (skipped: ${why})` : ''}: one worker, concurrency 4, ${TASKS} tasks (half one at a time, half in bulk)`,
+      async () => {
+        const adapter = await createAdapter(system, config(system));
+        try {
+          await adapter.setup();
+          for (let n = 0; n < TASKS / 2; n++) await adapter.enqueueOne(n);
+          await adapter.enqueueBulk(range(TASKS / 2, TASKS / 2));
+          const p = new Progress();
+          await adapter.startWorker({ concurrency: 4, onStart: (n) => p.started(n), onDone: (n) => p.done(n) });
+          expect(await p.doneBy(TASKS, 30_000)).toBe(true);
+          await expect.poll(() => adapter.completed(), { timeout: 10_000, interval: 50 }).toBe(TASKS);
+          expectExactlyOnce(p);
+        } finally {
+          await adapter.teardown({ drop: true });
+        }
+      },
+      60_000,
+    );
   }
 });
 
@@ -74,10 +79,15 @@ describe('bench compare worker processes', () => {
       await adapter.enqueueBulk(range(0, TASKS));
       const p = new Progress();
       for (let i = 0; i < 2; i++) {
-        children.push(spawnWorkerProcess({ system: 'taskmesh', concurrency: 2, mode: 'noop', config: cfg, maxLifetimeMs: 60_000 }, {
-          onStarted: (ns) => ns.forEach((n) => p.started(n)),
-          onDone: (ns) => ns.forEach((n) => p.done(n)),
-        }));
+        children.push(
+          spawnWorkerProcess(
+            { system: 'taskmesh', concurrency: 2, mode: 'noop', config: cfg, maxLifetimeMs: 60_000 },
+            {
+              onStarted: (ns) => ns.forEach((n) => p.started(n)),
+              onDone: (ns) => ns.forEach((n) => p.done(n)),
+            },
+          ),
+        );
       }
       await Promise.all(children.map((c) => c.ready));
       for (const c of children) c.go();

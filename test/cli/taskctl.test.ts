@@ -18,14 +18,30 @@ interface Run {
 }
 
 /** Runs the real bin as a child process, as a script would. */
-function taskctl(args: string[], opts: { env?: Record<string, string | undefined>; stdin?: string } = {}): Promise<Run> {
+function taskctl(
+  args: string[],
+  opts: { env?: Record<string, string | undefined>; stdin?: string } = {},
+): Promise<Run> {
   return new Promise((resolvePromise, reject) => {
-    const env: Record<string, string | undefined> = { ...process.env, TASKCTL_KEY: undefined, Admin__ApiKey: undefined, TASKCTL_URL: undefined, ...opts.env };
-    const child = spawn(process.execPath, [BIN, ...args], { env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      TASKCTL_KEY: undefined,
+      Admin__ApiKey: undefined,
+      TASKCTL_URL: undefined,
+      ...opts.env,
+    };
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: env as NodeJS.ProcessEnv,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     child.on('error', reject);
     child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
     child.stdin.end(opts.stdin ?? '');
@@ -58,7 +74,9 @@ describe('taskctl against a running admin API', () => {
 
   describe('usage and exit codes', () => {
     it('no command option shadows a global one (--key is the admin key everywhere)', () => {
-      for (const c of commands) for (const name of Object.keys(c.options)) expect(Object.keys(globalOptions), `${c.name} --${name}`).not.toContain(name);
+      for (const c of commands)
+        for (const name of Object.keys(c.options))
+          expect(Object.keys(globalOptions), `${c.name} --${name}`).not.toContain(name);
     });
 
     it('--help exits 0 and documents the exit codes', async () => {
@@ -118,9 +136,26 @@ describe('taskctl against a running admin API', () => {
       expect(viaQueue.stderr).toBe('');
       expect(viaQueue.code).toBe(0);
       expect(viaQueue.stdout).toContain('sent message m-');
-      expect(JSON.parse(h.enqueued.at(-1)!.body)).toEqual({ type: 'email.send', payload: { to: 'a@b.c' }, idempotencyKey: 'k-1' });
+      expect(JSON.parse(h.enqueued.at(-1)!.body)).toEqual({
+        type: 'email.send',
+        payload: { to: 'a@b.c' },
+        idempotencyKey: 'k-1',
+      });
 
-      const directly = await taskctl(['enqueue', 'email.send', '--payload', '{"to":"a@b.c"}', '--idempotency-key', 'k-1', '--url', direct.url, '--json'], { env: { TASKCTL_KEY: API_KEY } });
+      const directly = await taskctl(
+        [
+          'enqueue',
+          'email.send',
+          '--payload',
+          '{"to":"a@b.c"}',
+          '--idempotency-key',
+          'k-1',
+          '--url',
+          direct.url,
+          '--json',
+        ],
+        { env: { TASKCTL_KEY: API_KEY } },
+      );
       expect(directly.stderr).toBe('');
       expect(directly.code).toBe(0);
       const out = JSON.parse(directly.stdout) as { via: string; created: boolean; id: string };
@@ -133,7 +168,9 @@ describe('taskctl against a running admin API', () => {
     it('enqueue many from a file: progress on stderr, a summary, exit 1 when a line fails', async () => {
       const file = join(dir, 'tasks.jsonl');
       const lines = [
-        ...Array.from({ length: 6 }, (_, i) => JSON.stringify({ type: 'bulk', payload: { i }, idempotencyKey: `bulk-${i}` })),
+        ...Array.from({ length: 6 }, (_, i) =>
+          JSON.stringify({ type: 'bulk', payload: { i }, idempotencyKey: `bulk-${i}` }),
+        ),
         '',
         '{"type": 42}',
         'not json',
@@ -150,7 +187,10 @@ describe('taskctl against a running admin API', () => {
 
     it('enqueue from stdin with --json summary; all good exits 0', async () => {
       const input = Array.from({ length: 4 }, (_, i) => JSON.stringify({ type: 'piped', payload: { i } })).join('\n');
-      const r = await taskctl(['enqueue', '--file', '-', '--json', '--url', direct.url], { env: { TASKCTL_KEY: API_KEY }, stdin: input });
+      const r = await taskctl(['enqueue', '--file', '-', '--json', '--url', direct.url], {
+        env: { TASKCTL_KEY: API_KEY },
+        stdin: input,
+      });
       expect(r.stderr).not.toContain('line ');
       expect(r.code).toBe(0);
       expect(JSON.parse(r.stdout)).toMatchObject({ total: 4, succeeded: 4, failed: 0, created: 4 });
@@ -158,7 +198,10 @@ describe('taskctl against a running admin API', () => {
     });
 
     it('tasks list / show / cancel / retry', async () => {
-      await h.store.ingest([{ type: 'cli-fail', idempotencyKey: 'cli-fail', priority: 100 }, { type: 'cli-wait', idempotencyKey: 'cli-wait', priority: 50 }]);
+      await h.store.ingest([
+        { type: 'cli-fail', idempotencyKey: 'cli-fail', priority: 100 },
+        { type: 'cli-wait', idempotencyKey: 'cli-wait', priority: 50 },
+      ]);
       const failedId = (await runToEnd(h.store, 'fail-final', 'worker-cli'))!;
       const waiting = (await h.store.list({ type: 'cli-wait' })).tasks[0]!;
 
@@ -175,7 +218,9 @@ describe('taskctl against a running admin API', () => {
       const paged = await run('tasks', 'list', '--limit', '2');
       expect(paged.stderr).toMatch(/more: --cursor \S+/);
       const all = await run('tasks', 'list', '--limit', '2', '--all', '--json');
-      expect((JSON.parse(all.stdout) as { items: unknown[] }).items.length).toBe(await tdb.db.collection('tasks').countDocuments());
+      expect((JSON.parse(all.stdout) as { items: unknown[] }).items.length).toBe(
+        await tdb.db.collection('tasks').countDocuments(),
+      );
 
       const show = await run('tasks', 'show', failedId);
       expect(show.code).toBe(0);
@@ -205,7 +250,18 @@ describe('taskctl against a running admin API', () => {
     });
 
     it('status, workers, queues, dlq replay', async () => {
-      await tdb.db.collection('workers').insertOne({ _id: 'node-a-pod-1-abc' as never, host: { hostname: 'node-a', pid: 1, platform: 'linux', nodeVersion: 'v20', runtime: 'process' }, state: 'busy', currentTaskIds: ['t1'], types: ['x'], concurrency: 2, startedAt: new Date(), lastHeartbeatAt: new Date(), processed: 5, version: 1 });
+      await tdb.db.collection('workers').insertOne({
+        _id: 'node-a-pod-1-abc' as never,
+        host: { hostname: 'node-a', pid: 1, platform: 'linux', nodeVersion: 'v20', runtime: 'process' },
+        state: 'busy',
+        currentTaskIds: ['t1'],
+        types: ['x'],
+        concurrency: 2,
+        startedAt: new Date(),
+        lastHeartbeatAt: new Date(),
+        processed: 5,
+        version: 1,
+      });
       h.queue.addDeadLetters(3);
 
       const status = await run('status');

@@ -9,8 +9,15 @@ const SECRET = 'Sup3rS3cretValue+/=';
 
 describe('durations', () => {
   it.each([
-    ['00:00:10', 10_000], ['00:05:00', 300_000], ['01:00:00', 3_600_000], ['1.02:03:04', 93_784_000], ['00:00:00.5', 500],
-    ['250', 250], ['30s', 30_000], ['5m', 300_000], ['7d', 604_800_000],
+    ['00:00:10', 10_000],
+    ['00:05:00', 300_000],
+    ['01:00:00', 3_600_000],
+    ['1.02:03:04', 93_784_000],
+    ['00:00:00.5', 500],
+    ['250', 250],
+    ['30s', 30_000],
+    ['5m', 300_000],
+    ['7d', 604_800_000],
   ])('%s = %d ms', (input, ms) => expect(parseDuration(input)).toBe(ms));
   it.each(['10', 'abc', '00:61:00', '-5', '1:2'])('rejects %s where it is not a duration', (input) => {
     if (input === '10') return expect(parseDuration(input)).toBe(10);
@@ -21,34 +28,71 @@ describe('durations', () => {
 describe('loadConfig', () => {
   it('has the seed defaults, with HeartbeatTimeout 5 minutes', () => {
     const c = loadConfig({ env: {} });
-    expect(c.Worker).toMatchObject({ BatchSize: 10, PollingInterval: 10_000, HeartbeatInterval: 30_000, MaxRetries: 3, HeartbeatTimeout: 300_000 });
+    expect(c.Worker).toMatchObject({
+      BatchSize: 10,
+      PollingInterval: 10_000,
+      HeartbeatInterval: 30_000,
+      MaxRetries: 3,
+      HeartbeatTimeout: 300_000,
+    });
     expect(c.MongoDB.DatabaseName).toBe('taskmesh');
-    expect(c.AzureServiceBus).toMatchObject({ MaxConcurrentCalls: 100, PrefetchCount: 50, MaxAutoLockRenewalDuration: 300_000, EnablePartitioning: true });
+    expect(c.AzureServiceBus).toMatchObject({
+      MaxConcurrentCalls: 100,
+      PrefetchCount: 50,
+      MaxAutoLockRenewalDuration: 300_000,
+      EnablePartitioning: true,
+    });
   });
 
   it('layers defaults < settings file < Section__Key env vars < overrides', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
     const file = join(dir, 'appsettings.json');
-    writeFileSync(file, JSON.stringify({ Worker: { BatchSize: 20, PollingInterval: '00:00:02', MaxRetries: 7 }, MongoDB: { DatabaseName: 'fromfile' }, Logging: { LogLevel: 'x' } }));
-    const c = loadConfig({ file, env: { Worker__BatchSize: '30', worker__heartbeatinterval: '00:00:05' }, overrides: { Worker: { MaxRetries: 1 } } });
+    writeFileSync(
+      file,
+      JSON.stringify({
+        Worker: { BatchSize: 20, PollingInterval: '00:00:02', MaxRetries: 7 },
+        MongoDB: { DatabaseName: 'fromfile' },
+        Logging: { LogLevel: 'x' },
+      }),
+    );
+    const c = loadConfig({
+      file,
+      env: { Worker__BatchSize: '30', worker__heartbeatinterval: '00:00:05' },
+      overrides: { Worker: { MaxRetries: 1 } },
+    });
     expect(c.Worker).toMatchObject({ BatchSize: 30, PollingInterval: 2_000, HeartbeatInterval: 5_000, MaxRetries: 1 });
     expect(c.MongoDB.DatabaseName).toBe('fromfile');
   });
 
   it('MONGODB_URI wins for the connection string', () => {
-    expect(loadConfig({ env: { MongoDB__ConnectionString: 'mongodb://a:1', MONGODB_URI: 'mongodb://b:2' } }).MongoDB.ConnectionString).toBe('mongodb://b:2');
+    expect(
+      loadConfig({ env: { MongoDB__ConnectionString: 'mongodb://a:1', MONGODB_URI: 'mongodb://b:2' } }).MongoDB
+        .ConnectionString,
+    ).toBe('mongodb://b:2');
   });
 
   it('lists every bad key in one error, with what was given and what is expected', () => {
     let err: unknown;
     try {
-      loadConfig({ env: { Worker__BatchSize: 'lots', Worker__PollingInterval: 'soon', AzureServiceBus__EnablePartitioning: 'maybe', Worker__MaxRetries: '-1' } });
+      loadConfig({
+        env: {
+          Worker__BatchSize: 'lots',
+          Worker__PollingInterval: 'soon',
+          AzureServiceBus__EnablePartitioning: 'maybe',
+          Worker__MaxRetries: '-1',
+        },
+      });
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(ConfigError);
     const e = err as ConfigError;
-    expect(e.problems.map((p) => p.key).sort()).toEqual(['AzureServiceBus:EnablePartitioning', 'Worker:BatchSize', 'Worker:MaxRetries', 'Worker:PollingInterval']);
+    expect(e.problems.map((p) => p.key).sort()).toEqual([
+      'AzureServiceBus:EnablePartitioning',
+      'Worker:BatchSize',
+      'Worker:MaxRetries',
+      'Worker:PollingInterval',
+    ]);
     const batch = e.problems.find((p) => p.key === 'Worker:BatchSize')!;
     expect(batch).toMatchObject({ envVar: 'Worker__BatchSize', given: '"lots"', source: 'env' });
     expect(batch.expected).toMatch(/whole number/);
@@ -91,7 +135,30 @@ describe('loadConfig', () => {
 
   it('exposes every setting name in Section__Key form', () => {
     const names = settingNames();
-    expect(names).toEqual(expect.arrayContaining(['MongoDB__ConnectionString', 'MongoDB__DatabaseName', 'Worker__BatchSize', 'Worker__PollingInterval', 'Worker__HeartbeatInterval', 'Worker__MaxRetries', 'Worker__HeartbeatTimeout', 'Aliyun__AccessKeyId', 'Aliyun__AccessKeySecret', 'Aliyun__MNSEndpoint', 'Aliyun__QueueName', 'Aliyun__DeadLetterQueueName', 'AzureServiceBus__ConnectionString', 'AzureServiceBus__QueueName', 'AzureServiceBus__TopicName', 'AzureServiceBus__SubscriptionName', 'AzureServiceBus__MaxConcurrentCalls', 'AzureServiceBus__PrefetchCount', 'AzureServiceBus__MaxAutoLockRenewalDuration', 'AzureServiceBus__EnablePartitioning']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'MongoDB__ConnectionString',
+        'MongoDB__DatabaseName',
+        'Worker__BatchSize',
+        'Worker__PollingInterval',
+        'Worker__HeartbeatInterval',
+        'Worker__MaxRetries',
+        'Worker__HeartbeatTimeout',
+        'Aliyun__AccessKeyId',
+        'Aliyun__AccessKeySecret',
+        'Aliyun__MNSEndpoint',
+        'Aliyun__QueueName',
+        'Aliyun__DeadLetterQueueName',
+        'AzureServiceBus__ConnectionString',
+        'AzureServiceBus__QueueName',
+        'AzureServiceBus__TopicName',
+        'AzureServiceBus__SubscriptionName',
+        'AzureServiceBus__MaxConcurrentCalls',
+        'AzureServiceBus__PrefetchCount',
+        'AzureServiceBus__MaxAutoLockRenewalDuration',
+        'AzureServiceBus__EnablePartitioning',
+      ]),
+    );
   });
 });
 
@@ -99,7 +166,12 @@ describe('logs', () => {
   it('redact secrets in fields and connection strings in messages', () => {
     const lines: string[] = [];
     const log = createLogger({ sink: (l) => lines.push(l) });
-    log.info('connecting', { uri: `mongodb://u:${SECRET}@h`, accessKeySecret: SECRET, sb: `Endpoint=sb://x/;SharedAccessKeyName=k;SharedAccessKey=${SECRET}`, nested: { password: SECRET } });
+    log.info('connecting', {
+      uri: `mongodb://u:${SECRET}@h`,
+      accessKeySecret: SECRET,
+      sb: `Endpoint=sb://x/;SharedAccessKeyName=k;SharedAccessKey=${SECRET}`,
+      nested: { password: SECRET },
+    });
     log.child({ workerId: 'w1' }).error('failed', { err: new Error(`auth failed for mongodb://u:${SECRET}@h`) });
     expect(lines).toHaveLength(2);
     for (const l of lines) expect(l).not.toContain(SECRET);
@@ -109,7 +181,14 @@ describe('logs', () => {
 
 describe('empty settings', () => {
   it('mean "not set": the default applies (templates list every key, some empty)', () => {
-    const c = loadConfig({ env: { Worker__BatchSize: '', Worker__PollingInterval: '  ', Worker__Concurrency: '', AzureServiceBus__EnablePartitioning: '' } });
+    const c = loadConfig({
+      env: {
+        Worker__BatchSize: '',
+        Worker__PollingInterval: '  ',
+        Worker__Concurrency: '',
+        AzureServiceBus__EnablePartitioning: '',
+      },
+    });
     expect(c.Worker.BatchSize).toBe(10);
     expect(c.Worker.PollingInterval).toBe(10_000);
     expect(c.Worker.Concurrency).toBeUndefined();

@@ -55,7 +55,9 @@ describe('fault proxy under random faults', () => {
     const ROWS = 40;
     await Promise.all(
       Array.from({ length: CLIENTS }, async (_, c) => {
-        const coll: Collection<Row> = (await t.client({ maxPoolSize: 4, serverSelectionTimeoutMS: 60_000 })).db(t.direct.name).collection<Row>('rows');
+        const coll: Collection<Row> = (await t.client({ maxPoolSize: 4, serverSelectionTimeoutMS: 60_000 }))
+          .db(t.direct.name)
+          .collection<Row>('rows');
         for (let i = 0; i < ROWS; i++) {
           const _id = `c${c}-${i}`;
           // A lost reply means the insert may have applied: the retry then meets a duplicate key, which is success.
@@ -72,7 +74,10 @@ describe('fault proxy under random faults', () => {
             // Reads that span a getMore: batches of 3 over this client's rows.
             const mine = await untilAcknowledged(() => coll.find({ client: c }, { batchSize: 3 }).toArray(), met);
             expect(mine).toHaveLength(i + 1);
-            const counted = await untilAcknowledged(() => coll.aggregate([{ $match: { client: c } }, { $count: 'n' }]).toArray(), met);
+            const counted = await untilAcknowledged(
+              () => coll.aggregate([{ $match: { client: c } }, { $count: 'n' }]).toArray(),
+              met,
+            );
             expect(counted).toEqual([{ n: i + 1 }]);
           }
         }
@@ -84,7 +89,14 @@ describe('fault proxy under random faults', () => {
     expect(during.protocolErrors).toBe(0);
     expect(during.rules.reduce((n, r) => n + r.injected, 0)).toBeGreaterThan(0);
     const rows = await t.direct.db.collection<Row>('rows').find().sort({ client: 1, i: 1 }).toArray();
-    expect(rows).toEqual(Array.from({ length: CLIENTS * ROWS }, (_, k) => ({ _id: `c${Math.floor(k / ROWS)}-${k % ROWS}`, client: Math.floor(k / ROWS), i: k % ROWS, touched: k % ROWS })));
+    expect(rows).toEqual(
+      Array.from({ length: CLIENTS * ROWS }, (_, k) => ({
+        _id: `c${Math.floor(k / ROWS)}-${k % ROWS}`,
+        client: Math.floor(k / ROWS),
+        i: k % ROWS,
+        touched: k % ROWS,
+      })),
+    );
 
     // Healed: a fresh client's traffic passes without a single fault.
     const before = await t.proxy.counters();
@@ -97,6 +109,8 @@ describe('fault proxy under random faults', () => {
     expect(after.protocolErrors).toBe(0);
     // Each fault the driver did not absorb by retrying a read reached the client as a retried error.
     const surfaced = [...met.values()].reduce((n, k) => n + k, 0);
-    expect(surfaced).toBeLessThanOrEqual(during.rules.filter((r) => !r.id.startsWith('delay')).reduce((n, r) => n + r.injected, 0));
+    expect(surfaced).toBeLessThanOrEqual(
+      during.rules.filter((r) => !r.id.startsWith('delay')).reduce((n, r) => n + r.injected, 0),
+    );
   });
 });

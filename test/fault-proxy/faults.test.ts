@@ -8,7 +8,14 @@
  * itself. The expectations below follow `server` so the suite holds on both.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MongoBulkWriteError, MongoNetworkError, MongoNetworkTimeoutError, MongoServerError, MongoServerSelectionError, type Collection } from 'mongodb';
+import {
+  MongoBulkWriteError,
+  MongoNetworkError,
+  MongoNetworkTimeoutError,
+  MongoServerError,
+  MongoServerSelectionError,
+  type Collection,
+} from 'mongodb';
 import { openProxiedDb, rejection, type ProxiedDb } from './support.js';
 
 interface Doc {
@@ -30,7 +37,11 @@ describe('fault proxy: faults as the driver sees them', () => {
   afterEach(() => t.close());
 
   it('delayRequest and delayReply: the operation completes; the counters record the delays', async () => {
-    await t.proxy.addRule({ id: 'slow-insert', match: { command: 'insert' }, fault: { kind: 'delayRequest', ms: 200 } });
+    await t.proxy.addRule({
+      id: 'slow-insert',
+      match: { command: 'insert' },
+      fault: { kind: 'delayRequest', ms: 200 },
+    });
     await t.proxy.addRule({ id: 'slow-find', match: { command: 'find' }, fault: { kind: 'delayReply', ms: 200 } });
     await coll.insertOne({ _id: 'late', v: 1 });
     expect(await coll.findOne({ _id: 'late' })).toEqual({ _id: 'late', v: 1 });
@@ -44,7 +55,11 @@ describe('fault proxy: faults as the driver sees them', () => {
 
   it('a reply held past socketTimeoutMS: MongoNetworkTimeoutError, and the write applied', async () => {
     const impatient = (await t.client({ socketTimeoutMS: 2_000 })).db(t.direct.name).collection<Doc>('items');
-    await t.proxy.addRule({ match: { command: 'insert', collection: 'items' }, fault: { kind: 'delayReply', ms: 60_000 }, count: 1 });
+    await t.proxy.addRule({
+      match: { command: 'insert', collection: 'items' },
+      fault: { kind: 'delayReply', ms: 60_000 },
+      count: 1,
+    });
     const err = await rejection(impatient.insertOne({ _id: 'timed-out', v: 1 }), MongoNetworkTimeoutError);
     expect(err.message).toMatch(/timed out/);
     expect(await stored('timed-out')).toEqual({ _id: 'timed-out', v: 1 });
@@ -144,7 +159,13 @@ describe('fault proxy: faults as the driver sees them', () => {
       expect(err).toMatchObject({ code, codeName });
       // What the proxy sent: labels only where a 4.4+ server would add them (a retryable write).
       const sentLabels = t.server.maxWireVersion >= 9 && t.server.retryableWrites ? ['RetryableWriteError'] : undefined;
-      expect(err.errorResponse).toEqual({ ok: 0, errmsg: expect.any(String), code, codeName, ...(sentLabels ? { errorLabels: sentLabels } : {}) });
+      expect(err.errorResponse).toEqual({
+        ok: 0,
+        errmsg: expect.any(String),
+        code,
+        codeName,
+        ...(sentLabels ? { errorLabels: sentLabels } : {}),
+      });
       // What the driver made of it: before 4.4 it labels the step-down codes itself.
       expect(err.hasErrorLabel('RetryableWriteError')).toBe(t.server.maxWireVersion < 9 || t.server.retryableWrites);
       expect(await attempts('insert')).toBe(1 + 1 + (t.server.retryableWrites ? 1 : 0));
@@ -193,7 +214,10 @@ describe('fault proxy: faults as the driver sees them', () => {
     });
 
     it('find and findOneAndUpdate: a command error (ok 0, codeName RequestRateTooLarge), not retried', async () => {
-      await t.proxy.addRule({ match: { command: ['find', 'findAndModify'] }, fault: { kind: 'error', code: 16500, retryAfterMs: 15 } });
+      await t.proxy.addRule({
+        match: { command: ['find', 'findAndModify'] },
+        fault: { kind: 'error', code: 16500, retryAfterMs: 15 },
+      });
       const read = await rejection(coll.findOne({ _id: 'seed' }), MongoServerError);
       expect(read.errorResponse).toMatchObject({ ok: 0, code: 16500, codeName: 'RequestRateTooLarge' });
       expect(read.errorResponse.errorLabels).toBeUndefined();

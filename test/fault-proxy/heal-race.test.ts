@@ -8,7 +8,12 @@ import { FrameReader, encodeOpMsg, replyDocument, type Frame } from '../support/
 import { startFaultProxy, type FaultProxy } from '../support/mongo-fault-proxy/index.js';
 
 /** A server that records requests and answers each `{ ok: 1 }` only when `answer()` is called. */
-async function scriptedServer(): Promise<{ server: Server; port: number; received: () => Promise<Frame>; answer: () => void }> {
+async function scriptedServer(): Promise<{
+  server: Server;
+  port: number;
+  received: () => Promise<Frame>;
+  answer: () => void;
+}> {
   const waiting: ((f: Frame) => void)[] = [];
   const arrived: Frame[] = [];
   let socket: Socket | undefined;

@@ -6,7 +6,13 @@ import { createHash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MongoClient, type Document } from 'mongodb';
-import { FrameReader, encodeOpMsg, encodeOpQuery, replyDocument, type Frame } from '../support/mongo-fault-proxy/wire.js';
+import {
+  FrameReader,
+  encodeOpMsg,
+  encodeOpQuery,
+  replyDocument,
+  type Frame,
+} from '../support/mongo-fault-proxy/wire.js';
 import { startFaultProxy } from '../support/mongo-fault-proxy/index.js';
 import { openProxiedDb, type ProxiedDb } from './support.js';
 
@@ -46,7 +52,13 @@ describe('fault proxy: clean passthrough', () => {
     const client = await t.client();
     const viaProxy = await client.db('admin').command({ isMaster: 1 });
     const direct = await t.direct.client.db('admin').command({ isMaster: 1 });
-    const stable = (d: Document) => Object.fromEntries(Object.entries(d).filter(([k]) => !['localTime', 'connectionId', '$clusterTime', 'operationTime', 'topologyVersion', 'lastWrite'].includes(k)));
+    const stable = (d: Document) =>
+      Object.fromEntries(
+        Object.entries(d).filter(
+          ([k]) =>
+            !['localTime', 'connectionId', '$clusterTime', 'operationTime', 'topologyVersion', 'lastWrite'].includes(k),
+        ),
+      );
     expect(stable(viaProxy)).toEqual(stable(direct));
     const c = await t.proxy.counters();
     expect(c.requests.byOpCode.OP_QUERY).toBeGreaterThanOrEqual(1);
@@ -70,7 +82,10 @@ describe('fault proxy: clean passthrough', () => {
     const client = await t.client();
     const coll = client.db(t.direct.name).collection<{ _id: number; blob: string }>('big');
     // 12 documents of ~700 KB: one insert of ~8.4 MB, and one find batch of ~8.4 MB.
-    const docs = Array.from({ length: 12 }, (_, i) => ({ _id: i, blob: `${i}:`.padEnd(700_000, String.fromCharCode(97 + i)) }));
+    const docs = Array.from({ length: 12 }, (_, i) => ({
+      _id: i,
+      blob: `${i}:`.padEnd(700_000, String.fromCharCode(97 + i)),
+    }));
     await coll.insertMany(docs);
     const stored = await t.direct.db.collection<{ _id: number; blob: string }>('big').find().sort({ _id: 1 }).toArray();
     expect(stored.map((d) => sha(d.blob))).toEqual(docs.map((d) => sha(d.blob)));
@@ -100,11 +115,16 @@ describe('fault proxy: clean passthrough', () => {
     const target = `${t.direct.uri.replace(/\/?$/, '')}/${t.direct.name}?appName=fault-proxy-test&retryWrites=true`;
     const proxy = await startFaultProxy({ target });
     try {
-      expect(proxy.uri).toBe(`mongodb://127.0.0.1:${proxy.port}/${t.direct.name}?appName=fault-proxy-test&retryWrites=true`);
+      expect(proxy.uri).toBe(
+        `mongodb://127.0.0.1:${proxy.port}/${t.direct.name}?appName=fault-proxy-test&retryWrites=true`,
+      );
       const viaPath = await new MongoClient(proxy.uri).connect();
       try {
         expect(viaPath.db().databaseName).toBe(t.direct.name);
-        await viaPath.db().collection('path').insertOne({ _id: 'p' } as Document);
+        await viaPath
+          .db()
+          .collection('path')
+          .insertOne({ _id: 'p' } as Document);
         expect(await t.direct.db.collection('path').countDocuments()).toBe(1);
       } finally {
         await viaPath.close();

@@ -6,7 +6,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MongoClient, MongoNetworkError } from 'mongodb';
 import { openTestDb, type TestDb } from '../support/db.js';
 import { lastJsonLine, runTs } from '../support/processes.js';
-import { FaultProxyControlError, RemoteFaultProxy, spawnFaultProxy, type SpawnedFaultProxy } from '../support/mongo-fault-proxy/index.js';
+import {
+  FaultProxyControlError,
+  RemoteFaultProxy,
+  spawnFaultProxy,
+  type SpawnedFaultProxy,
+} from '../support/mongo-fault-proxy/index.js';
 import { rejection } from './support.js';
 
 describe('fault proxy as a process', () => {
@@ -57,12 +62,34 @@ describe('fault proxy as a process', () => {
     const p = 0.08;
     await proxy.addRule({ id: 'lost', match: { command: 'update' }, fault: { kind: 'dropReply' }, probability: p });
     await proxy.addRule({ id: 'cut', match: { command: 'update' }, fault: { kind: 'cutReply' }, probability: p });
-    await proxy.addRule({ id: 'stepdown', match: { command: 'update' }, fault: { kind: 'error', code: 10107 }, probability: p });
-    await proxy.addRule({ id: 'throttle', match: { command: 'update' }, fault: { kind: 'error', code: 16500, retryAfterMs: 5 }, probability: p });
-    await proxy.addRule({ id: 'slow', match: { command: 'update' }, fault: { kind: 'delayReply', ms: 30 }, probability: p });
+    await proxy.addRule({
+      id: 'stepdown',
+      match: { command: 'update' },
+      fault: { kind: 'error', code: 10107 },
+      probability: p,
+    });
+    await proxy.addRule({
+      id: 'throttle',
+      match: { command: 'update' },
+      fault: { kind: 'error', code: 16500, retryAfterMs: 5 },
+      probability: p,
+    });
+    await proxy.addRule({
+      id: 'slow',
+      match: { command: 'update' },
+      fault: { kind: 'delayReply', ms: 30 },
+      probability: p,
+    });
     const writes = 60;
     const results = await Promise.all(
-      ['w1', 'w2'].map((w) => runTs('test/fault-proxy/fixtures/writer.ts', { MONGO_URI: proxy.uri, DB_NAME: t.name, WORKER_ID: w, WRITES: String(writes) }).then((r) => lastJsonLine<{ written: number; retries: number }>(r))),
+      ['w1', 'w2'].map((w) =>
+        runTs('test/fault-proxy/fixtures/writer.ts', {
+          MONGO_URI: proxy.uri,
+          DB_NAME: t.name,
+          WORKER_ID: w,
+          WRITES: String(writes),
+        }).then((r) => lastJsonLine<{ written: number; retries: number }>(r)),
+      ),
     );
     await proxy.heal();
     expect(results.map((r) => r.written)).toEqual([writes, writes]);

@@ -19,7 +19,10 @@ describe('fault proxy: rules, counters, heal', () => {
   afterEach(() => t.close());
 
   it('matches by collection: only writes to that collection fail', async () => {
-    await t.proxy.addRule({ match: { command: 'insert', collection: 'guarded' }, fault: { kind: 'error', code: 10107 } });
+    await t.proxy.addRule({
+      match: { command: 'insert', collection: 'guarded' },
+      fault: { kind: 'error', code: 10107 },
+    });
     await db.collection('open').insertOne({ _id: 1 } as never);
     await rejection(db.collection('guarded').insertOne({ _id: 1 } as never), MongoServerError);
     expect(await t.direct.db.collection('open').countDocuments()).toBe(1);
@@ -30,7 +33,10 @@ describe('fault proxy: rules, counters, heal', () => {
     await t.proxy.addRule({ match: { database: `${t.direct.name}_other` }, fault: { kind: 'error', code: 91 } });
     await db.collection('c').insertOne({ _id: 1, v: 0 } as never);
     await t.proxy.heal();
-    await t.proxy.addRule({ match: { command: ['update', 'delete'], database: t.direct.name }, fault: { kind: 'error', code: 91 } });
+    await t.proxy.addRule({
+      match: { command: ['update', 'delete'], database: t.direct.name },
+      fault: { kind: 'error', code: 91 },
+    });
     await db.collection('c').insertOne({ _id: 2, v: 0 } as never);
     await rejection(db.collection('c').updateOne({ _id: 1 } as never, { $set: { v: 1 } }), MongoServerError);
     await rejection(db.collection('c').deleteOne({ _id: 1 } as never), MongoServerError);
@@ -47,7 +53,9 @@ describe('fault proxy: rules, counters, heal', () => {
     const err = await rejection(fresh.db('admin').command({ ping: 1 }), MongoServerError);
     expect(err.code).toBe(91);
     const c = await t.proxy.counters();
-    expect(c.requests.byCommand.ismaster ?? c.requests.byCommand.isMaster ?? c.requests.byCommand.hello).toBeGreaterThan(0);
+    expect(
+      c.requests.byCommand.ismaster ?? c.requests.byCommand.isMaster ?? c.requests.byCommand.hello,
+    ).toBeGreaterThan(0);
     expect(c.rules[0]!.injected).toBe(c.requests.answered);
 
     await t.proxy.heal();
@@ -69,11 +77,22 @@ describe('fault proxy: rules, counters, heal', () => {
     });
     socket.destroy();
     expect(reply).toMatchObject({ opCode: OP_REPLY, responseTo: 77 });
-    expect(replyDocument(reply)).toEqual({ ok: 0, errmsg: 'interrupted at shutdown', code: 11600, codeName: 'InterruptedAtShutdown' });
+    expect(replyDocument(reply)).toEqual({
+      ok: 0,
+      errmsg: 'interrupted at shutdown',
+      code: 11600,
+      codeName: 'InterruptedAtShutdown',
+    });
   });
 
   it('skips, then injects `count` times, then lets everything pass', async () => {
-    await t.proxy.addRule({ id: 'third', match: { command: 'insert' }, fault: { kind: 'error', code: 189 }, skip: 2, count: 1 });
+    await t.proxy.addRule({
+      id: 'third',
+      match: { command: 'insert' },
+      fault: { kind: 'error', code: 189 },
+      skip: 2,
+      count: 1,
+    });
     const outcomes: string[] = [];
     for (let i = 1; i <= 4; i++) {
       outcomes.push(
@@ -92,7 +111,12 @@ describe('fault proxy: rules, counters, heal', () => {
 
   it('injects with a probability; the counters add up', async () => {
     // A code of the rule's own (not a state-change code, which would make the driver re-check the server each time).
-    await t.proxy.addRule({ id: 'coin', match: { command: 'ping' }, fault: { kind: 'error', code: 2, codeName: 'BadValue', errmsg: 'injected' }, probability: 0.5 });
+    await t.proxy.addRule({
+      id: 'coin',
+      match: { command: 'ping' },
+      fault: { kind: 'error', code: 2, codeName: 'BadValue', errmsg: 'injected' },
+      probability: 0.5,
+    });
     let failed = 0;
     for (let i = 0; i < 40; i++) {
       await db
@@ -116,7 +140,9 @@ describe('fault proxy: rules, counters, heal', () => {
   it('refuses a malformed rule and a second active rule with the same id', async () => {
     await expect(t.proxy.addRule({ fault: { kind: 'delayReply', ms: -5 } })).rejects.toBeInstanceOf(InvalidRuleError);
     await t.proxy.addRule({ id: 'once', fault: { kind: 'dropReply' }, match: { command: 'nothing' } });
-    await expect(t.proxy.addRule({ id: 'once', fault: { kind: 'dropReply' } })).rejects.toBeInstanceOf(DuplicateRuleError);
+    await expect(t.proxy.addRule({ id: 'once', fault: { kind: 'dropReply' } })).rejects.toBeInstanceOf(
+      DuplicateRuleError,
+    );
   });
 
   it('heal() ends every rule at once and releases held messages: clean passthrough again', async () => {

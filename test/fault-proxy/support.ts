@@ -26,7 +26,8 @@ export async function openProxiedDb(prefix: string): Promise<ProxiedDb> {
   const hello = await direct.db.admin().command({ isMaster: 1 });
   const server: ServerFacts = {
     maxWireVersion: Number(hello.maxWireVersion),
-    retryableWrites: hello.logicalSessionTimeoutMinutes != null && (hello.setName !== undefined || hello.msg === 'isdbgrid'),
+    retryableWrites:
+      hello.logicalSessionTimeoutMinutes != null && (hello.setName !== undefined || hello.msg === 'isdbgrid'),
   };
   const clients: MongoClient[] = [];
   return {
@@ -49,12 +50,16 @@ export async function openProxiedDb(prefix: string): Promise<ProxiedDb> {
 }
 
 /** The rejection of `p`, checked to be an instance of `type`. */
-export async function rejection<T extends Error>(p: Promise<unknown>, type: abstract new (...args: never[]) => T): Promise<T> {
+export async function rejection<T extends Error>(
+  p: Promise<unknown>,
+  type: abstract new (...args: never[]) => T,
+): Promise<T> {
   const outcome = await p.then(
     (value) => ({ ok: true as const, value }),
     (error: unknown) => ({ ok: false as const, error }),
   );
-  if (outcome.ok) throw new Error(`expected a ${type.name}, the operation succeeded with ${JSON.stringify(outcome.value)}`);
+  if (outcome.ok)
+    throw new Error(`expected a ${type.name}, the operation succeeded with ${JSON.stringify(outcome.value)}`);
   expect(outcome.error).toBeInstanceOf(type);
   return outcome.error as T;
 }

@@ -6,7 +6,19 @@
 import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { BSON, type Document } from 'mongodb';
-import { FrameReader, OP_COMPRESSED, OP_MSG, WireProtocolError, encodeOpMsg, encodeOpQuery, encodeOpReply, parseRequest, replyDocument, type Frame, type RequestInfo } from '../support/mongo-fault-proxy/wire.js';
+import {
+  FrameReader,
+  OP_COMPRESSED,
+  OP_MSG,
+  WireProtocolError,
+  encodeOpMsg,
+  encodeOpQuery,
+  encodeOpReply,
+  parseRequest,
+  replyDocument,
+  type Frame,
+  type RequestInfo,
+} from '../support/mongo-fault-proxy/wire.js';
 import { errorReply } from '../support/mongo-fault-proxy/server-errors.js';
 import { InvalidRuleError, matchesRequest, parseRule } from '../support/mongo-fault-proxy/rules.js';
 import { ProxyTargetError, parseTarget } from '../support/mongo-fault-proxy/proxy.js';
@@ -65,8 +77,19 @@ describe('framing', () => {
 
 describe('reading requests', () => {
   it('reads an OP_MSG command, its database, collection and document sequences without parsing the payload', () => {
-    const info = parseRequest(frameOf(opMsgWithSequence(9, { insert: 'tasks', ordered: true, $db: 'app' }, 'documents', [{ _id: 1 }, { _id: 2 }])));
-    expect(info).toMatchObject({ command: 'insert', database: 'app', collection: 'tasks', sequences: ['documents'], moreToCome: false, opaque: false });
+    const info = parseRequest(
+      frameOf(
+        opMsgWithSequence(9, { insert: 'tasks', ordered: true, $db: 'app' }, 'documents', [{ _id: 1 }, { _id: 2 }]),
+      ),
+    );
+    expect(info).toMatchObject({
+      command: 'insert',
+      database: 'app',
+      collection: 'tasks',
+      sequences: ['documents'],
+      moreToCome: false,
+      opaque: false,
+    });
     const inline = request({ insert: 'tasks', documents: [{ _id: 1, huge: 'y'.repeat(1000) }], $db: 'app' });
     expect(Buffer.isBuffer((inline.body!.documents as unknown[])[0])).toBe(true);
   });
@@ -79,7 +102,11 @@ describe('reading requests', () => {
   it('reads the legacy OP_QUERY handshake, unwrapping $query', () => {
     const plain = parseRequest(frameOf(encodeOpQuery(5, 'admin.$cmd', { isMaster: 1, helloOk: true })));
     expect(plain).toMatchObject({ command: 'isMaster', database: 'admin', opaque: false });
-    const wrapped = parseRequest(frameOf(encodeOpQuery(6, 'admin.$cmd', { $query: { ismaster: 1 }, $readPreference: { mode: 'primaryPreferred' } })));
+    const wrapped = parseRequest(
+      frameOf(
+        encodeOpQuery(6, 'admin.$cmd', { $query: { ismaster: 1 }, $readPreference: { mode: 'primaryPreferred' } }),
+      ),
+    );
     expect(wrapped.command).toBe('ismaster');
     expect(parseRequest(frameOf(encodeOpQuery(7, 'app.tasks', { a: 1 }))).opaque).toBe(true);
   });
@@ -96,7 +123,13 @@ describe('reading requests', () => {
     header.writeInt32LE(inner.length - 16, 20);
     header[24] = 2;
     const info = parseRequest(frameOf(Buffer.concat([header, data])));
-    expect(info).toMatchObject({ command: 'update', collection: 'tasks', compressed: true, opCode: OP_COMPRESSED, commandOpCode: OP_MSG });
+    expect(info).toMatchObject({
+      command: 'update',
+      collection: 'tasks',
+      compressed: true,
+      opCode: OP_COMPRESSED,
+      commandOpCode: OP_MSG,
+    });
     header[24] = 1; // snappy: not readable here, forwarded blind
     expect(parseRequest(frameOf(Buffer.concat([header, data]))).opaque).toBe(true);
   });
@@ -109,9 +142,28 @@ describe('reading requests', () => {
 
 describe('error replies', () => {
   const insertPlain = request({ insert: 'tasks', documents: [{ _id: 1 }], $db: 'app' });
-  const insertRetryable = request({ insert: 'tasks', documents: [{ _id: 1 }], lsid: { id: new BSON.UUID() }, txnNumber: BSON.Long.fromNumber(1), $db: 'app' });
-  const insertInTransaction = request({ insert: 'tasks', documents: [], lsid: { id: new BSON.UUID() }, txnNumber: BSON.Long.fromNumber(2), autocommit: false, $db: 'app' });
-  const commit = request({ commitTransaction: 1, lsid: { id: new BSON.UUID() }, txnNumber: BSON.Long.fromNumber(2), autocommit: false, $db: 'admin' });
+  const insertRetryable = request({
+    insert: 'tasks',
+    documents: [{ _id: 1 }],
+    lsid: { id: new BSON.UUID() },
+    txnNumber: BSON.Long.fromNumber(1),
+    $db: 'app',
+  });
+  const insertInTransaction = request({
+    insert: 'tasks',
+    documents: [],
+    lsid: { id: new BSON.UUID() },
+    txnNumber: BSON.Long.fromNumber(2),
+    autocommit: false,
+    $db: 'app',
+  });
+  const commit = request({
+    commitTransaction: 1,
+    lsid: { id: new BSON.UUID() },
+    txnNumber: BSON.Long.fromNumber(2),
+    autocommit: false,
+    $db: 'admin',
+  });
   const find = request({ find: 'tasks', filter: {}, $db: 'app' });
 
   it.each([
@@ -133,7 +185,9 @@ describe('error replies', () => {
     const write = errorReply({ code: 16500, retryAfterMs: 250 }, insertRetryable, 17);
     expect(write).toMatchObject({ ok: 1, n: 0, writeErrors: [{ index: 0, code: 16500 }] });
     expect(write.errorLabels).toBeUndefined();
-    expect((write.writeErrors as { errmsg: string }[])[0]!.errmsg).toMatch(/^Error=16500, RetryAfterMs=250, Details='Response status code does not indicate success: TooManyRequests \(429\)/);
+    expect((write.writeErrors as { errmsg: string }[])[0]!.errmsg).toMatch(
+      /^Error=16500, RetryAfterMs=250, Details='Response status code does not indicate success: TooManyRequests \(429\)/,
+    );
     const read = errorReply({ code: 16500, retryAfterMs: 7 }, find, 17);
     expect(read).toMatchObject({ ok: 0, code: 16500, codeName: 'RequestRateTooLarge' });
     expect(read.errmsg).toContain('RetryAfterMs=7,');
@@ -186,7 +240,9 @@ describe('target', () => {
     expect(parseTarget('127.0.0.1:27018').uriFor('127.0.0.1', 9)).toBe('mongodb://127.0.0.1:9/');
     const t = parseTarget('mongodb://user:p%40ss@db.example:27017/taskmesh?authSource=admin&replicaSet=rs0&w=majority');
     expect({ host: t.host, port: t.port }).toEqual({ host: 'db.example', port: 27017 });
-    expect(t.uriFor('127.0.0.1', 9)).toBe('mongodb://user:p%40ss@127.0.0.1:9/taskmesh?authSource=admin&w=majority&directConnection=true');
+    expect(t.uriFor('127.0.0.1', 9)).toBe(
+      'mongodb://user:p%40ss@127.0.0.1:9/taskmesh?authSource=admin&w=majority&directConnection=true',
+    );
     expect(parseTarget('mongodb://localhost').port).toBe(27017);
   });
 

@@ -26,9 +26,20 @@ const context = (name: string) => ({
   accountId: '1234567890123456',
   logger: console,
 });
-const timerEvent = (name: string) => Buffer.from(JSON.stringify({ triggerTime: new Date().toISOString(), triggerName: name, payload: '' }));
+const timerEvent = (name: string) =>
+  Buffer.from(JSON.stringify({ triggerTime: new Date().toISOString(), triggerName: name, payload: '' }));
 const httpEvent = (method: string, path: string, headers: Record<string, string> = {}, body = '') =>
-  Buffer.from(JSON.stringify({ version: 'v1', rawPath: path, body, isBase64Encoded: false, headers, queryParameters: {}, requestContext: { http: { method, path }, requestId: 'r' } }));
+  Buffer.from(
+    JSON.stringify({
+      version: 'v1',
+      rawPath: path,
+      body,
+      isBase64Encoded: false,
+      headers,
+      queryParameters: {},
+      requestContext: { http: { method, path }, requestId: 'r' },
+    }),
+  );
 
 describe('Function Compute 3.0 handlers', () => {
   let mns: MnsPeerHandle;
@@ -37,7 +48,11 @@ describe('Function Compute 3.0 handlers', () => {
   let db: Db;
   let fns: typeof import('../../functions/aliyun/index.js');
   beforeAll(async () => {
-    mns = await startMnsPeer({ accessKeyId: KEY.accessKeyId, accessKeySecret: KEY.accessKeySecret, securityToken: KEY.securityToken });
+    mns = await startMnsPeer({
+      accessKeyId: KEY.accessKeyId,
+      accessKeySecret: KEY.accessKeySecret,
+      securityToken: KEY.securityToken,
+    });
     fc = await startFcPeer({ accessKeyId: KEY.accessKeyId, accessKeySecret: KEY.accessKeySecret });
     Object.assign(process.env, {
       MONGODB_URI: await mongoUri(),
@@ -83,7 +98,10 @@ describe('Function Compute 3.0 handlers', () => {
     expect(dead).toHaveLength(1);
     // The fan-out reached FC's API as FC 3.0 async invocations of the processor, correctly signed.
     expect(fc.rejected).toEqual([]);
-    expect(fc.invocations.map((i) => [i.functionName, i.invocationType])).toEqual([['processor', 'Async'], ['processor', 'Async']]);
+    expect(fc.invocations.map((i) => [i.functionName, i.invocationType])).toEqual([
+      ['processor', 'Async'],
+      ['processor', 'Async'],
+    ]);
     expect(fc.invocations[0]!.headers['x-acs-security-token']).toBe(KEY.securityToken);
     await producer.close();
   });
@@ -97,12 +115,31 @@ describe('Function Compute 3.0 handlers', () => {
   it('processor-sweep runs retries that came due', async () => {
     const now = new Date();
     await tasks().insertOne({
-      _id: `due-${suffix}`, type: 'echo', payload: 'again', priority: 0, status: S.Retrying, version: 4, idempotencyKey: `due-${suffix}`, attempts: 1, maxRetries: 3,
-      nextAttemptAt: new Date(now.getTime() - 1000), owner: null, heartbeatAt: null, cancelRequested: false, errors: [], history: [], createdAt: now, updatedAt: now,
+      _id: `due-${suffix}`,
+      type: 'echo',
+      payload: 'again',
+      priority: 0,
+      status: S.Retrying,
+      version: 4,
+      idempotencyKey: `due-${suffix}`,
+      attempts: 1,
+      maxRetries: 3,
+      nextAttemptAt: new Date(now.getTime() - 1000),
+      owner: null,
+      heartbeatAt: null,
+      cancelRequested: false,
+      errors: [],
+      history: [],
+      createdAt: now,
+      updatedAt: now,
     });
     const summary = await fns.sweep(timerEvent('processor-sweep'), context('processor-sweep'));
     expect(summary.outcomes.succeeded).toBe(1);
-    expect(await tasks().findOne({ _id: `due-${suffix}` })).toMatchObject({ status: S.Succeeded, attempts: 2, result: 'again' });
+    expect(await tasks().findOne({ _id: `due-${suffix}` })).toMatchObject({
+      status: S.Succeeded,
+      attempts: 2,
+      result: 'again',
+    });
   });
 
   it('reclaimer runs a pass', async () => {
@@ -117,7 +154,15 @@ describe('Function Compute 3.0 handlers', () => {
     const ok = await fns.admin(httpEvent('GET', '/api/tasks', { 'x-functions-key': 'fc-admin-key' }), context('admin'));
     expect(ok.statusCode).toBe(200);
     expect((JSON.parse(ok.body) as { items: unknown[] }).items).toHaveLength(4);
-    const created = await fns.admin(httpEvent('POST', '/api/tasks', { 'x-functions-key': 'fc-admin-key', 'content-type': 'application/json' }, JSON.stringify({ type: 'echo', payload: 1, idempotencyKey: 'k1' })), context('admin'));
+    const created = await fns.admin(
+      httpEvent(
+        'POST',
+        '/api/tasks',
+        { 'x-functions-key': 'fc-admin-key', 'content-type': 'application/json' },
+        JSON.stringify({ type: 'echo', payload: 1, idempotencyKey: 'k1' }),
+      ),
+      context('admin'),
+    );
     expect(created.statusCode).toBe(201);
   });
 

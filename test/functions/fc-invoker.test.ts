@@ -5,11 +5,18 @@ import { startFcPeer, type FcPeer } from '../support/fc-peer/index.js';
 
 describe('Function Compute 3.0 async invocation (@alicloud/fc20230330)', () => {
   let peer: FcPeer;
-  beforeAll(async () => { peer = await startFcPeer({ accessKeyId: 'AKID', accessKeySecret: 'fc-secret' }); });
+  beforeAll(async () => {
+    peer = await startFcPeer({ accessKeyId: 'AKID', accessKeySecret: 'fc-secret' });
+  });
   afterAll(() => peer.stop());
 
   it('sends a signed POST /2023-03-30/functions/{name}/invocations with x-fc-invocation-type Async', async () => {
-    const invoker = new FcInvoker({ endpoint: peer.endpoint, credentials: { accessKeyId: 'AKID', accessKeySecret: 'fc-secret', securityToken: 'sts-token' }, functionName: 'processor', logger: silentLogger });
+    const invoker = new FcInvoker({
+      endpoint: peer.endpoint,
+      credentials: { accessKeyId: 'AKID', accessKeySecret: 'fc-secret', securityToken: 'sts-token' },
+      functionName: 'processor',
+      logger: silentLogger,
+    });
     const r = await invoker.invokeAsync({ kind: 'wake', stored: 3 });
     expect(r.statusCode).toBe(202);
     expect(peer.rejected).toEqual([]);
@@ -20,10 +27,20 @@ describe('Function Compute 3.0 async invocation (@alicloud/fc20230330)', () => {
 
   it('is refused with a wrong secret, and the dispatcher reports it without failing ingest', async () => {
     const before = peer.invocations.length;
-    const invoker = new FcInvoker({ endpoint: peer.endpoint, credentials: { accessKeyId: 'AKID', accessKeySecret: 'wrong' }, functionName: 'processor', logger: silentLogger });
+    const invoker = new FcInvoker({
+      endpoint: peer.endpoint,
+      credentials: { accessKeyId: 'AKID', accessKeySecret: 'wrong' },
+      functionName: 'processor',
+      logger: silentLogger,
+    });
     await expect(invoker.invokeAsync({})).rejects.toThrow(/SignatureDoesNotMatch/);
     const warnings: string[] = [];
-    const logger = { ...silentLogger, warn: (m: string) => { warnings.push(m); } };
+    const logger = {
+      ...silentLogger,
+      warn: (m: string) => {
+        warnings.push(m);
+      },
+    };
     await fcDispatcher(invoker, 2, logger).wake(5);
     expect(peer.invocations.length).toBe(before);
     expect(warnings).toHaveLength(1);
@@ -31,7 +48,12 @@ describe('Function Compute 3.0 async invocation (@alicloud/fc20230330)', () => {
 
   it('fans out at most FanOut invocations per stored batch', async () => {
     const before = peer.invocations.length;
-    const invoker = new FcInvoker({ endpoint: peer.endpoint, credentials: { accessKeyId: 'AKID', accessKeySecret: 'fc-secret' }, functionName: 'proc-2', logger: silentLogger });
+    const invoker = new FcInvoker({
+      endpoint: peer.endpoint,
+      credentials: { accessKeyId: 'AKID', accessKeySecret: 'fc-secret' },
+      functionName: 'proc-2',
+      logger: silentLogger,
+    });
     await fcDispatcher(invoker, 3, silentLogger).wake(10);
     await fcDispatcher(invoker, 3, silentLogger).wake(1);
     await fcDispatcher(invoker, 3, silentLogger).wake(0);
@@ -39,7 +61,9 @@ describe('Function Compute 3.0 async invocation (@alicloud/fc20230330)', () => {
   });
 
   it('derives the internal endpoint from the runtime environment', () => {
-    expect(fcEndpoint(undefined, { FC_ACCOUNT_ID: '123', FC_REGION: 'cn-hangzhou' })).toBe('123.cn-hangzhou-internal.fc.aliyuncs.com');
+    expect(fcEndpoint(undefined, { FC_ACCOUNT_ID: '123', FC_REGION: 'cn-hangzhou' })).toBe(
+      '123.cn-hangzhou-internal.fc.aliyuncs.com',
+    );
     expect(fcEndpoint('http://127.0.0.1:9', { FC_ACCOUNT_ID: '123', FC_REGION: 'x' })).toBe('http://127.0.0.1:9');
     expect(fcEndpoint(undefined, {})).toBeUndefined();
   });

@@ -10,7 +10,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/ports.js';
 
-interface TaskView { id: string; type: string; statusName: string; attempts: number }
+interface TaskView {
+  id: string;
+  type: string;
+  statusName: string;
+  attempts: number;
+}
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
   const until = Date.now() + timeoutMs;
@@ -38,12 +43,36 @@ describe('npm start (the local runtime)', () => {
 
   async function start(ports: { db: number; azurite: number; api: number }) {
     output = '';
-    const env: NodeJS.ProcessEnv = { ...process.env, TASKMESH_DATA_DIR: dataDir, TASKMESH_DB_PORT: String(ports.db), TASKMESH_AZURITE_PORT: String(ports.azurite), TASKMESH_PORT: String(ports.api), Worker__PollingInterval: '200', Worker__HeartbeatInterval: '500' };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      TASKMESH_DATA_DIR: dataDir,
+      TASKMESH_DB_PORT: String(ports.db),
+      TASKMESH_AZURITE_PORT: String(ports.azurite),
+      TASKMESH_PORT: String(ports.api),
+      Worker__PollingInterval: '200',
+      Worker__HeartbeatInterval: '500',
+    };
     delete env.Admin__ApiKey;
-    child = spawn(process.execPath, ['--import', 'tsx', 'tools/local-runtime.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.on('data', (d: Buffer) => { output += d.toString(); });
-    child.stderr!.on('data', (d: Buffer) => { output += d.toString(); });
-    await waitFor('the ready banner', async () => (output.includes('taskmesh is running.') ? true : child!.exitCode !== null ? Promise.reject(new Error(output)) : undefined), 150_000);
+    child = spawn(process.execPath, ['--import', 'tsx', 'tools/local-runtime.ts'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    child.stderr!.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    await waitFor(
+      'the ready banner',
+      async () =>
+        output.includes('taskmesh is running.')
+          ? true
+          : child!.exitCode !== null
+            ? Promise.reject(new Error(output))
+            : undefined,
+      150_000,
+    );
     return `http://127.0.0.1:${ports.api}/api`;
   }
 
@@ -63,17 +92,38 @@ describe('npm start (the local runtime)', () => {
     const headers = { 'x-functions-key': key, 'content-type': 'application/json' };
 
     // Without the key nothing is sent.
-    expect((await fetch(`${api}/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ body: '{"type":"echo"}' }) })).status).toBe(401);
+    expect(
+      (
+        await fetch(`${api}/messages`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ body: '{"type":"echo"}' }),
+        })
+      ).status,
+    ).toBe(401);
 
-    const sent = await fetch(`${api}/messages`, { method: 'POST', headers, body: JSON.stringify({ body: JSON.stringify({ type: 'echo', payload: { hello: 'world' } }) }) });
+    const sent = await fetch(`${api}/messages`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ body: JSON.stringify({ type: 'echo', payload: { hello: 'world' } }) }),
+    });
     expect(sent.status).toBeLessThan(300);
-    await fetch(`${api}/messages`, { method: 'POST', headers, body: JSON.stringify({ body: JSON.stringify({ type: 'sleep', payload: { ms: 120_000 } }) }) });
+    await fetch(`${api}/messages`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ body: JSON.stringify({ type: 'sleep', payload: { ms: 120_000 } }) }),
+    });
 
-    const list = async () => ((await (await fetch(`${api}/tasks?limit=50`, { headers })).json()) as { items: TaskView[] }).items;
-    const echo = await waitFor('the echo task to succeed', async () => (await list()).find((t) => t.type === 'echo' && t.statusName === 'Succeeded'));
+    const list = async () =>
+      ((await (await fetch(`${api}/tasks?limit=50`, { headers })).json()) as { items: TaskView[] }).items;
+    const echo = await waitFor('the echo task to succeed', async () =>
+      (await list()).find((t) => t.type === 'echo' && t.statusName === 'Succeeded'),
+    );
     const detail = (await (await fetch(`${api}/tasks/${echo.id}`, { headers })).json()) as { result: unknown };
     expect(detail.result).toEqual({ hello: 'world' });
-    await waitFor('the sleep task to run', async () => (await list()).find((t) => t.type === 'sleep' && t.statusName === 'Running'));
+    await waitFor('the sleep task to run', async () =>
+      (await list()).find((t) => t.type === 'sleep' && t.statusName === 'Running'),
+    );
 
     expect(await stop()).toBe(0);
     expect(output).toMatch(/"msg":"stopped"/);
@@ -81,7 +131,9 @@ describe('npm start (the local runtime)', () => {
     // Second start: the earlier tasks are there; the interrupted one was released, not lost.
     const api2 = await start({ ...ports, api: await freePort() });
     const headers2 = { 'x-functions-key': key };
-    const tasks = ((await (await fetch(`${api2}/tasks?limit=50`, { headers: headers2 })).json()) as { items: TaskView[] }).items;
+    const tasks = (
+      (await (await fetch(`${api2}/tasks?limit=50`, { headers: headers2 })).json()) as { items: TaskView[] }
+    ).items;
     expect(tasks.find((t) => t.id === echo.id)?.statusName).toBe('Succeeded');
     const sleep = tasks.find((t) => t.type === 'sleep');
     expect(sleep).toBeDefined();

@@ -45,7 +45,9 @@ describe('infra/aliyun (Terraform)', () => {
   });
 
   it('takes secrets from sensitive variables only', () => {
-    expect(aliyun.secretProblems(cfg, exp, { AzureStorage__ConnectionString: defaults.AzureStorage.ConnectionString })).toEqual([]);
+    expect(
+      aliyun.secretProblems(cfg, exp, { AzureStorage__ConnectionString: defaults.AzureStorage.ConnectionString }),
+    ).toEqual([]);
   });
 
   it('declares one alicloud_fcv3_function per aliyunFunctions entry: nodejs20, handler, role, log_config', () => {
@@ -56,11 +58,11 @@ describe('infra/aliyun (Terraform)', () => {
     expect(aliyun.timeoutProblems(cfg)).toEqual([]);
   });
 
-  it('triggers the timer functions on the catalog\'s schedules and admin over HTTP', () => {
+  it("triggers the timer functions on the catalog's schedules and admin over HTTP", () => {
     expect(aliyun.triggerProblems(cfg, exp)).toEqual([]);
   });
 
-  it('declares the MNS queue and its dead-letter queue with the code\'s names and receive limit', () => {
+  it("declares the MNS queue and its dead-letter queue with the code's names and receive limit", () => {
     expect(aliyun.queueProblems(cfg, defaults.Aliyun)).toEqual([]);
   });
 
@@ -68,7 +70,7 @@ describe('infra/aliyun (Terraform)', () => {
     expect(aliyun.ramProblems(cfg, exp)).toEqual([]);
   });
 
-  it('wires the functions\' logs to the log project and logstore', () => {
+  it("wires the functions' logs to the log project and logstore", () => {
     expect(Object.keys(cfg.resources.alicloud_log_project ?? {})).toEqual(['functions']);
     expect(Object.keys(cfg.resources.alicloud_log_store ?? {})).toEqual(['functions']);
   });
@@ -79,6 +81,7 @@ describe('infra/aliyun (Terraform)', () => {
   });
 
   it('outputs the function names, the admin URL and the queues', () => {
-    for (const name of ['function_names', 'admin_url', 'mns_queue_name', 'mns_dead_letter_queue_name', 'mns_endpoint']) expect(Object.keys(cfg.outputs)).toContain(name);
+    for (const name of ['function_names', 'admin_url', 'mns_queue_name', 'mns_dead_letter_queue_name', 'mns_endpoint'])
+      expect(Object.keys(cfg.outputs)).toContain(name);
   });
 });

@@ -45,7 +45,7 @@ describe('infra/azure (Bicep)', () => {
     expect(azure.queueProblems(t)).toEqual([]);
   });
 
-  it('keeps host.json-level settings equal to the code\'s (app-setting overrides and host.json)', () => {
+  it("keeps host.json-level settings equal to the code's (app-setting overrides and host.json)", () => {
     const path = hostJsonPath();
     const hostJson = path ? (JSON.parse(readFileSync(path, 'utf8')) as unknown) : undefined;
     const defaults = loadConfig({ env: {} }) as unknown as Record<string, Record<string, unknown>>;
@@ -62,10 +62,22 @@ describe('infra/azure (Bicep)', () => {
 
   it('outputs what a deployer needs', () => {
     const outputs = [...t.main.outputs.keys()];
-    for (const name of ['functionAppName', 'functionAppDefaultHostName', 'serviceBusNamespace', 'serviceBusQueueName', 'serviceBusTopicName', 'serviceBusSubscriptionName', 'storageDispatchQueueName', 'appInsightsConnectionStringSetting', 'keyVaultName']) {
+    for (const name of [
+      'functionAppName',
+      'functionAppDefaultHostName',
+      'serviceBusNamespace',
+      'serviceBusQueueName',
+      'serviceBusTopicName',
+      'serviceBusSubscriptionName',
+      'storageDispatchQueueName',
+      'appInsightsConnectionStringSetting',
+      'keyVaultName',
+    ]) {
       expect(outputs).toContain(name);
     }
-    expect(t.main.outputs.get('appInsightsConnectionStringSetting')?.expr).toBe("'APPLICATIONINSIGHTS_CONNECTION_STRING'");
+    expect(t.main.outputs.get('appInsightsConnectionStringSetting')?.expr).toBe(
+      "'APPLICATIONINSIGHTS_CONNECTION_STRING'",
+    );
     expect(azure.appSettings(t).all.has('APPLICATIONINSIGHTS_CONNECTION_STRING')).toBe(true);
   });
 

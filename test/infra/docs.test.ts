@@ -30,7 +30,7 @@ describe('docs/deploy.md', () => {
     }
   });
 
-  it('documents the reclaimer CronJob\'s translation of the catalog schedule', () => {
+  it("documents the reclaimer CronJob's translation of the catalog schedule", () => {
     expect(doc).toContain(`\`${schedules.reclaimer}\``);
     expect(doc).toContain(`\`${ncrontabToFiveField(schedules.reclaimer)}\``);
     expect(doc).toContain('npm run reclaim');

@@ -30,7 +30,8 @@ const apiVersions: Record<string, string> = {
 describe('infra/kubernetes', () => {
   it('is a kustomization of existing, parseable manifests with current API versions', () => {
     for (const f of kustomization.resources) expect(existsSync(repoPath('infra', 'kubernetes', f)), f).toBe(true);
-    for (const o of objects) expect(`${o.kind} ${o.apiVersion}`).toBe(`${o.kind} ${apiVersions[o.kind] ?? '(unexpected kind)'}`);
+    for (const o of objects)
+      expect(`${o.kind} ${o.apiVersion}`).toBe(`${o.kind} ${apiVersions[o.kind] ?? '(unexpected kind)'}`);
     expect(kustomization.namespace).toBe('taskmesh');
   });
 
@@ -46,7 +47,7 @@ describe('infra/kubernetes', () => {
     expect(k8s.deploymentProblems(objects)).toEqual([]);
   });
 
-  it('runs the reclaimer as a CronJob on the catalog\'s reclaimer cadence (5-field translation)', () => {
+  it("runs the reclaimer as a CronJob on the catalog's reclaimer cadence (5-field translation)", () => {
     expect(k8s.cronJobProblems(objects, schedules.reclaimer)).toEqual([]);
   });
 

@@ -32,7 +32,7 @@ afterAll(() => {
 });
 
 describe('infra/aliyun against the alicloud provider schema (@pulumi/alicloud)', () => {
-  it('maps every Terraform type to one Pulumi token by the bridge\'s naming rule', async () => {
+  it("maps every Terraform type to one Pulumi token by the bridge's naming rule", async () => {
     const mapping = await terraformTypeMapping(dir);
     expect(Object.values(mapping).filter((v) => v.startsWith('unmapped'))).toEqual([]);
     expect(mapping.alicloud_fcv3_function).toMatch(/^alicloud:fc\/v3Function:V3Function /);
@@ -46,28 +46,53 @@ describe('infra/aliyun against the alicloud provider schema (@pulumi/alicloud)',
   });
 
   it('fails on a misspelt argument, naming the file, the resource and the argument', async () => {
-    const copy = plant('functions.tf', (s) => s.replace('instance_concurrency = each.value.instance_concurrency', 'instance_concurency = each.value.instance_concurrency'));
+    const copy = plant('functions.tf', (s) =>
+      s.replace(
+        'instance_concurrency = each.value.instance_concurrency',
+        'instance_concurency = each.value.instance_concurrency',
+      ),
+    );
     expect(await terraformSchemaProblems(copy)).toEqual([
       `${copy}/functions.tf: alicloud_fcv3_function.fn: instance_concurency is not an argument of alicloud:fc/v3Function:V3Function (V3FunctionArgs)`,
     ]);
   });
 
   it('fails on a misspelt argument of a nested block, with its path', async () => {
-    const copy = plant('mns.tf', (s) => s.replace('max_receive_count        = var.mns_max_receive_count', 'max_recieve_count        = var.mns_max_receive_count'));
+    const copy = plant('mns.tf', (s) =>
+      s.replace(
+        'max_receive_count        = var.mns_max_receive_count',
+        'max_recieve_count        = var.mns_max_receive_count',
+      ),
+    );
     expect(await terraformSchemaProblems(copy)).toEqual([
       `${copy}/mns.tf: alicloud_message_service_queue.tasks: dlq_policy.max_recieve_count is not an argument of alicloud:message/serviceQueue:ServiceQueue (ServiceQueueDlqPolicy)`,
     ]);
   });
 
   it('fails on an unknown resource type, a missing required argument, a block given twice and a deprecated argument', async () => {
-    const unknown = plant('log.tf', (s) => s.replace('resource "alicloud_log_store" "functions"', 'resource "alicloud_log_stores" "functions"'));
-    expect((await terraformSchemaProblems(unknown)).join('\n')).toMatch(/log\.tf: alicloud_log_stores\.functions: resource type alicloud_log_stores has no resource in @pulumi\/alicloud/);
+    const unknown = plant('log.tf', (s) =>
+      s.replace('resource "alicloud_log_store" "functions"', 'resource "alicloud_log_stores" "functions"'),
+    );
+    expect((await terraformSchemaProblems(unknown)).join('\n')).toMatch(
+      /log\.tf: alicloud_log_stores\.functions: resource type alicloud_log_stores has no resource in @pulumi\/alicloud/,
+    );
     const missing = plant('functions.tf', (s) => s.replace('  runtime              = "nodejs20"\n', ''));
-    expect(await terraformSchemaProblems(missing)).toEqual([`${missing}/functions.tf: alicloud_fcv3_function.fn: missing required argument runtime of alicloud:fc/v3Function:V3Function (V3FunctionArgs)`]);
+    expect(await terraformSchemaProblems(missing)).toEqual([
+      `${missing}/functions.tf: alicloud_fcv3_function.fn: missing required argument runtime of alicloud:fc/v3Function:V3Function (V3FunctionArgs)`,
+    ]);
     const twice = plant('mns.tf', (s) => s.replace(/( {2}dlq_policy \{[\s\S]*?\n {2}\}\n)/, '$1$1'));
-    expect(await terraformSchemaProblems(twice)).toEqual([`${twice}/mns.tf: alicloud_message_service_queue.tasks: dlq_policy is given 2 times; alicloud:message/serviceQueue:ServiceQueue takes one`]);
-    const deprecated = plant('monitoring.tf', (s) => s.replace('  period             = 300\n', '  period             = 300\n  dimensions         = { queue = "tasks-dlq" }\n'));
-    expect((await terraformSchemaProblems(deprecated)).join('\n')).toMatch(/alicloud_cms_alarm\.dead_letters: dimensions is deprecated/);
+    expect(await terraformSchemaProblems(twice)).toEqual([
+      `${twice}/mns.tf: alicloud_message_service_queue.tasks: dlq_policy is given 2 times; alicloud:message/serviceQueue:ServiceQueue takes one`,
+    ]);
+    const deprecated = plant('monitoring.tf', (s) =>
+      s.replace(
+        '  period             = 300\n',
+        '  period             = 300\n  dimensions         = { queue = "tasks-dlq" }\n',
+      ),
+    );
+    expect((await terraformSchemaProblems(deprecated)).join('\n')).toMatch(
+      /alicloud_cms_alarm\.dead_letters: dimensions is deprecated/,
+    );
   });
 
   it('names Terraform arguments as the bridge does (camelCase, plural list blocks) and fails on a type the provider renamed', () => {

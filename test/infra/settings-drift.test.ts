@@ -9,7 +9,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { sections } from '../../lib/config/index.js';
 import * as aliyun from './support/aliyun.js';
 import * as azure from './support/azure.js';
-import { caseDuplicates, currentExpectations, exists, loadProblems, missingSettings, repoPath, settingsFor, unknownSettings } from './support/drift.js';
+import {
+  caseDuplicates,
+  currentExpectations,
+  exists,
+  loadProblems,
+  missingSettings,
+  repoPath,
+  settingsFor,
+  unknownSettings,
+} from './support/drift.js';
 import type { TerraformConfig } from './support/hcl.js';
 import * as k8s from './support/kubernetes.js';
 
@@ -32,14 +41,22 @@ describe('settings the code reads', () => {
     const t = azure.loadAzure();
     const { objects } = k8s.loadKubernetes();
     const templates: Record<string, { names: string[]; providers: string[] }> = {
-      'infra/azure (app settings)': { names: [...azure.appSettings(t).taskmesh.keys()], providers: azure.queueProviders(t) },
-      'infra/aliyun (function environment)': { names: Object.keys(aliyun.environment(tf)), providers: aliyun.queueProviders(tf) },
+      'infra/azure (app settings)': {
+        names: [...azure.appSettings(t).taskmesh.keys()],
+        providers: azure.queueProviders(t),
+      },
+      'infra/aliyun (function environment)': {
+        names: Object.keys(aliyun.environment(tf)),
+        providers: aliyun.queueProviders(tf),
+      },
       'infra/kubernetes (ConfigMap + Secret)': {
         names: [...Object.keys(k8s.configMapData(objects)), ...Object.keys(k8s.secretData(objects))],
         providers: k8s.queueProviders(objects),
       },
     };
-    const missing = Object.fromEntries(Object.entries(templates).map(([where, x]) => [where, missingSettings(settingsFor(exp, x.providers), x.names)]));
+    const missing = Object.fromEntries(
+      Object.entries(templates).map(([where, x]) => [where, missingSettings(settingsFor(exp, x.providers), x.names)]),
+    );
     expect(missing).toEqual(Object.fromEntries(Object.keys(templates).map((k) => [k, []])));
   });
 
@@ -58,7 +75,11 @@ describe('settings the code reads', () => {
     expect(missingSettings(exp.settings, names)).toEqual([]);
     expect(unknownSettings(names, exp.settings, azure.connectionProperties)).toEqual([]);
     expect(caseDuplicates(names)).toEqual([]);
-    const env = Object.fromEntries(Object.entries(values).filter(([k, v]) => typeof v === 'string' && exp.settings.includes(k) && !exp.secrets.has(k)) as [string, string][]);
+    const env = Object.fromEntries(
+      Object.entries(values).filter(
+        ([k, v]) => typeof v === 'string' && exp.settings.includes(k) && !exp.secrets.has(k),
+      ) as [string, string][],
+    );
     expect(loadProblems(env)).toEqual([]);
   });
 });

@@ -10,11 +10,27 @@ const decode = (body: string, o: Partial<DecodeOptions> = {}, properties?: Recor
 
 describe('decodeMessage', () => {
   it('maps every envelope field onto the task', () => {
-    const d = decode(JSON.stringify({ type: 'a.b:c/d-e_f', payload: { x: [1, { y: null }] }, idempotencyKey: 'k', priority: -3, maxRetries: 0, notBefore: 1_900_000_000_000, timeout: '30s' }));
+    const d = decode(
+      JSON.stringify({
+        type: 'a.b:c/d-e_f',
+        payload: { x: [1, { y: null }] },
+        idempotencyKey: 'k',
+        priority: -3,
+        maxRetries: 0,
+        notBefore: 1_900_000_000_000,
+        timeout: '30s',
+      }),
+    );
     expect(d.rejection).toBeUndefined();
     expect(d.task).toEqual({
-      type: 'a.b:c/d-e_f', payload: { x: [1, { y: null }] }, idempotencyKey: 'k', priority: -3, maxRetries: 0,
-      notBefore: new Date(1_900_000_000_000), timeoutMs: 30_000, source: { ...source, messageId: 'm-1' },
+      type: 'a.b:c/d-e_f',
+      payload: { x: [1, { y: null }] },
+      idempotencyKey: 'k',
+      priority: -3,
+      maxRetries: 0,
+      notBefore: new Date(1_900_000_000_000),
+      timeoutMs: 30_000,
+      source: { ...source, messageId: 'm-1' },
     });
   });
 
@@ -31,11 +47,17 @@ describe('decodeMessage', () => {
   });
 
   it('refuses unknown envelope members (a misspelt field is not silently ignored)', () => {
-    expect(decode('{"type":"t","payLoad":{}}').rejection).toMatchObject({ code: 'SchemaViolation', detail: expect.stringContaining('payLoad') });
+    expect(decode('{"type":"t","payLoad":{}}').rejection).toMatchObject({
+      code: 'SchemaViolation',
+      detail: expect.stringContaining('payLoad'),
+    });
   });
 
   it('refuses $-keys, dotted keys and NUL in keys anywhere, and documents nested too deep', () => {
-    expect(decode('{"type":"t","payload":[[{"$gt":1}]]}').rejection).toMatchObject({ code: 'ForbiddenKey', detail: expect.stringContaining('payload[0][0].$gt') });
+    expect(decode('{"type":"t","payload":[[{"$gt":1}]]}').rejection).toMatchObject({
+      code: 'ForbiddenKey',
+      detail: expect.stringContaining('payload[0][0].$gt'),
+    });
     expect(decode('{"type":"t","payload":{"a":{"b.c":1}}}').rejection?.code).toBe('ForbiddenKey');
     expect(decode('{"$type":"t"}').rejection?.code).toBe('ForbiddenKey');
     expect(decode('{"type":"t","payload":{"a\\u0000b":1}}').rejection?.code).toBe('ForbiddenKey');
@@ -51,8 +73,14 @@ describe('decodeMessage', () => {
   });
 
   it('takes a bare payload: type from the message property, else the default, else refused', () => {
-    expect(decode('{"order":1}', { defaultTaskType: 'fallback' }, { taskType: 'from-prop' }).task).toMatchObject({ type: 'from-prop', payload: { order: 1 } });
-    expect(decode('"just a string"', { defaultTaskType: 'fallback' }).task).toMatchObject({ type: 'fallback', payload: 'just a string' });
+    expect(decode('{"order":1}', { defaultTaskType: 'fallback' }, { taskType: 'from-prop' }).task).toMatchObject({
+      type: 'from-prop',
+      payload: { order: 1 },
+    });
+    expect(decode('"just a string"', { defaultTaskType: 'fallback' }).task).toMatchObject({
+      type: 'fallback',
+      payload: 'just a string',
+    });
     expect(decode('{"order":1}').rejection?.code).toBe('MissingTaskType');
     expect(decode('{"order":1}', {}, { taskType: '$bad' }).rejection?.code).toBe('SchemaViolation');
   });
@@ -71,7 +99,9 @@ describe('decodeMessage', () => {
   });
 
   it('accepts ISO instants with an offset and refuses bad times and timeouts', () => {
-    expect(decode('{"type":"t","notBefore":"2030-01-01T00:00:00+08:00"}').task.notBefore).toEqual(new Date('2029-12-31T16:00:00Z'));
+    expect(decode('{"type":"t","notBefore":"2030-01-01T00:00:00+08:00"}').task.notBefore).toEqual(
+      new Date('2029-12-31T16:00:00Z'),
+    );
     expect(decode('{"type":"t","notBefore":"tomorrow"}').rejection?.code).toBe('SchemaViolation');
     expect(decode('{"type":"t","timeout":0}').rejection?.code).toBe('SchemaViolation');
     expect(decode('{"type":"t","timeout":"00:05:00"}').task.timeoutMs).toBe(300_000);

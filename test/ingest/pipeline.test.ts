@@ -6,7 +6,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MongoClient } from 'mongodb';
 import { IngestPipeline, type IngestPipelineOptions } from '../../lib/ingest/index.js';
 import { INVALID_MESSAGE_TYPE } from '../../lib/ingest/decode.js';
-import { DEAD_LETTER_DESCRIPTION_PROPERTY, DEAD_LETTER_REASON_PROPERTY, type QueueProvider } from '../../lib/queues/provider.js';
+import {
+  DEAD_LETTER_DESCRIPTION_PROPERTY,
+  DEAD_LETTER_REASON_PROPERTY,
+  type QueueProvider,
+} from '../../lib/queues/provider.js';
 import { MongoTaskStore } from '../../lib/store/mongo/store.js';
 import { messageIdempotencyKey, taskIdFor } from '../../lib/store/ids.js';
 import { JobTaskStatus as S } from '../../lib/tasks/status.js';
@@ -27,13 +31,17 @@ const baseOptions = {
   retry: { attempts: 2, baseDelayMs: 10, maxDelayMs: 50 },
 } satisfies Partial<IngestPipelineOptions>;
 
-const envelope = (type: string, payload: unknown, extra: Record<string, unknown> = {}) => JSON.stringify({ type, payload, ...extra });
+const envelope = (type: string, payload: unknown, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ type, payload, ...extra });
 
 /** A provider whose acknowledgements never happen: the process "dies" between the write and the ack. */
 function crashingBeforeAck(p: QueueProvider): QueueProvider {
   return new Proxy(p, {
     get(target, prop) {
-      if (prop === 'complete') return async () => { throw new Error('simulated crash between store and acknowledgement'); };
+      if (prop === 'complete')
+        return async () => {
+          throw new Error('simulated crash between store and acknowledgement');
+        };
       const v: unknown = Reflect.get(target, prop, target);
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
@@ -62,7 +70,9 @@ describe.each(kits)('ingest pipeline over $name', ({ start }) => {
   const allTasks = () => store.tasks.find({}).toArray();
 
   async function fresh(opts: Partial<IngestPipelineOptions> & { visibilityTimeoutMs?: number } = {}) {
-    const provider = kit.make({ ...(opts.visibilityTimeoutMs ? { visibilityTimeoutMs: opts.visibilityTimeoutMs } : {}) });
+    const provider = kit.make({
+      ...(opts.visibilityTimeoutMs ? { visibilityTimeoutMs: opts.visibilityTimeoutMs } : {}),
+    });
     await provider.ensureQueues();
     const pipeline = new IngestPipeline({ ...baseOptions, store, provider, ...opts });
     return { provider, pipeline };
@@ -70,14 +80,33 @@ describe.each(kits)('ingest pipeline over $name', ({ start }) => {
 
   it('stores a batch as Queued tasks through the subscriber flow and completes the messages', async () => {
     const stored: number[] = [];
-    const { provider, pipeline } = await fresh({ onTasksStored: (n) => { stored.push(n); } });
+    const { provider, pipeline } = await fresh({
+      onTasksStored: (n) => {
+        stored.push(n);
+      },
+    });
     const sent = await provider.sendBatch([
       { body: envelope('email.send', { to: 'a@example.com', html: '<p>Hi & bye</p>' }) },
-      { body: envelope('report', { year: 2026 }, { priority: 7, maxRetries: 1, timeout: '00:01:00', notBefore: '2030-01-01T00:00:00Z' }) },
+      {
+        body: envelope(
+          'report',
+          { year: 2026 },
+          { priority: 7, maxRetries: 1, timeout: '00:01:00', notBefore: '2030-01-01T00:00:00Z' },
+        ),
+      },
       { body: envelope('echo', 'ünïcødé 漢字') },
     ]);
     const r = await pipeline.pullOnce();
-    expect(r).toMatchObject({ received: 3, stored: 3, duplicates: 0, rejected: 0, completed: 3, deadLettered: 0, abandoned: 0, settleFailures: 0 });
+    expect(r).toMatchObject({
+      received: 3,
+      stored: 3,
+      duplicates: 0,
+      rejected: 0,
+      completed: 3,
+      deadLettered: 0,
+      abandoned: 0,
+      settleFailures: 0,
+    });
     expect(stored).toEqual([3]);
 
     const tasks = await allTasks();
@@ -91,7 +120,12 @@ describe.each(kits)('ingest pipeline over $name', ({ start }) => {
     const byType = new Map(tasks.map((x) => [x.type, x]));
     expect(byType.get('email.send')!.payload).toEqual({ to: 'a@example.com', html: '<p>Hi & bye</p>' });
     expect(byType.get('echo')!.payload).toBe('ünïcødé 漢字');
-    expect(byType.get('report')).toMatchObject({ priority: 7, maxRetries: 1, timeoutMs: 60_000, nextAttemptAt: new Date('2030-01-01T00:00:00Z') });
+    expect(byType.get('report')).toMatchObject({
+      priority: 7,
+      maxRetries: 1,
+      timeoutMs: 60_000,
+      nextAttemptAt: new Date('2030-01-01T00:00:00Z'),
+    });
     expect(await provider.receive({ maxMessages: 16, waitMs: 1_000 })).toEqual([]);
   });
 
@@ -106,12 +140,24 @@ describe.each(kits)('ingest pipeline over $name', ({ start }) => {
       UnknownTaskType: envelope('mystery', {}),
       MissingTaskType: JSON.stringify({ order: 42 }),
     };
-    const good = [envelope('good', { n: 1 }), envelope('other', { n: 2 }), envelope('good', { n: 3, text: '$ and . in values are fine' })];
+    const good = [
+      envelope('good', { n: 1 }),
+      envelope('other', { n: 2 }),
+      envelope('good', { n: 3, text: '$ and . in values are fine' }),
+    ];
     const sent = await provider.sendBatch([...Object.values(bad), ...good].map((body) => ({ body })));
     const idOf = new Map(sent.map((s, i) => [s.id, [...Object.keys(bad), 'good', 'good', 'good'][i]!]));
 
     const r = await pipeline.pullOnce();
-    expect(r).toMatchObject({ received: 10, stored: 3, rejected: 7, deadLettered: 7, completed: 3, abandoned: 0, settleFailures: 0 });
+    expect(r).toMatchObject({
+      received: 10,
+      stored: 3,
+      rejected: 7,
+      deadLettered: 7,
+      completed: 3,
+      abandoned: 0,
+      settleFailures: 0,
+    });
 
     const tasks = await allTasks();
     expect(tasks).toHaveLength(10);
@@ -131,7 +177,15 @@ describe.each(kits)('ingest pipeline over $name', ({ start }) => {
     const dead = await drain((o) => provider.receiveDeadLetters(o), 7);
     expect(dead).toHaveLength(7);
     const reasons = dead.map((d) => d.properties?.[DEAD_LETTER_REASON_PROPERTY]).sort();
-    expect(reasons).toEqual(['BodyTooLarge', 'ForbiddenKey', 'ForbiddenKey', 'InvalidJson', 'MissingTaskType', 'SchemaViolation', 'UnknownTaskType']);
+    expect(reasons).toEqual([
+      'BodyTooLarge',
+      'ForbiddenKey',
+      'ForbiddenKey',
+      'InvalidJson',
+      'MissingTaskType',
+      'SchemaViolation',
+      'UnknownTaskType',
+    ]);
     for (const d of dead) {
       expect(Object.values(bad)).toContain(d.body);
       expect(String(d.properties?.[DEAD_LETTER_DESCRIPTION_PROPERTY])).not.toBe('');
@@ -183,11 +237,20 @@ describe.each(kits)('ingest pipeline over $name', ({ start }) => {
 
   it('a transient store failure abandons the batch for redelivery; nothing is dead-lettered', async () => {
     const { provider } = await fresh();
-    await provider.sendBatch([{ body: envelope('later', { n: 1 }) }, { body: envelope('later', { n: 2 }) }, { body: 'not json' }]);
+    await provider.sendBatch([
+      { body: envelope('later', { n: 1 }) },
+      { body: envelope('later', { n: 2 }) },
+      { body: 'not json' },
+    ]);
     // A real driver against a server that is not there: MongoServerSelectionError, a transient error.
     const down = new MongoClient('mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=200&connectTimeoutMS=200');
     try {
-      const broken = new IngestPipeline({ ...baseOptions, store: new MongoTaskStore(down.db('nowhere')), provider, retry: { attempts: 1, baseDelayMs: 10, maxDelayMs: 20 } });
+      const broken = new IngestPipeline({
+        ...baseOptions,
+        store: new MongoTaskStore(down.db('nowhere')),
+        provider,
+        retry: { attempts: 1, baseDelayMs: 10, maxDelayMs: 20 },
+      });
       const r = await broken.pullOnce();
       expect(r).toMatchObject({ received: 3, stored: 0, rejected: 0, deadLettered: 0, completed: 0, abandoned: 3 });
       expect(r.storeError).toMatch(/MongoServerSelectionError|Topology is closed/);
@@ -204,7 +267,12 @@ describe.each(kits)('ingest pipeline over $name', ({ start }) => {
 
   it('pullUntil drains the queue in batches and stops when it is empty', async () => {
     const notified: number[] = [];
-    const { provider, pipeline } = await fresh({ batchSize: 10, onTasksStored: (n) => { notified.push(n); } });
+    const { provider, pipeline } = await fresh({
+      batchSize: 10,
+      onTasksStored: (n) => {
+        notified.push(n);
+      },
+    });
     await provider.sendBatch(Array.from({ length: 35 }, (_, i) => ({ body: envelope('bulk', { i }) })));
     const r = await pipeline.pullUntil({ deadline: Date.now() + 60_000 });
     expect(r).toMatchObject({ received: 35, stored: 35, completed: 35, stoppedBecause: 'empty' });
@@ -223,7 +291,16 @@ describe.each(kits)('ingest pipeline over $name', ({ start }) => {
 
 /** Pulls until `expected` messages were received (budgeted), summing the counts. */
 async function drainPulls(pipeline: IngestPipeline, expected: number, budgetMs = 20_000) {
-  const total = { received: 0, stored: 0, duplicates: 0, rejected: 0, deadLettered: 0, completed: 0, abandoned: 0, settleFailures: 0 };
+  const total = {
+    received: 0,
+    stored: 0,
+    duplicates: 0,
+    rejected: 0,
+    deadLettered: 0,
+    completed: 0,
+    abandoned: 0,
+    settleFailures: 0,
+  };
   const until = Date.now() + budgetMs;
   while (total.received < expected && Date.now() < until) {
     const r = await pipeline.pullOnce({ waitMs: 3_000 });
@@ -231,4 +308,3 @@ async function drainPulls(pipeline: IngestPipeline, expected: number, budgetMs =
   }
   return total;
 }
-

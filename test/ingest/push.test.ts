@@ -12,7 +12,13 @@ import { JobTaskStatus as S } from '../../lib/tasks/status.js';
 import { openTestDb, type TestDb } from '../support/db.js';
 
 const source = { provider: 'service-bus', queue: 'tasks' };
-const msg = (id: string, body: unknown, extra: Partial<PushedMessage> = {}): PushedMessage => ({ id, body, deliveryCount: 1, enqueuedAt: new Date(), ...extra });
+const msg = (id: string, body: unknown, extra: Partial<PushedMessage> = {}): PushedMessage => ({
+  id,
+  body,
+  deliveryCount: 1,
+  enqueuedAt: new Date(),
+  ...extra,
+});
 
 describe('ingestPushed', () => {
   let t: TestDb;
@@ -24,8 +30,16 @@ describe('ingestPushed', () => {
     t = await openTestDb('push');
     store = new MongoTaskStore(t.db);
     await store.ensureIndexes();
-    const config = loadConfig({ env: {}, overrides: { Ingest: { KnownTaskTypes: 'echo, report', RetryBaseDelay: 5, RetryAttempts: 1 } } });
-    pipeline = createIngestPipeline(config, { store, onTasksStored: (n) => { notified.push(n); } });
+    const config = loadConfig({
+      env: {},
+      overrides: { Ingest: { KnownTaskTypes: 'echo, report', RetryBaseDelay: 5, RetryAttempts: 1 } },
+    });
+    pipeline = createIngestPipeline(config, {
+      store,
+      onTasksStored: (n) => {
+        notified.push(n);
+      },
+    });
   });
   afterAll(async () => t?.drop());
   beforeEach(async () => {
@@ -72,10 +86,17 @@ describe('ingestPushed', () => {
     try {
       const broken = new IngestPipeline({
         store: new MongoTaskStore(down.db('nowhere')),
-        batchSize: 16, concurrency: 4, messageTimeoutMs: 5_000, receiveWaitMs: 0, maxBodyBytes: 65_536,
+        batchSize: 16,
+        concurrency: 4,
+        messageTimeoutMs: 5_000,
+        receiveWaitMs: 0,
+        maxBodyBytes: 65_536,
         retry: { attempts: 1, baseDelayMs: 5, maxDelayMs: 10 },
       });
-      const err = await broken.ingestPushed([msg('x1', '{"type":"echo"}')], source).then(() => undefined, (e: unknown) => e);
+      const err = await broken.ingestPushed([msg('x1', '{"type":"echo"}')], source).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(IngestStoreError);
       expect((err as IngestStoreError).details).toEqual({ transient: true, queue: 'tasks', messages: 1 });
     } finally {
@@ -84,7 +105,9 @@ describe('ingestPushed', () => {
   });
 
   it('validates its input at the boundary', async () => {
-    await expect(pipeline.ingestPushed([{ id: '', body: '{}', deliveryCount: 1, enqueuedAt: new Date() }], source)).rejects.toThrow();
+    await expect(
+      pipeline.ingestPushed([{ id: '', body: '{}', deliveryCount: 1, enqueuedAt: new Date() }], source),
+    ).rejects.toThrow();
     await expect(pipeline.ingestPushed([], { provider: '', queue: 'q' })).rejects.toThrow();
     expect(await pipeline.ingestPushed([], source)).toEqual({ outcomes: [], stored: 0, duplicates: 0, rejected: 0 });
   });

@@ -7,30 +7,72 @@ import { ingestVisibilityTimeoutMs } from '../../lib/queues/factory.js';
 describe('Ingest and AzureStorage settings', () => {
   it('have the documented defaults', () => {
     const c = loadConfig({ env: {} });
-    expect(c.Ingest).toMatchObject({ Provider: 'storage-queue', BatchSize: 16, Concurrency: 8, MessageTimeout: 300_000, MaxBodyBytes: 65_536, MaxDeliveryCount: 5, TaskTypeProperty: 'taskType' });
+    expect(c.Ingest).toMatchObject({
+      Provider: 'storage-queue',
+      BatchSize: 16,
+      Concurrency: 8,
+      MessageTimeout: 300_000,
+      MaxBodyBytes: 65_536,
+      MaxDeliveryCount: 5,
+      TaskTypeProperty: 'taskType',
+    });
     expect(c.Ingest.KnownTaskTypes).toBeUndefined();
     expect(c.Ingest.DefaultTaskType).toBeUndefined();
     expect(ingestVisibilityTimeoutMs(c.Ingest)).toBe(330_000);
-    expect(c.AzureStorage).toMatchObject({ ConnectionString: 'UseDevelopmentStorage=true', QueueName: 'tasks', DispatchQueueName: 'tasks-dispatch', PoisonQueueSuffix: '-poison', MessageEncoding: 'base64' });
+    expect(c.AzureStorage).toMatchObject({
+      ConnectionString: 'UseDevelopmentStorage=true',
+      QueueName: 'tasks',
+      DispatchQueueName: 'tasks-dispatch',
+      PoisonQueueSuffix: '-poison',
+      MessageEncoding: 'base64',
+    });
   });
 
   it('read Section__Key environment variables', () => {
-    const c = loadConfig({ env: { Ingest__Provider: 'mns', Ingest__MessageTimeout: '00:01:00', Ingest__KnownTaskTypes: 'a, b ,c', AzureStorage__MessageEncoding: 'text', Ingest__VisibilityTimeout: '45s' } });
-    expect(c.Ingest).toMatchObject({ Provider: 'mns', MessageTimeout: 60_000, KnownTaskTypes: ['a', 'b', 'c'], VisibilityTimeout: 45_000 });
+    const c = loadConfig({
+      env: {
+        Ingest__Provider: 'mns',
+        Ingest__MessageTimeout: '00:01:00',
+        Ingest__KnownTaskTypes: 'a, b ,c',
+        AzureStorage__MessageEncoding: 'text',
+        Ingest__VisibilityTimeout: '45s',
+      },
+    });
+    expect(c.Ingest).toMatchObject({
+      Provider: 'mns',
+      MessageTimeout: 60_000,
+      KnownTaskTypes: ['a', 'b', 'c'],
+      VisibilityTimeout: 45_000,
+    });
     expect(c.AzureStorage.MessageEncoding).toBe('text');
-    expect(settingNames()).toEqual(expect.arrayContaining(['Ingest__Provider', 'AzureStorage__ConnectionString', 'AzureStorage__DispatchQueueName']));
+    expect(settingNames()).toEqual(
+      expect.arrayContaining(['Ingest__Provider', 'AzureStorage__ConnectionString', 'AzureStorage__DispatchQueueName']),
+    );
   });
 
-  it('list every bad key at once, never echoing the connection string\'s key', () => {
+  it("list every bad key at once, never echoing the connection string's key", () => {
     const secret = 'c2VjcmV0LWtleQ==';
     let err: unknown;
     try {
-      loadConfig({ env: { Ingest__Provider: 'kafka', AzureStorage__QueueName: 'Bad_Name', AzureStorage__ConnectionString: `DefaultEndpointsProtocol=http;AccountName=a;AccountKey=${secret}`, Ingest__BatchSize: '0', AzureStorage__MessageEncoding: 'xml' } });
+      loadConfig({
+        env: {
+          Ingest__Provider: 'kafka',
+          AzureStorage__QueueName: 'Bad_Name',
+          AzureStorage__ConnectionString: `DefaultEndpointsProtocol=http;AccountName=a;AccountKey=${secret}`,
+          Ingest__BatchSize: '0',
+          AzureStorage__MessageEncoding: 'xml',
+        },
+      });
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(ConfigError);
-    expect((err as ConfigError).problems.map((p) => p.key).sort()).toEqual(['AzureStorage:MessageEncoding', 'AzureStorage:QueueName', 'Ingest:BatchSize', 'Ingest:Provider']);
+    expect((err as ConfigError).problems.map((p) => p.key).sort()).toEqual([
+      'AzureStorage:MessageEncoding',
+      'AzureStorage:QueueName',
+      'Ingest:BatchSize',
+      'Ingest:Provider',
+    ]);
     expect((err as ConfigError).message).not.toContain(secret);
   });
 });

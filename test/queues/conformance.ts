@@ -15,8 +15,12 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  DEAD_LETTER_DESCRIPTION_PROPERTY, DEAD_LETTER_REASON_PROPERTY, QueueProviderError,
-  type QueueCapabilities, type QueueMessage, type QueueProvider,
+  DEAD_LETTER_DESCRIPTION_PROPERTY,
+  DEAD_LETTER_REASON_PROPERTY,
+  QueueProviderError,
+  type QueueCapabilities,
+  type QueueMessage,
+  type QueueProvider,
 } from '../../lib/queues/provider.js';
 
 export interface QueueProviderHarness {
@@ -34,7 +38,10 @@ async function receiveAtLeast(
   const messages: QueueMessage[] = [];
   let largestBatch = 0;
   while (messages.length < count && Date.now() < until) {
-    const got = await receive({ maxMessages: opts.maxMessages ?? Math.min(16, count - messages.length), waitMs: Math.min(5_000, Math.max(1, until - Date.now())) });
+    const got = await receive({
+      maxMessages: opts.maxMessages ?? Math.min(16, count - messages.length),
+      waitMs: Math.min(5_000, Math.max(1, until - Date.now())),
+    });
     largestBatch = Math.max(largestBatch, got.length);
     messages.push(...got);
   }
@@ -75,7 +82,15 @@ export function describeQueueProviderConformance(name: string, factory: () => Pr
 
     it('names its kind, queue and dead-letter queue, and declares its capabilities', () => {
       expect(p.kind).toMatch(/\S/);
-      const declared: (keyof QueueCapabilities)[] = ['exactDeliveryCount', 'visibilityTimeout', 'depth', 'deadLetterDepth', 'longPolling', 'scheduledDelivery', 'sessions'];
+      const declared: (keyof QueueCapabilities)[] = [
+        'exactDeliveryCount',
+        'visibilityTimeout',
+        'depth',
+        'deadLetterDepth',
+        'longPolling',
+        'scheduledDelivery',
+        'sessions',
+      ];
       for (const c of declared) expect(typeof p.capabilities[c], c).toBe('boolean');
       expect(p.queueName).toMatch(/\S/);
       expect(p.deadLetterQueueName).toMatch(/\S/);
@@ -189,8 +204,14 @@ export function describeQueueProviderConformance(name: string, factory: () => Pr
 
     it('a delayed or scheduled message is not delivered before its time, then it is (or is refused where unsupported)', async () => {
       if (!can.scheduledDelivery) {
-        for (const early of [{ body: 'delayed', delayMs: 3_000 }, { body: 'scheduled', scheduledAt: new Date(Date.now() + 3_000) }]) {
-          const err = await p.send(early).then(() => undefined, (e: unknown) => e);
+        for (const early of [
+          { body: 'delayed', delayMs: 3_000 },
+          { body: 'scheduled', scheduledAt: new Date(Date.now() + 3_000) },
+        ]) {
+          const err = await p.send(early).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
           expect(err).toBeInstanceOf(QueueProviderError);
           expect((err as QueueProviderError).details.code).toBe('Unsupported');
         }

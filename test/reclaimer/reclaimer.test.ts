@@ -9,7 +9,10 @@ import { testConfig } from '../worker/helpers.js';
 
 let t: TestDb;
 let store: TaskStore;
-const config = testConfig({ HeartbeatTimeout: 1_000, RetryBaseDelay: 1, RetryMaxDelay: 1 }, { ArchiveAfter: '1h', DeleteAfter: '1h', PurgeAfter: '1h' });
+const config = testConfig(
+  { HeartbeatTimeout: 1_000, RetryBaseDelay: 1, RetryMaxDelay: 1 },
+  { ArchiveAfter: '1h', DeleteAfter: '1h', PurgeAfter: '1h' },
+);
 const later = (ms: number) => new Date(Date.now() + ms);
 let n = 0;
 
@@ -25,7 +28,9 @@ afterAll(async () => {
 
 async function claimed(count: number, maxRetries = 3) {
   const type = `r${n++}`;
-  await store.ingest(Array.from({ length: count }, (_, i) => ({ type, payload: i, maxRetries, idempotencyKey: `${type}-${i}` })));
+  await store.ingest(
+    Array.from({ length: count }, (_, i) => ({ type, payload: i, maxRetries, idempotencyKey: `${type}-${i}` })),
+  );
   return store.claim('gone-worker', { limit: count, types: [type] });
 }
 
@@ -47,7 +52,9 @@ describe('reclaimer', () => {
 
   it('is safe with several passes at once: each stalled task is reclaimed exactly once', async () => {
     const tasks = await claimed(20);
-    const passes = await Promise.all([1, 2, 3].map((i) => runReclaimer({ db: t.db, config, now: later(5_000), by: `r${i}` })));
+    const passes = await Promise.all(
+      [1, 2, 3].map((i) => runReclaimer({ db: t.db, config, now: later(5_000), by: `r${i}` })),
+    );
     const ids = passes.flatMap((p) => p.tasks.taskIds);
     for (const c of tasks) expect(ids.filter((id) => id === c.task._id)).toHaveLength(1);
     for (const c of tasks) {

@@ -22,13 +22,24 @@ describe('several processes on one task store', () => {
 
   async function claimRace(limit: number) {
     for (let i = 0; i < TASKS; i += 500) {
-      await store.ingest(Array.from({ length: Math.min(500, TASKS - i) }, (_, j) => ({ type: 'noop', idempotencyKey: `task-${i + j}`, priority: (i + j) % 3 })));
+      await store.ingest(
+        Array.from({ length: Math.min(500, TASKS - i) }, (_, j) => ({
+          type: 'noop',
+          idempotencyKey: `task-${i + j}`,
+          priority: (i + j) % 3,
+        })),
+      );
     }
     const results = await Promise.all(
       Array.from({ length: PROCESSES }, (_, p) =>
-        runTs('test/fixtures/store/claimer.ts', { MONGO_URI: t.uri, DB_NAME: t.name, WORKER_ID: `proc-${p}`, LIMIT: String(limit), CONCURRENCY: '4', PARTIES: String(PROCESSES) }).then((r) =>
-          lastJsonLine<{ workerId: string; claimed: string[]; lost: string[] }>(r),
-        ),
+        runTs('test/fixtures/store/claimer.ts', {
+          MONGO_URI: t.uri,
+          DB_NAME: t.name,
+          WORKER_ID: `proc-${p}`,
+          LIMIT: String(limit),
+          CONCURRENCY: '4',
+          PARTIES: String(PROCESSES),
+        }).then((r) => lastJsonLine<{ workerId: string; claimed: string[]; lost: string[] }>(r)),
       ),
     );
     const all = results.flatMap((r) => r.claimed);
@@ -52,15 +63,21 @@ describe('several processes on one task store', () => {
     }
   }
 
-  it(`${PROCESSES} processes claim ${TASKS} tasks one at a time (findOneAndUpdate): each exactly once`, () => claimRace(1));
+  it(`${PROCESSES} processes claim ${TASKS} tasks one at a time (findOneAndUpdate): each exactly once`, () =>
+    claimRace(1));
   it(`${PROCESSES} processes claim ${TASKS} tasks in batches of 16: each exactly once`, () => claimRace(16));
 
   it(`${PROCESSES} processes ingesting the same 600 messages concurrently yield 600 tasks`, async () => {
     const results = await Promise.all(
       Array.from({ length: PROCESSES }, (_, p) =>
-        runTs('test/fixtures/store/ingester.ts', { MONGO_URI: t.uri, DB_NAME: t.name, MESSAGES: '600', BATCH: '50', PARTIES: String(PROCESSES), REVERSE: String(p % 2) }).then((r) =>
-          lastJsonLine<{ inserted: number; duplicates: number }>(r),
-        ),
+        runTs('test/fixtures/store/ingester.ts', {
+          MONGO_URI: t.uri,
+          DB_NAME: t.name,
+          MESSAGES: '600',
+          BATCH: '50',
+          PARTIES: String(PROCESSES),
+          REVERSE: String(p % 2),
+        }).then((r) => lastJsonLine<{ inserted: number; duplicates: number }>(r)),
       ),
     );
     expect(results.reduce((n, r) => n + r.inserted, 0)).toBe(600);

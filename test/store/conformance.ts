@@ -14,7 +14,10 @@ export interface StoreHarness {
   /** Empties the store between tests. */
   reset(): Promise<void>;
   /** Ages a task's heartbeat/timestamps by ms (the suite never sleeps). */
-  age(taskId: string, fields: { heartbeatMs?: number; updatedMs?: number; nextAttemptMs?: number; createdMs?: number }): Promise<void>;
+  age(
+    taskId: string,
+    fields: { heartbeatMs?: number; updatedMs?: number; nextAttemptMs?: number; createdMs?: number },
+  ): Promise<void>;
   /** Makes the backend refuse every later write to this task (as MongoDB refuses a document grown past its size limit). */
   refuseWrites(taskId: string): Promise<void>;
   close(): Promise<void>;
@@ -39,13 +42,26 @@ export function describeTaskStoreConformance(name: string, factory: () => Promis
         const r = await store.ingest([task('echo', { idempotencyKey: 'k1', priority: 5, maxRetries: 2 })]);
         expect(r).toMatchObject({ inserted: 1, duplicates: 0 });
         const t = await store.get(r.items[0]!.taskId);
-        expect(t).toMatchObject({ type: 'echo', status: S.Queued, priority: 5, maxRetries: 2, attempts: 0, version: 1, owner: null, idempotencyKey: 'k1' });
+        expect(t).toMatchObject({
+          type: 'echo',
+          status: S.Queued,
+          priority: 5,
+          maxRetries: 2,
+          attempts: 0,
+          version: 1,
+          owner: null,
+          idempotencyKey: 'k1',
+        });
         expect(t!.history.map((e) => e.to)).toEqual([S.Created, S.Processing, S.Completed, S.Queued]);
       });
 
       it('is idempotent: the same key or source message twice yields one task, duplicates counted', async () => {
         const src = { provider: 'mns', queue: 'q', messageId: 'm-1' };
-        const a = await store.ingest([task('echo', { source: src }), task('echo', { idempotencyKey: 'x' }), task('echo', { idempotencyKey: 'x' })]);
+        const a = await store.ingest([
+          task('echo', { source: src }),
+          task('echo', { idempotencyKey: 'x' }),
+          task('echo', { idempotencyKey: 'x' }),
+        ]);
         expect(a).toMatchObject({ inserted: 2, duplicates: 1 });
         const b = await store.ingest([task('echo', { source: src }), task('echo', { idempotencyKey: 'y' })]);
         expect(b).toMatchObject({ inserted: 1, duplicates: 1 });
@@ -64,7 +80,11 @@ export function describeTaskStoreConformance(name: string, factory: () => Promis
 
     describe('claim', () => {
       it('takes the highest priority first, then the oldest, and sets owner, lease, Assigned, version and attempts', async () => {
-        const r = await store.ingest([task('a', { idempotencyKey: 'low' }), task('a', { idempotencyKey: 'high', priority: 10 }), task('a', { idempotencyKey: 'low2' })]);
+        const r = await store.ingest([
+          task('a', { idempotencyKey: 'low' }),
+          task('a', { idempotencyKey: 'high', priority: 10 }),
+          task('a', { idempotencyKey: 'low2' }),
+        ]);
         const [low, high, low2] = r.items.map((i) => i.taskId);
         await h.age(low!, { createdMs: 10_000 });
         const order: string[] = [];
@@ -99,7 +119,8 @@ export function describeTaskStoreConformance(name: string, factory: () => Promis
         const first = await store.claim('w1', { limit: 5 });
         expect(first).toHaveLength(5);
         expect(first.map((c) => c.task.priority)).toEqual([2, 2, 1, 1, 0]);
-        for (const c of first) expect(c.task).toMatchObject({ status: S.Assigned, attempts: 1, owner: { workerId: 'w1' } });
+        for (const c of first)
+          expect(c.task).toMatchObject({ status: S.Assigned, attempts: 1, owner: { workerId: 'w1' } });
         const second = await store.claim('w2', { limit: 5 });
         expect(second).toHaveLength(2);
         const ids = new Set([...first, ...second].map((c) => c.task._id));
@@ -112,7 +133,10 @@ export function describeTaskStoreConformance(name: string, factory: () => Promis
         await store.ingest([task('a')]);
         const [c] = await store.claim('w1');
         expect(await store.start(c!.lease)).toEqual({ owned: true });
-        expect(await store.heartbeat(c!.lease, { progress: { pct: 50 } })).toEqual({ owned: true, cancelRequested: false });
+        expect(await store.heartbeat(c!.lease, { progress: { pct: 50 } })).toEqual({
+          owned: true,
+          cancelRequested: false,
+        });
         expect(await store.complete(c!.lease, { ok: 1 })).toEqual({ owned: true });
         const t = await store.get(c!.task._id);
         expect(t).toMatchObject({ status: S.Succeeded, result: { ok: 1 }, progress: { pct: 50 } });
@@ -131,7 +155,7 @@ export function describeTaskStoreConformance(name: string, factory: () => Promis
         expect(await store.heartbeat(forged)).toEqual({ owned: false, cancelRequested: false });
         expect(await store.fail(forged, { message: 'x' })).toEqual({ owned: false });
         expect(await store.release(forged)).toEqual({ owned: false });
-        expect((await store.get(c!.task._id))).toMatchObject({ status: S.Assigned, version: 2 });
+        expect(await store.get(c!.task._id)).toMatchObject({ status: S.Assigned, version: 2 });
       });
 
       it('fail records the error and retries with backoff while attempts remain, then ends Error', async () => {
@@ -143,7 +167,9 @@ export function describeTaskStoreConformance(name: string, factory: () => Promis
         expect(f1.nextAttemptAt).toBeInstanceOf(Date);
         let t = await store.get(c1!.task._id);
         expect(t).toMatchObject({ status: S.Retrying, owner: null, attempts: 1 });
-        expect(t!.errors).toEqual([expect.objectContaining({ message: 'boom', stack: 'Error: boom\n at x', workerId: 'w1', attempt: 1 })]);
+        expect(t!.errors).toEqual([
+          expect.objectContaining({ message: 'boom', stack: 'Error: boom\n at x', workerId: 'w1', attempt: 1 }),
+        ]);
         await h.age(c1!.task._id, { nextAttemptMs: 3_600_000 });
         const [c2] = await store.claim('w2');
         expect(c2!.task).toMatchObject({ _id: c1!.task._id, attempts: 2 });
@@ -158,14 +184,19 @@ export function describeTaskStoreConformance(name: string, factory: () => Promis
       it('a non-retryable failure ends Error at once', async () => {
         await store.ingest([task('a', { maxRetries: 5 })]);
         const [c] = await store.claim('w1');
-        expect(await store.fail(c!.lease, { message: 'unknown type a', kind: 'UnknownTaskType' }, { retryable: false })).toMatchObject({ owned: true, status: S.Error });
+        expect(
+          await store.fail(c!.lease, { message: 'unknown type a', kind: 'UnknownTaskType' }, { retryable: false }),
+        ).toMatchObject({ owned: true, status: S.Error });
       });
 
       it('timedOut retries while attempts remain, then ends Timeout', async () => {
         await store.ingest([task('a', { maxRetries: 0 })]);
         const [c] = await store.claim('w1');
         await store.start(c!.lease);
-        expect(await store.timedOut(c!.lease, { message: 'handler exceeded 10 ms' })).toMatchObject({ owned: true, status: S.Timeout });
+        expect(await store.timedOut(c!.lease, { message: 'handler exceeded 10 ms' })).toMatchObject({
+          owned: true,
+          status: S.Timeout,
+        });
         expect((await store.get(c!.task._id))!.errors[0]).toMatchObject({ kind: 'Timeout' });
       });
 
@@ -188,11 +219,18 @@ export function describeTaskStoreConformance(name: string, factory: () => Promis
         // A forged token among real ones is refused; the others, of three tokens, all start.
         const cancelled = batch[1]!;
         const forged = { ...batch[2]!.lease, leaseToken: 'not-the-token' };
-        const started = await Promise.all([batch[0]!.lease, cancelled.lease, forged, batch[3]!.lease, single!.lease, other!.lease].map((l) => store.start(l)));
+        const started = await Promise.all(
+          [batch[0]!.lease, cancelled.lease, forged, batch[3]!.lease, single!.lease, other!.lease].map((l) =>
+            store.start(l),
+          ),
+        );
         expect(started.map((r) => r.owned)).toEqual([true, true, false, true, true, true]);
         await store.cancel(cancelled.task._id);
         await h.age(other!.task._id, { heartbeatMs: 60_000 });
-        expect(await store.reclaim({ heartbeatTimeoutMs: 30_000 })).toMatchObject({ retried: 1, taskIds: [other!.task._id] });
+        expect(await store.reclaim({ heartbeatTimeoutMs: 30_000 })).toMatchObject({
+          retried: 1,
+          taskIds: [other!.task._id],
+        });
         // Complete all together: nulls of one token coalesce, results differ per task, the reclaimed one is lost.
         const done = await Promise.all([
           store.complete(batch[0]!.lease),
@@ -202,15 +240,26 @@ export function describeTaskStoreConformance(name: string, factory: () => Promis
           store.complete(cancelled.lease),
         ]);
         expect(done.map((r) => r.owned)).toEqual([true, true, true, false, true]);
-        expect(await store.get(batch[0]!.task._id)).toMatchObject({ status: S.Succeeded, result: null, owner: { workerId: 'w1' } });
+        expect(await store.get(batch[0]!.task._id)).toMatchObject({
+          status: S.Succeeded,
+          result: null,
+          owner: { workerId: 'w1' },
+        });
         expect(await store.get(batch[3]!.task._id)).toMatchObject({ status: S.Succeeded, result: { n: 3 } });
-        expect(await store.get(single!.task._id)).toMatchObject({ status: S.Succeeded, result: 'single', owner: { workerId: 'w2' } });
+        expect(await store.get(single!.task._id)).toMatchObject({
+          status: S.Succeeded,
+          result: 'single',
+          owner: { workerId: 'w2' },
+        });
         expect(await store.get(other!.task._id)).toMatchObject({ status: S.Retrying, owner: null });
         expect(await store.get(batch[2]!.task._id)).toMatchObject({ status: S.Assigned });
         // Cancel was only requested (the task was Running): its owner may still complete it.
         expect(await store.get(cancelled.task._id)).toMatchObject({ status: S.Succeeded, cancelRequested: true });
         for (const c of [batch[0]!, batch[3]!, single!]) {
-          expect((await store.get(c.task._id))!.history.slice(-2).map((e) => [e.from, e.to])).toEqual([[S.Assigned, S.Running], [S.Running, S.Succeeded]]);
+          expect((await store.get(c.task._id))!.history.slice(-2).map((e) => [e.from, e.to])).toEqual([
+            [S.Assigned, S.Running],
+            [S.Running, S.Succeeded],
+          ]);
         }
       });
 
@@ -230,7 +279,13 @@ export function describeTaskStoreConformance(name: string, factory: () => Promis
       const once = (id: string) => ({ writeId: id });
 
       it('a retried write with the same write id after it applied says owned, and changes nothing more', async () => {
-        await store.ingest([task('a', { maxRetries: 0 }), task('a', { maxRetries: 1 }), task('a'), task('a'), task('a')]);
+        await store.ingest([
+          task('a', { maxRetries: 0 }),
+          task('a', { maxRetries: 1 }),
+          task('a'),
+          task('a'),
+          task('a'),
+        ]);
         const [toComplete, toTimeOut, toFail, toCancel, toRelease] = await store.claim('w1', { limit: 5 });
         for (const c of [toComplete!, toTimeOut!, toFail!, toCancel!, toRelease!]) {
           expect(await store.start(c.lease, once(`start-${c.task._id}`))).toEqual({ owned: true });
@@ -238,15 +293,33 @@ export function describeTaskStoreConformance(name: string, factory: () => Promis
         }
         expect(await store.complete(toComplete!.lease, { n: 1 }, once('c'))).toEqual({ owned: true });
         expect(await store.complete(toComplete!.lease, { n: 1 }, once('c'))).toEqual({ owned: true });
-        expect(await store.timedOut(toTimeOut!.lease, { message: 'slow' }, once('t'))).toMatchObject({ owned: true, status: S.Timeout });
-        expect(await store.timedOut(toTimeOut!.lease, { message: 'slow' }, once('t'))).toMatchObject({ owned: true, status: S.Timeout });
-        expect(await store.fail(toFail!.lease, { message: 'boom' }, once('f'))).toMatchObject({ owned: true, status: S.Retrying });
-        expect(await store.fail(toFail!.lease, { message: 'boom' }, once('f'))).toMatchObject({ owned: true, status: S.Retrying });
+        expect(await store.timedOut(toTimeOut!.lease, { message: 'slow' }, once('t'))).toMatchObject({
+          owned: true,
+          status: S.Timeout,
+        });
+        expect(await store.timedOut(toTimeOut!.lease, { message: 'slow' }, once('t'))).toMatchObject({
+          owned: true,
+          status: S.Timeout,
+        });
+        expect(await store.fail(toFail!.lease, { message: 'boom' }, once('f'))).toMatchObject({
+          owned: true,
+          status: S.Retrying,
+        });
+        expect(await store.fail(toFail!.lease, { message: 'boom' }, once('f'))).toMatchObject({
+          owned: true,
+          status: S.Retrying,
+        });
         expect(await store.cancelled(toCancel!.lease, 'asked', once('x'))).toEqual({ owned: true });
         expect(await store.cancelled(toCancel!.lease, 'asked', once('x'))).toEqual({ owned: true });
         expect(await store.release(toRelease!.lease, 'stopping', once('r'))).toEqual({ owned: true });
         expect(await store.release(toRelease!.lease, 'stopping', once('r'))).toEqual({ owned: true });
-        const ends = { [toComplete!.task._id]: S.Succeeded, [toTimeOut!.task._id]: S.Timeout, [toFail!.task._id]: S.Retrying, [toCancel!.task._id]: S.Cancelled, [toRelease!.task._id]: S.Queued };
+        const ends = {
+          [toComplete!.task._id]: S.Succeeded,
+          [toTimeOut!.task._id]: S.Timeout,
+          [toFail!.task._id]: S.Retrying,
+          [toCancel!.task._id]: S.Cancelled,
+          [toRelease!.task._id]: S.Queued,
+        };
         for (const [id, status] of Object.entries(ends)) {
           const t = (await store.get(id))!;
           expect(t.status).toBe(status);
@@ -264,7 +337,10 @@ export function describeTaskStoreConformance(name: string, factory: () => Promis
         await store.start(failing!.lease, once('s1'));
         await store.start(completing!.lease, once('s2'));
         expect(await store.start(failing!.lease, once('other'))).toEqual({ owned: false });
-        expect(await store.fail(failing!.lease, { message: 'first' }, once('mine'))).toMatchObject({ owned: true, status: S.Retrying });
+        expect(await store.fail(failing!.lease, { message: 'first' }, once('mine'))).toMatchObject({
+          owned: true,
+          status: S.Retrying,
+        });
         expect(await store.fail(failing!.lease, { message: 'second' }, once('theirs'))).toEqual({ owned: false });
         expect(await store.release(failing!.lease, 'stopping', once('theirs-too'))).toEqual({ owned: false });
         expect(await store.complete(completing!.lease, 'first', once('mine'))).toEqual({ owned: true });
@@ -279,7 +355,10 @@ export function describeTaskStoreConformance(name: string, factory: () => Promis
         const [c] = await store.claim('w1');
         const starts = await Promise.all([store.start(c!.lease, once('a1')), store.start(c!.lease, once('b1'))]);
         expect(starts.filter((r) => r.owned)).toHaveLength(1);
-        const dones = await Promise.all([store.complete(c!.lease, undefined, once('a2')), store.complete(c!.lease, null, once('b2'))]);
+        const dones = await Promise.all([
+          store.complete(c!.lease, undefined, once('a2')),
+          store.complete(c!.lease, null, once('b2')),
+        ]);
         expect(dones.filter((r) => r.owned)).toHaveLength(1);
         const t = (await store.get(c!.task._id))!;
         expect(t.status).toBe(S.Succeeded);
@@ -295,7 +374,10 @@ export function describeTaskStoreConformance(name: string, factory: () => Promis
         await h.refuseWrites(bad.task._id);
         const started = await Promise.allSettled(claimed.map((c) => store.start(c.lease)));
         expect(started.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-        expect(started.filter((r) => r.status === 'fulfilled').map((r) => r.value)).toEqual([{ owned: true }, { owned: true }]);
+        expect(started.filter((r) => r.status === 'fulfilled').map((r) => r.value)).toEqual([
+          { owned: true },
+          { owned: true },
+        ]);
         const refusal = (started[1] as PromiseRejectedResult).reason as unknown;
         expect(refusal).toBeInstanceOf(TaskStoreError);
         expect(refusal).toMatchObject({ taskId: bad.task._id });
@@ -327,7 +409,11 @@ export function describeTaskStoreConformance(name: string, factory: () => Promis
         expect(await store.release(old!.lease)).toEqual({ owned: false });
         expect(await store.get(old!.task._id)).toEqual(before);
         expect(await store.complete(fresh!.lease, 'fresh')).toEqual({ owned: true });
-        expect(await store.get(old!.task._id)).toMatchObject({ status: S.Succeeded, result: 'fresh', owner: { workerId: 'w-new' } });
+        expect(await store.get(old!.task._id)).toMatchObject({
+          status: S.Succeeded,
+          result: 'fresh',
+          owner: { workerId: 'w-new' },
+        });
       });
 
       it('reclaim with no attempts left ends Timeout; concurrent reclaimers reclaim each task once', async () => {
@@ -369,14 +455,19 @@ export function describeTaskStoreConformance(name: string, factory: () => Promis
       it('refuses a transition the table forbids', async () => {
         const r = await store.ingest([task('a')]);
         const id = r.items[0]!.taskId;
-        await expect(store.transition(id, { expectedVersion: 1, to: S.Succeeded })).rejects.toBeInstanceOf(InvalidTransitionError);
+        await expect(store.transition(id, { expectedVersion: 1, to: S.Succeeded })).rejects.toBeInstanceOf(
+          InvalidTransitionError,
+        );
         expect(await store.get(id)).toMatchObject({ status: S.Queued, version: 1 });
       });
     });
 
     describe('cancel and retry', () => {
       it('cancels a waiting task at once and requests cancel of a running one', async () => {
-        const r = await store.ingest([task('a', { idempotencyKey: 'wait' }), task('a', { idempotencyKey: 'run', priority: 9 })]);
+        const r = await store.ingest([
+          task('a', { idempotencyKey: 'wait' }),
+          task('a', { idempotencyKey: 'run', priority: 9 }),
+        ]);
         const [running] = await store.claim('w1');
         expect(running!.task.idempotencyKey).toBe('run');
         await store.start(running!.lease);
@@ -443,11 +534,15 @@ export function describeTaskStoreConformance(name: string, factory: () => Promis
         expect(c!.task._id).toBe(r.items[0]!.taskId);
         expect(s.oldestClaimableAgeMs).not.toBeNull();
         expect(s.oldestClaimableAgeMs!).toBeLessThan(60_000);
-        expect((await store.stats(new Date(now.getTime() + 120_000))).oldestClaimableAgeMs!).toBeGreaterThanOrEqual(120_000);
+        expect((await store.stats(new Date(now.getTime() + 120_000))).oldestClaimableAgeMs!).toBeGreaterThanOrEqual(
+          120_000,
+        );
       });
 
       it('lists newest first with filters and a cursor that visits each task once', async () => {
-        const r = await store.ingest(Array.from({ length: 12 }, (_, i) => task(i % 2 ? 'odd' : 'even', { idempotencyKey: `l${i}` })));
+        const r = await store.ingest(
+          Array.from({ length: 12 }, (_, i) => task(i % 2 ? 'odd' : 'even', { idempotencyKey: `l${i}` })),
+        );
         for (let i = 0; i < r.items.length; i++) await h.age(r.items[i]!.taskId, { createdMs: (12 - i) * 1000 });
         const seen: string[] = [];
         let cursor: string | null = null;

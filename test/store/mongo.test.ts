@@ -11,20 +11,29 @@ describeTaskStoreConformance('MongoDB', async () => {
   const store = new MongoTaskStore(t.db, { maxRetries: 3, backoff: { baseMs: 1000, capMs: 60_000 } });
   return {
     store,
-    reset: async () => { await store.tasks.deleteMany({}); },
+    reset: async () => {
+      await store.tasks.deleteMany({});
+    },
     age: async (id, f) => {
       const doc = await store.tasks.findOne({ _id: id });
       if (!doc) throw new Error(`no task ${id}`);
       const back = (d: Date | null | undefined, ms?: number) => (ms && d ? new Date(d.getTime() - ms) : d);
-      await store.tasks.updateOne({ _id: id }, { $set: {
-        heartbeatAt: back(doc.heartbeatAt, f.heartbeatMs) ?? null,
-        updatedAt: back(doc.updatedAt, f.updatedMs)!,
-        nextAttemptAt: back(doc.nextAttemptAt, f.nextAttemptMs)!,
-        createdAt: back(doc.createdAt, f.createdMs)!,
-      } });
+      await store.tasks.updateOne(
+        { _id: id },
+        {
+          $set: {
+            heartbeatAt: back(doc.heartbeatAt, f.heartbeatMs) ?? null,
+            updatedAt: back(doc.updatedAt, f.updatedMs)!,
+            nextAttemptAt: back(doc.nextAttemptAt, f.nextAttemptMs)!,
+            createdAt: back(doc.createdAt, f.createdMs)!,
+          },
+        },
+      );
     },
     // A $push onto a field that is not an array is refused for that document only, as a document over 16 MiB is.
-    refuseWrites: async (id) => { await store.tasks.updateOne({ _id: id }, { $set: { history: 'not-an-array' as never } }); },
+    refuseWrites: async (id) => {
+      await store.tasks.updateOne({ _id: id }, { $set: { history: 'not-an-array' as never } });
+    },
     close: () => t.drop(),
   };
 });
@@ -40,7 +49,9 @@ describe('MongoDB store: lease writes of one turn share a round trip', () => {
       const claimed = await store.claim('w1', { limit: 16 });
       expect(claimed).toHaveLength(16);
       const updates: number[] = [];
-      client.on('commandStarted', (e) => { if (e.commandName === 'update') updates.push(e.command.updates.length); });
+      client.on('commandStarted', (e) => {
+        if (e.commandName === 'update') updates.push(e.command.updates.length);
+      });
       expect((await Promise.all(claimed.map((c) => store.start(c.lease)))).every((r) => r.owned)).toBe(true);
       expect((await Promise.all(claimed.map((c) => store.complete(c.lease)))).every((r) => r.owned)).toBe(true);
       // One command each, one statement per caller in it (each stamped with its caller's own write id).
@@ -60,7 +71,10 @@ describe('MongoDB store: lease writes of one turn share a round trip', () => {
       const claimed = await store.claim('w1', { limit: 3 });
       await Promise.all(claimed.map((c) => store.start(c.lease)));
       const tooLarge = 'x'.repeat(17 * 1024 * 1024); // over MongoDB's 16 MB document limit
-      const [big, ...rest] = await Promise.allSettled([store.complete(claimed[0]!.lease, tooLarge), ...claimed.slice(1).map((c) => store.complete(c.lease))]);
+      const [big, ...rest] = await Promise.allSettled([
+        store.complete(claimed[0]!.lease, tooLarge),
+        ...claimed.slice(1).map((c) => store.complete(c.lease)),
+      ]);
       expect(big!.status).toBe('rejected');
       expect(rest.map((r) => r.status === 'fulfilled' && r.value.owned)).toEqual([true, true]);
       expect(await store.get(claimed[0]!.task._id)).toMatchObject({ status: S.Running });
@@ -71,17 +85,36 @@ describe('MongoDB store: lease writes of one turn share a round trip', () => {
 });
 
 describe('MongoDB store: answers of a shared lease write that threw', () => {
-  const items = [{ lease: { taskId: 'a' }, w: 'wa' }, { lease: { taskId: 'b' }, w: 'wb' }];
+  const items = [
+    { lease: { taskId: 'a' }, w: 'wa' },
+    { lease: { taskId: 'b' }, w: 'wb' },
+  ];
   const entry = (w: string) => ({ from: S.Assigned, to: S.Running, at: new Date(0), w });
 
   it('an error that may have stopped the command: a caller whose write id landed is owned, the other gets the error', () => {
     const failure = new MongoNetworkError('connection reset');
-    const answers = sharedAnswers(items, [{ _id: 'a', history: [entry('wa')] }, { _id: 'b', history: [entry('other')] }], failure);
-    expect(answers).toEqual([{ ok: true, value: { owned: true } }, { ok: false, error: failure }]);
+    const answers = sharedAnswers(
+      items,
+      [
+        { _id: 'a', history: [entry('wa')] },
+        { _id: 'b', history: [entry('other')] },
+      ],
+      failure,
+    );
+    expect(answers).toEqual([
+      { ok: true, value: { owned: true } },
+      { ok: false, error: failure },
+    ]);
   });
 
   it('no error: a caller whose write id is not on its task is not owned', () => {
-    const answers = sharedAnswers(items, [{ _id: 'a', history: [entry('wa')] }, { _id: 'b', history: [entry('other')] }]);
-    expect(answers).toEqual([{ ok: true, value: { owned: true } }, { ok: true, value: { owned: false } }]);
+    const answers = sharedAnswers(items, [
+      { _id: 'a', history: [entry('wa')] },
+      { _id: 'b', history: [entry('other')] },
+    ]);
+    expect(answers).toEqual([
+      { ok: true, value: { owned: true } },
+      { ok: true, value: { owned: false } },
+    ]);
   });
 });

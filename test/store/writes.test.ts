@@ -16,7 +16,9 @@ const leased = (s: JobTaskStatus) => (leasedStatuses as readonly JobTaskStatus[]
 /** The from -> to pairs a write declares: every source with every target, or per target when the caller picks it. */
 function pairsOf(w: Filtered): [JobTaskStatus, JobTaskStatus][] {
   const sourcesOf = 'sourcesOf' in w ? w.sourcesOf : undefined;
-  return w.to.flatMap((to) => (sourcesOf ? sourcesOf(to) : w.from).map((from): [JobTaskStatus, JobTaskStatus] => [from, to]));
+  return w.to.flatMap((to) =>
+    (sourcesOf ? sourcesOf(to) : w.from).map((from): [JobTaskStatus, JobTaskStatus] => [from, to]),
+  );
 }
 
 const forbidden = (pairs: [JobTaskStatus, JobTaskStatus][]) =>
@@ -49,7 +51,15 @@ describe('every declared write follows the transition table', () => {
       const filter = (w.filter as (...a: unknown[]) => Record<string, unknown>)(...w.sample);
       expect(filter, w.name).toHaveProperty(['owner.leaseToken']);
     }
-    expect(moving.map((w) => w.name).sort()).toEqual(['cancelled', 'complete', 'fail', 'reclaim', 'release', 'start', 'timedOut']);
+    expect(moving.map((w) => w.name).sort()).toEqual([
+      'cancelled',
+      'complete',
+      'fail',
+      'reclaim',
+      'release',
+      'start',
+      'timedOut',
+    ]);
   });
 
   it('a versioned transition never leaves a leased state, whatever the target', () => {
@@ -67,6 +77,11 @@ describe('every declared write follows the transition table', () => {
   });
 
   it('the check itself catches a pair the table forbids', () => {
-    expect(forbidden([[S.Succeeded, S.Running], [S.Running, S.Succeeded]])).toEqual(['Succeeded -> Running']);
+    expect(
+      forbidden([
+        [S.Succeeded, S.Running],
+        [S.Running, S.Succeeded],
+      ]),
+    ).toEqual(['Succeeded -> Running']);
   });
 });

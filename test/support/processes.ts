@@ -12,7 +12,11 @@ export interface ProcessResult {
 }
 
 /** Runs a TypeScript file as a separate Node.js process (own client, own event loop). */
-export function runTs(file: string, env: Record<string, string>, opts: { timeoutMs?: number } = {}): Promise<ProcessResult> {
+export function runTs(
+  file: string,
+  env: Record<string, string>,
+  opts: { timeoutMs?: number } = {},
+): Promise<ProcessResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', resolve(root, file)], {
       cwd: root,
@@ -21,8 +25,12 @@ export function runTs(file: string, env: Record<string, string>, opts: { timeout
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`${file} did not finish in ${opts.timeoutMs ?? 120_000} ms; stderr: ${stderr.slice(-2000)}`));
@@ -37,6 +45,7 @@ export function runTs(file: string, env: Record<string, string>, opts: { timeout
 /** Parses the last JSON line a fixture printed. */
 export function lastJsonLine<T>(r: ProcessResult): T {
   const line = r.stdout.trim().split('\n').filter(Boolean).at(-1);
-  if (r.code !== 0 || !line) throw new Error(`process failed (code ${r.code}, signal ${r.signal}): ${r.stderr.slice(-3000)}`);
+  if (r.code !== 0 || !line)
+    throw new Error(`process failed (code ${r.code}, signal ${r.signal}): ${r.stderr.slice(-3000)}`);
   return JSON.parse(line) as T;
 }

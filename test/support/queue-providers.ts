@@ -25,7 +25,9 @@ export interface ProviderKit {
 
 const fast: RedeliveryBackoff = { baseMs: 10, capMs: 100 };
 
-export async function startMnsKit(): Promise<ProviderKit & { peer: MnsPeerHandle; credentials: { accessKeyId: string; accessKeySecret: string } }> {
+export async function startMnsKit(): Promise<
+  ProviderKit & { peer: MnsPeerHandle; credentials: { accessKeyId: string; accessKeySecret: string } }
+> {
   const credentials = { accessKeyId: 'test-key-id', accessKeySecret: `test-secret-${randomBytes(8).toString('hex')}` };
   const peer = await startMnsPeer(credentials);
   const made: QueueProvider[] = [];
@@ -74,7 +76,11 @@ export async function storageQueueKit(): Promise<ProviderKit> {
     },
     stop: async () => {
       const service = QueueServiceClient.fromConnectionString(connectionString);
-      await Promise.allSettled(made.flatMap((p) => [p.queueName, p.deadLetterQueueName].map((q) => service.getQueueClient(q).deleteIfExists())));
+      await Promise.allSettled(
+        made.flatMap((p) =>
+          [p.queueName, p.deadLetterQueueName].map((q) => service.getQueueClient(q).deleteIfExists()),
+        ),
+      );
     },
   };
 }

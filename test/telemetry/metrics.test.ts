@@ -1,4 +1,11 @@
-import { AggregationTemporality, DataPointType, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type MetricData } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  DataPointType,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type MetricData,
+} from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MongoTaskStore } from '../../lib/store/mongo/store.js';
 import { JobTaskStatus as S } from '../../lib/tasks/status.js';
@@ -23,7 +30,9 @@ function collector() {
     const m = await find(name);
     if (!m) return 0;
     expect(m.dataPointType).toBe(DataPointType.SUM);
-    return m.dataPoints.filter((p) => Object.entries(where).every(([k, v]) => p.attributes[k] === v)).reduce((a, p) => a + (p.value as number), 0);
+    return m.dataPoints
+      .filter((p) => Object.entries(where).every(([k, v]) => p.attributes[k] === v))
+      .reduce((a, p) => a + (p.value as number), 0);
   };
   /** A histogram's number of recordings. */
   const histCount = async (name: string) => {
@@ -55,8 +64,15 @@ describe('task metrics from the store', () => {
   });
 
   it('counts a known workload exactly: ingest 5 with 1 duplicate, claim/complete 3, fail 1', async () => {
-    await store.ingest([{ type: 'a', idempotencyKey: 'k1' }, { type: 'a', idempotencyKey: 'k2' }, { type: 'b', idempotencyKey: 'k3' }]);
-    await store.ingest([{ type: 'b', idempotencyKey: 'k4' }, { type: 'a', idempotencyKey: 'k1' }]);
+    await store.ingest([
+      { type: 'a', idempotencyKey: 'k1' },
+      { type: 'a', idempotencyKey: 'k2' },
+      { type: 'b', idempotencyKey: 'k3' },
+    ]);
+    await store.ingest([
+      { type: 'b', idempotencyKey: 'k4' },
+      { type: 'a', idempotencyKey: 'k1' },
+    ]);
     for (let i = 0; i < 3; i++) {
       const [t] = await store.claim('w1');
       await store.start(t!.lease);
@@ -151,7 +167,9 @@ describe('task metrics from the store', () => {
     down.reachable = false;
     const stop = observeQueues([q, down]);
     const metrics = await c.read();
-    const point = (name: string, queue: string) => metrics.find((m) => m.descriptor.name === name)?.dataPoints.find((p) => p.attributes['queue.name'] === queue)?.value;
+    const point = (name: string, queue: string) =>
+      metrics.find((m) => m.descriptor.name === name)?.dataPoints.find((p) => p.attributes['queue.name'] === queue)
+        ?.value;
     expect(point(metricNames.queueDepth, 'tasks')).toBe(2);
     expect(point(metricNames.deadLetterDepth, 'tasks')).toBe(3);
     expect(typeof point(metricNames.oldestMessageAge, 'tasks')).toBe('number');

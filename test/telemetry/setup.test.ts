@@ -11,14 +11,24 @@ import { withSpan } from '../../lib/telemetry/tracing.js';
 describe('telemetry configuration', () => {
   it('exports nothing by default, and nothing under vitest unless chosen explicitly', () => {
     expect(telemetryConfigFromEnv({}).exporter).toBe('none');
-    expect(telemetryConfigFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', VITEST: 'true' }).exporter).toBe('none');
+    expect(
+      telemetryConfigFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', VITEST: 'true' }).exporter,
+    ).toBe('none');
     expect(telemetryConfigFromEnv({ Telemetry__Exporter: 'console', VITEST: 'true' }).exporter).toBe('console');
   });
 
   it('picks Azure Monitor when the connection string is set, else OTLP when its endpoint is set', () => {
     const cs = 'InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://example.invalid/';
-    expect(telemetryConfigFromEnv({ APPLICATIONINSIGHTS_CONNECTION_STRING: cs, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://x:4318' })).toMatchObject({ exporter: 'azure-monitor', azureMonitorConnectionString: cs });
-    expect(telemetryConfigFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' })).toMatchObject({ exporter: 'otlp', otlpEndpoint: 'http://collector:4318' });
+    expect(
+      telemetryConfigFromEnv({
+        APPLICATIONINSIGHTS_CONNECTION_STRING: cs,
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://x:4318',
+      }),
+    ).toMatchObject({ exporter: 'azure-monitor', azureMonitorConnectionString: cs });
+    expect(telemetryConfigFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' })).toMatchObject({
+      exporter: 'otlp',
+      otlpEndpoint: 'http://collector:4318',
+    });
     expect(telemetryConfigFromEnv({ telemetry__exporter: 'OTLP' }).exporter).toBe('otlp');
     expect(telemetryConfigFromEnv({ Telemetry__MetricExportInterval: '15000' }).metricExportIntervalMs).toBe(15_000);
     expect(telemetryConfigFromEnv({}).serviceName).toBeUndefined();
@@ -27,8 +37,12 @@ describe('telemetry configuration', () => {
 
   it('refuses bad settings without echoing secrets', () => {
     expect(() => telemetryConfigFromEnv({ Telemetry__Exporter: 'carrier-pigeon' })).toThrow(TelemetryConfigError);
-    expect(() => telemetryConfigFromEnv({ Telemetry__Exporter: 'azure-monitor' })).toThrow(/APPLICATIONINSIGHTS_CONNECTION_STRING/);
-    expect(() => telemetryConfigFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'ftp://secret-host' })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT/);
+    expect(() => telemetryConfigFromEnv({ Telemetry__Exporter: 'azure-monitor' })).toThrow(
+      /APPLICATIONINSIGHTS_CONNECTION_STRING/,
+    );
+    expect(() => telemetryConfigFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'ftp://secret-host' })).toThrow(
+      /OTEL_EXPORTER_OTLP_ENDPOINT/,
+    );
     try {
       telemetryConfigFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url with hunter2' });
     } catch (e) {
@@ -56,7 +70,11 @@ describe('setupTelemetry', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
       const port = (server.address() as AddressInfo).port;
-      const shutdown = await setupTelemetry({ exporter: 'otlp', otlpEndpoint: `http://127.0.0.1:${port}/`, metricExportIntervalMs: 3_600_000 });
+      const shutdown = await setupTelemetry({
+        exporter: 'otlp',
+        otlpEndpoint: `http://127.0.0.1:${port}/`,
+        metricExportIntervalMs: 3_600_000,
+      });
       taskMetrics.ingested(2, { 'task.type': 'echo' });
       await withSpan('otlp.test', {}, () => undefined);
       await shutdown();
@@ -69,9 +87,15 @@ describe('setupTelemetry', () => {
   });
 
   it('names the service on every span: "taskmesh" by default, OTEL_SERVICE_NAME when set', async () => {
-    for (const [config, expected] of [[{}, 'taskmesh'], [{ serviceName: 'orders-worker' }, 'orders-worker']] as const) {
+    for (const [config, expected] of [
+      [{}, 'taskmesh'],
+      [{ serviceName: 'orders-worker' }, 'orders-worker'],
+    ] as const) {
       const exporter = new InMemorySpanExporter();
-      const shutdown = await setupTelemetry({ exporter: 'none', metricExportIntervalMs: 3_600_000, ...config }, { spanProcessors: [new SimpleSpanProcessor(exporter)] });
+      const shutdown = await setupTelemetry(
+        { exporter: 'none', metricExportIntervalMs: 3_600_000, ...config },
+        { spanProcessors: [new SimpleSpanProcessor(exporter)] },
+      );
       await withSpan('named', {}, () => undefined);
       const [span] = exporter.getFinishedSpans();
       expect(span!.resource.attributes['service.name']).toBe(expected);
@@ -95,7 +119,8 @@ describe('setupTelemetry', () => {
     // Constructing it validates the connection string; nothing is sent (the interval never fires, and no span is made).
     const shutdown = await setupTelemetry({
       exporter: 'azure-monitor',
-      azureMonitorConnectionString: 'InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=http://127.0.0.1:9/',
+      azureMonitorConnectionString:
+        'InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=http://127.0.0.1:9/',
       metricExportIntervalMs: 3_600_000,
     });
     expect(metrics.getMeterProvider().constructor.name).toBe('MeterProvider');

@@ -18,23 +18,26 @@ function filterFields(filter: Record<string, unknown>): string[] {
 
 describe('worker registry indexes', () => {
   // The test server ignores indexes, so a missing one would never show here: check each query against its declared index.
-  it.each(Object.values(workerQueries).map((q) => [q.name, q] as const))('%s is served by its declared index', (_name, q) => {
-    const filter = (q.filter as (...a: unknown[]) => Record<string, unknown>)(...q.sample);
-    const fields = filterFields(filter);
-    if (q.index === '_id') {
-      expect(fields).toContain('_id');
-      return;
-    }
-    const index = workerIndexes.find((i) => i.name === q.index);
-    expect(index, `index ${q.index}`).toBeDefined();
-    const keys = Object.keys(index!.key);
-    for (const f of [...fields, ...Object.keys(q.sort ?? {})]) expect(keys).toContain(f);
-    // The index's leading field is constrained (or sorted on), so it can be used at all.
-    expect([...fields, ...Object.keys(q.sort ?? {})]).toContain(keys[0]);
-    // And by the equality-sort-range rule, as the store's queries are checked (sort directions included).
-    const verdict = indexCovers(index!, shapeOf(filter, q.sort));
-    expect(verdict, verdict.why).toEqual({ ok: true });
-  });
+  it.each(Object.values(workerQueries).map((q) => [q.name, q] as const))(
+    '%s is served by its declared index',
+    (_name, q) => {
+      const filter = (q.filter as (...a: unknown[]) => Record<string, unknown>)(...q.sample);
+      const fields = filterFields(filter);
+      if (q.index === '_id') {
+        expect(fields).toContain('_id');
+        return;
+      }
+      const index = workerIndexes.find((i) => i.name === q.index);
+      expect(index, `index ${q.index}`).toBeDefined();
+      const keys = Object.keys(index!.key);
+      for (const f of [...fields, ...Object.keys(q.sort ?? {})]) expect(keys).toContain(f);
+      // The index's leading field is constrained (or sorted on), so it can be used at all.
+      expect([...fields, ...Object.keys(q.sort ?? {})]).toContain(keys[0]);
+      // And by the equality-sort-range rule, as the store's queries are checked (sort directions included).
+      const verdict = indexCovers(index!, shapeOf(filter, q.sort));
+      expect(verdict, verdict.why).toEqual({ ok: true });
+    },
+  );
 
   it('ensureIndexes declares them all', async () => {
     const r = new WorkerRegistry(t.db);
@@ -45,7 +48,12 @@ describe('worker registry indexes', () => {
 });
 
 describe('worker registry', () => {
-  const reg = (id: string) => ({ id, host: { hostname: 'h', pid: 1, platform: 'linux', nodeVersion: 'v20' }, types: ['echo'], concurrency: 2 });
+  const reg = (id: string) => ({
+    id,
+    host: { hostname: 'h', pid: 1, platform: 'linux', nodeVersion: 'v20' },
+    types: ['echo'],
+    concurrency: 2,
+  });
 
   it('registers, beats, stops; lists most recent first and by state', async () => {
     const r = new WorkerRegistry(t.db);

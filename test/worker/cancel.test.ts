@@ -5,7 +5,13 @@ import { JobTaskStatus as S } from '../../lib/tasks/status.js';
 import { openTestDb, type TestDb } from '../support/db.js';
 import { spawnWorker, stopWorker, testConfig, waitFor, workerEnv, type WorkerProcess } from './helpers.js';
 
-const settings = { HeartbeatInterval: 200, HeartbeatTimeout: 5_000, PollingInterval: 100, BatchSize: 2, ShutdownTimeout: 2_000 };
+const settings = {
+  HeartbeatInterval: 200,
+  HeartbeatTimeout: 5_000,
+  PollingInterval: 100,
+  BatchSize: 2,
+  ShutdownTimeout: 2_000,
+};
 const LONG = 600_000;
 let t: TestDb;
 let store: TaskStore;
@@ -45,7 +51,9 @@ describe('cancellation', () => {
     expect(task.result).toBeUndefined();
 
     // A task cancelled before any worker took it never runs.
-    const { items: waiting } = await store.ingest([{ type: 'echo', payload: 1, idempotencyKey: 'cancel-early', notBefore: new Date(Date.now() + 3_600_000) }]);
+    const { items: waiting } = await store.ingest([
+      { type: 'echo', payload: 1, idempotencyKey: 'cancel-early', notBefore: new Date(Date.now() + 3_600_000) },
+    ]);
     expect((await store.cancel(waiting[0]!.taskId)).outcome).toBe('cancelled');
   });
 });

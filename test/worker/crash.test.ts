@@ -12,7 +12,16 @@ import { openTestDb, type TestDb } from '../support/db.js';
 import { spawnWorker, stopWorker, testConfig, waitFor, workerEnv, type WorkerProcess } from './helpers.js';
 
 const TASKS = 40;
-const settings = { HeartbeatInterval: 200, HeartbeatTimeout: 1_500, PollingInterval: 100, BatchSize: 2, Concurrency: 2, RetryBaseDelay: 50, RetryMaxDelay: 200, ShutdownTimeout: 2_000 };
+const settings = {
+  HeartbeatInterval: 200,
+  HeartbeatTimeout: 1_500,
+  PollingInterval: 100,
+  BatchSize: 2,
+  Concurrency: 2,
+  RetryBaseDelay: 50,
+  RetryMaxDelay: 200,
+  ShutdownTimeout: 2_000,
+};
 
 let t: TestDb;
 let store: TaskStore;
@@ -37,7 +46,14 @@ afterAll(async () => {
 
 describe('crash recovery with real processes', () => {
   it('workers killed with SIGKILL mid-task: every task ends Succeeded, each success recorded exactly once, none lost', async () => {
-    const ingest = await store.ingest(Array.from({ length: TASKS }, (_, i) => ({ type: 'record', payload: { ms: 250 + (i % 5) * 50 }, maxRetries: 10, idempotencyKey: `crash-${i}` })));
+    const ingest = await store.ingest(
+      Array.from({ length: TASKS }, (_, i) => ({
+        type: 'record',
+        payload: { ms: 250 + (i % 5) * 50 },
+        maxRetries: 10,
+        idempotencyKey: `crash-${i}`,
+      })),
+    );
     const ids = ingest.items.map((i) => i.taskId);
     const env = workerEnv(t.uri, t.name, { ...settings, StateDirectory: stateDir });
     const spawnOne = () => {
@@ -53,11 +69,22 @@ describe('crash recovery with real processes', () => {
     // Kill two workers while each holds a running task.
     const victims = first.slice(0, 2);
     const victimIds = firstIds.slice(0, 2);
-    const heldAtKill = await waitFor(async () => {
-      const running = await t.db.collection('tasks').find({ status: S.Running, 'owner.workerId': { $in: victimIds } }, { projection: { _id: 1, 'owner.workerId': 1 } }).toArray();
-      const owners = new Set(running.map((r) => (r as unknown as { owner: { workerId: string } }).owner.workerId));
-      return owners.size === 2 ? running.map((r) => r._id as unknown as string) : undefined;
-    }, 'both victims running a task', 60_000, 20);
+    const heldAtKill = await waitFor(
+      async () => {
+        const running = await t.db
+          .collection('tasks')
+          .find(
+            { status: S.Running, 'owner.workerId': { $in: victimIds } },
+            { projection: { _id: 1, 'owner.workerId': 1 } },
+          )
+          .toArray();
+        const owners = new Set(running.map((r) => (r as unknown as { owner: { workerId: string } }).owner.workerId));
+        return owners.size === 2 ? running.map((r) => r._id as unknown as string) : undefined;
+      },
+      'both victims running a task',
+      60_000,
+      20,
+    );
     for (const v of victims) v.child.kill('SIGKILL');
     await Promise.all(victims.map((v) => v.exited));
 
@@ -66,22 +93,45 @@ describe('crash recovery with real processes', () => {
     const restartedIds = await Promise.all(restarted.map((p) => p.ready));
     expect(restartedIds.sort()).toEqual([...victimIds].sort());
 
-    await waitFor(async () => (await t.db.collection('tasks').countDocuments({ status: S.Succeeded })) === TASKS, 'all tasks Succeeded', 90_000, 100);
-    const tasks = await t.db.collection<Task>('tasks').find({ _id: { $in: ids } }).toArray();
+    await waitFor(
+      async () => (await t.db.collection('tasks').countDocuments({ status: S.Succeeded })) === TASKS,
+      'all tasks Succeeded',
+      90_000,
+      100,
+    );
+    const tasks = await t.db
+      .collection<Task>('tasks')
+      .find({ _id: { $in: ids } })
+      .toArray();
     expect(tasks).toHaveLength(TASKS);
     for (const task of tasks) expect(task.status).toBe(S.Succeeded);
 
     // Which process ran each task's last attempt: its execution row is written after the work, before complete().
-    const executions = await t.db.collection<{ taskId: string; attempt: number; pid: number }>('executions').find({}).toArray();
-    for (const id of ids) expect(executions.some((e) => e.taskId === id), `an execution of ${id}`).toBe(true);
+    const executions = await t.db
+      .collection<{ taskId: string; attempt: number; pid: number }>('executions')
+      .find({})
+      .toArray();
+    for (const id of ids)
+      expect(
+        executions.some((e) => e.taskId === id),
+        `an execution of ${id}`,
+      ).toBe(true);
     const victimPids = new Set(victims.map((v) => v.child.pid));
-    const completedByVictim = (task: (typeof tasks)[number]) => executions.some((e) => e.taskId === task._id && e.attempt === task.attempts && victimPids.has(e.pid));
+    const completedByVictim = (task: (typeof tasks)[number]) =>
+      executions.some((e) => e.taskId === task._id && e.attempt === task.attempts && victimPids.has(e.pid));
 
     // The success record follows complete(): a SIGKILL between the two (in a victim) loses it; nothing else may.
-    await waitFor(async () => {
-      const recorded = new Set((await t.db.collection<{ taskId: string }>('successes').find({}).toArray()).map((x) => x.taskId));
-      return tasks.every((task) => recorded.has(task._id) || completedByVictim(task));
-    }, 'every success recorded', 30_000, 100);
+    await waitFor(
+      async () => {
+        const recorded = new Set(
+          (await t.db.collection<{ taskId: string }>('successes').find({}).toArray()).map((x) => x.taskId),
+        );
+        return tasks.every((task) => recorded.has(task._id) || completedByVictim(task));
+      },
+      'every success recorded',
+      30_000,
+      100,
+    );
     const successes = await t.db.collection<{ taskId: string; pid: number }>('successes').find({}).toArray();
     for (const task of tasks) {
       const n = successes.filter((x) => x.taskId === task._id).length;

@@ -13,7 +13,12 @@ export function testConfig(worker: Record<string, unknown> = {}, retention: Reco
 }
 
 /** Polls `check` until it returns a value other than undefined/false. The limit only bounds a hung test; nothing asserts on time. */
-export async function waitFor<T>(check: () => Promise<T | undefined | false> | T | undefined | false, what: string, limitMs = 60_000, everyMs = 50): Promise<T> {
+export async function waitFor<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  what: string,
+  limitMs = 60_000,
+  everyMs = 50,
+): Promise<T> {
   const until = Date.now() + limitMs;
   let lastError: unknown;
   while (Date.now() < until) {
@@ -84,7 +89,11 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
 }
 
 /** Env for a fixture worker on `uri`/`dbName` with the given Worker settings. */
-export function workerEnv(uri: string, dbName: string, worker: Record<string, string | number>): Record<string, string> {
+export function workerEnv(
+  uri: string,
+  dbName: string,
+  worker: Record<string, string | number>,
+): Record<string, string> {
   const env: Record<string, string> = { MONGODB_URI: uri, MongoDB__DatabaseName: dbName, LOG_LEVEL: 'info' };
   for (const [k, v] of Object.entries(worker)) env[`Worker__${k}`] = String(v);
   return env;

@@ -21,16 +21,30 @@ afterEach(() => {
 });
 
 describe('worker identity', () => {
-  it('has the original .NET design\'s form {node-name}-{pod-name}-{guid} from the downward API variables', () => {
-    const id = take(resolveWorkerIdentity({ env: { NODE_NAME: 'aks-node-1', POD_NAME: 'task-workers-7f9c-abcde' }, hostname: 'h' }));
+  it("has the original .NET design's form {node-name}-{pod-name}-{guid} from the downward API variables", () => {
+    const id = take(
+      resolveWorkerIdentity({ env: { NODE_NAME: 'aks-node-1', POD_NAME: 'task-workers-7f9c-abcde' }, hostname: 'h' }),
+    );
     expect(id.id).toMatch(new RegExp(`^aks-node-1-task-workers-7f9c-abcde-${uuid}$`));
-    expect(id.host).toMatchObject({ nodeName: 'aks-node-1', podName: 'task-workers-7f9c-abcde', runtime: 'kubernetes', hostname: 'h' });
+    expect(id.host).toMatchObject({
+      nodeName: 'aks-node-1',
+      podName: 'task-workers-7f9c-abcde',
+      runtime: 'kubernetes',
+      hostname: 'h',
+    });
     expect(id.source).toBe('random');
   });
 
   it('falls back to the host name, and uses INSTANCE_ID (the pod uid) as the guid', () => {
-    expect(take(resolveWorkerIdentity({ env: {}, hostname: 'devbox' })).id).toMatch(new RegExp(`^devbox-local-${uuid}$`));
-    const a = take(resolveWorkerIdentity({ env: { NODE_NAME: 'n1', POD_NAME: 'p1', INSTANCE_ID: '0b6b3a52-1111-2222-3333-444455556666' }, hostname: 'p1' }));
+    expect(take(resolveWorkerIdentity({ env: {}, hostname: 'devbox' })).id).toMatch(
+      new RegExp(`^devbox-local-${uuid}$`),
+    );
+    const a = take(
+      resolveWorkerIdentity({
+        env: { NODE_NAME: 'n1', POD_NAME: 'p1', INSTANCE_ID: '0b6b3a52-1111-2222-3333-444455556666' },
+        hostname: 'p1',
+      }),
+    );
     expect(a.id).toBe('n1-p1-0b6b3a52-1111-2222-3333-444455556666');
     expect(a.source).toBe('instance-id');
   });
@@ -63,7 +77,10 @@ describe('worker identity', () => {
     const script = `import { resolveWorkerIdentity } from './lib/worker/identity.ts';
       const i = resolveWorkerIdentity({ env: { NODE_NAME: 'n1' }, stateDirectory: ${JSON.stringify(dir)} });
       process.stdout.write(i.id);`;
-    const res = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', cwd: new URL('../..', import.meta.url).pathname });
+    const res = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      cwd: new URL('../..', import.meta.url).pathname,
+    });
     expect(res.status, res.stderr).toBe(0);
     const deadId = res.stdout.trim();
     expect(readdirSync(dir)).toContain('worker-0.lock');
@@ -83,13 +100,21 @@ describe('worker identity', () => {
   });
 
   it('on serverless hosts: the platform instance id plus a per-process guid', () => {
-    const az = resolveWorkerIdentity({ env: { WEBSITE_INSTANCE_ID: 'a'.repeat(64), WEBSITE_SITE_NAME: 'taskmesh-func' } });
+    const az = resolveWorkerIdentity({
+      env: { WEBSITE_INSTANCE_ID: 'a'.repeat(64), WEBSITE_SITE_NAME: 'taskmesh-func' },
+    });
     expect(az.id).toMatch(new RegExp(`^taskmesh-func-a{16}-${uuid}$`));
     expect(az.host).toMatchObject({ runtime: 'azure-functions', instanceId: 'a'.repeat(64) });
-    expect(resolveWorkerIdentity({ env: { WEBSITE_INSTANCE_ID: 'a'.repeat(64), WEBSITE_SITE_NAME: 'taskmesh-func' } }).id).toBe(az.id);
-    const fc = resolveWorkerIdentity({ env: { FC_INSTANCE_ID: 'c-66a1b2c3-d4e5f6a7b8c9', FC_FUNCTION_NAME: 'processor' } });
+    expect(
+      resolveWorkerIdentity({ env: { WEBSITE_INSTANCE_ID: 'a'.repeat(64), WEBSITE_SITE_NAME: 'taskmesh-func' } }).id,
+    ).toBe(az.id);
+    const fc = resolveWorkerIdentity({
+      env: { FC_INSTANCE_ID: 'c-66a1b2c3-d4e5f6a7b8c9', FC_FUNCTION_NAME: 'processor' },
+    });
     expect(fc.id).toMatch(new RegExp(`^processor-c-66a1b2c3-d4e5f-${uuid}$`));
     expect(fc.host.runtime).toBe('function-compute');
-    expect(resolveWorkerIdentity({ env: {}, platformInstanceId: 'from-context' }).id).toMatch(new RegExp(`^fc-from-context-${uuid}$`));
+    expect(resolveWorkerIdentity({ env: {}, platformInstanceId: 'from-context' }).id).toMatch(
+      new RegExp(`^fc-from-context-${uuid}$`),
+    );
   });
 });

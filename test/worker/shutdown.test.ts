@@ -7,7 +7,14 @@ import { openTestDb, type TestDb } from '../support/db.js';
 import { spawnWorker, stopWorker, testConfig, waitFor, workerEnv, type WorkerProcess } from './helpers.js';
 
 // One slot and a batch of three: one task runs, two wait unstarted.
-const settings = { HeartbeatInterval: 200, HeartbeatTimeout: 5_000, PollingInterval: 100, BatchSize: 3, Concurrency: 1, ShutdownTimeout: 300 };
+const settings = {
+  HeartbeatInterval: 200,
+  HeartbeatTimeout: 5_000,
+  PollingInterval: 100,
+  BatchSize: 3,
+  Concurrency: 1,
+  ShutdownTimeout: 300,
+};
 let t: TestDb;
 let store: TaskStore;
 const procs: WorkerProcess[] = [];
@@ -25,7 +32,9 @@ afterAll(async () => {
 
 describe('graceful shutdown', () => {
   it('SIGTERM releases unstarted and unfinished tasks without counting the attempt; a restarted worker finishes them', async () => {
-    const { items } = await store.ingest(Array.from({ length: 5 }, (_, i) => ({ type: 'block', payload: { gate: 'g1' }, idempotencyKey: `sd-${i}` })));
+    const { items } = await store.ingest(
+      Array.from({ length: 5 }, (_, i) => ({ type: 'block', payload: { gate: 'g1' }, idempotencyKey: `sd-${i}` })),
+    );
     const ids = items.map((i) => i.taskId);
     const first = spawnWorker(workerEnv(t.uri, t.name, settings));
     procs.push(first);
@@ -59,7 +68,10 @@ describe('graceful shutdown', () => {
     const second = spawnWorker(workerEnv(t.uri, t.name, settings));
     procs.push(second);
     await second.ready;
-    await waitFor(async () => (await t.db.collection('tasks').countDocuments({ status: S.Succeeded })) === ids.length, 'all tasks Succeeded');
+    await waitFor(
+      async () => (await t.db.collection('tasks').countDocuments({ status: S.Succeeded })) === ids.length,
+      'all tasks Succeeded',
+    );
     for (const id of ids) expect((await store.get(id))?.attempts).toBe(1);
     await stopWorker(second);
   });

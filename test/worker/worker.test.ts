@@ -15,7 +15,15 @@ import { testConfig, waitFor } from './helpers.js';
 
 let t: TestDb;
 let store: MongoTaskStore;
-const config = testConfig({ HeartbeatInterval: 50, PollingInterval: 20, BatchSize: 4, RetryBaseDelay: 1, RetryMaxDelay: 5, MaxRetries: 3, ShutdownTimeout: 2_000 });
+const config = testConfig({
+  HeartbeatInterval: 50,
+  PollingInterval: 20,
+  BatchSize: 4,
+  RetryBaseDelay: 1,
+  RetryMaxDelay: 5,
+  MaxRetries: 3,
+  ShutdownTimeout: 2_000,
+});
 
 beforeAll(async () => {
   t = await openTestDb('worker');
@@ -28,7 +36,11 @@ afterAll(async () => {
 });
 
 let seq = 0;
-async function ingest(type: string, payload: unknown, extra: { maxRetries?: number; timeoutMs?: number } = {}): Promise<string> {
+async function ingest(
+  type: string,
+  payload: unknown,
+  extra: { maxRetries?: number; timeoutMs?: number } = {},
+): Promise<string> {
   const res = await store.ingest([{ type, payload, idempotencyKey: `k-${Date.now()}-${seq++}`, ...extra }]);
   return res.items[0]!.taskId;
 }
@@ -63,7 +75,10 @@ describe('worker run loop', () => {
     expect(task.status).toBe(S.Succeeded);
     expect(task.result).toEqual({ hello: 'world' });
     expect(task.attempts).toBe(1);
-    const rec = await waitFor(async () => (await new WorkerRegistry(t.db).list()).find((r) => r._id === w.id), 'registry record');
+    const rec = await waitFor(
+      async () => (await new WorkerRegistry(t.db).list()).find((r) => r._id === w.id),
+      'registry record',
+    );
     expect(rec.types).toEqual(['echo', 'sleep', 'fail']);
     const summary = await w.stop();
     expect(summary.outcomes.succeeded).toBe(1);
@@ -83,17 +98,34 @@ describe('worker run loop', () => {
     await w.stop();
     expect(a.status).toBe(S.Error);
     expect(a.attempts).toBe(3);
-    expect(a.errors.map((e) => [e.attempt, e.message, e.kind])).toEqual([[1, 'boom', 'Error'], [2, 'boom', 'Error'], [3, 'boom', 'Error']]);
+    expect(a.errors.map((e) => [e.attempt, e.message, e.kind])).toEqual([
+      [1, 'boom', 'Error'],
+      [2, 'boom', 'Error'],
+      [3, 'boom', 'Error'],
+    ]);
     expect(a.errors[0]!.stack).toContain('boom');
     expect(a.history.filter((h) => h.to === S.Retrying)).toHaveLength(2);
     expect(b.status).toBe(S.Succeeded);
     expect(b.result).toEqual({ succeededOnAttempt: 3 });
   });
 
-  it('honours a handler\'s own maxRetries and NonRetryableError', async () => {
+  it("honours a handler's own maxRetries and NonRetryableError", async () => {
     const handlers = new HandlerRegistry([
-      defineHandler({ type: 'flaky', schema: z.unknown(), maxRetries: 0, run: () => { throw new Error('once only'); } }),
-      defineHandler({ type: 'fatal', schema: z.unknown(), run: () => { throw new NonRetryableError('bad request'); } }),
+      defineHandler({
+        type: 'flaky',
+        schema: z.unknown(),
+        maxRetries: 0,
+        run: () => {
+          throw new Error('once only');
+        },
+      }),
+      defineHandler({
+        type: 'fatal',
+        schema: z.unknown(),
+        run: () => {
+          throw new NonRetryableError('bad request');
+        },
+      }),
     ]);
     const a = await ingest('flaky', null, { maxRetries: 5 });
     const b = await ingest('fatal', null, { maxRetries: 5 });
@@ -123,7 +155,12 @@ describe('worker run loop', () => {
     expect(i.attempts).toBe(1);
     expect(i.errors[0]).toMatchObject({ kind: 'InvalidPayload' });
     expect(i.errors[0]!.message).toMatch(/ms: .*number/);
-    expect(outcomes.filter((o) => o.outcome === 'rejected').map((o) => o.taskId).sort()).toEqual([unknown, invalid].sort());
+    expect(
+      outcomes
+        .filter((o) => o.outcome === 'rejected')
+        .map((o) => o.taskId)
+        .sort(),
+    ).toEqual([unknown, invalid].sort());
   });
 
   it('by default leaves types it has no handler for to other workers', async () => {
@@ -138,7 +175,13 @@ describe('worker run loop', () => {
 
   it('times out a handler, retries it, then ends Timeout', async () => {
     const handlers = new HandlerRegistry([
-      defineHandler({ type: 'slow', schema: z.unknown(), timeoutMs: 100, maxRetries: 1, run: (_p, ctx) => sleep(60_000, undefined, { signal: ctx.signal }) }),
+      defineHandler({
+        type: 'slow',
+        schema: z.unknown(),
+        timeoutMs: 100,
+        maxRetries: 1,
+        run: (_p, ctx) => sleep(60_000, undefined, { signal: ctx.signal }),
+      }),
     ]);
     const id = await ingest('slow', null, { maxRetries: 5 });
     const { w, outcomes } = worker(handlers);
@@ -149,7 +192,10 @@ describe('worker run loop', () => {
     expect(task.attempts).toBe(2);
     expect(task.errors.map((e) => e.kind)).toEqual(['Timeout', 'Timeout']);
     expect(task.errors[0]!.message).toContain('timeout of 100 ms');
-    expect(outcomes.map((o) => [o.attempt, o.outcome]).sort()).toEqual([[1, 'retrying'], [2, 'timed-out']]);
+    expect(outcomes.map((o) => [o.attempt, o.outcome]).sort()).toEqual([
+      [1, 'retrying'],
+      [2, 'timed-out'],
+    ]);
   });
 
   it('does not let a handler that ignores the abort signal block the worker', async () => {
@@ -184,7 +230,10 @@ describe('worker run loop', () => {
         schema: z.unknown(),
         run: async (_p, ctx) => {
           ctx.progress({ step: 1, of: 2 });
-          await waitFor(async () => ((await store.get(ctx.taskId))?.progress as { step?: number } | undefined)?.step === 1, 'progress saved');
+          await waitFor(
+            async () => ((await store.get(ctx.taskId))?.progress as { step?: number } | undefined)?.step === 1,
+            'progress saved',
+          );
           return 'done';
         },
       }),
@@ -198,18 +247,33 @@ describe('worker run loop', () => {
     expect(task.progress).toEqual({ step: 1, of: 2 });
   });
 
-  it('a stale worker whose lease was reclaimed cannot overwrite the new owner\'s result', async () => {
+  it("a stale worker whose lease was reclaimed cannot overwrite the new owner's result", async () => {
     let openGate!: () => void;
     const gate = new Promise<void>((r) => (openGate = r));
-    const staleHandlers = new HandlerRegistry([defineHandler({ type: 'contested', schema: z.unknown(), run: async () => { await gate; return { by: 'stale' }; } })]);
-    const freshHandlers = new HandlerRegistry([defineHandler({ type: 'contested', schema: z.unknown(), run: () => ({ by: 'fresh' }) })]);
+    const staleHandlers = new HandlerRegistry([
+      defineHandler({
+        type: 'contested',
+        schema: z.unknown(),
+        run: async () => {
+          await gate;
+          return { by: 'stale' };
+        },
+      }),
+    ]);
+    const freshHandlers = new HandlerRegistry([
+      defineHandler({ type: 'contested', schema: z.unknown(), run: () => ({ by: 'fresh' }) }),
+    ]);
     const id = await ingest('contested', null, { maxRetries: 3 });
     // The stale worker never heartbeats (as if paused or partitioned).
     const stale = worker(staleHandlers, { settings: { ...config.Worker, HeartbeatInterval: 3_600_000 }, maxTasks: 1 });
     stale.w.start();
     await waitFor(async () => (await store.get(id))?.status === S.Running, 'stale worker running the task');
     await sleep(100);
-    const pass = await runReclaimer({ db: t.db, config: testConfig({ HeartbeatTimeout: 50, RetryBaseDelay: 1, RetryMaxDelay: 1 }), record: false });
+    const pass = await runReclaimer({
+      db: t.db,
+      config: testConfig({ HeartbeatTimeout: 50, RetryBaseDelay: 1, RetryMaxDelay: 1 }),
+      record: false,
+    });
     expect(pass.tasks.taskIds).toContain(id);
 
     const fresh = worker(freshHandlers);
@@ -256,7 +320,11 @@ describe('writes whose reply was lost', () => {
   it('a retried complete that had applied is still reported as our success (once)', async () => {
     const flaky = lostReplyStore(store, ['start', 'complete']);
     const id = await ingest('echo', 'x');
-    const { w, outcomes } = worker(new HandlerRegistry(builtinHandlers()), { store: flaky, resilience: fast, maxTasks: 1 });
+    const { w, outcomes } = worker(new HandlerRegistry(builtinHandlers()), {
+      store: flaky,
+      resilience: fast,
+      maxTasks: 1,
+    });
     const summary = await w.run();
     expect([...flaky.lost].sort()).toEqual(['complete', 'start']);
     expect(summary.outcomes.succeeded).toBe(1);
@@ -267,10 +335,17 @@ describe('writes whose reply was lost', () => {
   it('a retried fail that had applied reports the retry it scheduled', async () => {
     const flaky = lostReplyStore(store, ['fail']);
     const id = await ingest('fail', { times: 1 }, { maxRetries: 2 });
-    const { w, outcomes } = worker(new HandlerRegistry(builtinHandlers()), { store: flaky, resilience: fast, maxTasks: 2 });
+    const { w, outcomes } = worker(new HandlerRegistry(builtinHandlers()), {
+      store: flaky,
+      resilience: fast,
+      maxTasks: 2,
+    });
     await w.run();
     // The retry is due at once, so attempt 2 may finish while attempt 1 is still reconciling its write.
-    expect(outcomes.map((o) => [o.attempt, o.outcome]).sort()).toEqual([[1, 'retrying'], [2, 'succeeded']]);
+    expect(outcomes.map((o) => [o.attempt, o.outcome]).sort()).toEqual([
+      [1, 'retrying'],
+      [2, 'succeeded'],
+    ]);
     const task = await store.get(id);
     expect(task?.errors).toHaveLength(1);
   });
@@ -292,7 +367,10 @@ describe('writes whose reply was lost', () => {
     const { w, outcomes } = worker(new HandlerRegistry(builtinHandlers()), { store: slowFail, maxTasks: 2 });
     const summary = await w.run();
     expect(summary.claimed).toBe(2);
-    expect(outcomes.map((o) => [o.taskId, o.attempt, o.outcome]).sort()).toEqual([[id, 1, 'retrying'], [id, 2, 'succeeded']]);
+    expect(outcomes.map((o) => [o.taskId, o.attempt, o.outcome]).sort()).toEqual([
+      [id, 1, 'retrying'],
+      [id, 2, 'succeeded'],
+    ]);
     expect((await store.get(id))?.status).toBe(S.Succeeded);
   });
 
@@ -302,11 +380,18 @@ describe('writes whose reply was lost', () => {
       get(target, prop, receiver) {
         const value = Reflect.get(target, prop, receiver) as unknown;
         if (prop !== 'complete' || typeof value !== 'function') return value;
-        return (...args: unknown[]) => (hung++ === 0 ? new Promise(() => undefined) : (value as (...a: unknown[]) => Promise<unknown>).apply(target, args));
+        return (...args: unknown[]) =>
+          hung++ === 0
+            ? new Promise(() => undefined)
+            : (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
       },
     });
     const id = await ingest('echo', 'eventually');
-    const { w, outcomes } = worker(new HandlerRegistry(builtinHandlers()), { store: hanging, resilience: { ...fast, callTimeoutMs: 200 }, maxTasks: 1 });
+    const { w, outcomes } = worker(new HandlerRegistry(builtinHandlers()), {
+      store: hanging,
+      resilience: { ...fast, callTimeoutMs: 200 },
+      maxTasks: 1,
+    });
     await w.run();
     expect(hung).toBe(2);
     expect(outcomes.map((o) => o.outcome)).toEqual(['succeeded']);
@@ -316,7 +401,12 @@ describe('writes whose reply was lost', () => {
   it('a claim whose reply was lost leaves no orphan: the worker adopts what was assigned to it', async () => {
     const flaky = lostReplyStore(store, ['claim']);
     const id = await ingest('echo', 'orphan?');
-    const { w, outcomes } = worker(new HandlerRegistry(builtinHandlers()), { store: flaky, resilience: fast, maxTasks: 1, settings: { ...config.Worker, BatchSize: 1 } });
+    const { w, outcomes } = worker(new HandlerRegistry(builtinHandlers()), {
+      store: flaky,
+      resilience: fast,
+      maxTasks: 1,
+      settings: { ...config.Worker, BatchSize: 1 },
+    });
     await w.run();
     expect(flaky.lost.has('claim')).toBe(true);
     expect(outcomes.map((o) => [o.taskId, o.outcome])).toEqual([[id, 'succeeded']]);
@@ -327,7 +417,13 @@ describe('writes whose reply was lost', () => {
 
   it('a retried release that had applied is reported as released', async () => {
     const flaky = lostReplyStore(store, ['release']);
-    const handlers = new HandlerRegistry([defineHandler({ type: 'held', schema: z.unknown(), run: (_p, ctx) => sleep(60_000, undefined, { signal: ctx.signal }) })]);
+    const handlers = new HandlerRegistry([
+      defineHandler({
+        type: 'held',
+        schema: z.unknown(),
+        run: (_p, ctx) => sleep(60_000, undefined, { signal: ctx.signal }),
+      }),
+    ]);
     const id = await ingest('held', null);
     const { w, outcomes } = worker(handlers, { store: flaky, resilience: fast });
     w.start();
@@ -348,7 +444,14 @@ describe('runWorkerInvocation (one serverless invocation)', () => {
     ]);
     const quick = await Promise.all([1, 2, 3].map((n) => ingest('quick', n)));
     const long = await ingest('long', 'x');
-    const summary = await runWorkerInvocation({ store, handlers, settings: config.Worker, registry: new WorkerRegistry(t.db), deadline: Date.now() + 20_000, deadlineMarginMs: 1_000 });
+    const summary = await runWorkerInvocation({
+      store,
+      handlers,
+      settings: config.Worker,
+      registry: new WorkerRegistry(t.db),
+      deadline: Date.now() + 20_000,
+      deadlineMarginMs: 1_000,
+    });
     expect(summary.stoppedBecause).toBe('idle');
     expect(summary.outcomes.succeeded).toBe(3);
     for (const id of quick) expect((await store.get(id))?.status).toBe(S.Succeeded);
@@ -360,9 +463,17 @@ describe('runWorkerInvocation (one serverless invocation)', () => {
   });
 
   it('gives back a task whose own timeout does not fit, and stops claiming', async () => {
-    const handlers = new HandlerRegistry([defineHandler({ type: 'quick2', schema: z.unknown(), timeoutMs: 1_000, run: (p) => p })]);
+    const handlers = new HandlerRegistry([
+      defineHandler({ type: 'quick2', schema: z.unknown(), timeoutMs: 1_000, run: (p) => p }),
+    ]);
     const id = await ingest('quick2', 'x', { timeoutMs: 600_000 });
-    const summary = await runWorkerInvocation({ store, handlers, settings: config.Worker, deadline: Date.now() + 20_000, deadlineMarginMs: 1_000 });
+    const summary = await runWorkerInvocation({
+      store,
+      handlers,
+      settings: config.Worker,
+      deadline: Date.now() + 20_000,
+      deadlineMarginMs: 1_000,
+    });
     expect(summary.outcomes.released).toBe(1);
     expect(summary.claimed).toBe(1);
     const task = await store.get(id);
@@ -372,10 +483,23 @@ describe('runWorkerInvocation (one serverless invocation)', () => {
   });
 
   it('releases what is still running when the invocation is aborted', async () => {
-    const handlers = new HandlerRegistry([defineHandler({ type: 'slowpoke', schema: z.unknown(), timeoutMs: 5_000, run: (_p, ctx) => sleep(60_000, undefined, { signal: ctx.signal }) })]);
+    const handlers = new HandlerRegistry([
+      defineHandler({
+        type: 'slowpoke',
+        schema: z.unknown(),
+        timeoutMs: 5_000,
+        run: (_p, ctx) => sleep(60_000, undefined, { signal: ctx.signal }),
+      }),
+    ]);
     const id = await ingest('slowpoke', null);
     const ac = new AbortController();
-    const pending = runWorkerInvocation({ store, handlers, settings: config.Worker, deadline: Date.now() + 30_000, signal: ac.signal });
+    const pending = runWorkerInvocation({
+      store,
+      handlers,
+      settings: config.Worker,
+      deadline: Date.now() + 30_000,
+      signal: ac.signal,
+    });
     await waitFor(async () => (await store.get(id))?.status === S.Running, 'running');
     ac.abort();
     const summary = await pending;
@@ -392,7 +516,13 @@ describe('claiming ahead', () => {
   async function mostLeasedAtOnce(type: string, deadline?: number): Promise<number> {
     const ids = await Promise.all(Array.from({ length: 10 }, () => ingest(type, {})));
     const handlers = new HandlerRegistry([defineHandler({ type, schema: z.object({}), run: () => sleep(150) })]);
-    const settings = testConfig({ HeartbeatInterval: 50, PollingInterval: 20, BatchSize: 4, Concurrency: 2, TaskTimeout: 5_000 }).Worker;
+    const settings = testConfig({
+      HeartbeatInterval: 50,
+      PollingInterval: 20,
+      BatchSize: 4,
+      Concurrency: 2,
+      TaskTimeout: 5_000,
+    }).Worker;
     const leased = () => store.tasks.countDocuments({ type, status: { $in: [S.Assigned, S.Running] } });
     let most = 0;
     let done = false;

@@ -23,17 +23,26 @@ export async function findOneAndUpdateCeiling(mongoUri: string, tasks: number, c
   try {
     const store = new MongoTaskStore(db);
     await store.ensureIndexes();
-    for (let i = 0; i < tasks; i += 500) await store.ingest(Array.from({ length: Math.min(500, tasks - i) }, (_, j) => ({ type: TASK_TYPE, payload: { n: i + j } })));
+    for (let i = 0; i < tasks; i += 500)
+      await store.ingest(
+        Array.from({ length: Math.min(500, tasks - i) }, (_, j) => ({ type: TASK_TYPE, payload: { n: i + j } })),
+      );
     const col = db.collection<{ _id: string; status: number }>('tasks');
     const { ms } = await timed(() =>
-      Promise.all(Array.from({ length: concurrency }, async () => {
-        for (;;) {
-          const doc = await col.findOneAndUpdate({ status: { $in: [20, 25] }, nextAttemptAt: { $lte: new Date() } }, { $set: { status: 21, owner: 'w' } }, { sort: { priority: -1, createdAt: 1 }, returnDocument: 'after' });
-          if (!doc) return;
-          await col.updateOne({ _id: doc._id, owner: 'w', status: 21 }, { $set: { status: 22 } });
-          await col.updateOne({ _id: doc._id, owner: 'w', status: 22 }, { $set: { status: 23 } });
-        }
-      })),
+      Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          for (;;) {
+            const doc = await col.findOneAndUpdate(
+              { status: { $in: [20, 25] }, nextAttemptAt: { $lte: new Date() } },
+              { $set: { status: 21, owner: 'w' } },
+              { sort: { priority: -1, createdAt: 1 }, returnDocument: 'after' },
+            );
+            if (!doc) return;
+            await col.updateOne({ _id: doc._id, owner: 'w', status: 21 }, { $set: { status: 22 } });
+            await col.updateOne({ _id: doc._id, owner: 'w', status: 22 }, { $set: { status: 23 } });
+          }
+        }),
+      ),
     );
     return perSecond(tasks, ms);
   } finally {
@@ -48,11 +57,20 @@ export async function batchScenario(ctx: CompareContext): Promise<ScenarioOutput
   const scenario = `batch mode: claim+complete ${tasks} no-op tasks, concurrency ${c}, vs the single-operation ceiling`;
   const results: BenchResult[] = [];
   ctx.log(`${scenario}: ceiling`);
-  results.push({ scenario, system: FIND_ONE_AND_UPDATE_CEILING, metric: 'throughput', value: await findOneAndUpdateCeiling(ctx.mongoUri, tasks, c), unit: 'tasks/s' });
+  results.push({
+    scenario,
+    system: FIND_ONE_AND_UPDATE_CEILING,
+    metric: 'throughput',
+    value: await findOneAndUpdateCeiling(ctx.mongoUri, tasks, c),
+    unit: 'tasks/s',
+  });
   for (const batchSize of [1, 16]) {
     const label = `taskmesh Worker (BatchSize ${batchSize}, Concurrency ${c})`;
     ctx.log(`${scenario}: ${label}`);
-    const a = new TaskmeshAdapter(adapterConfig(ctx, `batch${batchSize}`, 100, throughputLease, { batchSize }), { monitorCommands: true, label });
+    const a = new TaskmeshAdapter(adapterConfig(ctx, `batch${batchSize}`, 100, throughputLease, { batchSize }), {
+      monitorCommands: true,
+      label,
+    });
     try {
       await a.setup();
       await enqueueAll(a, tasks, 500);
@@ -69,8 +87,17 @@ export async function batchScenario(ctx: CompareContext): Promise<ScenarioOutput
       results.push({ scenario, system: label, metric: 'throughput', value: perSecond(done, ms), unit: 'tasks/s' });
       const perTask = (x: number) => Math.round((x / Math.max(1, done)) * 100) / 100;
       results.push({ scenario, system: label, metric: 'round trips per task', value: perTask(sent), unit: 'commands' });
-      for (const [name, count] of [...a.commands].sort()) if (perTask(count) > 0) results.push({ scenario, system: label, metric: `${name} per task`, value: perTask(count), unit: 'commands' });
-      if (done < tasks) results.push({ scenario, system: label, metric: 'tasks done within the cap', value: done, unit: 'tasks' });
+      for (const [name, count] of [...a.commands].sort())
+        if (perTask(count) > 0)
+          results.push({
+            scenario,
+            system: label,
+            metric: `${name} per task`,
+            value: perTask(count),
+            unit: 'commands',
+          });
+      if (done < tasks)
+        results.push({ scenario, system: label, metric: 'tasks done within the cap', value: done, unit: 'tasks' });
     } finally {
       await a.teardown({ drop: true });
     }

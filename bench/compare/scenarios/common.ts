@@ -20,12 +20,30 @@ export interface ScenarioOutput {
   baselines: Record<string, string>;
 }
 
-export function adapterConfig(ctx: CompareContext, tag: string, pollMs: number, lease: LeaseSettings, extra: Partial<AdapterConfig> = {}): AdapterConfig {
-  return { ns: newNamespace(tag), mongoUri: ctx.mongoUri, pgUrl: ctx.endpoints.pgUrl, redis: ctx.endpoints.redis, pollMs, lease, ...extra };
+export function adapterConfig(
+  ctx: CompareContext,
+  tag: string,
+  pollMs: number,
+  lease: LeaseSettings,
+  extra: Partial<AdapterConfig> = {},
+): AdapterConfig {
+  return {
+    ns: newNamespace(tag),
+    mongoUri: ctx.mongoUri,
+    pgUrl: ctx.endpoints.pgUrl,
+    redis: ctx.endpoints.redis,
+    pollMs,
+    lease,
+    ...extra,
+  };
 }
 
 /** A fresh adapter in a fresh namespace; torn down (namespace dropped) whatever happens. */
-export async function withAdapter<T>(system: SystemName, config: AdapterConfig, fn: (a: QueueAdapter) => Promise<T>): Promise<T> {
+export async function withAdapter<T>(
+  system: SystemName,
+  config: AdapterConfig,
+  fn: (a: QueueAdapter) => Promise<T>,
+): Promise<T> {
   const adapter = await createAdapter(system, config);
   try {
     await adapter.setup();
@@ -80,7 +98,11 @@ export class Progress {
 }
 
 /** Polls `check` until it returns true or `timeoutMs` passes. */
-export async function until(check: () => Promise<boolean> | boolean, timeoutMs: number, everyMs = 20): Promise<boolean> {
+export async function until(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  everyMs = 20,
+): Promise<boolean> {
   const end = performance.now() + timeoutMs;
   for (;;) {
     if (await check()) return true;

@@ -21,11 +21,15 @@ export async function insertManyCeiling(mongoUri: string, count: number, chunk: 
   const db = client.db(`bench_cmp_ceiling_${randomBytes(4).toString('hex')}`);
   try {
     const col = db.collection<Task>('tasks');
-    await col.createIndexes(taskIndexes.map((i) => ({ key: i.key, name: i.name, ...(i.unique ? { unique: true } : {}) })));
+    await col.createIndexes(
+      taskIndexes.map((i) => ({ key: i.key, name: i.name, ...(i.unique ? { unique: true } : {}) })),
+    );
     const { ms } = await timed(async () => {
       for (let i = 0; i < count; i += chunk) {
         const now = new Date();
-        const docs = range(i, Math.min(chunk, count - i)).map((n) => toTaskDocument({ type: TASK_TYPE, payload: { n } }, now, { maxRetries: 3 }));
+        const docs = range(i, Math.min(chunk, count - i)).map((n) =>
+          toTaskDocument({ type: TASK_TYPE, payload: { n } }, now, { maxRetries: 3 }),
+        );
         await col.insertMany(docs, { ordered: false });
       }
     });
@@ -51,22 +55,41 @@ export async function enqueueScenarios(ctx: CompareContext): Promise<ScenarioOut
         for (let n = 0; n < enqueueOne; n++) await a.enqueueOne(n);
       });
       baselines[one] ??= a.label;
-      results.push({ scenario: one, system: a.label, metric: 'throughput', value: perSecond(enqueueOne, ms), unit: 'tasks/s' });
+      results.push({
+        scenario: one,
+        system: a.label,
+        metric: 'throughput',
+        value: perSecond(enqueueOne, ms),
+        unit: 'tasks/s',
+      });
     });
   }
 
   ctx.log(`${bulk}: ceiling`);
   baselines[bulk] = INSERT_MANY_CEILING;
-  results.push({ scenario: bulk, system: INSERT_MANY_CEILING, metric: 'throughput', value: await insertManyCeiling(ctx.mongoUri, enqueueBulk, bulkChunk), unit: 'tasks/s' });
+  results.push({
+    scenario: bulk,
+    system: INSERT_MANY_CEILING,
+    metric: 'throughput',
+    value: await insertManyCeiling(ctx.mongoUri, enqueueBulk, bulkChunk),
+    unit: 'tasks/s',
+  });
   for (const system of ctx.systems) {
     ctx.log(`${bulk}: ${system}`);
     await withAdapter(system, adapterConfig(ctx, `eqb${system}`, 1_000, throughputLease), async (a) => {
       await a.enqueueOne(-1);
       const { ms } = await timed(async () => {
-        for (let i = 0; i < enqueueBulk; i += bulkChunk) await a.enqueueBulk(range(i, Math.min(bulkChunk, enqueueBulk - i)));
+        for (let i = 0; i < enqueueBulk; i += bulkChunk)
+          await a.enqueueBulk(range(i, Math.min(bulkChunk, enqueueBulk - i)));
       });
       const label = system === 'agenda' ? `${a.label} [no bulk API: concurrent now() per chunk]` : a.label;
-      results.push({ scenario: bulk, system: label, metric: 'throughput', value: perSecond(enqueueBulk, ms), unit: 'tasks/s' });
+      results.push({
+        scenario: bulk,
+        system: label,
+        metric: 'throughput',
+        value: perSecond(enqueueBulk, ms),
+        unit: 'tasks/s',
+      });
     });
   }
   return { results, baselines };

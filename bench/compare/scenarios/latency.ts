@@ -8,7 +8,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BenchResult } from '../../result.js';
 import { leaseTerms, throughputLease } from '../settings.js';
-import { adapterConfig, percentile, Progress, round1, withAdapter, type CompareContext, type ScenarioOutput } from './common.js';
+import {
+  adapterConfig,
+  percentile,
+  Progress,
+  round1,
+  withAdapter,
+  type CompareContext,
+  type ScenarioOutput,
+} from './common.js';
 
 export async function latencyScenario(ctx: CompareContext): Promise<ScenarioOutput> {
   const { latencyRate: rate, latencySeconds: seconds, latencyConcurrency: c, latencyPollMs: pollMs } = ctx.sizes;
@@ -17,7 +25,12 @@ export async function latencyScenario(ctx: CompareContext): Promise<ScenarioOutp
   const results: BenchResult[] = [];
   let baseline: string | undefined;
   for (const system of ctx.systems) {
-    ctx.log(`${scenario}: ${system} (${leaseTerms(system, throughputLease, pollMs).split(', ').filter((s) => /poll|process|fetch/i.test(s)).join(', ')})`);
+    ctx.log(
+      `${scenario}: ${system} (${leaseTerms(system, throughputLease, pollMs)
+        .split(', ')
+        .filter((s) => /poll|process|fetch/i.test(s))
+        .join(', ')})`,
+    );
     await withAdapter(system, adapterConfig(ctx, `lat${system}`, pollMs, throughputLease), async (a) => {
       const p = new Progress();
       await a.startWorker({ concurrency: c, onStart: (n) => p.started(n), onDone: (n) => p.done(n) });
@@ -35,12 +48,22 @@ export async function latencyScenario(ctx: CompareContext): Promise<ScenarioOutp
       }
       await Promise.all(sends);
       await p.doneBy(total, 30_000);
-      const lat = [...p.startedAt].filter(([n]) => n >= 0).map(([n, at]) => at - sentAt[n]!).sort((x, y) => x - y);
+      const lat = [...p.startedAt]
+        .filter(([n]) => n >= 0)
+        .map(([n, at]) => at - sentAt[n]!)
+        .sort((x, y) => x - y);
       baseline ??= a.label;
       results.push({ scenario, system: a.label, metric: 'p50', value: round1(percentile(lat, 50)), unit: 'ms' });
       results.push({ scenario, system: a.label, metric: 'p99', value: round1(percentile(lat, 99)), unit: 'ms' });
       const achieved = (total / (performance.now() - t0)) * 1000;
-      if (lat.length < total) results.push({ scenario, system: a.label, metric: 'tasks never started', value: total - lat.length, unit: 'tasks' });
+      if (lat.length < total)
+        results.push({
+          scenario,
+          system: a.label,
+          metric: 'tasks never started',
+          value: total - lat.length,
+          unit: 'tasks',
+        });
       if (achieved < rate * 0.5) ctx.log(`latency ${system}: enqueue fell behind the schedule`);
     });
   }

@@ -30,10 +30,13 @@ export async function memoryScenario(ctx: CompareContext): Promise<ScenarioOutpu
   await adapter.setup();
   const samples: MemSample[] = [];
   const p = new Progress();
-  const child = spawnWorkerProcess({ system: 'taskmesh', concurrency: 16, mode: 'noop', config, memoryAt: [early, total], maxLifetimeMs: 60 * 60_000 }, {
-    onDone: (ns) => ns.forEach((n) => p.done(n)),
-    onMemory: (m) => samples.push(m),
-  });
+  const child = spawnWorkerProcess(
+    { system: 'taskmesh', concurrency: 16, mode: 'noop', config, memoryAt: [early, total], maxLifetimeMs: 60 * 60_000 },
+    {
+      onDone: (ns) => ns.forEach((n) => p.done(n)),
+      onMemory: (m) => samples.push(m),
+    },
+  );
   const t0 = performance.now();
   try {
     await child.ready;
@@ -72,15 +75,34 @@ export async function memoryScenario(ctx: CompareContext): Promise<ScenarioOutpu
     results.push(
       { scenario, system: 'taskmesh', metric: `peak RSS at ${early} tasks`, value: mb(a.maxRssBytes), unit: 'MB' },
       { scenario, system: 'taskmesh', metric: `peak RSS at ${total} tasks`, value: mb(b.maxRssBytes), unit: 'MB' },
-      { scenario, system: 'taskmesh', metric: `peak RSS growth ${early} -> ${total} tasks (target <= 1.10)`, value: Math.round((b.maxRssBytes / a.maxRssBytes) * 1000) / 1000, unit: 'x' },
+      {
+        scenario,
+        system: 'taskmesh',
+        metric: `peak RSS growth ${early} -> ${total} tasks (target <= 1.10)`,
+        value: Math.round((b.maxRssBytes / a.maxRssBytes) * 1000) / 1000,
+        unit: 'x',
+      },
       { scenario, system: 'taskmesh', metric: `RSS at ${early} tasks`, value: mb(a.rssBytes), unit: 'MB' },
       { scenario, system: 'taskmesh', metric: `RSS at ${total} tasks`, value: mb(b.rssBytes), unit: 'MB' },
-      { scenario, system: 'taskmesh', metric: `heap used after GC at ${early} tasks`, value: mb(a.heapUsedBytes), unit: 'MB' },
-      { scenario, system: 'taskmesh', metric: `heap used after GC at ${total} tasks`, value: mb(b.heapUsedBytes), unit: 'MB' },
+      {
+        scenario,
+        system: 'taskmesh',
+        metric: `heap used after GC at ${early} tasks`,
+        value: mb(a.heapUsedBytes),
+        unit: 'MB',
+      },
+      {
+        scenario,
+        system: 'taskmesh',
+        metric: `heap used after GC at ${total} tasks`,
+        value: mb(b.heapUsedBytes),
+        unit: 'MB',
+      },
       { scenario, system: 'taskmesh', metric: 'duration', value: round1(seconds), unit: 's' },
       { scenario, system: 'taskmesh', metric: 'throughput', value: round1(total / seconds), unit: 'tasks/s' },
     );
-    if (p.duplicateDone) results.push({ scenario, system: 'taskmesh', metric: 'tasks run twice', value: p.duplicateDone, unit: 'tasks' });
+    if (p.duplicateDone)
+      results.push({ scenario, system: 'taskmesh', metric: 'tasks run twice', value: p.duplicateDone, unit: 'tasks' });
   } finally {
     await child.stop();
     await adapter.teardown({ drop: true });

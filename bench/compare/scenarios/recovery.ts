@@ -15,11 +15,17 @@ import { adapterConfig, Progress, round1, withAdapter, type CompareContext, type
 
 const TASK = 0;
 
-async function oneRecovery(ctx: CompareContext, system: SystemName): Promise<{ label: string; ms: number | undefined; ranTwiceBeforeKill: boolean }> {
+async function oneRecovery(
+  ctx: CompareContext,
+  system: SystemName,
+): Promise<{ label: string; ms: number | undefined; ranTwiceBeforeKill: boolean }> {
   const config = adapterConfig(ctx, `rec${system}`, recoveryPollMs, recoveryLease);
   return withAdapter(system, config, async (a) => {
     const aStarted = new Progress();
-    const victim = spawnWorkerProcess({ system, concurrency: 1, mode: 'hang', config, maxLifetimeMs: 180_000 }, { onStarted: (ns) => ns.forEach((n) => aStarted.started(n)) });
+    const victim = spawnWorkerProcess(
+      { system, concurrency: 1, mode: 'hang', config, maxLifetimeMs: 180_000 },
+      { onStarted: (ns) => ns.forEach((n) => aStarted.started(n)) },
+    );
     try {
       await victim.ready;
       victim.go();
@@ -63,16 +69,30 @@ export async function recoveryScenario(ctx: CompareContext): Promise<ScenarioOut
       ctx.log(`${scenario}: ${system} run ${i + 1}`);
       const r = await oneRecovery(ctx, system);
       label = `${r.label} [${leaseTerms(system, l, recoveryPollMs)}]`;
-      if (r.ranTwiceBeforeKill) ctx.log(`recovery ${system}: the task ran elsewhere before the kill (lease not kept alive)`);
+      if (r.ranTwiceBeforeKill)
+        ctx.log(`recovery ${system}: the task ran elsewhere before the kill (lease not kept alive)`);
       if (r.ms === undefined || r.ranTwiceBeforeKill) failures++;
       else runs.push(r.ms);
     }
     baseline ??= label;
     if (runs.length) {
-      results.push({ scenario, system: label, metric: 'mean', value: round1(runs.reduce((s, x) => s + x, 0) / runs.length), unit: 'ms' });
+      results.push({
+        scenario,
+        system: label,
+        metric: 'mean',
+        value: round1(runs.reduce((s, x) => s + x, 0) / runs.length),
+        unit: 'ms',
+      });
       results.push({ scenario, system: label, metric: 'worst', value: round1(Math.max(...runs)), unit: 'ms' });
     }
-    if (failures) results.push({ scenario, system: label, metric: 'runs not recovered (or run twice before the kill)', value: failures, unit: 'runs' });
+    if (failures)
+      results.push({
+        scenario,
+        system: label,
+        metric: 'runs not recovered (or run twice before the kill)',
+        value: failures,
+        unit: 'runs',
+      });
   }
   return { results, baselines: baseline ? { [scenario]: baseline } : {} };
 }

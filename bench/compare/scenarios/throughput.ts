@@ -8,7 +8,15 @@ import { perSecond, type BenchResult } from '../../result.js';
 import { spawnWorkerProcess, type WorkerProcess } from '../procs.js';
 import { throughputLease } from '../settings.js';
 import type { QueueAdapter } from '../types.js';
-import { adapterConfig, enqueueAll, Progress, until, withAdapter, type CompareContext, type ScenarioOutput } from './common.js';
+import {
+  adapterConfig,
+  enqueueAll,
+  Progress,
+  until,
+  withAdapter,
+  type CompareContext,
+  type ScenarioOutput,
+} from './common.js';
 
 interface RunOutcome {
   done: number;
@@ -16,7 +24,13 @@ interface RunOutcome {
   duplicates: number;
 }
 
-async function timedUntilDone(a: QueueAdapter, p: Progress, tasks: number, maxRunMs: number, start: () => Promise<void>): Promise<RunOutcome> {
+async function timedUntilDone(
+  a: QueueAdapter,
+  p: Progress,
+  tasks: number,
+  maxRunMs: number,
+  start: () => Promise<void>,
+): Promise<RunOutcome> {
   const t0 = performance.now();
   await start();
   await p.doneBy(tasks, Math.max(0, maxRunMs - (performance.now() - t0)));
@@ -26,9 +40,19 @@ async function timedUntilDone(a: QueueAdapter, p: Progress, tasks: number, maxRu
 }
 
 function rows(scenario: string, label: string, tasks: number, maxRunMs: number, r: RunOutcome): BenchResult[] {
-  const out: BenchResult[] = [{ scenario, system: label, metric: 'throughput', value: perSecond(r.done, r.ms), unit: 'tasks/s' }];
-  if (r.done < tasks) out.push({ scenario, system: label, metric: `tasks done within the ${maxRunMs / 1000}s cap`, value: r.done, unit: 'tasks' });
-  if (r.duplicates > 0) out.push({ scenario, system: label, metric: 'tasks run twice', value: r.duplicates, unit: 'tasks' });
+  const out: BenchResult[] = [
+    { scenario, system: label, metric: 'throughput', value: perSecond(r.done, r.ms), unit: 'tasks/s' },
+  ];
+  if (r.done < tasks)
+    out.push({
+      scenario,
+      system: label,
+      metric: `tasks done within the ${maxRunMs / 1000}s cap`,
+      value: r.done,
+      unit: 'tasks',
+    });
+  if (r.duplicates > 0)
+    out.push({ scenario, system: label, metric: 'tasks run twice', value: r.duplicates, unit: 'tasks' });
   return out;
 }
 
@@ -40,12 +64,18 @@ export async function throughputInProcess(ctx: CompareContext): Promise<Scenario
     const scenario = `claim+complete ${tasks} no-op tasks, concurrency ${c}, 1 worker (in-process)`;
     for (const system of ctx.systems) {
       ctx.log(`${scenario}: ${system}`);
-      const r = await withAdapter(system, adapterConfig(ctx, `tp${c}${system}`, throughputPollMs, throughputLease), async (a) => {
-        await enqueueAll(a, tasks, bulkChunk);
-        const p = new Progress();
-        const out = await timedUntilDone(a, p, tasks, maxRunMs, () => a.startWorker({ concurrency: c, onStart: (n) => p.started(n), onDone: (n) => p.done(n) }));
-        return { label: a.label, out };
-      });
+      const r = await withAdapter(
+        system,
+        adapterConfig(ctx, `tp${c}${system}`, throughputPollMs, throughputLease),
+        async (a) => {
+          await enqueueAll(a, tasks, bulkChunk);
+          const p = new Progress();
+          const out = await timedUntilDone(a, p, tasks, maxRunMs, () =>
+            a.startWorker({ concurrency: c, onStart: (n) => p.started(n), onDone: (n) => p.done(n) }),
+          );
+          return { label: a.label, out };
+        },
+      );
       baselines[scenario] ??= r.label;
       results.push(...rows(scenario, r.label, tasks, maxRunMs, r.out));
     }
@@ -68,10 +98,12 @@ export async function throughputProcesses(ctx: CompareContext): Promise<Scenario
         const children: WorkerProcess[] = [];
         try {
           for (let i = 0; i < processes; i++) {
-            children.push(spawnWorkerProcess(
-              { system, concurrency: c, mode: 'noop', config, maxLifetimeMs: maxRunMs + 180_000 },
-              { onStarted: (ns) => ns.forEach((n) => p.started(n)), onDone: (ns) => ns.forEach((n) => p.done(n)) },
-            ));
+            children.push(
+              spawnWorkerProcess(
+                { system, concurrency: c, mode: 'noop', config, maxLifetimeMs: maxRunMs + 180_000 },
+                { onStarted: (ns) => ns.forEach((n) => p.started(n)), onDone: (ns) => ns.forEach((n) => p.done(n)) },
+              ),
+            );
           }
           const spawned = performance.now();
           await Promise.all(children.map((ch) => ch.ready));
@@ -90,4 +122,3 @@ export async function throughputProcesses(ctx: CompareContext): Promise<Scenario
   }
   return { results, baselines };
 }
-

@@ -23,7 +23,11 @@ async function timed(fn: () => Promise<unknown>, timeoutMs: number): Promise<Che
     ]);
     return { ok: true, latencyMs: Math.round(performance.now() - began) };
   } catch (e) {
-    return { ok: false, latencyMs: Math.round(performance.now() - began), error: redactConnectionString(errorMessage(e)) };
+    return {
+      ok: false,
+      latencyMs: Math.round(performance.now() - began),
+      error: redactConnectionString(errorMessage(e)),
+    };
   } finally {
     clearTimeout(timer);
   }
@@ -33,7 +37,14 @@ async function reclaimerCheck({ ctx, options, now }: RouteInput) {
   if (!ctx.reclaimerStatus) return { ok: true, configured: false as const };
   try {
     const status = await ctx.reclaimerStatus();
-    if (!status) return { ok: options.reclaimerStaleAfterMs === undefined, configured: true as const, lastRunAt: null, ageMs: null, summary: null };
+    if (!status)
+      return {
+        ok: options.reclaimerStaleAfterMs === undefined,
+        configured: true as const,
+        lastRunAt: null,
+        ageMs: null,
+        summary: null,
+      };
     const ageMs = Math.max(0, now.getTime() - status.lastRunAt.getTime());
     const ok = options.reclaimerStaleAfterMs === undefined || ageMs <= options.reclaimerStaleAfterMs;
     return { ok, configured: true as const, lastRunAt: status.lastRunAt, ageMs, summary: status.summary ?? null };
@@ -55,9 +66,18 @@ export const healthRoutes: Route[] = [
         Promise.all(ctx.queues.map((p) => healthWithin(p, options.dependencyTimeoutMs))),
         reclaimerCheck(input),
       ]);
-      const queueChecks = queues.map((h) => ({ provider: h.provider, queue: h.queue, ok: h.reachable, ...(h.error ? { error: redactConnectionString(h.error) } : {}) }));
+      const queueChecks = queues.map((h) => ({
+        provider: h.provider,
+        queue: h.queue,
+        ok: h.reachable,
+        ...(h.error ? { error: redactConnectionString(h.error) } : {}),
+      }));
       const healthy = database.ok && queueChecks.every((q) => q.ok) && reclaimer.ok;
-      return json(healthy ? 200 : 503, { status: healthy ? 'healthy' : 'unhealthy', at: now, checks: { database, queues: queueChecks, reclaimer } });
+      return json(healthy ? 200 : 503, {
+        status: healthy ? 'healthy' : 'unhealthy',
+        at: now,
+        checks: { database, queues: queueChecks, reclaimer },
+      });
     },
   },
 ];

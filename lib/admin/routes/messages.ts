@@ -8,11 +8,19 @@ const MAX_MESSAGE_BYTES = 256 * 1024;
 
 const messageBody = z.strictObject({
   /** The message body: text as is, or any other JSON value serialized. */
-  body: z.union([z.string(), z.json()]).transform((b) => (typeof b === 'string' ? b : JSON.stringify(b))).refine((b) => Buffer.byteLength(b, 'utf8') <= MAX_MESSAGE_BYTES, {
-    message: `at most ${MAX_MESSAGE_BYTES} bytes`,
-  }),
+  body: z
+    .union([z.string(), z.json()])
+    .transform((b) => (typeof b === 'string' ? b : JSON.stringify(b)))
+    .refine((b) => Buffer.byteLength(b, 'utf8') <= MAX_MESSAGE_BYTES, {
+      message: `at most ${MAX_MESSAGE_BYTES} bytes`,
+    }),
   properties: z.record(z.string().min(1).max(128), z.union([z.string().max(4096), z.number(), z.boolean()])).optional(),
-  delayMs: z.number().int().min(0).max(7 * 86_400_000).optional(),
+  delayMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 86_400_000)
+    .optional(),
   messageId: z.string().min(1).max(128).optional(),
   sessionId: z.string().min(1).max(128).optional(),
 });
@@ -23,7 +31,13 @@ export const messageRoutes: Route[] = [
     path: '/messages',
     async handle({ req, ctx, options }) {
       // Known before parsing, so a client learns at once to fall back to POST /tasks.
-      if (!ctx.enqueue) throw new HttpProblem(404, 'messages-unavailable', 'Not available', 'This host does not send messages to a queue; create tasks with POST /tasks.');
+      if (!ctx.enqueue)
+        throw new HttpProblem(
+          404,
+          'messages-unavailable',
+          'Not available',
+          'This host does not send messages to a queue; create tasks with POST /tasks.',
+        );
       const m = parseBody(req, messageBody, { maxBytes: options.maxBodyBytes });
       const message: OutgoingMessage = {
         body: m.body,

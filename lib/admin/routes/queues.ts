@@ -43,12 +43,23 @@ function asNewMessage(m: QueueMessage): OutgoingMessage {
  * message id, and the replayed copy has its own id). A message whose send fails stays dead-lettered.
  */
 export async function replayDeadLetters(p: QueueProvider, max: number): Promise<ReplayResult> {
-  const result: ReplayResult = { provider: p.kind, queue: p.queueName, deadLetterQueue: p.deadLetterQueueName, replayed: 0, failed: 0, errors: [] };
+  const result: ReplayResult = {
+    provider: p.kind,
+    queue: p.queueName,
+    deadLetterQueue: p.deadLetterQueueName,
+    replayed: 0,
+    failed: 0,
+    errors: [],
+  };
   const note = (what: string, e: unknown) => {
-    if (result.errors.length < MAX_ERRORS_REPORTED) result.errors.push(`${what}: ${redactConnectionString(errorMessage(e))}`);
+    if (result.errors.length < MAX_ERRORS_REPORTED)
+      result.errors.push(`${what}: ${redactConnectionString(errorMessage(e))}`);
   };
   while (result.replayed + result.failed < max) {
-    const batch = await p.receiveDeadLetters({ maxMessages: Math.min(RECEIVE_BATCH, max - result.replayed - result.failed), waitMs: 0 });
+    const batch = await p.receiveDeadLetters({
+      maxMessages: Math.min(RECEIVE_BATCH, max - result.replayed - result.failed),
+      waitMs: 0,
+    });
     if (batch.length === 0) break;
     let sentInBatch = 0;
     for (const m of batch) {
@@ -100,12 +111,22 @@ export const queueRoutes: Route[] = [
     path: '/queues/{name}/dead-letters/replay',
     async handle({ req, params, ctx, options }) {
       const name = idParam.safeParse(params.name);
-      if (!name.success) throw problems.badRequest('The queue name is invalid.', [{ name: 'name', reason: name.error.issues[0]?.message ?? 'invalid' }]);
+      if (!name.success)
+        throw problems.badRequest('The queue name is invalid.', [
+          { name: 'name', reason: name.error.issues[0]?.message ?? 'invalid' },
+        ]);
       const body = parseBody(req, replayBody, { optional: true, maxBytes: options.maxBodyBytes });
-      const matches = ctx.queues.filter((p) => (p.queueName === name.data || p.deadLetterQueueName === name.data) && (!body.provider || p.kind === body.provider));
-      if (matches.length === 0) throw problems.notFound(`No queue ${name.data}${body.provider ? ` of provider ${body.provider}` : ''}.`);
+      const matches = ctx.queues.filter(
+        (p) =>
+          (p.queueName === name.data || p.deadLetterQueueName === name.data) &&
+          (!body.provider || p.kind === body.provider),
+      );
+      if (matches.length === 0)
+        throw problems.notFound(`No queue ${name.data}${body.provider ? ` of provider ${body.provider}` : ''}.`);
       if (matches.length > 1) {
-        throw problems.badRequest(`Several providers read a queue named ${name.data}; say which.`, [{ name: 'provider', reason: `one of ${matches.map((p) => p.kind).join(', ')}` }]);
+        throw problems.badRequest(`Several providers read a queue named ${name.data}; say which.`, [
+          { name: 'provider', reason: `one of ${matches.map((p) => p.kind).join(', ')}` },
+        ]);
       }
       return json(200, await replayDeadLetters(matches[0]!, body.max));
     },

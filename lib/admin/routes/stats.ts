@@ -16,7 +16,10 @@ export const statsRoutes: Route[] = [
     path: '/stats',
     async handle({ req, ctx, now }) {
       const q = parseQuery(req, statsQuery);
-      const [stats, throughput] = await Promise.all([ctx.store.stats(now), ctx.store.throughput(q.minutes * 60_000, now)]);
+      const [stats, throughput] = await Promise.all([
+        ctx.store.stats(now),
+        ctx.store.throughput(q.minutes * 60_000, now),
+      ]);
       const t = throughput.totals;
       const finished = t.succeeded + t.failed;
       return json(200, {

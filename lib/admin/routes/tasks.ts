@@ -14,22 +14,30 @@ const statusList = listParam.transform((values, ctx) => {
   const out: JobTaskStatus[] = [];
   for (const v of values) {
     const s = parseStatus(v);
-    if (s === undefined) ctx.addIssue({ code: 'custom', message: `unknown status "${v.slice(0, 40)}" (a JobTaskStatus name or number)` });
+    if (s === undefined)
+      ctx.addIssue({ code: 'custom', message: `unknown status "${v.slice(0, 40)}" (a JobTaskStatus name or number)` });
     else out.push(s);
   }
   return out;
 });
 
 /** The cursor check asks the store: only it knows what its cursors look like. */
-const listQuery = (store: TaskStore) => z.strictObject({
-  status: statusList.optional(),
-  type: z.string().min(1).max(200).optional(),
-  worker: z.string().min(1).max(300).optional(),
-  from: timeParam.optional(),
-  to: timeParam.optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().max(512).refine((c) => store.isValidCursor(c), { message: 'not a cursor this API returned' }).optional(),
-}).refine((q) => !q.from || !q.to || q.from < q.to, { message: 'from must be before to', path: ['from'] });
+const listQuery = (store: TaskStore) =>
+  z
+    .strictObject({
+      status: statusList.optional(),
+      type: z.string().min(1).max(200).optional(),
+      worker: z.string().min(1).max(300).optional(),
+      from: timeParam.optional(),
+      to: timeParam.optional(),
+      limit: z.coerce.number().int().min(1).max(500).default(50),
+      cursor: z
+        .string()
+        .max(512)
+        .refine((c) => store.isValidCursor(c), { message: 'not a cursor this API returned' })
+        .optional(),
+    })
+    .refine((q) => !q.from || !q.to || q.from < q.to, { message: 'from must be before to', path: ['from'] });
 
 const createBody = z.strictObject({
   type: z.string().trim().min(1).max(200),
@@ -38,7 +46,12 @@ const createBody = z.strictObject({
   idempotencyKey: z.string().min(1).max(512).optional(),
   maxRetries: z.number().int().min(0).max(100).optional(),
   notBefore: z.iso.datetime({ offset: true }).optional(),
-  timeoutMs: z.number().int().min(1).max(7 * 86_400_000).optional(),
+  timeoutMs: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 86_400_000)
+    .optional(),
 });
 
 const cancelBody = z.strictObject({ reason: z.string().trim().min(1).max(500).optional() });
@@ -46,7 +59,10 @@ const retryBody = z.strictObject({ expectedVersion: z.number().int().min(0).opti
 
 function taskId(params: Record<string, string>): string {
   const r = idParam.safeParse(params.id);
-  if (!r.success) throw problems.badRequest('The task id is invalid.', [{ name: 'id', reason: r.error.issues[0]?.message ?? 'invalid' }]);
+  if (!r.success)
+    throw problems.badRequest('The task id is invalid.', [
+      { name: 'id', reason: r.error.issues[0]?.message ?? 'invalid' },
+    ]);
   return r.data;
 }
 
@@ -103,7 +119,9 @@ export const taskRoutes: Route[] = [
         span.setAttribute(spanAttributes.taskId, item.taskId);
         const task = await ctx.store.get(item.taskId);
         if (!task) throw new TaskNotFoundError(item.taskId);
-        return json(item.duplicate ? 200 : 201, taskDetail(task), { location: `${options.basePath}/tasks/${encodeURIComponent(task._id)}` });
+        return json(item.duplicate ? 200 : 201, taskDetail(task), {
+          location: `${options.basePath}/tasks/${encodeURIComponent(task._id)}`,
+        });
       });
     },
   },
@@ -118,7 +136,11 @@ export const taskRoutes: Route[] = [
         case 'not-found':
           throw problems.notFound(`No task ${id}.`);
         case 'already-finished':
-          throw problems.conflict('task-finished', `Task ${id} has already finished (${taskSummary(result.task!).statusName}); there is nothing to cancel.`, { taskStatus: result.task!.status });
+          throw problems.conflict(
+            'task-finished',
+            `Task ${id} has already finished (${taskSummary(result.task!).statusName}); there is nothing to cancel.`,
+            { taskStatus: result.task!.status },
+          );
         case 'cancelled':
           return json(200, { outcome: result.outcome, task: taskDetail(result.task!) });
         case 'requested':
@@ -133,7 +155,10 @@ export const taskRoutes: Route[] = [
     async handle({ req, params, ctx, options }) {
       const id = taskId(params);
       const body = parseBody(req, retryBody, { optional: true, maxBytes: options.maxBodyBytes });
-      const task = await ctx.store.retry(id, { by: 'admin-api', ...(body.expectedVersion !== undefined ? { expectedVersion: body.expectedVersion } : {}) });
+      const task = await ctx.store.retry(id, {
+        by: 'admin-api',
+        ...(body.expectedVersion !== undefined ? { expectedVersion: body.expectedVersion } : {}),
+      });
       return json(200, taskDetail(task));
     },
   },

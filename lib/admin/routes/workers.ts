@@ -16,7 +16,10 @@ export const workerRoutes: Route[] = [
     async handle({ req, ctx, options, now }) {
       const q = parseQuery(req, workersQuery, ['state']);
       const workers = await ctx.workers.list({ limit: q.limit, ...(q.state?.length ? { state: q.state } : {}) });
-      return json(200, { items: workers.map((w) => workerView(w, now, options.workerStaleAfterMs)), staleAfterMs: options.workerStaleAfterMs });
+      return json(200, {
+        items: workers.map((w) => workerView(w, now, options.workerStaleAfterMs)),
+        staleAfterMs: options.workerStaleAfterMs,
+      });
     },
   },
 ];

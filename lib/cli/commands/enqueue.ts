@@ -42,7 +42,10 @@ async function readLines(ctx: CommandContext, file: string): Promise<string[]> {
 class Sender {
   private via: Via | 'auto';
 
-  constructor(private readonly ctx: CommandContext, via: Via | 'auto') {
+  constructor(
+    private readonly ctx: CommandContext,
+    via: Via | 'auto',
+  ) {
     this.via = via;
   }
 
@@ -73,22 +76,30 @@ function single(ctx: CommandContext): EnqueueLine {
     ...(ctx.options.payload !== undefined ? { payload: jsonOpt(ctx, 'payload') } : {}),
     ...(ctx.options.priority !== undefined ? { priority: intOpt(ctx, 'priority') } : {}),
     ...(ctx.options['idempotency-key'] !== undefined ? { idempotencyKey: stringOpt(ctx, 'idempotency-key') } : {}),
-    ...(ctx.options['max-retries'] !== undefined ? { maxRetries: intOpt(ctx, 'max-retries', { min: 0, max: 100 }) } : {}),
+    ...(ctx.options['max-retries'] !== undefined
+      ? { maxRetries: intOpt(ctx, 'max-retries', { min: 0, max: 100 }) }
+      : {}),
   });
-  if (!r.success) throw new UsageError(`invalid task: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!r.success)
+    throw new UsageError(`invalid task: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return r.data;
 }
 
 export const enqueueCommand: Command = {
   name: 'enqueue',
   args: '[<type>]',
-  summary: 'Enqueues one task, or many from --file (JSON lines, "-" for stdin) with a progress bar on stderr and a summary. Exit 1 if any failed.',
+  summary:
+    'Enqueues one task, or many from --file (JSON lines, "-" for stdin) with a progress bar on stderr and a summary. Exit 1 if any failed.',
   options: {
     payload: { type: 'string', help: 'JSON payload of the one task' },
     priority: { type: 'string', help: 'priority of the one task (higher runs first)' },
     'idempotency-key': { type: 'string', help: 'idempotency key of the one task (same key, same task)' },
     'max-retries': { type: 'string', help: 'retries of the one task' },
-    file: { type: 'string', short: 'f', help: 'JSON lines, one task per line: {"type":"...","payload":...}; "-" reads stdin' },
+    file: {
+      type: 'string',
+      short: 'f',
+      help: 'JSON lines, one task per line: {"type":"...","payload":...}; "-" reads stdin',
+    },
     via: { type: 'string', help: 'messages (through the queue), tasks (direct), or auto (default)' },
     concurrency: { type: 'string', help: 'requests in flight for --file (default 8)' },
   },
@@ -102,12 +113,19 @@ export const enqueueCommand: Command = {
     if (file === undefined) {
       const out = await sender.send(single(ctx));
       if (ctx.json) ctx.out(json(out));
-      else ctx.out(out.via === 'messages' ? `sent message ${out.id ?? ''}`.trim() : `${out.created ? 'created' : 'exists (same idempotency key)'} task ${out.id ?? ''}`.trim());
+      else
+        ctx.out(
+          out.via === 'messages'
+            ? `sent message ${out.id ?? ''}`.trim()
+            : `${out.created ? 'created' : 'exists (same idempotency key)'} task ${out.id ?? ''}`.trim(),
+        );
       return ExitCode.ok;
     }
     if (ctx.positionals.length) throw new UsageError('give either a type or --file, not both');
     const concurrency = intOpt(ctx, 'concurrency', { min: 1, max: 64 }) ?? 8;
-    const lines = (await readLines(ctx, file)).map((text, i) => ({ text: text.trim(), line: i + 1 })).filter((l) => l.text !== '');
+    const lines = (await readLines(ctx, file))
+      .map((text, i) => ({ text: text.trim(), line: i + 1 }))
+      .filter((l) => l.text !== '');
     const outcomes: Outcome[] = [];
     const bar = new ProgressBar(ctx.io.stderr, lines.length);
     let done = 0;
@@ -127,7 +145,13 @@ export const enqueueCommand: Command = {
         }
         const task = parsed === undefined ? undefined : enqueueLine.safeParse(parsed);
         if (!task?.success) {
-          outcome = { line, ok: false, error: task ? task.error.issues.map((i) => `${i.path.join('.') || 'line'}: ${i.message}`).join('; ') : 'not JSON' };
+          outcome = {
+            line,
+            ok: false,
+            error: task
+              ? task.error.issues.map((i) => `${i.path.join('.') || 'line'}: ${i.message}`).join('; ')
+              : 'not JSON',
+          };
         } else {
           try {
             outcome = { line, ...(await sender.send(task.data)) };
@@ -154,10 +178,15 @@ export const enqueueCommand: Command = {
       created: outcomes.filter((o) => o.created === true).length,
       duplicates: outcomes.filter((o) => o.via === 'tasks' && o.created === false).length,
       seconds: Number(((Date.now() - began) / 1000).toFixed(3)),
-      errors: outcomes.filter((o) => !o.ok).slice(0, 100).map((o) => ({ line: o.line, error: o.error })),
+      errors: outcomes
+        .filter((o) => !o.ok)
+        .slice(0, 100)
+        .map((o) => ({ line: o.line, error: o.error })),
     };
     for (const e of summary.errors) ctx.err(`line ${e.line}: ${e.error}`);
-    ctx.err(`enqueued ${summary.succeeded} of ${summary.total}${summary.viaMessages ? ` (${summary.viaMessages} as messages)` : ` (${summary.created} created, ${summary.duplicates} already existed)`}; ${failed} failed; ${summary.seconds}s`);
+    ctx.err(
+      `enqueued ${summary.succeeded} of ${summary.total}${summary.viaMessages ? ` (${summary.viaMessages} as messages)` : ` (${summary.created} created, ${summary.duplicates} already existed)`}; ${failed} failed; ${summary.seconds}s`,
+    );
     if (ctx.json) ctx.out(json(summary));
     return failed > 0 ? ExitCode.failed : ExitCode.ok;
   },

@@ -26,7 +26,10 @@ function printTask(ctx: CommandContext, t: z.output<typeof S.taskDetail>): void 
     ['next attempt', t.nextAttemptAt],
     ['version', String(t.version)],
     ['idempotency', t.idempotencyKey],
-    ['source', t.source ? `${t.source.provider}/${t.source.queue}${t.source.messageId ? `/${t.source.messageId}` : ''}` : '-'],
+    [
+      'source',
+      t.source ? `${t.source.provider}/${t.source.queue}${t.source.messageId ? `/${t.source.messageId}` : ''}` : '-',
+    ],
     ['reason', t.reason ?? '-'],
     ['payload', str(t.payload)],
     ['result', str(t.result)],
@@ -36,12 +39,26 @@ function printTask(ctx: CommandContext, t: z.output<typeof S.taskDetail>): void 
   ctx.out('');
   ctx.out(`errors (${t.errors.length}):`);
   for (const e of t.errors) {
-    ctx.out(`  [attempt ${e.attempt}${e.workerId ? `, ${e.workerId}` : ''}, ${e.at}] ${e.kind ? `${e.kind}: ` : ''}${e.message}`);
+    ctx.out(
+      `  [attempt ${e.attempt}${e.workerId ? `, ${e.workerId}` : ''}, ${e.at}] ${e.kind ? `${e.kind}: ` : ''}${e.message}`,
+    );
     if (e.stack) for (const line of e.stack.split('\n')) ctx.out(`      ${line}`);
   }
   ctx.out('');
   ctx.out('history:');
-  ctx.out(table(['AT', 'FROM', 'TO', 'BY', 'REASON'], t.history.map((h) => [h.at, h.fromName ? `${h.fromName} (${h.from})` : '-', `${h.toName} (${h.to})`, h.by ?? '', h.reason ?? '']), { maxWidth: 60 }).replace(/^/gm, '  '));
+  ctx.out(
+    table(
+      ['AT', 'FROM', 'TO', 'BY', 'REASON'],
+      t.history.map((h) => [
+        h.at,
+        h.fromName ? `${h.fromName} (${h.from})` : '-',
+        `${h.toName} (${h.to})`,
+        h.by ?? '',
+        h.reason ?? '',
+      ]),
+      { maxWidth: 60 },
+    ).replace(/^/gm, '  '),
+  );
 }
 
 export const tasksListCommand: Command = {
@@ -86,8 +103,20 @@ export const tasksListCommand: Command = {
     }
     if (tasks.length === 0) ctx.out('no tasks');
     else {
-      ctx.out(table(['ID', 'TYPE', 'STATUS', 'ATTEMPTS', 'WORKER', 'CREATED', 'LAST ERROR'],
-        tasks.map((t) => [t.id, t.type, `${t.statusName}${t.cancelRequested && (t.status === 21 || t.status === 22) ? '*' : ''}`, `${t.attempts}/${t.maxRetries + 1}`, t.workerId ?? '-', ago(t.createdAt), t.lastError ?? ''])));
+      ctx.out(
+        table(
+          ['ID', 'TYPE', 'STATUS', 'ATTEMPTS', 'WORKER', 'CREATED', 'LAST ERROR'],
+          tasks.map((t) => [
+            t.id,
+            t.type,
+            `${t.statusName}${t.cancelRequested && (t.status === 21 || t.status === 22) ? '*' : ''}`,
+            `${t.attempts}/${t.maxRetries + 1}`,
+            t.workerId ?? '-',
+            ago(t.createdAt),
+            t.lastError ?? '',
+          ]),
+        ),
+      );
     }
     if (next && !all) ctx.err(`more: --cursor ${next}`);
     return ExitCode.ok;
@@ -120,7 +149,12 @@ export const tasksCancelCommand: Command = {
     const res = await ctx.client.request('POST', taskPath(ctx, '/cancel'), { body: reason ? { reason } : {} });
     const a = expectShape(S.cancelAnswer, res.data, 'POST /tasks/{id}/cancel');
     if (ctx.json) ctx.out(json(res.data));
-    else ctx.out(a.outcome === 'cancelled' ? `cancelled ${a.task.id}` : `cancel requested for ${a.task.id} (${a.task.statusName}); its worker stops it at the next heartbeat`);
+    else
+      ctx.out(
+        a.outcome === 'cancelled'
+          ? `cancelled ${a.task.id}`
+          : `cancel requested for ${a.task.id} (${a.task.statusName}); its worker stops it at the next heartbeat`,
+      );
     return ExitCode.ok;
   },
 };
@@ -133,7 +167,9 @@ export const tasksRetryCommand: Command = {
   positionals: { min: 1, max: 1 },
   async run(ctx) {
     const expectedVersion = intOpt(ctx, 'expected-version', { min: 0 });
-    const res = await ctx.client.request('POST', taskPath(ctx, '/retry'), { body: expectedVersion === undefined ? {} : { expectedVersion } });
+    const res = await ctx.client.request('POST', taskPath(ctx, '/retry'), {
+      body: expectedVersion === undefined ? {} : { expectedVersion },
+    });
     const t = expectShape(S.taskDetail, res.data, 'POST /tasks/{id}/retry');
     if (ctx.json) ctx.out(json(res.data));
     else ctx.out(`retrying ${t.id} (${t.statusName}, attempt ${t.attempts + 1} next)`);

@@ -7,16 +7,36 @@ import * as S from '../schemas.js';
 export const workersCommand: Command = {
   name: 'workers',
   summary: 'Registered workers: state, heartbeat age, current tasks.',
-  options: { state: { type: 'string', multiple: true, help: 'only these states (starting, idle, busy, draining, stopped, dead)' } },
+  options: {
+    state: {
+      type: 'string',
+      multiple: true,
+      help: 'only these states (starting, idle, busy, draining, stopped, dead)',
+    },
+  },
   positionals: { min: 0, max: 0 },
   async run(ctx) {
-    const res = await ctx.client.request('GET', '/workers', { query: { state: stringsOpt(ctx, 'state').join(',') || undefined } });
+    const res = await ctx.client.request('GET', '/workers', {
+      query: { state: stringsOpt(ctx, 'state').join(',') || undefined },
+    });
     const w = expectShape(S.workers, res.data, 'GET /workers');
     if (ctx.json) ctx.out(json(res.data));
     else if (w.items.length === 0) ctx.out('no workers');
     else {
-      ctx.out(table(['WORKER', 'STATE', 'HEARTBEAT', 'TASKS', 'PROCESSED', 'HOST'],
-        w.items.map((x) => [x.id, `${x.state}${x.stale ? ' (stale)' : ''}`, `${age(x.heartbeatAgeMs)} ago`, `${x.currentTasks}/${x.concurrency}`, str(x.processed), [x.host?.hostname, x.host?.runtime].filter(Boolean).join(' ')]), { maxWidth: 60 }));
+      ctx.out(
+        table(
+          ['WORKER', 'STATE', 'HEARTBEAT', 'TASKS', 'PROCESSED', 'HOST'],
+          w.items.map((x) => [
+            x.id,
+            `${x.state}${x.stale ? ' (stale)' : ''}`,
+            `${age(x.heartbeatAgeMs)} ago`,
+            `${x.currentTasks}/${x.concurrency}`,
+            str(x.processed),
+            [x.host?.hostname, x.host?.runtime].filter(Boolean).join(' '),
+          ]),
+          { maxWidth: 60 },
+        ),
+      );
     }
     return ExitCode.ok;
   },
@@ -34,8 +54,20 @@ export const queuesCommand: Command = {
     if (ctx.json) ctx.out(json(res.data));
     else if (q.items.length === 0) ctx.out('no queue providers configured');
     else {
-      ctx.out(table(['PROVIDER', 'QUEUE', 'DEPTH', 'DEAD LETTERS', 'OLDEST', 'STATUS'],
-        q.items.map((x) => [x.provider, x.queue, str(x.depth), str(x.deadLetterDepth), age(x.oldestMessageAgeMs), x.reachable ? 'ok' : `unreachable: ${x.error ?? ''}`]), { maxWidth: 60 }));
+      ctx.out(
+        table(
+          ['PROVIDER', 'QUEUE', 'DEPTH', 'DEAD LETTERS', 'OLDEST', 'STATUS'],
+          q.items.map((x) => [
+            x.provider,
+            x.queue,
+            str(x.depth),
+            str(x.deadLetterDepth),
+            age(x.oldestMessageAgeMs),
+            x.reachable ? 'ok' : `unreachable: ${x.error ?? ''}`,
+          ]),
+          { maxWidth: 60 },
+        ),
+      );
     }
     return code;
   },
@@ -53,11 +85,17 @@ export const dlqReplayCommand: Command = {
   async run(ctx) {
     const max = intOpt(ctx, 'max', { min: 1, max: 10_000 });
     const provider = stringOpt(ctx, 'provider');
-    const res = await ctx.client.request('POST', `/queues/${encodeURIComponent(ctx.positionals[0]!)}/dead-letters/replay`, { body: { ...(max !== undefined ? { max } : {}), ...(provider ? { provider } : {}) } });
+    const res = await ctx.client.request(
+      'POST',
+      `/queues/${encodeURIComponent(ctx.positionals[0]!)}/dead-letters/replay`,
+      { body: { ...(max !== undefined ? { max } : {}), ...(provider ? { provider } : {}) } },
+    );
     const r = expectShape(S.replay, res.data, 'POST /queues/{name}/dead-letters/replay');
     if (ctx.json) ctx.out(json(res.data));
     else {
-      ctx.out(`replayed ${r.replayed} message(s) from ${r.provider}/${r.queue}'s dead-letter queue${r.failed ? `; ${r.failed} failed` : ''}`);
+      ctx.out(
+        `replayed ${r.replayed} message(s) from ${r.provider}/${r.queue}'s dead-letter queue${r.failed ? `; ${r.failed} failed` : ''}`,
+      );
       for (const e of r.errors) ctx.err(`  ${e}`);
     }
     return r.failed > 0 ? ExitCode.failed : ExitCode.ok;

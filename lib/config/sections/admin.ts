@@ -9,6 +9,7 @@ export const adminSection = defineSection({
   }),
   secrets: ['ApiKey'],
   docs: {
-    ApiKey: 'Key the admin API and dashboard require (header x-functions-key, or ?code=) on Function Compute and locally; unset: every admin request is refused. On Azure the Functions host checks function keys instead. Secret.',
+    ApiKey:
+      'Key the admin API and dashboard require (header x-functions-key, or ?code=) on Function Compute and locally; unset: every admin request is refused. On Azure the Functions host checks function keys instead. Secret.',
   },
 });

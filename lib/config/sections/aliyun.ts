@@ -9,14 +9,16 @@ export const aliyunSection = defineSection({
     AccessKeySecret: optionalText(),
     SecurityToken: optionalText(),
     AccountId: optionalText(),
-    MNSEndpoint: optionalText().refine((v) => v === undefined || /^https?:\/\//.test(v), { message: 'an http(s):// endpoint' }),
+    MNSEndpoint: optionalText().refine((v) => v === undefined || /^https?:\/\//.test(v), {
+      message: 'an http(s):// endpoint',
+    }),
     QueueName: z.string().min(1).default('tasks'),
     DeadLetterQueueName: z.string().min(1).default('tasks-dlq'),
     MaxReceiveCount: integer({ min: 1, max: 1000 }).default(5),
   }),
   secrets: ['AccessKeySecret', 'SecurityToken'],
   docs: {
-    AccessKeyId: 'AccessKey id for MNS (on Function Compute, the function role\'s STS credentials are used when unset).',
+    AccessKeyId: "AccessKey id for MNS (on Function Compute, the function role's STS credentials are used when unset).",
     AccessKeySecret: 'AccessKey secret for MNS. Secret.',
     SecurityToken: 'STS security token, when the keys are temporary. Secret.',
     AccountId: 'Alibaba Cloud account id (taken from MNSEndpoint when unset).',

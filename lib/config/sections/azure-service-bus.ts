@@ -20,8 +20,10 @@ export const azureServiceBusSection = defineSection({
   }),
   secrets: ['ConnectionString'],
   docs: {
-    ConnectionString: 'Service Bus connection string (SAS). Secret. When unset, FullyQualifiedNamespace with DefaultAzureCredential (managed identity) is used.',
-    FullyQualifiedNamespace: 'e.g. mynamespace.servicebus.windows.net, for role-based access without a connection string.',
+    ConnectionString:
+      'Service Bus connection string (SAS). Secret. When unset, FullyQualifiedNamespace with DefaultAzureCredential (managed identity) is used.',
+    FullyQualifiedNamespace:
+      'e.g. mynamespace.servicebus.windows.net, for role-based access without a connection string.',
     QueueName: 'Queue the subscriber reads.',
     TopicName: 'Topic the subscriber reads through SubscriptionName.',
     SubscriptionName: 'Subscription of TopicName.',
@@ -30,6 +32,7 @@ export const azureServiceBusSection = defineSection({
     MaxAutoLockRenewalDuration: 'How long message locks are renewed automatically ("hh:mm:ss").',
     EnablePartitioning: 'Whether the queue/topic is partitioned (used by the infrastructure templates).',
     MaxDeliveryCount: 'Deliveries before Service Bus dead-letters a message (queue property).',
-    RequiresSession: 'Whether the queue/subscription is session-enabled; receive() then reads one session at a time, in FIFO order.',
+    RequiresSession:
+      'Whether the queue/subscription is session-enabled; receive() then reads one session at a time, in FIFO order.',
   },
 });

@@ -11,15 +11,25 @@ const providerDocs = Object.entries(queueProviders)
 
 /** A comma-separated list (env vars) or a JSON array (settings file); empty means "not set". */
 const nameList = () =>
-  z.preprocess(
-    (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter((s) => s.length > 0) : v),
-    z.array(z.string().min(1), { message: 'a comma-separated list of task types' }).optional(),
-  ).transform((v) => (v && v.length > 0 ? v : undefined));
+  z
+    .preprocess(
+      (v) =>
+        typeof v === 'string'
+          ? v
+              .split(',')
+              .map((s) => s.trim())
+              .filter((s) => s.length > 0)
+          : v,
+      z.array(z.string().min(1), { message: 'a comma-separated list of task types' }).optional(),
+    )
+    .transform((v) => (v && v.length > 0 ? v : undefined));
 
 export const ingestSection = defineSection({
   name: 'Ingest',
   schema: z.object({
-    Provider: z.enum(queueProviderNames, { message: `one of ${queueProviderNames.join(', ')}` }).default('storage-queue'),
+    Provider: z
+      .enum(queueProviderNames, { message: `one of ${queueProviderNames.join(', ')}` })
+      .default('storage-queue'),
     BatchSize: integer({ min: 1, max: 1000 }).default(16),
     Concurrency: integer({ min: 1, max: 1000 }).default(8),
     MessageTimeout: duration({ min: 1 }).default(300_000),
@@ -37,15 +47,19 @@ export const ingestSection = defineSection({
   secrets: [],
   docs: {
     Provider: `Queue provider the subscriber reads: ${providerDocs}.`,
-    BatchSize: 'Messages pulled per batch (providers cap one receive: MNS 16, Storage Queue 32; more receives fill the batch).',
+    BatchSize:
+      'Messages pulled per batch (providers cap one receive: MNS 16, Storage Queue 32; more receives fill the batch).',
     Concurrency: 'Messages of one batch prepared and settled at once.',
-    MessageTimeout: 'Time budget of one message\'s processing and settlement ("hh:mm:ss"; 5 minutes, as in the original .NET design).',
+    MessageTimeout:
+      'Time budget of one message\'s processing and settlement ("hh:mm:ss"; 5 minutes, as in the original .NET design).',
     VisibilityTimeout: 'How long a received message stays hidden before redelivery (default: MessageTimeout + 30s).',
     ReceiveWaitTime: 'Long-poll wait of the first receive of a pull (at most 30s, the MNS limit).',
     MaxBodyBytes: 'Largest message body accepted (UTF-8 bytes); larger ones are dead-lettered and recorded as Failed.',
-    MaxDeliveryCount: 'Deliveries before a message is dead-lettered, for providers without their own setting (Storage Queue: moved to <queue>-poison). MNS uses Aliyun:MaxReceiveCount.',
+    MaxDeliveryCount:
+      'Deliveries before a message is dead-lettered, for providers without their own setting (Storage Queue: moved to <queue>-poison). MNS uses Aliyun:MaxReceiveCount.',
     RetryAttempts: 'Retries of a transient failure (store write, settlement) before giving the message back.',
-    RetryBaseDelay: 'First delay of the exponential backoff between retries, and of the redelivery delay of abandoned messages.',
+    RetryBaseDelay:
+      'First delay of the exponential backoff between retries, and of the redelivery delay of abandoned messages.',
     RetryMaxDelay: 'Cap of the exponential backoff and of the redelivery delay.',
     DefaultTaskType: 'Task type of a bare payload (a JSON body without "type") that carries no TaskTypeProperty.',
     TaskTypeProperty: 'Message property naming the task type of a bare payload (wins over DefaultTaskType).',

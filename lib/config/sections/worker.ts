@@ -20,7 +20,8 @@ export const workerSection = defineSection({
   }),
   secrets: [],
   docs: {
-    BatchSize: 'Tasks claimed per poll (one batch claim when above 1). A long-running worker claims the next batch once fewer than half a batch wait for a slot (it holds at most Concurrency + 1.5 x BatchSize leases); a serverless invocation claims only for free slots.',
+    BatchSize:
+      'Tasks claimed per poll (one batch claim when above 1). A long-running worker claims the next batch once fewer than half a batch wait for a slot (it holds at most Concurrency + 1.5 x BatchSize leases); a serverless invocation claims only for free slots.',
     PollingInterval: 'Time between polls when the queue was empty ("hh:mm:ss").',
     HeartbeatInterval: 'Time between heartbeats of a running task and of the worker record.',
     MaxRetries: 'Retries after the first attempt before a task ends Error (a handler may set its own).',
@@ -28,7 +29,8 @@ export const workerSection = defineSection({
     Concurrency: 'Tasks run at once by one worker; defaults to BatchSize.',
     RetryBaseDelay: 'Base of the exponential backoff between attempts (full jitter).',
     RetryMaxDelay: 'Cap of the exponential backoff between attempts.',
-    TaskTimeout: 'Default handler timeout; a task that outlives it ends Timeout (retried if attempts remain). Serverless invocations only claim tasks whose timeout fits before their deadline, so keep it below the function timeout (host.json functionTimeout 00:10:00).',
+    TaskTimeout:
+      'Default handler timeout; a task that outlives it ends Timeout (retried if attempts remain). Serverless invocations only claim tasks whose timeout fits before their deadline, so keep it below the function timeout (host.json functionTimeout 00:10:00).',
     ShutdownTimeout: 'On shutdown, how long running tasks may finish before they are released.',
     StateDirectory: 'Directory where a worker keeps its id across restarts (unset: a new id per start).',
   },

@@ -7,18 +7,38 @@
 declare module '@alicloud/mns' {
   class MNSClient {
     constructor(accountId: string, options: MNSClient.MnsClientOptions);
-    createQueue(name: string, params?: MNSClient.MnsQueueParams): Promise<MNSClient.MnsResponse<MNSClient.MnsFields | undefined>>;
+    createQueue(
+      name: string,
+      params?: MNSClient.MnsQueueParams,
+    ): Promise<MNSClient.MnsResponse<MNSClient.MnsFields | undefined>>;
     deleteQueue(name: string): Promise<MNSClient.MnsResponse<undefined>>;
     getQueueAttributes(name: string): Promise<MNSClient.MnsResponse<MNSClient.MnsFields>>;
     sendMessage(queue: string, params: MNSClient.MnsMessageParams): Promise<MNSClient.MnsResponse<MNSClient.MnsFields>>;
-    batchSendMessage(queue: string, params: MNSClient.MnsMessageParams[]): Promise<MNSClient.MnsResponse<MNSClient.MnsFields[] | MNSClient.MnsFields | undefined>>;
+    batchSendMessage(
+      queue: string,
+      params: MNSClient.MnsMessageParams[],
+    ): Promise<MNSClient.MnsResponse<MNSClient.MnsFields[] | MNSClient.MnsFields | undefined>>;
     receiveMessage(queue: string, waitSeconds?: number): Promise<MNSClient.MnsResponse<MNSClient.MnsFields>>;
-    batchReceiveMessage(queue: string, numOfMessages: number, waitSeconds?: number): Promise<MNSClient.MnsResponse<MNSClient.MnsFields[] | MNSClient.MnsFields | undefined>>;
-    batchPeekMessage(queue: string, numOfMessages: number): Promise<MNSClient.MnsResponse<MNSClient.MnsFields[] | MNSClient.MnsFields | undefined>>;
+    batchReceiveMessage(
+      queue: string,
+      numOfMessages: number,
+      waitSeconds?: number,
+    ): Promise<MNSClient.MnsResponse<MNSClient.MnsFields[] | MNSClient.MnsFields | undefined>>;
+    batchPeekMessage(
+      queue: string,
+      numOfMessages: number,
+    ): Promise<MNSClient.MnsResponse<MNSClient.MnsFields[] | MNSClient.MnsFields | undefined>>;
     deleteMessage(queue: string, receiptHandle: string): Promise<MNSClient.MnsResponse<undefined>>;
     /** Body undefined when every handle was deleted; else the per-handle errors. */
-    batchDeleteMessage(queue: string, receiptHandles: string[]): Promise<MNSClient.MnsResponse<MNSClient.MnsFields[] | MNSClient.MnsFields | undefined>>;
-    changeMessageVisibility(queue: string, receiptHandle: string, visibilityTimeout: number): Promise<MNSClient.MnsResponse<MNSClient.MnsFields>>;
+    batchDeleteMessage(
+      queue: string,
+      receiptHandles: string[],
+    ): Promise<MNSClient.MnsResponse<MNSClient.MnsFields[] | MNSClient.MnsFields | undefined>>;
+    changeMessageVisibility(
+      queue: string,
+      receiptHandle: string,
+      visibilityTimeout: number,
+    ): Promise<MNSClient.MnsResponse<MNSClient.MnsFields>>;
   }
 
   namespace MNSClient {

@@ -65,10 +65,12 @@ export function resolveMnsCredentials(
 /** The account id: the AccountId setting, or the first label of a standard MNS endpoint. */
 export function resolveMnsAccount(settings: AppConfig['Aliyun']): { accountId: string; endpoint: string } {
   const problems: ConfigProblem[] = [];
-  if (!settings.MNSEndpoint) problems.push(problem('MNSEndpoint', 'an MNS endpoint, e.g. https://<account>.mns.<region>.aliyuncs.com'));
+  if (!settings.MNSEndpoint)
+    problems.push(problem('MNSEndpoint', 'an MNS endpoint, e.g. https://<account>.mns.<region>.aliyuncs.com'));
   const fromHost = settings.MNSEndpoint ? /^https?:\/\/(\d+)\.mns[.-]/i.exec(settings.MNSEndpoint)?.[1] : undefined;
   const accountId = settings.AccountId ?? fromHost;
-  if (!accountId && settings.MNSEndpoint) problems.push(problem('AccountId', 'the Alibaba Cloud account id (the endpoint does not name it)'));
+  if (!accountId && settings.MNSEndpoint)
+    problems.push(problem('AccountId', 'the Alibaba Cloud account id (the endpoint does not name it)'));
   if (problems.length > 0) throw new ConfigError(problems);
   return { accountId: accountId!, endpoint: settings.MNSEndpoint!.replace(/\/+$/, '') };
 }

@@ -7,8 +7,23 @@ import { redactConnectionString } from '../../config/redact.js';
 import { QueueProviderError } from '../provider.js';
 
 /** Service codes worth retrying; everything the service answers otherwise is final. */
-const transientCodes = new Set(['InternalError', 'InternalServerError', 'ServiceUnavailable', 'QpsLimitExceeded', 'RequestTimeout', 'TimeExpired']);
-const authCodes = new Set(['SignatureDoesNotMatch', 'AccessDenied', 'InvalidAccessKeyId', 'InvalidSecurityToken', 'SecurityTokenExpired', 'MissingAuthorizationHeader', 'InvalidAuthorizationHeader']);
+const transientCodes = new Set([
+  'InternalError',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'QpsLimitExceeded',
+  'RequestTimeout',
+  'TimeExpired',
+]);
+const authCodes = new Set([
+  'SignatureDoesNotMatch',
+  'AccessDenied',
+  'InvalidAccessKeyId',
+  'InvalidSecurityToken',
+  'SecurityTokenExpired',
+  'MissingAuthorizationHeader',
+  'InvalidAuthorizationHeader',
+]);
 
 /** The service's error code, when the SDK error came from an `<Error>` reply. */
 export function mnsErrorCode(e: unknown): string | undefined {
@@ -26,7 +41,9 @@ export function toMnsProviderError(e: unknown, operation: string, queue: string)
   const code = mnsErrorCode(err);
   if (code) {
     const serviceMessage = /message: (.*)$/s.exec(err.message)?.[1]?.trim() ?? '';
-    const hint = authCodes.has(code) ? ' (check Aliyun:AccessKeyId and Aliyun:AccessKeySecret, or the STS credentials)' : '';
+    const hint = authCodes.has(code)
+      ? ' (check Aliyun:AccessKeyId and Aliyun:AccessKeySecret, or the STS credentials)'
+      : '';
     return new QueueProviderError(
       `MNS ${operation} on queue "${queue}" failed: ${code}${serviceMessage ? ` - ${redactConnectionString(serviceMessage)}` : ''}${hint}`,
       { provider: 'mns', queue, operation, code, transient: transientCodes.has(code) },

@@ -6,7 +6,13 @@ import { resolveMnsAccount, resolveMnsCredentials, type MnsCredentials } from '.
 import { MnsQueueProvider } from './provider.js';
 
 export { MnsQueueProvider, mnsQueueName, type MnsProviderOptions } from './provider.js';
-export { resolveMnsCredentials, resolveMnsAccount, fromFunctionComputeContext, type MnsCredentials, type FunctionComputeCredentials } from './credentials.js';
+export {
+  resolveMnsCredentials,
+  resolveMnsAccount,
+  fromFunctionComputeContext,
+  type MnsCredentials,
+  type FunctionComputeCredentials,
+} from './credentials.js';
 export { encodeMnsBody, xmlEscapeText } from './body-codec.js';
 
 export interface CreateMnsProviderOptions {
@@ -38,13 +44,24 @@ declare module '../provider.js' {
 export const queueProvider: QueueProviderDefinition<'mns'> = {
   name: 'mns',
   create: (settings, o) =>
-    createMnsProvider(settings, { ...o.extras, visibilityTimeoutMs: o.visibilityTimeoutMs, redelivery: o.redelivery, ...(o.logger ? { logger: o.logger } : {}) }),
+    createMnsProvider(settings, {
+      ...o.extras,
+      visibilityTimeoutMs: o.visibilityTimeoutMs,
+      redelivery: o.redelivery,
+      ...(o.logger ? { logger: o.logger } : {}),
+    }),
 };
 
 /** The MNS provider configured from the Aliyun section (the keys of the original .NET design). */
-export function createMnsProvider(settings: AppConfig['Aliyun'], opts: CreateMnsProviderOptions = {}): MnsQueueProvider {
+export function createMnsProvider(
+  settings: AppConfig['Aliyun'],
+  opts: CreateMnsProviderOptions = {},
+): MnsQueueProvider {
   const { accountId, endpoint } = resolveMnsAccount(settings);
-  const credentials = resolveMnsCredentials(settings, { ...(opts.credentials ? { credentials: opts.credentials } : {}), ...(opts.env ? { env: opts.env } : {}) });
+  const credentials = resolveMnsCredentials(settings, {
+    ...(opts.credentials ? { credentials: opts.credentials } : {}),
+    ...(opts.env ? { env: opts.env } : {}),
+  });
   return new MnsQueueProvider({
     accountId,
     endpoint,

@@ -17,7 +17,13 @@ import { silentLogger, type Logger } from '../../log/logger.js';
 import { decodeDeadLetter, encodeDeadLetter, MAX_DELIVERY_EXCEEDED } from '../dead-letter-envelope.js';
 import {
   QueueProviderError,
-  type OutgoingMessage, type QueueCapabilities, type QueueHealth, type QueueMessage, type QueueProvider, type ReceiveOptions, type SendResult,
+  type OutgoingMessage,
+  type QueueCapabilities,
+  type QueueHealth,
+  type QueueMessage,
+  type QueueProvider,
+  type ReceiveOptions,
+  type SendResult,
 } from '../provider.js';
 import { defaultRedeliveryBackoff, redeliveryDelay, type RedeliveryBackoff } from '../redelivery.js';
 import { clamp } from '../toolkit.js';
@@ -33,7 +39,9 @@ export const MNS_MAX_VISIBILITY_SECONDS = 43_200;
 export const MNS_MAX_MESSAGE_BYTES = 65_536;
 
 /** MNS queue names: a letter, then letters, digits and dashes (at most 120 characters here). */
-export const mnsQueueName = z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,119}$/, { message: 'an MNS queue name (a letter, then letters, digits, dashes; at most 120)' });
+export const mnsQueueName = z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,119}$/, {
+  message: 'an MNS queue name (a letter, then letters, digits, dashes; at most 120)',
+});
 
 export interface MnsProviderOptions {
   accountId: string;
@@ -69,10 +77,18 @@ const messageFields = z.object({
 });
 const receiveBody = z.union([z.array(messageFields), messageFields.transform((m) => [m])]);
 
-const sendResultFields = z.object({ MessageId: z.string().optional(), ErrorCode: z.string().optional(), ErrorMessage: z.string().optional() });
+const sendResultFields = z.object({
+  MessageId: z.string().optional(),
+  ErrorCode: z.string().optional(),
+  ErrorMessage: z.string().optional(),
+});
 const batchSendBody = z.union([z.array(sendResultFields), sendResultFields.transform((m) => [m])]);
 
-const deleteErrorFields = z.object({ ErrorCode: z.string(), ErrorMessage: z.string().optional(), ReceiptHandle: z.string() });
+const deleteErrorFields = z.object({
+  ErrorCode: z.string(),
+  ErrorMessage: z.string().optional(),
+  ReceiptHandle: z.string(),
+});
 const batchDeleteBody = z.union([z.array(deleteErrorFields), deleteErrorFields.transform((m) => [m]), z.undefined()]);
 
 const queueAttributes = z.object({
@@ -105,8 +121,15 @@ export class MnsQueueProvider implements QueueProvider {
   constructor(private readonly opts: MnsProviderOptions) {
     this.queueName = mnsQueueName.parse(opts.queueName);
     this.deadLetterQueueName = mnsQueueName.parse(opts.deadLetterQueueName);
-    if (this.queueName === this.deadLetterQueueName) throw new Error(`MNS: the dead-letter queue must differ from the queue "${this.queueName}" (Aliyun:DeadLetterQueueName)`);
-    this.visibilitySeconds = clamp(Math.ceil((opts.visibilityTimeoutMs ?? 30_000) / 1000), 1, MNS_MAX_VISIBILITY_SECONDS);
+    if (this.queueName === this.deadLetterQueueName)
+      throw new Error(
+        `MNS: the dead-letter queue must differ from the queue "${this.queueName}" (Aliyun:DeadLetterQueueName)`,
+      );
+    this.visibilitySeconds = clamp(
+      Math.ceil((opts.visibilityTimeoutMs ?? 30_000) / 1000),
+      1,
+      MNS_MAX_VISIBILITY_SECONDS,
+    );
     this.maxBytes = clamp(opts.maxMessageBytes ?? MNS_MAX_MESSAGE_BYTES, 1024, MNS_MAX_MESSAGE_BYTES);
     this.redelivery = opts.redelivery ?? defaultRedeliveryBackoff;
     this.log = (opts.logger ?? silentLogger).child({ provider: 'mns', queue: this.queueName });
@@ -156,10 +179,17 @@ export class MnsQueueProvider implements QueueProvider {
       if (m.deliveryCount > this.opts.maxReceiveCount) {
         // Delivered too often without being settled (crashes, timeouts): it leaves for the dead-letter queue.
         try {
-          await this.moveToDeadLetter(m, MAX_DELIVERY_EXCEEDED, `received ${m.deliveryCount} times; Aliyun:MaxReceiveCount is ${this.opts.maxReceiveCount}`);
+          await this.moveToDeadLetter(
+            m,
+            MAX_DELIVERY_EXCEEDED,
+            `received ${m.deliveryCount} times; Aliyun:MaxReceiveCount is ${this.opts.maxReceiveCount}`,
+          );
         } catch (e) {
           // Not handed out either way; its visibility timeout brings it back for another try.
-          this.log.warn('moving a message past its receive count to the dead-letter queue failed', { messageId: m.id, error: errorMessage(e) });
+          this.log.warn('moving a message past its receive count to the dead-letter queue failed', {
+            messageId: m.id,
+            error: errorMessage(e),
+          });
         }
         continue;
       }
@@ -176,7 +206,11 @@ export class MnsQueueProvider implements QueueProvider {
   async abandon(message: QueueMessage, delayMs?: number): Promise<void> {
     const h = this.handleOf(message, this.queueName, 'abandon');
     if (message.deliveryCount >= this.opts.maxReceiveCount) {
-      await this.moveToDeadLetter(message, MAX_DELIVERY_EXCEEDED, `abandoned on delivery ${message.deliveryCount}; Aliyun:MaxReceiveCount is ${this.opts.maxReceiveCount}`);
+      await this.moveToDeadLetter(
+        message,
+        MAX_DELIVERY_EXCEEDED,
+        `abandoned on delivery ${message.deliveryCount}; Aliyun:MaxReceiveCount is ${this.opts.maxReceiveCount}`,
+      );
       return;
     }
     const delay = delayMs ?? redeliveryDelay(message.deliveryCount, this.redelivery);
@@ -219,12 +253,19 @@ export class MnsQueueProvider implements QueueProvider {
         throw toMnsProviderError(e, 'batchSendMessage', this.queueName);
       }
       const parsed = batchSendBody.safeParse(res.body);
-      if (!parsed.success || parsed.data.length !== chunk.length) throw this.badReply('batchSendMessage', this.queueName);
+      if (!parsed.success || parsed.data.length !== chunk.length)
+        throw this.badReply('batchSendMessage', this.queueName);
       const failed = parsed.data.map((r, j) => ({ r, j: i + j })).filter(({ r }) => r.ErrorCode || !r.MessageId);
       if (failed.length > 0) {
         throw new QueueProviderError(
           `MNS batchSendMessage on queue "${this.queueName}": ${failed.length} of ${chunk.length} messages were refused (${failed.map(({ r, j }) => `#${j}: ${r.ErrorCode ?? 'no id'}`).join(', ')}); messages before #${i} and the others of this chunk were sent`,
-          { provider: 'mns', queue: this.queueName, operation: 'batchSendMessage', code: failed[0]!.r.ErrorCode ?? 'PartialFailure', transient: false },
+          {
+            provider: 'mns',
+            queue: this.queueName,
+            operation: 'batchSendMessage',
+            code: failed[0]!.r.ErrorCode ?? 'PartialFailure',
+            transient: false,
+          },
         );
       }
       for (const r of parsed.data) out.push({ id: r.MessageId! });
@@ -248,7 +289,10 @@ export class MnsQueueProvider implements QueueProvider {
 
   async health(): Promise<QueueHealth> {
     try {
-      const [main, dlq] = await Promise.all([this.attributes(this.queueName), this.attributes(this.deadLetterQueueName)]);
+      const [main, dlq] = await Promise.all([
+        this.attributes(this.queueName),
+        this.attributes(this.deadLetterQueueName),
+      ]);
       return {
         provider: this.kind,
         queue: this.queueName,
@@ -285,7 +329,13 @@ export class MnsQueueProvider implements QueueProvider {
     if (!parsed.success) throw this.badReply('batchReceiveMessage', queue);
     return parsed.data.map((m) => {
       const handle: MnsHandle = { kind: 'mns', queue, receiptHandle: m.ReceiptHandle };
-      return { id: m.MessageId, body: m.MessageBody, deliveryCount: m.DequeueCount, enqueuedAt: new Date(m.EnqueueTime), handle };
+      return {
+        id: m.MessageId,
+        body: m.MessageBody,
+        deliveryCount: m.DequeueCount,
+        enqueuedAt: new Date(m.EnqueueTime),
+        handle,
+      };
     });
   }
 
@@ -294,7 +344,10 @@ export class MnsQueueProvider implements QueueProvider {
     let body = encodeDeadLetter(message, this.queueName, reason, description);
     if (Buffer.byteLength(body, 'utf8') > this.maxBytes) {
       // The envelope would not fit: keep the body intact rather than the reason (ingest records the reason).
-      this.log.warn('dead-letter envelope too large; original body dead-lettered without its reason', { messageId: message.id, reason });
+      this.log.warn('dead-letter envelope too large; original body dead-lettered without its reason', {
+        messageId: message.id,
+        reason,
+      });
       body = message.body;
     }
     try {
@@ -320,9 +373,10 @@ export class MnsQueueProvider implements QueueProvider {
     const failures = new Map<string, Error>();
     let res;
     try {
-      res = handles.length === 1
-        ? await this.client.deleteMessage(queue, encodeURIComponent(handles[0]!))
-        : await this.client.batchDeleteMessage(queue, handles.map(xmlEscapeText));
+      res =
+        handles.length === 1
+          ? await this.client.deleteMessage(queue, encodeURIComponent(handles[0]!))
+          : await this.client.batchDeleteMessage(queue, handles.map(xmlEscapeText));
     } catch (e) {
       throw toMnsProviderError(e, handles.length === 1 ? 'deleteMessage' : 'batchDeleteMessage', queue);
     }
@@ -330,10 +384,13 @@ export class MnsQueueProvider implements QueueProvider {
     const parsed = batchDeleteBody.safeParse(res.body);
     if (!parsed.success) throw this.badReply('batchDeleteMessage', queue);
     for (const f of parsed.data ?? []) {
-      failures.set(f.ReceiptHandle, new QueueProviderError(
-        `MNS deleteMessage on queue "${queue}" failed: ${f.ErrorCode}${f.ErrorMessage ? ` - ${f.ErrorMessage}` : ''} (the receipt handle expired: the message will be delivered again)`,
-        { provider: 'mns', queue, operation: 'batchDeleteMessage', code: f.ErrorCode, transient: false },
-      ));
+      failures.set(
+        f.ReceiptHandle,
+        new QueueProviderError(
+          `MNS deleteMessage on queue "${queue}" failed: ${f.ErrorCode}${f.ErrorMessage ? ` - ${f.ErrorMessage}` : ''} (the receipt handle expired: the message will be delivered again)`,
+          { provider: 'mns', queue, operation: 'batchDeleteMessage', code: f.ErrorCode, transient: false },
+        ),
+      );
     }
     return failures;
   }
@@ -382,8 +439,15 @@ export class MnsQueueProvider implements QueueProvider {
   }
 
   private badReply(operation: string, queue: string): QueueProviderError {
-    return new QueueProviderError(`MNS ${operation} on queue "${queue}": the service's reply did not have the expected shape`, {
-      provider: 'mns', queue, operation, code: 'UnexpectedReply', transient: true,
-    });
+    return new QueueProviderError(
+      `MNS ${operation} on queue "${queue}": the service's reply did not have the expected shape`,
+      {
+        provider: 'mns',
+        queue,
+        operation,
+        code: 'UnexpectedReply',
+        transient: true,
+      },
+    );
   }
 }

@@ -46,10 +46,18 @@ export function resolveServiceBusAuth(settings: ServiceBusAuthSettings, credenti
     try {
       parsed = parseServiceBusConnectionString(connectionString);
     } catch {
-      throw configProblem('ConnectionString', redactSecretValue(connectionString), 'a Service Bus connection string (Endpoint=sb://...;SharedAccessKeyName=...;SharedAccessKey=...)');
+      throw configProblem(
+        'ConnectionString',
+        redactSecretValue(connectionString),
+        'a Service Bus connection string (Endpoint=sb://...;SharedAccessKeyName=...;SharedAccessKey=...)',
+      );
     }
     if (!parsed.sharedAccessKey && !parsed.sharedAccessSignature) {
-      throw configProblem('ConnectionString', redactSecretValue(connectionString), 'a connection string with SharedAccessKeyName/SharedAccessKey or SharedAccessSignature');
+      throw configProblem(
+        'ConnectionString',
+        redactSecretValue(connectionString),
+        'a connection string with SharedAccessKeyName/SharedAccessKey or SharedAccessSignature',
+      );
     }
     return {
       kind: 'connection-string',
@@ -62,8 +70,18 @@ export function resolveServiceBusAuth(settings: ServiceBusAuthSettings, credenti
   const namespace = settings.FullyQualifiedNamespace?.trim();
   if (namespace) {
     const host = namespaceHost(namespace);
-    if (!host) throw configProblem('FullyQualifiedNamespace', JSON.stringify(namespace), 'a host name such as mynamespace.servicebus.windows.net');
-    return { kind: 'token-credential', fullyQualifiedNamespace: host, credential: credential ?? new DefaultAzureCredential(), secrets: [] };
+    if (!host)
+      throw configProblem(
+        'FullyQualifiedNamespace',
+        JSON.stringify(namespace),
+        'a host name such as mynamespace.servicebus.windows.net',
+      );
+    return {
+      kind: 'token-credential',
+      fullyQualifiedNamespace: host,
+      credential: credential ?? new DefaultAzureCredential(),
+      secrets: [],
+    };
   }
   throw new ConfigError([
     {
@@ -77,7 +95,8 @@ export function resolveServiceBusAuth(settings: ServiceBusAuthSettings, credenti
       key: 'AzureServiceBus:FullyQualifiedNamespace',
       envVar: 'AzureServiceBus__FullyQualifiedNamespace',
       given: '(nothing)',
-      expected: 'e.g. mynamespace.servicebus.windows.net (used with DefaultAzureCredential when ConnectionString is unset)',
+      expected:
+        'e.g. mynamespace.servicebus.windows.net (used with DefaultAzureCredential when ConnectionString is unset)',
       source: 'default',
     },
   ]);
@@ -91,7 +110,8 @@ export function createServiceBusClient(auth: ServiceBusAuth, options: ServiceBus
 
 /** The HTTPS (ATOM) management client, or undefined where there is none (the development emulator). */
 export function createAdministrationClient(auth: ServiceBusAuth): ServiceBusAdministrationClient | undefined {
-  if (auth.kind === 'token-credential') return new ServiceBusAdministrationClient(auth.fullyQualifiedNamespace, auth.credential);
+  if (auth.kind === 'token-credential')
+    return new ServiceBusAdministrationClient(auth.fullyQualifiedNamespace, auth.credential);
   return auth.developmentEmulator ? undefined : new ServiceBusAdministrationClient(auth.connectionString);
 }
 
@@ -109,6 +129,12 @@ function safeHost(url: string): string | undefined {
   }
 }
 
-function configProblem(key: 'ConnectionString' | 'FullyQualifiedNamespace', given: string, expected: string): ConfigError {
-  return new ConfigError([{ key: `AzureServiceBus:${key}`, envVar: `AzureServiceBus__${key}`, given, expected, source: 'default' }]);
+function configProblem(
+  key: 'ConnectionString' | 'FullyQualifiedNamespace',
+  given: string,
+  expected: string,
+): ConfigError {
+  return new ConfigError([
+    { key: `AzureServiceBus:${key}`, envVar: `AzureServiceBus__${key}`, given, expected, source: 'default' },
+  ]);
 }

@@ -48,8 +48,19 @@ export function toProviderError(err: unknown, ctx: ErrorContext): QueueProviderE
   );
 }
 
-export function providerError(message: string, ctx: Omit<ErrorContext, 'secrets'>, code: string, transient = false): QueueProviderError {
-  return new QueueProviderError(message, { provider: providerKind, queue: ctx.queue, operation: ctx.operation, code, transient });
+export function providerError(
+  message: string,
+  ctx: Omit<ErrorContext, 'secrets'>,
+  code: string,
+  transient = false,
+): QueueProviderError {
+  return new QueueProviderError(message, {
+    provider: providerKind,
+    queue: ctx.queue,
+    operation: ctx.operation,
+    code,
+    transient,
+  });
 }
 
 /** Runs a call, rethrowing any failure as a QueueProviderError for `operation`. */

@@ -1,6 +1,11 @@
 /** Mapping between the provider's message shapes and the SDK's. Bodies travel as UTF-8 bytes (AMQP data section). */
 import { randomUUID } from 'node:crypto';
-import type { ServiceBusMessage, ServiceBusReceivedMessage, ServiceBusReceiver, ServiceBusSessionReceiver } from '@azure/service-bus';
+import type {
+  ServiceBusMessage,
+  ServiceBusReceivedMessage,
+  ServiceBusReceiver,
+  ServiceBusSessionReceiver,
+} from '@azure/service-bus';
 import type { OutgoingMessage, QueueMessage } from '../provider.js';
 
 /**
@@ -48,7 +53,17 @@ export function resendable(received: ServiceBusReceivedMessage, deliveriesSoFar:
     messageId: received.messageId,
     applicationProperties: { ...(received.applicationProperties ?? {}), [carriedDeliveriesProperty]: deliveriesSoFar },
   };
-  for (const key of ['contentType', 'correlationId', 'subject', 'sessionId', 'partitionKey', 'replyTo', 'replyToSessionId', 'to', 'timeToLive'] as const) {
+  for (const key of [
+    'contentType',
+    'correlationId',
+    'subject',
+    'sessionId',
+    'partitionKey',
+    'replyTo',
+    'replyToSessionId',
+    'to',
+    'timeToLive',
+  ] as const) {
     if (received[key] !== undefined) Object.assign(copy, { [key]: received[key] });
   }
   return copy;

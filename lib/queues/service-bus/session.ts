@@ -38,7 +38,9 @@ export class ServiceBusSession {
       this.receiver.receiveMessages(options.maxMessages, { maxWaitTimeInMs: options.waitMs }),
     );
     this.outstanding += received.length;
-    return received.map((m) => toQueueMessage(m, new ServiceBusHandle(m, this.receiver, 'session', () => this.settledOne())));
+    return received.map((m) =>
+      toQueueMessage(m, new ServiceBusHandle(m, this.receiver, 'session', () => this.settledOne())),
+    );
   }
 
   /** Deferred messages of this session, by the sequence numbers `defer` returned. */
@@ -47,7 +49,9 @@ export class ServiceBusSession {
       this.receiver.receiveDeferredMessages(sequenceNumbers.map((n) => Long.fromString(n.toString()))),
     );
     this.outstanding += received.length;
-    return received.map((m) => toQueueMessage(m, new ServiceBusHandle(m, this.receiver, 'session', () => this.settledOne())));
+    return received.map((m) =>
+      toQueueMessage(m, new ServiceBusHandle(m, this.receiver, 'session', () => this.settledOne())),
+    );
   }
 
   async renewLock(): Promise<Date> {
@@ -55,13 +59,17 @@ export class ServiceBusSession {
   }
 
   async getState(): Promise<string | undefined> {
-    const state: unknown = await guard({ ...this.ctx, operation: 'getSessionState' }, () => this.receiver.getSessionState());
+    const state: unknown = await guard({ ...this.ctx, operation: 'getSessionState' }, () =>
+      this.receiver.getSessionState(),
+    );
     if (state === undefined || state === null) return undefined;
     return Buffer.isBuffer(state) ? state.toString('utf8') : typeof state === 'string' ? state : JSON.stringify(state);
   }
 
   async setState(state: string): Promise<void> {
-    await guard({ ...this.ctx, operation: 'setSessionState' }, () => this.receiver.setSessionState(Buffer.from(state, 'utf8')));
+    await guard({ ...this.ctx, operation: 'setSessionState' }, () =>
+      this.receiver.setSessionState(Buffer.from(state, 'utf8')),
+    );
   }
 
   /** Closes now: messages not yet settled can no longer be settled (their lock goes with the session). */

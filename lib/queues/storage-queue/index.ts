@@ -4,7 +4,12 @@ import type { QueueProviderDefinition } from '../provider.js';
 import type { RedeliveryBackoff } from '../redelivery.js';
 import { StorageQueueProvider } from './provider.js';
 
-export { StorageQueueProvider, STORAGE_RECEIVE_LIMIT, STORAGE_MAX_MESSAGE_BYTES, type StorageQueueProviderOptions } from './provider.js';
+export {
+  StorageQueueProvider,
+  STORAGE_RECEIVE_LIMIT,
+  STORAGE_MAX_MESSAGE_BYTES,
+  type StorageQueueProviderOptions,
+} from './provider.js';
 export { encodeStorageBody, decodeStorageBody, type StorageMessageEncoding } from './body-codec.js';
 
 export interface CreateStorageQueueProviderOptions {

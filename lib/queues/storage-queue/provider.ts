@@ -17,7 +17,13 @@ import { silentLogger, type Logger } from '../../log/logger.js';
 import { decodeDeadLetter, encodeDeadLetter, MAX_DELIVERY_EXCEEDED } from '../dead-letter-envelope.js';
 import {
   QueueProviderError,
-  type OutgoingMessage, type QueueCapabilities, type QueueHealth, type QueueMessage, type QueueProvider, type ReceiveOptions, type SendResult,
+  type OutgoingMessage,
+  type QueueCapabilities,
+  type QueueHealth,
+  type QueueMessage,
+  type QueueProvider,
+  type ReceiveOptions,
+  type SendResult,
 } from '../provider.js';
 import { defaultRedeliveryBackoff, redeliveryDelay, type RedeliveryBackoff } from '../redelivery.js';
 import { clamp, sleep } from '../toolkit.js';
@@ -45,7 +51,12 @@ export interface StorageQueueProviderOptions {
   logger?: Logger;
 }
 
-const handleSchema = z.object({ kind: z.literal('storage-queue'), queue: z.string(), messageId: z.string().min(1), popReceipt: z.string().min(1) });
+const handleSchema = z.object({
+  kind: z.literal('storage-queue'),
+  queue: z.string(),
+  messageId: z.string().min(1),
+  popReceipt: z.string().min(1),
+});
 type StorageHandle = z.infer<typeof handleSchema>;
 
 export class StorageQueueProvider implements QueueProvider {
@@ -77,7 +88,9 @@ export class StorageQueueProvider implements QueueProvider {
     this.deadLetterQueueName = `${opts.queueName}${opts.poisonSuffix ?? '-poison'}`;
     for (const name of [this.queueName, this.deadLetterQueueName]) {
       if (!/^(?=.{3,63}$)[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]$/.test(name)) {
-        throw new Error(`Storage queue name "${name}" is invalid: 3-63 lowercase letters, digits and single dashes (AzureStorage:QueueName, AzureStorage:PoisonQueueSuffix)`);
+        throw new Error(
+          `Storage queue name "${name}" is invalid: 3-63 lowercase letters, digits and single dashes (AzureStorage:QueueName, AzureStorage:PoisonQueueSuffix)`,
+        );
       }
     }
     this.maxDequeueCount = opts.maxDequeueCount ?? 5;
@@ -93,7 +106,9 @@ export class StorageQueueProvider implements QueueProvider {
         retryOptions: { maxTries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 1_000, tryTimeoutInMs: 30_000 },
       });
     } catch (e) {
-      throw new Error(`AzureStorage:ConnectionString is not a usable storage connection string (${redactConnectionString(opts.connectionString)}): ${errorMessage(e)}`);
+      throw new Error(
+        `AzureStorage:ConnectionString is not a usable storage connection string (${redactConnectionString(opts.connectionString)}): ${errorMessage(e)}`,
+      );
     }
     this.account = service.accountName;
     this.main = service.getQueueClient(this.queueName);
@@ -111,7 +126,11 @@ export class StorageQueueProvider implements QueueProvider {
     for (const m of received) {
       if (m.deliveryCount > this.maxDequeueCount) {
         try {
-          await this.moveToPoison(m, MAX_DELIVERY_EXCEEDED, `dequeued ${m.deliveryCount} times; the limit (Ingest:MaxDeliveryCount) is ${this.maxDequeueCount}`);
+          await this.moveToPoison(
+            m,
+            MAX_DELIVERY_EXCEEDED,
+            `dequeued ${m.deliveryCount} times; the limit (Ingest:MaxDeliveryCount) is ${this.maxDequeueCount}`,
+          );
         } catch (e) {
           // Not handed out either way; its visibility timeout brings it back for another try.
           this.log.warn('moving a poison message failed', { messageId: m.id, error: errorMessage(e) });
@@ -131,12 +150,21 @@ export class StorageQueueProvider implements QueueProvider {
   async abandon(message: QueueMessage, delayMs?: number): Promise<void> {
     const h = this.handleOf(message, this.queueName, 'abandon');
     if (message.deliveryCount >= this.maxDequeueCount) {
-      await this.moveToPoison(message, MAX_DELIVERY_EXCEEDED, `abandoned on dequeue ${message.deliveryCount}; the limit (Ingest:MaxDeliveryCount) is ${this.maxDequeueCount}`);
+      await this.moveToPoison(
+        message,
+        MAX_DELIVERY_EXCEEDED,
+        `abandoned on dequeue ${message.deliveryCount}; the limit (Ingest:MaxDeliveryCount) is ${this.maxDequeueCount}`,
+      );
       return;
     }
     const delay = delayMs ?? redeliveryDelay(message.deliveryCount, this.redelivery);
     const seconds = clamp(Math.ceil(delay / 1000), 0, MAX_VISIBILITY_SECONDS);
-    await this.call('updateMessage', h.queue, () => this.main.updateMessage(h.messageId, h.popReceipt, undefined, seconds), message.id);
+    await this.call(
+      'updateMessage',
+      h.queue,
+      () => this.main.updateMessage(h.messageId, h.popReceipt, undefined, seconds),
+      message.id,
+    );
   }
 
   async deadLetter(message: QueueMessage, reason: string, description?: string): Promise<void> {
@@ -148,7 +176,8 @@ export class StorageQueueProvider implements QueueProvider {
     const text = this.encode(message.body, this.queueName);
     const delaySeconds = delayOf(message);
     const res = await this.call('sendMessage', this.queueName, () =>
-      this.main.sendMessage(text, delaySeconds > 0 ? { visibilityTimeout: delaySeconds } : {}));
+      this.main.sendMessage(text, delaySeconds > 0 ? { visibilityTimeout: delaySeconds } : {}),
+    );
     return { id: res.messageId };
   }
 
@@ -162,7 +191,8 @@ export class StorageQueueProvider implements QueueProvider {
         const i = next++;
         const delaySeconds = delayOf(messages[i]!);
         const res = await this.call('sendMessage', this.queueName, () =>
-          this.main.sendMessage(texts[i]!, delaySeconds > 0 ? { visibilityTimeout: delaySeconds } : {}));
+          this.main.sendMessage(texts[i]!, delaySeconds > 0 ? { visibilityTimeout: delaySeconds } : {}),
+        );
         out[i] = { id: res.messageId };
       }
     };
@@ -218,11 +248,24 @@ export class StorageQueueProvider implements QueueProvider {
     const deadline = Date.now() + Math.max(0, options.waitMs);
     let pause = 50;
     while (true) {
-      const res = await this.call('receiveMessages', queue, () => client.receiveMessages({ numberOfMessages: n, visibilityTimeout: this.visibilitySeconds }));
+      const res = await this.call('receiveMessages', queue, () =>
+        client.receiveMessages({ numberOfMessages: n, visibilityTimeout: this.visibilitySeconds }),
+      );
       if (res.receivedMessageItems.length > 0) {
         return res.receivedMessageItems.map((m) => {
-          const handle: StorageHandle = { kind: 'storage-queue', queue, messageId: m.messageId, popReceipt: m.popReceipt };
-          return { id: m.messageId, body: decodeStorageBody(m.messageText), deliveryCount: m.dequeueCount, enqueuedAt: m.insertedOn, handle };
+          const handle: StorageHandle = {
+            kind: 'storage-queue',
+            queue,
+            messageId: m.messageId,
+            popReceipt: m.popReceipt,
+          };
+          return {
+            id: m.messageId,
+            body: decodeStorageBody(m.messageText),
+            deliveryCount: m.dequeueCount,
+            enqueuedAt: m.insertedOn,
+            handle,
+          };
         });
       }
       const left = deadline - Date.now();
@@ -237,13 +280,20 @@ export class StorageQueueProvider implements QueueProvider {
     let text = encodeStorageBody(encodeDeadLetter(message, this.queueName, reason, description), this.encoding);
     if (encodedSize(text) > STORAGE_MAX_MESSAGE_BYTES) {
       // The envelope would not fit: keep the body intact rather than the reason (ingest records the reason).
-      this.log.warn('dead-letter envelope too large; original body moved to the poison queue without its reason', { messageId: message.id, reason });
+      this.log.warn('dead-letter envelope too large; original body moved to the poison queue without its reason', {
+        messageId: message.id,
+        reason,
+      });
       text = encodeStorageBody(message.body, this.encoding);
     }
     await this.call('sendMessage', this.deadLetterQueueName, () => this.poison.sendMessage(text), message.id);
     // Sent first, deleted second: a failure in between duplicates the poison message, it never loses it.
     await this.call('deleteMessage', h.queue, () => this.main.deleteMessage(h.messageId, h.popReceipt), message.id);
-    this.log.info('message moved to the poison queue', { messageId: message.id, reason, deliveryCount: message.deliveryCount });
+    this.log.info('message moved to the poison queue', {
+      messageId: message.id,
+      reason,
+      deliveryCount: message.deliveryCount,
+    });
   }
 
   private encode(body: string, queue: string): string {
@@ -281,11 +331,19 @@ export class StorageQueueProvider implements QueueProvider {
     if (e instanceof QueueProviderError) return e;
     const err = e instanceof Error ? e : new Error(String(e));
     const status = e instanceof RestError ? e.statusCode : undefined;
-    const code = e instanceof RestError ? (e.code ?? (status ? `HTTP${status}` : undefined)) : ((err as { code?: unknown }).code as string | undefined) ?? err.name;
+    const code =
+      e instanceof RestError
+        ? (e.code ?? (status ? `HTTP${status}` : undefined))
+        : (((err as { code?: unknown }).code as string | undefined) ?? err.name);
     // No status: the request never got an answer (refused, reset, timed out). 408/429/5xx: the service is busy.
     const transient = status === undefined || status === 408 || status === 429 || status >= 500;
     const what = messageId ? ` (message ${messageId})` : '';
-    const hint = status === 403 ? ' (check AzureStorage:ConnectionString)' : status === 404 && code === 'QueueNotFound' ? ' (call ensureQueues first)' : '';
+    const hint =
+      status === 403
+        ? ' (check AzureStorage:ConnectionString)'
+        : status === 404 && code === 'QueueNotFound'
+          ? ' (call ensureQueues first)'
+          : '';
     const first = redactConnectionString(err.message.split('\n')[0] ?? '');
     return new QueueProviderError(
       `Storage queue ${operation} on "${queue}" of account ${this.account} failed${what}: ${code ?? 'error'}${status ? ` (HTTP ${status})` : ''} - ${first}${hint}`,

@@ -37,7 +37,12 @@ export function shapeOf(filter: Record<string, unknown>, sort: Record<string, 1 
   };
   visit(filter, false);
   for (const k of equality) range.delete(k);
-  return { equality: [...equality], multi: [...multi], range: [...range], sort: Object.entries(sort) as [string, 1 | -1][] };
+  return {
+    equality: [...equality],
+    multi: [...multi],
+    range: [...range],
+    sort: Object.entries(sort) as [string, 1 | -1][],
+  };
 }
 
 export function indexCovers(index: Pick<IndexDeclaration, 'key'>, q: QueryShape): { ok: boolean; why?: string } {
@@ -45,16 +50,27 @@ export function indexCovers(index: Pick<IndexDeclaration, 'key'>, q: QueryShape)
   const names = keys.map(([k]) => k);
   // The leading run of equality and $in fields; every point-equality field must be in it.
   let eqCount = 0;
-  while (eqCount < names.length && (q.equality.includes(names[eqCount]!) || q.multi.includes(names[eqCount]!))) eqCount++;
+  while (eqCount < names.length && (q.equality.includes(names[eqCount]!) || q.multi.includes(names[eqCount]!)))
+    eqCount++;
   const prefix = new Set(names.slice(0, eqCount));
-  for (const f of q.equality) if (!prefix.has(f)) return { ok: false, why: `equality field ${f} is not in the index prefix [${names.slice(0, eqCount).join(', ')}]` };
+  for (const f of q.equality)
+    if (!prefix.has(f))
+      return {
+        ok: false,
+        why: `equality field ${f} is not in the index prefix [${names.slice(0, eqCount).join(', ')}]`,
+      };
   const sort = q.sort.filter(([f]) => !prefix.has(f));
   const sortKeys = keys.slice(eqCount, eqCount + sort.length);
   if (sort.length) {
     const same = sort.every(([f, d], i) => sortKeys[i]?.[0] === f && sortKeys[i]?.[1] === d);
     const reversed = sort.every(([f, d], i) => sortKeys[i]?.[0] === f && sortKeys[i]?.[1] === -d);
-    if (!same && !reversed) return { ok: false, why: `sort ${JSON.stringify(sort)} does not follow the equality prefix in [${names.join(', ')}]` };
+    if (!same && !reversed)
+      return {
+        ok: false,
+        why: `sort ${JSON.stringify(sort)} does not follow the equality prefix in [${names.join(', ')}]`,
+      };
   }
-  for (const f of [...q.range, ...q.multi]) if (!names.includes(f)) return { ok: false, why: `field ${f} is not in the index` };
+  for (const f of [...q.range, ...q.multi])
+    if (!names.includes(f)) return { ok: false, why: `field ${f} is not in the index` };
   return { ok: true };
 }

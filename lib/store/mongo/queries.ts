@@ -2,7 +2,13 @@ import type { Filter } from 'mongodb';
 import { queryDeclarer } from './query-declaration.js';
 import { claimableNow } from './writes.js';
 import type { Task } from '../../tasks/model.js';
-import { JobTaskStatus as S, claimableStatuses, finishedStatuses, leasedStatuses, type JobTaskStatus } from '../../tasks/status.js';
+import {
+  JobTaskStatus as S,
+  claimableStatuses,
+  finishedStatuses,
+  leasedStatuses,
+  type JobTaskStatus,
+} from '../../tasks/status.js';
 
 /**
  * Every read the store sends, with the sort it uses and the index it relies on (./indexes.ts); the
@@ -61,28 +67,43 @@ export const queries = {
   listAll: declare({
     name: 'listAll',
     index: 'created',
-    filter: (after?: { createdAt: Date; id: string }, from?: Date, to?: Date) => ({ ...pageAfter(after), ...createdRange(from, to) }),
+    filter: (after?: { createdAt: Date; id: string }, from?: Date, to?: Date) => ({
+      ...pageAfter(after),
+      ...createdRange(from, to),
+    }),
     sort: { createdAt: -1, _id: -1 },
     sample: [{ createdAt: at, id: 'a' }, at, at],
   }),
   listByStatus: declare({
     name: 'listByStatus',
     index: 'status_created',
-    filter: (status: readonly JobTaskStatus[], after?: { createdAt: Date; id: string }, from?: Date, to?: Date) => ({ status: { $in: [...status] }, ...pageAfter(after), ...createdRange(from, to) }),
+    filter: (status: readonly JobTaskStatus[], after?: { createdAt: Date; id: string }, from?: Date, to?: Date) => ({
+      status: { $in: [...status] },
+      ...pageAfter(after),
+      ...createdRange(from, to),
+    }),
     sort: { createdAt: -1, _id: -1 },
     sample: [[S.Queued], { createdAt: at, id: 'a' }, at, at],
   }),
   listByType: declare({
     name: 'listByType',
     index: 'type_created',
-    filter: (type: string, after?: { createdAt: Date; id: string }, from?: Date, to?: Date) => ({ type, ...pageAfter(after), ...createdRange(from, to) }),
+    filter: (type: string, after?: { createdAt: Date; id: string }, from?: Date, to?: Date) => ({
+      type,
+      ...pageAfter(after),
+      ...createdRange(from, to),
+    }),
     sort: { createdAt: -1, _id: -1 },
     sample: ['echo', { createdAt: at, id: 'a' }, at, at],
   }),
   listByWorker: declare({
     name: 'listByWorker',
     index: 'worker_created',
-    filter: (workerId: string, after?: { createdAt: Date; id: string }, from?: Date, to?: Date) => ({ 'owner.workerId': workerId, ...pageAfter(after), ...createdRange(from, to) }),
+    filter: (workerId: string, after?: { createdAt: Date; id: string }, from?: Date, to?: Date) => ({
+      'owner.workerId': workerId,
+      ...pageAfter(after),
+      ...createdRange(from, to),
+    }),
     sort: { createdAt: -1, _id: -1 },
     sample: ['w', { createdAt: at, id: 'a' }, at, at],
   }),

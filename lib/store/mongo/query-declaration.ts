@@ -15,4 +15,7 @@ export interface QueryDeclaration<A extends unknown[], D extends Document> {
 }
 
 /** Declares queries of one collection (keeps each filter's argument types). */
-export const queryDeclarer = <D extends Document>() => <A extends unknown[]>(q: QueryDeclaration<A, D>): QueryDeclaration<A, D> => q;
+export const queryDeclarer =
+  <D extends Document>() =>
+  <A extends unknown[]>(q: QueryDeclaration<A, D>): QueryDeclaration<A, D> =>
+    q;

@@ -6,7 +6,10 @@ import { queries } from './queries.js';
 
 // Read-only reports over the tasks collection (list paging, stats, throughput): they change nothing.
 
-interface Cursor { createdAt: Date; id: string }
+interface Cursor {
+  createdAt: Date;
+  id: string;
+}
 
 export function encodeCursor(t: Pick<Task, 'createdAt' | '_id'>): string {
   return Buffer.from(JSON.stringify([t.createdAt.getTime(), t._id])).toString('base64url');
@@ -15,7 +18,8 @@ export function encodeCursor(t: Pick<Task, 'createdAt' | '_id'>): string {
 export function decodeCursor(cursor: string): Cursor | undefined {
   try {
     const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && typeof v[0] === 'number' && typeof v[1] === 'string') return { createdAt: new Date(v[0]), id: v[1] };
+    if (Array.isArray(v) && typeof v[0] === 'number' && typeof v[1] === 'string')
+      return { createdAt: new Date(v[0]), id: v[1] };
   } catch {
     // fall through
   }
@@ -26,7 +30,11 @@ export function decodeCursor(cursor: string): Cursor | undefined {
  * Newest first, keyset paging. The most selective filter picks the query (and so the index); the
  * other filters narrow the rows that index returns.
  */
-export async function listTasks(col: Collection<Task>, f: ListTasksFilter, page: { limit?: number; cursor?: string | null } = {}): Promise<ListTasksPage> {
+export async function listTasks(
+  col: Collection<Task>,
+  f: ListTasksFilter,
+  page: { limit?: number; cursor?: string | null } = {},
+): Promise<ListTasksPage> {
   const limit = Math.min(Math.max(page.limit ?? 50, 1), 500);
   const after = page.cursor ? decodeCursor(page.cursor) : undefined;
   let filter: Filter<Task>;
@@ -38,7 +46,11 @@ export async function listTasks(col: Collection<Task>, f: ListTasksFilter, page:
     ...(f.workerId && f.type ? { type: f.type } : {}),
     ...((f.workerId || f.type) && f.status?.length ? { status: { $in: [...f.status] } } : {}),
   };
-  const rows = await col.find({ ...filter, ...residual }).sort({ createdAt: -1, _id: -1 }).limit(limit + 1).toArray();
+  const rows = await col
+    .find({ ...filter, ...residual })
+    .sort({ createdAt: -1, _id: -1 })
+    .limit(limit + 1)
+    .toArray();
   const tasks = rows.slice(0, limit);
   return { tasks, nextCursor: rows.length > limit ? encodeCursor(tasks[tasks.length - 1]!) : null };
 }
@@ -47,8 +59,14 @@ export async function listTasks(col: Collection<Task>, f: ListTasksFilter, page:
 export async function taskStats(col: Collection<Task>, now = new Date()): Promise<TaskStats> {
   const counts: Record<string, number> = {};
   const values = await Promise.all(allStatuses.map((s) => col.countDocuments(queries.countByStatus.filter(s))));
-  allStatuses.forEach((s, i) => { counts[statusName(s)] = values[i]!; });
-  const oldest = await col.find(queries.oldestClaimable.filter(now), { projection: { nextAttemptAt: 1 } }).sort(queries.oldestClaimable.sort!).limit(1).next();
+  allStatuses.forEach((s, i) => {
+    counts[statusName(s)] = values[i]!;
+  });
+  const oldest = await col
+    .find(queries.oldestClaimable.filter(now), { projection: { nextAttemptAt: 1 } })
+    .sort(queries.oldestClaimable.sort!)
+    .limit(1)
+    .next();
   return {
     counts,
     total: values.reduce((a, b) => a + b, 0),
@@ -67,13 +85,23 @@ interface Row {
 
 type Outcome = 'succeeded' | 'failed' | 'cancelled';
 const outcomeOf = (status: number): Outcome | undefined =>
-  status === S.Succeeded ? 'succeeded' : status === S.Cancelled ? 'cancelled' : status === S.Error || status === S.Timeout || status === S.Failed ? 'failed' : undefined;
+  status === S.Succeeded
+    ? 'succeeded'
+    : status === S.Cancelled
+      ? 'cancelled'
+      : status === S.Error || status === S.Timeout || status === S.Failed
+        ? 'failed'
+        : undefined;
 
 /**
  * Finished tasks per minute since `now - sinceMs`. The database groups by (minute, status), so the
  * answer is at most minutes x statuses rows whatever the volume; the index status_finished serves the match.
  */
-export async function taskThroughput(col: Collection<Task>, sinceMs: number, now = new Date()): Promise<TaskThroughput> {
+export async function taskThroughput(
+  col: Collection<Task>,
+  sinceMs: number,
+  now = new Date(),
+): Promise<TaskThroughput> {
   const bucketMs = THROUGHPUT_BUCKET_MS;
   const firstBucket = Math.floor((now.getTime() - sinceMs) / bucketMs);
   const lastBucket = Math.floor(now.getTime() / bucketMs);
@@ -92,7 +120,8 @@ export async function taskThroughput(col: Collection<Task>, sinceMs: number, now
     ])
     .toArray();
   const buckets: ThroughputBucket[] = [];
-  for (let m = firstBucket; m <= lastBucket; m++) buckets.push({ at: new Date(m * bucketMs), succeeded: 0, failed: 0, cancelled: 0, retried: 0 });
+  for (let m = firstBucket; m <= lastBucket; m++)
+    buckets.push({ at: new Date(m * bucketMs), succeeded: 0, failed: 0, cancelled: 0, retried: 0 });
   const totals = { succeeded: 0, failed: 0, cancelled: 0, retried: 0 };
   for (const r of rows) {
     const outcome = outcomeOf(r._id.s);

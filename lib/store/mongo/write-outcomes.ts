@@ -36,7 +36,10 @@ export function duplicatesOf(e: unknown): number[] {
 
 /** A projection returning only the history entry write `w` added (`history` absent when none), and what follows it. */
 export const writeEntry = (w: string) => ({
-  status: 1, updatedAt: 1, nextAttemptAt: 1, history: { $elemMatch: { w } },
+  status: 1,
+  updatedAt: 1,
+  nextAttemptAt: 1,
+  history: { $elemMatch: { w } },
 });
 
 /** The entry a read with `writeEntry(w)` found: the write applied. */

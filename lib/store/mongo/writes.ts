@@ -54,24 +54,35 @@ type LeaseKey = Pick<Lease, 'taskId' | 'leaseToken'>;
 
 /** A lease-guarded write: the task, the caller's token, and the states the write may leave. */
 const leased = (lease: LeaseKey, from: readonly JobTaskStatus[]): Filter<Task> => ({
-  _id: lease.taskId, 'owner.leaseToken': lease.leaseToken, status: { $in: [...from] },
+  _id: lease.taskId,
+  'owner.leaseToken': lease.leaseToken,
+  status: { $in: [...from] },
 });
 
 /** An optimistic write: the version the caller read, and the states the write may leave. */
 const versioned = (taskId: string, version: number, from: readonly JobTaskStatus[]): Filter<Task> => ({
-  _id: taskId, version, status: { $in: [...from] },
+  _id: taskId,
+  version,
+  status: { $in: [...from] },
 });
 
 const claim = (workerId: string, leaseToken: string, now: Date) =>
   stateChange(S.Assigned, {
-    now, by: workerId, inc: { attempts: 1 },
+    now,
+    by: workerId,
+    inc: { attempts: 1 },
     set: { owner: { workerId, leaseToken, acquiredAt: now }, heartbeatAt: now, cancelRequested: false },
   });
 
 /** A worker that ends its own attempt for good stays on record as the owner; a reclaimed one does not (it died). */
 const endAttempt = (e: AttemptEnd, owner: 'kept' | 'dropped') =>
   stateChange(e.to, {
-    now: e.now, from: e.from, by: e.by, reason: e.reason, error: e.error, ...(e.w ? { w: e.w } : {}),
+    now: e.now,
+    from: e.from,
+    by: e.by,
+    reason: e.reason,
+    error: e.error,
+    ...(e.w ? { w: e.w } : {}),
     set: e.nextAttemptAt
       ? { owner: null, heartbeatAt: null, nextAttemptAt: e.nextAttemptAt }
       : { ...(owner === 'dropped' ? { owner: null, heartbeatAt: null } : {}), finishedAt: e.now },
@@ -136,108 +147,187 @@ const aLease: LeaseKey = { taskId: 'a', leaseToken: 't' };
 export const writes = {
   /** One task, one round trip: an atomic findOneAndUpdate in claim order. */
   claimOne: update({
-    name: 'claimOne', from: claimableStatuses, to: [S.Assigned], index: 'claim_order',
-    filter: claimableNow, sort: { priority: -1, createdAt: 1 }, update: claim, sample: [at, ['echo']],
+    name: 'claimOne',
+    from: claimableStatuses,
+    to: [S.Assigned],
+    index: 'claim_order',
+    filter: claimableNow,
+    sort: { priority: -1, createdAt: 1 },
+    update: claim,
+    sample: [at, ['echo']],
   }),
   /** The batch claim: candidates read in claim order, taken if still claimable, all under one fresh token. */
   claimBatch: update({
-    name: 'claimBatch', from: claimableStatuses, to: [S.Assigned], index: '_id',
+    name: 'claimBatch',
+    from: claimableStatuses,
+    to: [S.Assigned],
+    index: '_id',
     filter: (ids: readonly string[], now: Date) => ({
-      _id: { $in: [...ids] }, status: { $in: [...claimableStatuses] }, nextAttemptAt: { $lte: now },
+      _id: { $in: [...ids] },
+      status: { $in: [...claimableStatuses] },
+      nextAttemptAt: { $lte: now },
     }),
-    update: claim, sample: [['a'], at],
+    update: claim,
+    sample: [['a'], at],
   }),
   start: update({
-    name: 'start', from: [S.Assigned], to: [S.Running], index: '_id', sample: [aLease],
+    name: 'start',
+    from: [S.Assigned],
+    to: [S.Running],
+    index: '_id',
+    sample: [aLease],
     filter: (lease: LeaseKey) => leased(lease, [S.Assigned]),
     update: (lease: Lease, now: Date, w: string) =>
       stateChange(S.Running, {
-        now, from: S.Assigned, by: lease.workerId, w,
+        now,
+        from: S.Assigned,
+        by: lease.workerId,
+        w,
         set: { startedAt: now, heartbeatAt: now },
       }),
   }),
   heartbeat: update({
-    name: 'heartbeat', from: leasedStatuses, to: [], index: '_id', sample: [aLease],
+    name: 'heartbeat',
+    from: leasedStatuses,
+    to: [],
+    index: '_id',
+    sample: [aLease],
     filter: (lease: LeaseKey) => leased(lease, leasedStatuses),
     update: (now: Date, progress?: unknown) =>
       touch(now, { heartbeatAt: now, ...(progress !== undefined ? { progress } : {}) }),
   }),
   /** Several leases of one token (a batch claim's) in one updateMany; the same filter reads back which held. */
   heartbeatMany: update({
-    name: 'heartbeatMany', from: leasedStatuses, to: [], index: '_id', sample: [['a'], 't'],
+    name: 'heartbeatMany',
+    from: leasedStatuses,
+    to: [],
+    index: '_id',
+    sample: [['a'], 't'],
     filter: (taskIds: readonly string[], leaseToken: string) => ({
-      _id: { $in: [...taskIds] }, 'owner.leaseToken': leaseToken, status: { $in: [...leasedStatuses] },
+      _id: { $in: [...taskIds] },
+      'owner.leaseToken': leaseToken,
+      status: { $in: [...leasedStatuses] },
     }),
     update: (now: Date) => touch(now, { heartbeatAt: now }),
   }),
   /** With the handler's result, or none (stored as null). */
   complete: update({
-    name: 'complete', from: [S.Running], to: [S.Succeeded], index: '_id', sample: [aLease],
+    name: 'complete',
+    from: [S.Running],
+    to: [S.Succeeded],
+    index: '_id',
+    sample: [aLease],
     filter: (lease: LeaseKey) => leased(lease, [S.Running]),
     update: (lease: Lease, now: Date, w: string, result: unknown) =>
       stateChange(S.Succeeded, {
-        now, from: S.Running, by: lease.workerId, w,
+        now,
+        from: S.Running,
+        by: lease.workerId,
+        w,
         set: { result: result === undefined ? null : result, finishedAt: now, heartbeatAt: now },
       }),
   }),
   /** The handler failed: Retrying with backoff while attempts remain (and retryable), else Error. */
   fail: update({
-    name: 'fail', from: leasedStatuses, to: [S.Retrying, S.Error], index: '_id', sample: [aLease, S.Running],
+    name: 'fail',
+    from: leasedStatuses,
+    to: [S.Retrying, S.Error],
+    index: '_id',
+    sample: [aLease, S.Running],
     filter: (lease: LeaseKey, status: JobTaskStatus) => leased(lease, [status]),
     update: (e: AttemptEnd) => endAttempt(e, 'kept'),
   }),
   /** The handler outlived its timeout: Retrying while attempts remain, else Timeout. */
   timedOut: update({
-    name: 'timedOut', from: leasedStatuses, to: [S.Retrying, S.Timeout], index: '_id', sample: [aLease, S.Running],
+    name: 'timedOut',
+    from: leasedStatuses,
+    to: [S.Retrying, S.Timeout],
+    index: '_id',
+    sample: [aLease, S.Running],
     filter: (lease: LeaseKey, status: JobTaskStatus) => leased(lease, [status]),
     update: (e: AttemptEnd) => endAttempt(e, 'kept'),
   }),
   /** The worker acknowledges a cancel request. */
   cancelled: update({
-    name: 'cancelled', from: leasedStatuses, to: [S.Cancelled], index: '_id', sample: [aLease],
+    name: 'cancelled',
+    from: leasedStatuses,
+    to: [S.Cancelled],
+    index: '_id',
+    sample: [aLease],
     filter: (lease: LeaseKey) => leased(lease, leasedStatuses),
     update: (lease: Lease, now: Date, w: string, reason: string) =>
       stateChange(S.Cancelled, { now, by: lease.workerId, reason, w, set: { finishedAt: now } }),
   }),
   /** Back to Queued, the attempt not counted (graceful shutdown, or a timeout that does not fit a deadline). */
   release: update({
-    name: 'release', from: leasedStatuses, to: [S.Queued], index: '_id', sample: [aLease],
+    name: 'release',
+    from: leasedStatuses,
+    to: [S.Queued],
+    index: '_id',
+    sample: [aLease],
     filter: (lease: LeaseKey) => leased(lease, leasedStatuses),
     update: (lease: Lease, now: Date, w: string, reason: string) =>
       stateChange(S.Queued, {
-        now, by: lease.workerId, reason, w, inc: { attempts: -1 },
+        now,
+        by: lease.workerId,
+        reason,
+        w,
+        inc: { attempts: -1 },
         set: { owner: null, heartbeatAt: null, startedAt: null, nextAttemptAt: now },
       }),
   }),
   /** An operator cancels a task no worker holds: Cancelled at once. */
   cancelWaiting: update({
-    name: 'cancelWaiting', from: waitingStatuses, to: [S.Cancelled], index: '_id', sample: ['a', 1, S.Queued],
+    name: 'cancelWaiting',
+    from: waitingStatuses,
+    to: [S.Cancelled],
+    index: '_id',
+    sample: ['a', 1, S.Queued],
     filter: (taskId: string, version: number, status: JobTaskStatus) => versioned(taskId, version, [status]),
     update: (from: JobTaskStatus, now: Date, by: string | undefined, reason: string) =>
       stateChange(S.Cancelled, { now, from, by, reason, set: { finishedAt: now, cancelRequested: true } }),
   }),
   /** An operator cancels a leased task: the flag its owner's heartbeat reads. */
   requestCancel: update({
-    name: 'requestCancel', from: leasedStatuses, to: [], index: '_id', sample: ['a', 1, S.Running],
+    name: 'requestCancel',
+    from: leasedStatuses,
+    to: [],
+    index: '_id',
+    sample: ['a', 1, S.Running],
     filter: (taskId: string, version: number, status: JobTaskStatus) => versioned(taskId, version, [status]),
     update: (now: Date) => touch(now, { cancelRequested: true }),
   }),
   /** An operator's retry of a finished, failed task: Retrying, due now, one more attempt allowed. */
   operatorRetry: update({
-    name: 'operatorRetry', from: retryableByOperatorStatuses, to: [S.Retrying], index: '_id', sample: ['a', 1, S.Error],
+    name: 'operatorRetry',
+    from: retryableByOperatorStatuses,
+    to: [S.Retrying],
+    index: '_id',
+    sample: ['a', 1, S.Error],
     filter: (taskId: string, version: number, status: JobTaskStatus) => versioned(taskId, version, [status]),
     update: (task: Pick<Task, 'status' | 'maxRetries' | 'attempts'>, now: Date, by?: string) =>
       stateChange(S.Retrying, {
-        now, from: task.status, by, reason: 'retried by operator',
+        now,
+        from: task.status,
+        by,
+        reason: 'retried by operator',
         set: {
-          nextAttemptAt: now, owner: null, heartbeatAt: null, cancelRequested: false, finishedAt: null,
+          nextAttemptAt: now,
+          owner: null,
+          heartbeatAt: null,
+          cancelRequested: false,
+          finishedAt: null,
           maxRetries: Math.max(task.maxRetries, task.attempts),
         },
       }),
   }),
   /** A versioned change to any state the table allows from the task's (unleased) state. */
   transition: update({
-    name: 'transition', from: unleased, to: allStatuses, sourcesOf: versionedSources, index: '_id',
+    name: 'transition',
+    from: unleased,
+    to: allStatuses,
+    sourcesOf: versionedSources,
+    index: '_id',
     sample: ['a', 1, S.Cancelled],
     filter: (taskId: string, version: number, to: JobTaskStatus) => versioned(taskId, version, versionedSources(to)),
     update: (u: VersionedUpdate, now: Date) =>
@@ -245,30 +335,53 @@ export const writes = {
   }),
   /** The reclaimer takes a stalled lease: still held by the token it saw, heartbeat still stale. */
   reclaim: update({
-    name: 'reclaim', from: leasedStatuses, to: [S.Retrying, S.Timeout], index: '_id', sample: ['a', 't', at],
+    name: 'reclaim',
+    from: leasedStatuses,
+    to: [S.Retrying, S.Timeout],
+    index: '_id',
+    sample: ['a', 't', at],
     filter: (taskId: string, leaseToken: string, cutoff: Date) => ({
-      _id: taskId, 'owner.leaseToken': leaseToken, status: { $in: [...leasedStatuses] }, heartbeatAt: { $lt: cutoff },
+      _id: taskId,
+      'owner.leaseToken': leaseToken,
+      status: { $in: [...leasedStatuses] },
+      heartbeatAt: { $lt: cutoff },
     }),
     update: (e: AttemptEnd) => endAttempt(e, 'dropped'),
   }),
   archive: update({
-    name: 'archive', from: finishedStatuses, to: [S.Archived], index: 'status_updated', sample: [at],
+    name: 'archive',
+    from: finishedStatuses,
+    to: [S.Archived],
+    index: 'status_updated',
+    sample: [at],
     filter: (cutoff: Date) => ({ status: { $in: [...finishedStatuses] }, updatedAt: { $lt: cutoff } }),
     update: (now: Date) => stateChange(S.Archived, { now, by: 'retention', set: { archivedAt: now } }),
   }),
   delete: update({
-    name: 'delete', from: [S.Archived], to: [S.Deleted], index: 'status_updated', sample: [at],
+    name: 'delete',
+    from: [S.Archived],
+    to: [S.Deleted],
+    index: 'status_updated',
+    sample: [at],
     filter: (cutoff: Date) => ({ status: S.Archived, updatedAt: { $lt: cutoff } }),
     update: (now: Date) => stateChange(S.Deleted, { now, from: S.Archived, by: 'retention', set: { deletedAt: now } }),
   }),
   purge: remove({
-    name: 'purge', from: [S.Deleted], to: [], index: 'status_updated', sample: [at],
+    name: 'purge',
+    from: [S.Deleted],
+    to: [],
+    index: 'status_updated',
+    sample: [at],
     filter: (cutoff: Date) => ({ status: S.Deleted, updatedAt: { $lt: cutoff } }),
   }),
   /** A new task, Queued (or Failed with its reason when the message was refused); the _id index makes it idempotent. */
   ingest: insert({
-    name: 'ingest', from: [], to: [S.Queued, S.Failed], index: '_id',
-    paths: [acceptedPath, rejectedPath], document: taskDocument,
+    name: 'ingest',
+    from: [],
+    to: [S.Queued, S.Failed],
+    index: '_id',
+    paths: [acceptedPath, rejectedPath],
+    document: taskDocument,
   }),
 } as const;
 

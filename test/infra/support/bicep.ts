@@ -218,7 +218,13 @@ function readStatement(file: BicepFile, stmt: string, decorators: string[]): voi
   let m: RegExpExecArray | null;
   if ((m = /^param\s+(\w+)\s+([\w.[\]]+)\s*(?:=\s*([\s\S]*))?$/.exec(stmt))) {
     const [, name, type, expr] = m;
-    file.params.set(name!, { name: name!, type: type!, ...(expr !== undefined ? { expr: expr.trim() } : {}), decorators, secure: decorators.some((d) => d.startsWith('@secure(')) });
+    file.params.set(name!, {
+      name: name!,
+      type: type!,
+      ...(expr !== undefined ? { expr: expr.trim() } : {}),
+      decorators,
+      secure: decorators.some((d) => d.startsWith('@secure(')),
+    });
   } else if ((m = /^param\s+(\w+)\s*=\s*([\s\S]*)$/.exec(stmt))) {
     const [, name, expr] = m;
     file.params.set(name!, { name: name!, expr: expr!.trim(), decorators, secure: false });
@@ -226,12 +232,23 @@ function readStatement(file: BicepFile, stmt: string, decorators: string[]): voi
     file.vars.set(m[1]!, m[2]!.trim());
   } else if ((m = /^resource\s+(\w+)\s+'([^'@]+)@([^']+)'\s+(existing\s+)?=\s*([\s\S]*)$/.exec(stmt))) {
     const [, symbol, type, apiVersion, existing, body] = m;
-    file.resources.push({ symbol: symbol!, type: type!, apiVersion: apiVersion!, existing: Boolean(existing), body: body!.trim() });
+    file.resources.push({
+      symbol: symbol!,
+      type: type!,
+      apiVersion: apiVersion!,
+      existing: Boolean(existing),
+      body: body!.trim(),
+    });
   } else if ((m = /^module\s+(\w+)\s+'([^']+)'\s*=\s*([\s\S]*)$/.exec(stmt))) {
     const [, symbol, path, body] = m;
     const obj = firstObject(body!);
     const params = obj ? objectEntries(obj).get('params') : undefined;
-    file.modules.push({ symbol: symbol!, path: path!, body: body!.trim(), params: params ? objectEntries(params) : new Map() });
+    file.modules.push({
+      symbol: symbol!,
+      path: path!,
+      body: body!.trim(),
+      params: params ? objectEntries(params) : new Map(),
+    });
   } else if ((m = /^output\s+(\w+)\s+(\w+)\s*=\s*([\s\S]*)$/.exec(stmt))) {
     file.outputs.set(m[1]!, { type: m[2]!, expr: m[3]!.trim() });
   } else if ((m = /^using\s+'([^']+)'/.exec(stmt))) {
@@ -278,7 +295,9 @@ export function objectEntries(objectText: string): Map<string, string> {
 export function arrayItems(arrayText: string): string[] {
   const t = arrayText.trim();
   if (!t.startsWith('[') || !t.endsWith(']')) throw new Error(`not an array literal: ${t.slice(0, 40)}`);
-  return splitTopLevel(t.slice(1, -1), '\n,').map((s) => s.trim()).filter((s) => s.length > 0);
+  return splitTopLevel(t.slice(1, -1), '\n,')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
 }
 
 /** Identifiers an expression refers to (outside string literals, but inside interpolations). */
@@ -372,7 +391,15 @@ export function evaluate(expr: string, scope: BicepScope, seen: Set<string> = ne
     if (fn === 'string') {
       const v = evaluate(args!, scope, seen);
       // ARM's string() writes booleans capitalized.
-      return v === undefined ? undefined : typeof v === 'boolean' ? (v ? 'True' : 'False') : v === null ? 'null' : String(v);
+      return v === undefined
+        ? undefined
+        : typeof v === 'boolean'
+          ? v
+            ? 'True'
+            : 'False'
+          : v === null
+            ? 'null'
+            : String(v);
     }
     return undefined;
   }

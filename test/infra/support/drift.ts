@@ -37,7 +37,10 @@ export interface Expectations {
 export function currentExpectations(): Expectations {
   const secrets = new Set(Object.entries(sections).flatMap(([name, s]) => s.secrets.map((k) => `${name}__${k}`)));
   const providerSettings = Object.fromEntries(
-    Object.entries(queueProviders).map(([provider, { section }]) => [provider, Object.keys(section.schema.shape).map((k) => `${section.name}__${k}`)]),
+    Object.entries(queueProviders).map(([provider, { section }]) => [
+      provider,
+      Object.keys(section.schema.shape).map((k) => `${section.name}__${k}`),
+    ]),
   );
   return { settings: settingNames(), secrets, azureFunctions, aliyunFunctions, providerSettings };
 }
@@ -47,7 +50,11 @@ export function currentExpectations(): Expectations {
  * except those of the providers it does not deploy.
  */
 export function settingsFor(exp: Expectations, deployed: readonly string[]): string[] {
-  const elsewhere = new Set(Object.entries(exp.providerSettings).filter(([p]) => !deployed.includes(p)).flatMap(([, names]) => names.map(lower)));
+  const elsewhere = new Set(
+    Object.entries(exp.providerSettings)
+      .filter(([p]) => !deployed.includes(p))
+      .flatMap(([, names]) => names.map(lower)),
+  );
   return exp.settings.filter((s) => !elsewhere.has(lower(s)));
 }
 
@@ -55,15 +62,28 @@ export function settingsFor(exp: Expectations, deployed: readonly string[]): str
  * What is wrong with a template's provider declaration: a provider that is not registered, an
  * Ingest__Provider (`selected`) it does not declare, settings of a provider it does not deploy.
  */
-export function providerProblems(where: string, exp: Expectations, deployed: readonly string[], selected: string | undefined, present: Iterable<string>): string[] {
-  const problems = deployed.filter((p) => !(p in exp.providerSettings)).map((p) => `${where}: declares queue provider ${p}, which is not registered`);
+export function providerProblems(
+  where: string,
+  exp: Expectations,
+  deployed: readonly string[],
+  selected: string | undefined,
+  present: Iterable<string>,
+): string[] {
+  const problems = deployed
+    .filter((p) => !(p in exp.providerSettings))
+    .map((p) => `${where}: declares queue provider ${p}, which is not registered`);
   if (selected !== undefined && !deployed.includes(selected)) {
-    problems.push(`${where}: Ingest__Provider selects ${selected}, which the template does not declare among its queue providers (${deployed.join(', ') || 'none'})`);
+    problems.push(
+      `${where}: Ingest__Provider selects ${selected}, which the template does not declare among its queue providers (${deployed.join(', ') || 'none'})`,
+    );
   }
-  const owner = new Map(Object.entries(exp.providerSettings).flatMap(([p, names]) => names.map((n) => [lower(n), p] as const)));
+  const owner = new Map(
+    Object.entries(exp.providerSettings).flatMap(([p, names]) => names.map((n) => [lower(n), p] as const)),
+  );
   for (const name of present) {
     const p = owner.get(lower(name));
-    if (p !== undefined && !deployed.includes(p)) problems.push(`${where}: sets ${name}, a setting of queue provider ${p}, which the template does not deploy`);
+    if (p !== undefined && !deployed.includes(p))
+      problems.push(`${where}: sets ${name}, a setting of queue provider ${p}, which the template does not deploy`);
   }
   return problems;
 }
@@ -81,7 +101,11 @@ export function missingSettings(expected: readonly string[], present: Iterable<s
  * the code does not read: typos, removed keys. `allow` matches accepted extras (e.g. the identity
  * properties of a Functions connection, `AzureServiceBus__credential`).
  */
-export function unknownSettings(present: Iterable<string>, expected: readonly string[], allow: RegExp[] = []): string[] {
+export function unknownSettings(
+  present: Iterable<string>,
+  expected: readonly string[],
+  allow: RegExp[] = [],
+): string[] {
   const known = new Set(expected.map(lower));
   const sectionNames = new Set(expected.map((s) => lower(s.split('__')[0]!)));
   return [...present].filter((name) => {
@@ -104,7 +128,13 @@ export function caseDuplicates(names: Iterable<string>): string[] {
 }
 
 /** Missing (of the core and of the deployed providers), unknown and duplicated settings, as messages naming where. */
-export function settingProblems(where: string, present: readonly string[], exp: Expectations, deployed: readonly string[], allow: RegExp[] = []): string[] {
+export function settingProblems(
+  where: string,
+  present: readonly string[],
+  exp: Expectations,
+  deployed: readonly string[],
+  allow: RegExp[] = [],
+): string[] {
   return [
     ...missingSettings(settingsFor(exp, deployed), present).map((s) => `${where}: missing setting ${s}`),
     ...unknownSettings(present, exp.settings, allow).map((s) => `${where}: ${s} is not a setting the code reads`),
@@ -143,13 +173,18 @@ export function timerSchedules(defs: readonly FunctionDefinition[]): Record<stri
 }
 
 /** Differences between expected and declared schedules (name -> cron). */
-export function scheduleProblems(where: string, expected: Record<string, string>, actual: Record<string, string>): string[] {
+export function scheduleProblems(
+  where: string,
+  expected: Record<string, string>,
+  actual: Record<string, string>,
+): string[] {
   const out: string[] = [];
   for (const [name, cron] of Object.entries(expected)) {
     if (!(name in actual)) out.push(`${where}: no timer for ${name} (catalog: "${cron}")`);
     else if (actual[name] !== cron) out.push(`${where}: ${name} runs "${actual[name]}", the catalog says "${cron}"`);
   }
-  for (const name of Object.keys(actual)) if (!(name in expected)) out.push(`${where}: timer for ${name}, which the catalog has no timer for`);
+  for (const name of Object.keys(actual))
+    if (!(name in expected)) out.push(`${where}: timer for ${name}, which the catalog has no timer for`);
   return out;
 }
 
@@ -162,6 +197,7 @@ export function scheduleProblems(where: string, expected: Record<string, string>
 export function ncrontabToFiveField(expr: string): string {
   const parts = expr.trim().split(/\s+/);
   if (parts.length !== 6) throw new Error(`"${expr}": expected 6 fields (s m h dom mon dow)`);
-  if (!/^\d{1,2}$/.test(parts[0]!)) throw new Error(`"${expr}": the seconds field "${parts[0]}" fires more than once a minute; a CronJob cannot`);
+  if (!/^\d{1,2}$/.test(parts[0]!))
+    throw new Error(`"${expr}": the seconds field "${parts[0]}" fires more than once a minute; a CronJob cannot`);
   return parts.slice(1).join(' ');
 }

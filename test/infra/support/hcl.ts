@@ -42,8 +42,19 @@ function single(v: unknown, what: string): Block {
 
 /** Parses every *.tf file of a directory into one configuration. */
 export async function loadTerraform(dir: string): Promise<TerraformConfig> {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.tf')).sort();
-  const cfg: TerraformConfig = { files, resources: {}, data: {}, variables: {}, locals: {}, outputs: {}, terraform: [], providers: {} };
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.tf'))
+    .sort();
+  const cfg: TerraformConfig = {
+    files,
+    resources: {},
+    data: {},
+    variables: {},
+    locals: {},
+    outputs: {},
+    terraform: [],
+    providers: {},
+  };
   for (const f of files) {
     const doc = await parseHcl(f, readFileSync(join(dir, f), 'utf8'));
     for (const [kind, value] of Object.entries(doc)) {
@@ -80,7 +91,8 @@ export async function loadTerraform(dir: string): Promise<TerraformConfig> {
           cfg.terraform.push(...(value as Block[]));
           break;
         case 'provider':
-          for (const [name, body] of Object.entries(value as Record<string, unknown>)) cfg.providers[name] = single(body, `provider ${name}`);
+          for (const [name, body] of Object.entries(value as Record<string, unknown>))
+            cfg.providers[name] = single(body, `provider ${name}`);
           break;
         default:
           throw new Error(`${f}: unexpected top-level ${kind}`);
@@ -152,7 +164,11 @@ function findTopLevelHcl(text: string, token: string, from = 0): number {
 export type TfScalar = string | number | boolean | null;
 
 /** Evaluates a parsed value (literal or "${...}" template); `undefined` when known only at apply time. */
-export function evalTf(value: Json | undefined, cfg: TerraformConfig, seen: Set<string> = new Set()): TfScalar | undefined {
+export function evalTf(
+  value: Json | undefined,
+  cfg: TerraformConfig,
+  seen: Set<string> = new Set(),
+): TfScalar | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string') return typeof value === 'object' ? undefined : value;
   const whole = expressionOf(value);

@@ -8,7 +8,8 @@ export const azureIntended: Record<string, string> = {
   AzureServiceBus__TopicName: 'no code default: the topic the template creates',
   AzureServiceBus__SubscriptionName: 'no code default: the subscription the template creates',
   Ingest__Provider: 'Azure ingests from Service Bus',
-  Ingest__VisibilityTimeout: 'no code default (MessageTimeout + 30 s); an empty value is rejected, so it is spelled out',
+  Ingest__VisibilityTimeout:
+    'no code default (MessageTimeout + 30 s); an empty value is rejected, so it is spelled out',
   Worker__Concurrency: 'no code default (BatchSize); an empty value is rejected, so it is spelled out',
 };
 
@@ -19,6 +20,7 @@ export const aliyunIntended: Record<string, string> = {
 };
 
 export const kubernetesIntended: Record<string, string> = {
-  Ingest__VisibilityTimeout: 'no code default (MessageTimeout + 30 s); an empty value is rejected, so it is spelled out',
+  Ingest__VisibilityTimeout:
+    'no code default (MessageTimeout + 30 s); an empty value is rejected, so it is spelled out',
   Worker__Concurrency: 'no code default (BatchSize); an empty value is rejected, so it is spelled out',
 };

@@ -1,6 +1,14 @@
 /** The Kubernetes manifests (infra/kubernetes) and their checks against the code. */
 import { loadConfig, parseDuration } from '../../../lib/config/index.js';
-import { differencesFromDefaults, loadProblems, ncrontabToFiveField, providerProblems, repoPath, settingProblems, type Expectations } from './drift.js';
+import {
+  differencesFromDefaults,
+  loadProblems,
+  ncrontabToFiveField,
+  providerProblems,
+  repoPath,
+  settingProblems,
+  type Expectations,
+} from './drift.js';
 import { commandLine, findObject, loadKustomization, podSpecOf, type Container, type K8sObject } from './k8s.js';
 
 export function loadKubernetes(dir = repoPath('infra', 'kubernetes')) {
@@ -16,7 +24,8 @@ export const names = {
 
 function stringMap(obj: K8sObject, field: 'data' | 'stringData'): Record<string, string> {
   const v = (obj[field] ?? {}) as Record<string, unknown>;
-  for (const [k, x] of Object.entries(v)) if (typeof x !== 'string') throw new Error(`${obj.kind} ${obj.metadata.name}: ${k} is not a string (quote it)`);
+  for (const [k, x] of Object.entries(v))
+    if (typeof x !== 'string') throw new Error(`${obj.kind} ${obj.metadata.name}: ${k} is not a string (quote it)`);
   return v as Record<string, string>;
 }
 
@@ -47,8 +56,10 @@ export function settingsProblems(objects: readonly K8sObject[], exp: Expectation
     ...settingProblems('ConfigMap + Secret', [...cm, ...secret], exp, deployed),
     ...providerProblems('infra/kubernetes', exp, deployed, undefined, [...cm, ...secret]),
   ];
-  for (const k of cm) if (exp.secrets.has(k)) problems.push(`ConfigMap holds the secret setting ${k}; it belongs in the Secret`);
-  for (const k of secret) if (!exp.secrets.has(k)) problems.push(`Secret holds ${k}, which is not secret; it belongs in the ConfigMap`);
+  for (const k of cm)
+    if (exp.secrets.has(k)) problems.push(`ConfigMap holds the secret setting ${k}; it belongs in the Secret`);
+  for (const k of secret)
+    if (!exp.secrets.has(k)) problems.push(`Secret holds ${k}, which is not secret; it belongs in the ConfigMap`);
   return problems;
 }
 
@@ -57,21 +68,30 @@ export function valueProblems(objects: readonly K8sObject[], intended: readonly 
   const problems = loadProblems(env).map((p) => `ConfigMap: ${p}`);
   if (problems.length > 0) return problems;
   const diff = differencesFromDefaults(env);
-  for (const d of diff) if (!intended.includes(d)) problems.push(`ConfigMap sets ${d}=${JSON.stringify(env[d])}, which differs from the code's default`);
-  for (const d of intended) if (!diff.includes(d)) problems.push(`ConfigMap: ${d} was expected to differ from the code's default and does not`);
+  for (const d of diff)
+    if (!intended.includes(d))
+      problems.push(`ConfigMap sets ${d}=${JSON.stringify(env[d])}, which differs from the code's default`);
+  for (const d of intended)
+    if (!diff.includes(d)) problems.push(`ConfigMap: ${d} was expected to differ from the code's default and does not`);
   return problems;
 }
 
 function envFromProblems(where: string, c: Container): string[] {
   const problems: string[] = [];
   const refs = c.envFrom ?? [];
-  if (!refs.some((r) => r.configMapRef?.name === names.configMap)) problems.push(`${where}: envFrom lacks the ConfigMap ${names.configMap}`);
-  if (!refs.some((r) => r.secretRef?.name === names.secret)) problems.push(`${where}: envFrom lacks the Secret ${names.secret}`);
+  if (!refs.some((r) => r.configMapRef?.name === names.configMap))
+    problems.push(`${where}: envFrom lacks the ConfigMap ${names.configMap}`);
+  if (!refs.some((r) => r.secretRef?.name === names.secret))
+    problems.push(`${where}: envFrom lacks the Secret ${names.secret}`);
   return problems;
 }
 
 /** Worker identity from the downward API (lib/worker/identity.ts reads NODE_NAME, POD_NAME, INSTANCE_ID). */
-export const downwardApi: Record<string, string> = { NODE_NAME: 'spec.nodeName', POD_NAME: 'metadata.name', INSTANCE_ID: 'metadata.uid' };
+export const downwardApi: Record<string, string> = {
+  NODE_NAME: 'spec.nodeName',
+  POD_NAME: 'metadata.name',
+  INSTANCE_ID: 'metadata.uid',
+};
 
 function downwardProblems(where: string, c: Container): string[] {
   const problems: string[] = [];
@@ -96,14 +116,17 @@ export function deploymentProblems(objects: readonly K8sObject[]): string[] {
   const pod = podSpecOf(d);
   const c = pod.containers[0];
   if (!c || pod.containers.length !== 1) return ['the worker Deployment must have one container'];
-  if (!/^npm run worker(\s|$)/.test(commandLine(c))) problems.push(`the worker container runs "${commandLine(c)}", not npm run worker`);
+  if (!/^npm run worker(\s|$)/.test(commandLine(c)))
+    problems.push(`the worker container runs "${commandLine(c)}", not npm run worker`);
   problems.push(...envFromProblems('worker', c), ...downwardProblems('worker', c));
   const sleep = preStopSeconds(c);
   if (sleep === undefined) problems.push('the worker has no preStop sleep');
   const shutdownMs = parseDuration(configMapData(objects).Worker__ShutdownTimeout ?? '25000');
   const grace = pod.terminationGracePeriodSeconds ?? 30;
   if (sleep !== undefined && shutdownMs !== undefined && grace <= sleep + shutdownMs / 1000) {
-    problems.push(`terminationGracePeriodSeconds ${grace} does not exceed the preStop sleep (${sleep} s) + Worker__ShutdownTimeout (${shutdownMs / 1000} s)`);
+    problems.push(
+      `terminationGracePeriodSeconds ${grace} does not exceed the preStop sleep (${sleep} s) + Worker__ShutdownTimeout (${shutdownMs / 1000} s)`,
+    );
   }
   return problems;
 }
@@ -113,17 +136,25 @@ export function cronJobProblems(objects: readonly K8sObject[], reclaimerSchedule
   const job = findObject(objects, 'CronJob', names.cronJob);
   const spec = job.spec as { schedule?: string; concurrencyPolicy?: string; timeZone?: string };
   const expected = ncrontabToFiveField(reclaimerSchedule);
-  if (spec.schedule !== expected) problems.push(`the reclaimer CronJob runs "${spec.schedule}"; the catalog's "${reclaimerSchedule}" translates to "${expected}"`);
-  if (spec.concurrencyPolicy !== 'Forbid') problems.push('the reclaimer CronJob must not overlap (concurrencyPolicy: Forbid)');
-  if (spec.timeZone !== undefined && spec.timeZone !== 'Etc/UTC' && spec.timeZone !== 'UTC') problems.push(`the catalog's schedules are UTC; the CronJob uses ${spec.timeZone}`);
+  if (spec.schedule !== expected)
+    problems.push(
+      `the reclaimer CronJob runs "${spec.schedule}"; the catalog's "${reclaimerSchedule}" translates to "${expected}"`,
+    );
+  if (spec.concurrencyPolicy !== 'Forbid')
+    problems.push('the reclaimer CronJob must not overlap (concurrencyPolicy: Forbid)');
+  if (spec.timeZone !== undefined && spec.timeZone !== 'Etc/UTC' && spec.timeZone !== 'UTC')
+    problems.push(`the catalog's schedules are UTC; the CronJob uses ${spec.timeZone}`);
   const pod = podSpecOf(job);
   const c = pod.containers[0];
   if (!c) return [...problems, 'the reclaimer CronJob has no container'];
-  if (!/^npm run reclaim(\s|$)/.test(commandLine(c))) problems.push(`the reclaimer runs "${commandLine(c)}", not npm run reclaim`);
-  if (pod.restartPolicy !== 'Never' && pod.restartPolicy !== 'OnFailure') problems.push('a Job pod needs restartPolicy Never or OnFailure');
+  if (!/^npm run reclaim(\s|$)/.test(commandLine(c)))
+    problems.push(`the reclaimer runs "${commandLine(c)}", not npm run reclaim`);
+  if (pod.restartPolicy !== 'Never' && pod.restartPolicy !== 'OnFailure')
+    problems.push('a Job pod needs restartPolicy Never or OnFailure');
   problems.push(...envFromProblems('reclaimer', c));
   const worker = podSpecOf(findObject(objects, 'Deployment', names.deployment)).containers[0];
-  if (worker && c.image !== worker.image) problems.push(`the reclaimer runs image ${c.image}, the workers ${worker.image}`);
+  if (worker && c.image !== worker.image)
+    problems.push(`the reclaimer runs image ${c.image}, the workers ${worker.image}`);
   return problems;
 }
 

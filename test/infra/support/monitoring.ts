@@ -24,7 +24,14 @@ export const baseLogFields = ['time', 'level', 'msg', 'traceId', 'spanId'];
  * Fields Function Compute itself writes to the logstore (from Alibaba Cloud's documentation of
  * function logs and request-level metrics; checked by reading, not by a deployment).
  */
-export const functionComputeLogFields = ['message', 'functionName', 'qualifier', 'operation', 'hasFunctionError', 'durationMs'];
+export const functionComputeLogFields = [
+  'message',
+  'functionName',
+  'qualifier',
+  'operation',
+  'hasFunctionError',
+  'durationMs',
+];
 
 /** Azure platform metrics the templates alert on (Azure Monitor's supported-metrics list). */
 export const azurePlatformMetrics: Record<string, string[]> = {
@@ -46,7 +53,8 @@ export function emittedMetricAttributes(): Set<string> {
   for (const f of tsFiles(repoPath('lib', 'telemetry'))) {
     const sf = ts.createSourceFile(f, readFileSync(f, 'utf8'), ts.ScriptTarget.ES2022, true);
     const visit = (n: ts.Node) => {
-      if (ts.isPropertyAssignment(n) && ts.isStringLiteral(n.name) && /^[a-z]+(\.[a-z_]+)+$/.test(n.name.text)) out.add(n.name.text);
+      if (ts.isPropertyAssignment(n) && ts.isStringLiteral(n.name) && /^[a-z]+(\.[a-z_]+)+$/.test(n.name.text))
+        out.add(n.name.text);
       ts.forEachChild(n, visit);
     };
     visit(sf);
@@ -86,7 +94,15 @@ let logLines: Map<string, EmittedLogLine> | undefined;
 export function emittedLogLines(): Map<string, EmittedLogLine> {
   if (logLines) return logLines;
   const files = tsFiles(repoPath('lib'));
-  const program = ts.createProgram(files, { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, strict: true, skipLibCheck: true, noEmit: true, types: ['node'] });
+  const program = ts.createProgram(files, {
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    strict: true,
+    skipLibCheck: true,
+    noEmit: true,
+    types: ['node'],
+  });
   const checker = program.getTypeChecker();
   const loggerFile = repoPath('lib', 'log', 'logger.ts');
   const out = new Map<string, EmittedLogLine>();
@@ -96,8 +112,17 @@ export function emittedLogLines(): Map<string, EmittedLogLine> {
       if (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression) && LEVELS.has(n.expression.name.text)) {
         const decl = checker.getSymbolAtLocation(n.expression.name)?.declarations?.[0];
         const msgArg = n.arguments[0];
-        if (decl && decl.getSourceFile().fileName === loggerFile && msgArg && (ts.isStringLiteral(msgArg) || ts.isNoSubstitutionTemplateLiteral(msgArg))) {
-          const line = out.get(msgArg.text) ?? { msg: msgArg.text, fields: new Set(baseLogFields), files: new Set<string>() };
+        if (
+          decl &&
+          decl.getSourceFile().fileName === loggerFile &&
+          msgArg &&
+          (ts.isStringLiteral(msgArg) || ts.isNoSubstitutionTemplateLiteral(msgArg))
+        ) {
+          const line = out.get(msgArg.text) ?? {
+            msg: msgArg.text,
+            fields: new Set(baseLogFields),
+            files: new Set<string>(),
+          };
           const fieldsArg = n.arguments[1];
           if (fieldsArg) fieldPaths(checker, checker.getTypeAtLocation(fieldsArg), '', line.fields, 0);
           line.files.add(sf.fileName.slice(repoPath().length + 1));
@@ -124,27 +149,38 @@ export interface KqlReadings {
 }
 
 /** KQL of infra/azure/modules/alerts.bicep (vars `queries` and `charts`): the customMetrics names and dimensions. */
-export function azureQueries(bicepSource = readFileSync(repoPath('infra', 'azure', 'modules', 'alerts.bicep'), 'utf8')): KqlReadings {
+export function azureQueries(
+  bicepSource = readFileSync(repoPath('infra', 'azure', 'modules', 'alerts.bicep'), 'utf8'),
+): KqlReadings {
   const file = parseBicep(bicepSource);
   const readings: KqlReadings = { metrics: new Map(), dimensions: new Map() };
   for (const v of ['queries', 'charts']) {
     const expr = file.vars.get(v);
     if (!expr) throw new Error(`alerts.bicep: no var ${v}`);
     for (const [key, query] of objectEntries(expr)) {
-      readings.metrics.set(`${v}.${key}`, [...query.matchAll(/"(taskmesh\.[\w.]+)"/g)].map((m) => m[1]!));
-      readings.dimensions.set(`${v}.${key}`, [...query.matchAll(/customDimensions\["([^"]+)"\]/g)].map((m) => m[1]!));
+      readings.metrics.set(
+        `${v}.${key}`,
+        [...query.matchAll(/"(taskmesh\.[\w.]+)"/g)].map((m) => m[1]!),
+      );
+      readings.dimensions.set(
+        `${v}.${key}`,
+        [...query.matchAll(/customDimensions\["([^"]+)"\]/g)].map((m) => m[1]!),
+      );
     }
   }
   return readings;
 }
 
 /** The platform metric alerts of alerts.bicep: resource namespace and metric name. */
-export function azurePlatformMetricReadings(bicepSource = readFileSync(repoPath('infra', 'azure', 'modules', 'alerts.bicep'), 'utf8')): { namespace: string; metric: string }[] {
+export function azurePlatformMetricReadings(
+  bicepSource = readFileSync(repoPath('infra', 'azure', 'modules', 'alerts.bicep'), 'utf8'),
+): { namespace: string; metric: string }[] {
   const file = parseBicep(bicepSource);
   const out: { namespace: string; metric: string }[] = [];
   for (const r of file.resources.filter((x) => x.type === 'Microsoft.Insights/metricAlerts')) {
     const body = firstObject(r.body) ?? '';
-    for (const m of body.matchAll(/metricNamespace:\s*'([^']+)'\s*metricName:\s*'([^']+)'/g)) out.push({ namespace: m[1]!, metric: m[2]! });
+    for (const m of body.matchAll(/metricNamespace:\s*'([^']+)'\s*metricName:\s*'([^']+)'/g))
+      out.push({ namespace: m[1]!, metric: m[2]! });
   }
   for (const m of bicepSource.matchAll(/metric:\s*'([\w./]+)--(\w+)'/g)) out.push({ namespace: m[1]!, metric: m[2]! });
   return out;
@@ -164,7 +200,8 @@ export interface SlsQuery {
 function strings(value: Json, at: string, out: { at: string; text: string }[]): void {
   if (typeof value === 'string') out.push({ at, text: value });
   else if (Array.isArray(value)) value.forEach((v, i) => strings(v, `${at}[${i}]`, out));
-  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) strings(v, at ? `${at}.${k}` : k, out);
+  else if (value && typeof value === 'object')
+    for (const [k, v] of Object.entries(value)) strings(v, at ? `${at}.${k}` : k, out);
 }
 
 const jsonPath = (p: string) => p.replace(/\[\\?"([^"\\]+)\\?"\]/g, '.$1').replace(/^\./, '');
@@ -177,8 +214,11 @@ export function slsQueries(cfg: TerraformConfig): SlsQuery[] {
     .filter((s) => /\|\s*SELECT\b/i.test(s.text))
     .map(({ at, text }) => {
       const msgs = [...text.matchAll(/json_extract_scalar\(message, '\$\.msg'\) = '([^']+)'/g)].map((m) => m[1]!);
-      if (new Set(msgs).size > 1) throw new Error(`${at}: one query reads one log message, this one ${msgs.join(', ')}`);
-      const jsonFields = [...text.matchAll(/json_extract_scalar\(message, '\$((?:\.[\w-]+|\[\\?"[^"\\]+\\?"\])+)'\)/g)].map((m) => jsonPath(m[1]!)).filter((f) => f !== 'msg');
+      if (new Set(msgs).size > 1)
+        throw new Error(`${at}: one query reads one log message, this one ${msgs.join(', ')}`);
+      const jsonFields = [...text.matchAll(/json_extract_scalar\(message, '\$((?:\.[\w-]+|\[\\?"[^"\\]+\\?"\])+)'\)/g)]
+        .map((m) => jsonPath(m[1]!))
+        .filter((f) => f !== 'msg');
       const withoutJson = text.replace(/json_extract_scalar\([^)]*\)/g, '').replace(/'[^']*'/g, "''");
       const platformFields = functionComputeLogFields.filter((f) => new RegExp(`\\b${f}\\b`).test(withoutJson));
       return { where: at, query: text, msg: msgs[0], jsonFields: [...new Set(jsonFields)], platformFields };
@@ -186,7 +226,11 @@ export function slsQueries(cfg: TerraformConfig): SlsQuery[] {
 }
 
 /** Problems binding the SLS queries to the code's log lines and Function Compute's fields. */
-export function slsBindingProblems(queries: readonly SlsQuery[], lines: Map<string, EmittedLogLine>, indexed: readonly string[]): string[] {
+export function slsBindingProblems(
+  queries: readonly SlsQuery[],
+  lines: Map<string, EmittedLogLine>,
+  indexed: readonly string[],
+): string[] {
   const problems: string[] = [];
   for (const q of queries) {
     if (q.msg !== undefined) {
@@ -195,11 +239,18 @@ export function slsBindingProblems(queries: readonly SlsQuery[], lines: Map<stri
         problems.push(`${q.where}: reads log message '${q.msg}', which no logger call in lib/ writes`);
         continue;
       }
-      for (const f of q.jsonFields) if (!line.fields.has(f)) problems.push(`${q.where}: reads ${f} of '${q.msg}', which ${[...line.files].join(', ')} does not write (fields: ${[...line.fields].sort().join(', ')})`);
+      for (const f of q.jsonFields)
+        if (!line.fields.has(f))
+          problems.push(
+            `${q.where}: reads ${f} of '${q.msg}', which ${[...line.files].join(', ')} does not write (fields: ${[...line.fields].sort().join(', ')})`,
+          );
     } else if (q.jsonFields.length > 0) {
-      problems.push(`${q.where}: reads ${q.jsonFields.join(', ')} of the code's lines without filtering on one message`);
+      problems.push(
+        `${q.where}: reads ${q.jsonFields.join(', ')} of the code's lines without filtering on one message`,
+      );
     }
-    for (const f of q.platformFields) if (!indexed.includes(f)) problems.push(`${q.where}: reads ${f}, which the logstore index does not declare`);
+    for (const f of q.platformFields)
+      if (!indexed.includes(f)) problems.push(`${q.where}: reads ${f}, which the logstore index does not declare`);
   }
   return problems;
 }

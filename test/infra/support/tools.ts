@@ -10,7 +10,11 @@ export function onPath(tool: string): boolean {
 }
 
 /** Runs a tool; returns its exit status and output. */
-export function run(tool: string, args: string[], input?: string): { status: number | null; stdout: string; stderr: string } {
+export function run(
+  tool: string,
+  args: string[],
+  input?: string,
+): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(tool, args, { encoding: 'utf8', ...(input !== undefined ? { input } : {}), timeout: 60_000 });
   return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
@@ -46,5 +50,7 @@ export function packageScripts(): Record<string, string> {
 /** Every file under infra/, relative to the repository root. */
 export function infraFiles(): string[] {
   const root = repoPath();
-  return filesUnder(repoPath('infra'), /./).map((p) => p.slice(root.length + 1)).sort();
+  return filesUnder(repoPath('infra'), /./)
+    .map((p) => p.slice(root.length + 1))
+    .sort();
 }

@@ -14,7 +14,10 @@ import { DEAD_LETTER_REASON_PROPERTY, QueueProviderError } from '../../../lib/qu
 import { startMnsPeer, type MnsPeerHandle } from '../../support/mns-peer/index.js';
 import { drain } from '../../support/queue-providers.js';
 
-const credentials = { accessKeyId: 'mns-test-id', accessKeySecret: `the-real-secret-${randomBytes(6).toString('hex')}` };
+const credentials = {
+  accessKeyId: 'mns-test-id',
+  accessKeySecret: `the-real-secret-${randomBytes(6).toString('hex')}`,
+};
 let peer: MnsPeerHandle;
 
 beforeAll(async () => {
@@ -40,25 +43,44 @@ function provider(opts: Partial<ConstructorParameters<typeof MnsQueueProvider>[0
 }
 
 describe('MNS signature and credentials', () => {
-  it('the peer refuses a bad signature with the service\'s 403 SignatureDoesNotMatch error XML', async () => {
+  it("the peer refuses a bad signature with the service's 403 SignatureDoesNotMatch error XML", async () => {
     const res = await fetch(`${peer.endpoint}/queues/anything`, {
-      headers: { date: new Date().toUTCString(), 'x-mns-version': '2015-06-06', authorization: `MNS ${credentials.accessKeyId}:bm90LWEtc2lnbmF0dXJl` },
+      headers: {
+        date: new Date().toUTCString(),
+        'x-mns-version': '2015-06-06',
+        authorization: `MNS ${credentials.accessKeyId}:bm90LWEtc2lnbmF0dXJl`,
+      },
     });
     expect(res.status).toBe(403);
     expect(res.headers.get('content-type')).toMatch(/^text\/xml/);
     const xml = await res.text();
-    expect(xml).toMatch(/<Error xmlns="http:\/\/mns\.aliyuncs\.com\/doc\/v1\/"><Code>SignatureDoesNotMatch<\/Code><Message>[^<]+<\/Message><RequestId>[^<]+<\/RequestId><HostId>[^<]+<\/HostId><\/Error>/);
+    expect(xml).toMatch(
+      /<Error xmlns="http:\/\/mns\.aliyuncs\.com\/doc\/v1\/"><Code>SignatureDoesNotMatch<\/Code><Message>[^<]+<\/Message><RequestId>[^<]+<\/RequestId><HostId>[^<]+<\/HostId><\/Error>/,
+    );
   });
 
   it('a wrong secret is reported as a typed, non-transient QueueProviderError naming the queue and the settings, without the secret', async () => {
     const good = provider();
     await good.ensureQueues();
     const wrongSecret = `wrong-${randomBytes(6).toString('hex')}`;
-    const bad = provider({ queueName: good.queueName, deadLetterQueueName: good.deadLetterQueueName, credentials: { accessKeyId: credentials.accessKeyId, accessKeySecret: wrongSecret } });
-    const err = await bad.send({ body: 'x' }).then(() => undefined, (e: unknown) => e);
+    const bad = provider({
+      queueName: good.queueName,
+      deadLetterQueueName: good.deadLetterQueueName,
+      credentials: { accessKeyId: credentials.accessKeyId, accessKeySecret: wrongSecret },
+    });
+    const err = await bad.send({ body: 'x' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(QueueProviderError);
     const e = err as QueueProviderError;
-    expect(e.details).toEqual({ provider: 'mns', queue: good.queueName, operation: 'sendMessage', code: 'SignatureDoesNotMatch', transient: false });
+    expect(e.details).toEqual({
+      provider: 'mns',
+      queue: good.queueName,
+      operation: 'sendMessage',
+      code: 'SignatureDoesNotMatch',
+      transient: false,
+    });
     expect(e.message).toContain(good.queueName);
     expect(e.message).toContain('Aliyun:AccessKeySecret');
     expect(e.message).not.toContain(wrongSecret);
@@ -82,13 +104,30 @@ describe('MNS signature and credentials', () => {
     const sts = await startMnsPeer({ accessKeyId: 'STS.tmp-id', accessKeySecret: 'tmp-secret', securityToken: token });
     try {
       const fcContext = { accessKeyId: 'STS.tmp-id', accessKeySecret: 'tmp-secret', securityToken: token };
-      const ok = new MnsQueueProvider({ accountId: sts.accountId, endpoint: sts.endpoint, credentials: fromFunctionComputeContext(fcContext), queueName: 'sts-q', deadLetterQueueName: 'sts-q-dlq', maxReceiveCount: 3 });
+      const ok = new MnsQueueProvider({
+        accountId: sts.accountId,
+        endpoint: sts.endpoint,
+        credentials: fromFunctionComputeContext(fcContext),
+        queueName: 'sts-q',
+        deadLetterQueueName: 'sts-q-dlq',
+        maxReceiveCount: 3,
+      });
       await ok.ensureQueues();
       await ok.send({ body: 'with token' });
       expect((await drain((o) => ok.receive(o), 1)).map((m) => m.body)).toEqual(['with token']);
 
-      const noToken = new MnsQueueProvider({ accountId: sts.accountId, endpoint: sts.endpoint, credentials: { accessKeyId: 'STS.tmp-id', accessKeySecret: 'tmp-secret' }, queueName: 'sts-q', deadLetterQueueName: 'sts-q-dlq', maxReceiveCount: 3 });
-      const err = await noToken.send({ body: 'x' }).then(() => undefined, (e: unknown) => e);
+      const noToken = new MnsQueueProvider({
+        accountId: sts.accountId,
+        endpoint: sts.endpoint,
+        credentials: { accessKeyId: 'STS.tmp-id', accessKeySecret: 'tmp-secret' },
+        queueName: 'sts-q',
+        deadLetterQueueName: 'sts-q-dlq',
+        maxReceiveCount: 3,
+      });
+      const err = await noToken.send({ body: 'x' }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(QueueProviderError);
       expect((err as QueueProviderError).details.code).toBe('InvalidSecurityToken');
       expect((err as QueueProviderError).message).not.toContain(token);
@@ -97,11 +136,21 @@ describe('MNS signature and credentials', () => {
     }
   });
 
-  it('credentials come from the settings, else from Function Compute\'s STS variables; missing ones are a ConfigError without secrets', () => {
+  it("credentials come from the settings, else from Function Compute's STS variables; missing ones are a ConfigError without secrets", () => {
     const settings = loadConfig({ env: {} }).Aliyun;
-    expect(resolveMnsCredentials({ ...settings, AccessKeyId: 'id', AccessKeySecret: 's3cr3t' })).toEqual({ accessKeyId: 'id', accessKeySecret: 's3cr3t' });
-    expect(resolveMnsCredentials(settings, { env: { ALIBABA_CLOUD_ACCESS_KEY_ID: 'STS.x', ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'y', ALIBABA_CLOUD_SECURITY_TOKEN: 'z' } }))
-      .toEqual({ accessKeyId: 'STS.x', accessKeySecret: 'y', securityToken: 'z' });
+    expect(resolveMnsCredentials({ ...settings, AccessKeyId: 'id', AccessKeySecret: 's3cr3t' })).toEqual({
+      accessKeyId: 'id',
+      accessKeySecret: 's3cr3t',
+    });
+    expect(
+      resolveMnsCredentials(settings, {
+        env: {
+          ALIBABA_CLOUD_ACCESS_KEY_ID: 'STS.x',
+          ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'y',
+          ALIBABA_CLOUD_SECURITY_TOKEN: 'z',
+        },
+      }),
+    ).toEqual({ accessKeyId: 'STS.x', accessKeySecret: 'y', securityToken: 'z' });
     const err = (() => {
       try {
         resolveMnsCredentials({ ...settings, AccessKeyId: 'only-the-id' }, { env: {} });
@@ -129,7 +178,11 @@ describe('MNS receive count and dead letters', () => {
 
     const [dead] = await drain((o) => p.receiveDeadLetters(o), 1);
     expect(dead!.body).toBe('{"type":"flaky"}');
-    expect(dead!.properties).toMatchObject({ [DEAD_LETTER_REASON_PROPERTY]: 'MaxDeliveryCountExceeded', OriginalMessageId: sent.id, OriginalDeliveryCount: 2 });
+    expect(dead!.properties).toMatchObject({
+      [DEAD_LETTER_REASON_PROPERTY]: 'MaxDeliveryCountExceeded',
+      OriginalMessageId: sent.id,
+      OriginalDeliveryCount: 2,
+    });
     expect(await p.receive({ maxMessages: 16, waitMs: 1_500 })).toEqual([]);
   });
 
@@ -152,7 +205,10 @@ describe('MNS receive count and dead letters', () => {
     const third = await p.receive({ maxMessages: 16, waitMs: 3_000 });
     expect(third).toEqual([]);
     const [dead] = await drain((o) => p.receiveDeadLetters(o), 1);
-    expect(dead).toMatchObject({ body: 'poison', properties: { [DEAD_LETTER_REASON_PROPERTY]: 'MaxDeliveryCountExceeded', OriginalDeliveryCount: 3 } });
+    expect(dead).toMatchObject({
+      body: 'poison',
+      properties: { [DEAD_LETTER_REASON_PROPERTY]: 'MaxDeliveryCountExceeded', OriginalDeliveryCount: 3 },
+    });
     expect(await p.health()).toMatchObject({ reachable: true, depth: 0, inFlight: 0, deadLetterDepth: 1 });
   });
 });
@@ -169,7 +225,10 @@ describe('MNS retry later', () => {
       // The provider reads the delivery count from the message it is given.
       await p.abandon({ ...m, deliveryCount });
       const after = Date.now();
-      const stored = peer.peer.queues.get(p.queueName)!.inspect().find((x) => x.id === m.id)!;
+      const stored = peer.peer.queues
+        .get(p.queueName)!
+        .inspect()
+        .find((x) => x.id === m.id)!;
       return [stored.nextVisibleTime - after, stored.nextVisibleTime - before] as const;
     };
     const within = ([lo, hi]: readonly [number, number], expected: number) => {
@@ -188,7 +247,9 @@ describe('MNS bodies and batches', () => {
     const p = provider();
     await p.ensureQueues();
     const raw = new MNSClient(peer.accountId, { ...credentials, endpoint: peer.endpoint });
-    await expect(raw.sendMessage(p.queueName, { MessageBody: 'a < b' })).rejects.toMatchObject({ name: 'MNSMalformedXMLError' });
+    await expect(raw.sendMessage(p.queueName, { MessageBody: 'a < b' })).rejects.toMatchObject({
+      name: 'MNSMalformedXMLError',
+    });
     await p.send({ body: 'a < b' });
     expect((await drain((o) => p.receive(o), 1)).map((m) => m.body)).toEqual(['a < b']);
   });
@@ -206,8 +267,12 @@ describe('MNS bodies and batches', () => {
   it('refuses, before sending, bodies XML cannot carry and bodies over the size limit', async () => {
     const p = provider({ maxMessageBytes: 1024 });
     await p.ensureQueues();
-    await expect(p.send({ body: 'bell \u0007' })).rejects.toMatchObject({ details: { code: 'InvalidMessageBody', transient: false } });
-    await expect(p.send({ body: 'x'.repeat(1025) })).rejects.toMatchObject({ details: { code: 'MessageTooLarge', transient: false } });
+    await expect(p.send({ body: 'bell \u0007' })).rejects.toMatchObject({
+      details: { code: 'InvalidMessageBody', transient: false },
+    });
+    await expect(p.send({ body: 'x'.repeat(1025) })).rejects.toMatchObject({
+      details: { code: 'MessageTooLarge', transient: false },
+    });
   });
 
   it('completes of one tick go out as one batch delete; a stale receipt handle fails alone', async () => {
@@ -224,11 +289,13 @@ describe('MNS bodies and batches', () => {
     expect(byBody.get('c')!.status).toBe('fulfilled');
     const failed = byBody.get('a')!;
     expect(failed.status).toBe('rejected');
-    expect((failed as PromiseRejectedResult).reason).toMatchObject({ details: { code: 'MessageNotExist', operation: 'batchDeleteMessage' } });
+    expect((failed as PromiseRejectedResult).reason).toMatchObject({
+      details: { code: 'MessageNotExist', operation: 'batchDeleteMessage' },
+    });
     expect(await p.health()).toMatchObject({ depth: 0, inFlight: 1 });
   });
 
-  it('health of a queue that does not exist is unreachable with the service\'s code', async () => {
+  it("health of a queue that does not exist is unreachable with the service's code", async () => {
     const p = provider();
     expect(await p.health()).toMatchObject({ reachable: false, error: expect.stringContaining('QueueNotExist') });
   });
@@ -240,7 +307,15 @@ describe('MNS from the settings', () => {
       env: {},
       overrides: {
         Ingest: { Provider: 'mns', MessageTimeout: '00:00:05' },
-        Aliyun: { AccessKeyId: credentials.accessKeyId, AccessKeySecret: credentials.accessKeySecret, AccountId: peer.accountId, MNSEndpoint: peer.endpoint, QueueName: 'from-settings', DeadLetterQueueName: 'from-settings-dlq', MaxReceiveCount: 4 },
+        Aliyun: {
+          AccessKeyId: credentials.accessKeyId,
+          AccessKeySecret: credentials.accessKeySecret,
+          AccountId: peer.accountId,
+          MNSEndpoint: peer.endpoint,
+          QueueName: 'from-settings',
+          DeadLetterQueueName: 'from-settings-dlq',
+          MaxReceiveCount: 4,
+        },
       },
     });
     const p = await createQueueProvider(config);
@@ -254,7 +329,10 @@ describe('MNS from the settings', () => {
 
   it('missing endpoint or credentials are one ConfigError naming the Aliyun keys', async () => {
     const config = loadConfig({ env: {}, overrides: { Ingest: { Provider: 'mns' } } });
-    const err = await createQueueProvider(config).then(() => undefined, (e: unknown) => e);
+    const err = await createQueueProvider(config).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).problems.map((p) => p.key)).toContain('Aliyun:MNSEndpoint');
   });

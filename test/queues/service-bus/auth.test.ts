@@ -2,15 +2,27 @@
 import { DefaultAzureCredential, type AccessToken, type TokenCredential } from '@azure/identity';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../lib/config/errors.js';
-import { createServiceBusClient, createServiceBusProvider, resolveServiceBusAuth } from '../../../lib/queues/service-bus/index.js';
+import {
+  createServiceBusClient,
+  createServiceBusProvider,
+  resolveServiceBusAuth,
+} from '../../../lib/queues/service-bus/index.js';
 import { serviceBusSettings } from './helpers.js';
 
-const connectionString = 'Endpoint=sb://contoso.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=c2VjcmV0LWtleQ==';
+const connectionString =
+  'Endpoint=sb://contoso.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=c2VjcmV0LWtleQ==';
 
 describe('Service Bus authentication selection', () => {
   it('uses SAS from the connection string when it is set (and it wins over a namespace)', async () => {
-    const auth = resolveServiceBusAuth({ ConnectionString: connectionString, FullyQualifiedNamespace: 'other.servicebus.windows.net' });
-    expect(auth).toMatchObject({ kind: 'connection-string', fullyQualifiedNamespace: 'contoso.servicebus.windows.net', developmentEmulator: false });
+    const auth = resolveServiceBusAuth({
+      ConnectionString: connectionString,
+      FullyQualifiedNamespace: 'other.servicebus.windows.net',
+    });
+    expect(auth).toMatchObject({
+      kind: 'connection-string',
+      fullyQualifiedNamespace: 'contoso.servicebus.windows.net',
+      developmentEmulator: false,
+    });
     expect(auth.secrets).toEqual(['c2VjcmV0LWtleQ==']);
     const client = createServiceBusClient(auth);
     expect(client.fullyQualifiedNamespace).toBe('contoso.servicebus.windows.net');
@@ -18,7 +30,10 @@ describe('Service Bus authentication selection', () => {
   });
 
   it('recognises a development-emulator connection string', () => {
-    const auth = resolveServiceBusAuth({ ConnectionString: 'Endpoint=sb://127.0.0.1:5672;SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true' });
+    const auth = resolveServiceBusAuth({
+      ConnectionString:
+        'Endpoint=sb://127.0.0.1:5672;SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true',
+    });
     expect(auth).toMatchObject({ kind: 'connection-string', developmentEmulator: true });
   });
 
@@ -45,7 +60,10 @@ describe('Service Bus authentication selection', () => {
     };
     const auth = resolveServiceBusAuth({ FullyQualifiedNamespace: 'contoso.servicebus.windows.net' }, credential);
     expect(auth).toMatchObject({ kind: 'token-credential', credential });
-    const provider = createServiceBusProvider(serviceBusSettings({ FullyQualifiedNamespace: 'contoso.servicebus.windows.net', QueueName: 'tasks' }), { credential });
+    const provider = createServiceBusProvider(
+      serviceBusSettings({ FullyQualifiedNamespace: 'contoso.servicebus.windows.net', QueueName: 'tasks' }),
+      { credential },
+    );
     expect(provider.queueName).toBe('tasks');
     await provider.close();
     expect(calls).toEqual([]); // lazily connected: no token was asked for
@@ -59,13 +77,20 @@ describe('Service Bus authentication selection', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(ConfigError);
-    expect((err as ConfigError).problems.map((p) => p.key)).toEqual(['AzureServiceBus:ConnectionString', 'AzureServiceBus:FullyQualifiedNamespace']);
+    expect((err as ConfigError).problems.map((p) => p.key)).toEqual([
+      'AzureServiceBus:ConnectionString',
+      'AzureServiceBus:FullyQualifiedNamespace',
+    ]);
     expect((err as Error).message).toMatch(/AzureServiceBus__FullyQualifiedNamespace/);
   });
 
   it('rejects a namespace that is not a host name, and a section naming no entity', () => {
     expect(() => resolveServiceBusAuth({ FullyQualifiedNamespace: 'not a host!' })).toThrow(ConfigError);
-    expect(() => createServiceBusProvider(serviceBusSettings({ ConnectionString: connectionString }))).toThrow(/AzureServiceBus:QueueName/);
-    expect(() => createServiceBusProvider(serviceBusSettings({ ConnectionString: connectionString, TopicName: 'events' }))).toThrow(/AzureServiceBus:SubscriptionName/);
+    expect(() => createServiceBusProvider(serviceBusSettings({ ConnectionString: connectionString }))).toThrow(
+      /AzureServiceBus:QueueName/,
+    );
+    expect(() =>
+      createServiceBusProvider(serviceBusSettings({ ConnectionString: connectionString, TopicName: 'events' })),
+    ).toThrow(/AzureServiceBus:SubscriptionName/);
   });
 });

@@ -5,7 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QueueProviderError, type QueueMessage } from '../../../lib/queues/provider.js';
 import type { ServiceBusQueueProvider } from '../../../lib/queues/service-bus/index.js';
-import { startServiceBusPeer, type PeerEntityOptions, type ServiceBusPeer } from '../../support/service-bus-peer/index.js';
+import {
+  startServiceBusPeer,
+  type PeerEntityOptions,
+  type ServiceBusPeer,
+} from '../../support/service-bus-peer/index.js';
 import { providerOn, receiveAtLeast, sleep, uniqueName } from './helpers.js';
 
 let peer: ServiceBusPeer;
@@ -20,7 +24,10 @@ afterAll(async () => {
 });
 
 /** A fresh queue on the peer and a provider reading it. */
-function queue(entity: Omit<PeerEntityOptions, 'name'> = {}, settings: Record<string, unknown> = {}): { name: string; provider: ServiceBusQueueProvider } {
+function queue(
+  entity: Omit<PeerEntityOptions, 'name'> = {},
+  settings: Record<string, unknown> = {},
+): { name: string; provider: ServiceBusQueueProvider } {
   const name = uniqueName('q');
   peer.addEntity({ name, lockDurationMs: 5_000, ...entity });
   const provider = providerOn(peer, { QueueName: name, ...settings });
@@ -34,10 +41,19 @@ describe('Service Bus provider: queue', () => {
   it('sends, receives in peek-lock and completes; properties, ids and delivery count survive the trip', async () => {
     const { name, provider } = queue();
     await provider.ensureQueues();
-    const sent = await provider.send({ body: 'héllo <&> ]]>', properties: { kind: 'echo', n: 7, ok: true }, messageId: 'm-1' });
+    const sent = await provider.send({
+      body: 'héllo <&> ]]>',
+      properties: { kind: 'echo', n: 7, ok: true },
+      messageId: 'm-1',
+    });
     expect(sent.id).toBe('m-1');
     const [m] = await receiveAtLeast(receive(provider), 1);
-    expect(m).toMatchObject({ id: 'm-1', body: 'héllo <&> ]]>', deliveryCount: 1, properties: { kind: 'echo', n: 7, ok: true } });
+    expect(m).toMatchObject({
+      id: 'm-1',
+      body: 'héllo <&> ]]>',
+      deliveryCount: 1,
+      properties: { kind: 'echo', n: 7, ok: true },
+    });
     expect(peer.counts(name)).toMatchObject({ locked: 1, active: 0 });
     await provider.complete(m!);
     expect(peer.counts(name)).toEqual({ active: 0, locked: 0, deferred: 0, scheduled: 0 });
@@ -62,7 +78,10 @@ describe('Service Bus provider: queue', () => {
 
     const [dead] = await receiveAtLeast((o) => provider.receiveDeadLetters(o), 1);
     expect(dead).toMatchObject({ id: m!.id, body: '{"broken":' });
-    expect(dead!.properties).toMatchObject({ DeadLetterReason: 'InvalidPayload', DeadLetterErrorDescription: 'Unexpected end of JSON input' });
+    expect(dead!.properties).toMatchObject({
+      DeadLetterReason: 'InvalidPayload',
+      DeadLetterErrorDescription: 'Unexpected end of JSON input',
+    });
     await provider.completeDeadLetter(dead!);
     expect(peer.counts(`${name}/$DeadLetterQueue`)).toEqual({ active: 0, locked: 0, deferred: 0, scheduled: 0 });
   });
@@ -94,7 +113,12 @@ describe('Service Bus provider: queue', () => {
     expect(again).toMatchObject({ id: stale!.id, deliveryCount: 2 });
     const err = await slow.complete(stale!).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(QueueProviderError);
-    expect((err as QueueProviderError).details).toMatchObject({ provider: 'service-bus', operation: 'complete', code: 'MessageLockLost', transient: false });
+    expect((err as QueueProviderError).details).toMatchObject({
+      provider: 'service-bus',
+      operation: 'complete',
+      code: 'MessageLockLost',
+      transient: false,
+    });
     await fast.complete(again!);
     expect(peer.counts(name)).toEqual({ active: 0, locked: 0, deferred: 0, scheduled: 0 });
   });
@@ -259,7 +283,8 @@ describe('Service Bus provider: queue', () => {
       handled.push(m.body);
     });
     // Wait (within a budget) until every message has been handled and completed on the broker.
-    for (let i = 0; i < 500 && (handled.length < 6 || peer.counts(name).locked + peer.counts(name).active > 0); i++) await sleep(20);
+    for (let i = 0; i < 500 && (handled.length < 6 || peer.counts(name).locked + peer.counts(name).active > 0); i++)
+      await sleep(20);
     await subscription.close();
     expect(maxInFlight).toBe(2);
     expect([...handled].sort()).toEqual(['1', '2', '3', '4', '5', '6']);
@@ -274,7 +299,10 @@ describe('Service Bus provider: queue', () => {
     await provider.sendBatch([{ body: 'one' }, { body: 'two' }, { body: 'dead' }]);
     await provider.schedule({ body: 'later' }, new Date(Date.now() + 60_000));
     const got = await receiveAtLeast(receive(provider), 3);
-    await provider.deadLetter(got.find((m) => m.body === 'dead')!, 'Test');
+    await provider.deadLetter(
+      got.find((m) => m.body === 'dead')!,
+      'Test',
+    );
     for (const m of got.filter((x) => x.body !== 'dead')) await provider.abandon(m);
     const health = await provider.health();
     expect(health).toMatchObject({ reachable: true, depth: 2, delayed: 1, deadLetterDepth: 1 });
@@ -287,7 +315,11 @@ describe('Service Bus provider: queue', () => {
     open.push(missing);
     const err = await missing.ensureQueues().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(QueueProviderError);
-    expect((err as QueueProviderError).details).toMatchObject({ operation: 'ensureQueues', code: 'MessagingEntityNotFound', transient: false });
+    expect((err as QueueProviderError).details).toMatchObject({
+      operation: 'ensureQueues',
+      code: 'MessagingEntityNotFound',
+      transient: false,
+    });
     const health = await missing.health();
     expect(health).toMatchObject({ reachable: false, queue: 'no-such-queue' });
     expect(health.error).toMatch(/no-such-queue/);

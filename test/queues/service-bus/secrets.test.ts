@@ -19,7 +19,13 @@ afterAll(async () => {
 
 function everythingSaid(err: unknown): string {
   const e = err as Error & { details?: unknown; cause?: unknown };
-  return [e.message, e.stack, JSON.stringify(e), JSON.stringify(e.details), String(e.cause && (e.cause as Error).message)].join('\n');
+  return [
+    e.message,
+    e.stack,
+    JSON.stringify(e),
+    JSON.stringify(e.details),
+    String(e.cause && (e.cause as Error).message),
+  ].join('\n');
 }
 
 describe('Service Bus secrets', () => {
@@ -27,11 +33,20 @@ describe('Service Bus secrets', () => {
     const lines: string[] = [];
     const logger = createLogger({ level: 'debug', sink: (line) => lines.push(line) });
     const cs = `Endpoint=sb://127.0.0.1:${peer.port};SharedAccessKeyName=k;SharedAccessKey=${secret};UseDevelopmentEmulator=true`;
-    const provider = createServiceBusProvider(serviceBusSettings({ ConnectionString: cs, QueueName: 'jobs' }), { retry: fastRetry, logger });
+    const provider = createServiceBusProvider(serviceBusSettings({ ConnectionString: cs, QueueName: 'jobs' }), {
+      retry: fastRetry,
+      logger,
+    });
     try {
       const err = await provider.send({ body: 'x' }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(QueueProviderError);
-      expect((err as QueueProviderError).details).toMatchObject({ provider: 'service-bus', queue: 'jobs', operation: 'send', code: 'UnauthorizedAccess', transient: false });
+      expect((err as QueueProviderError).details).toMatchObject({
+        provider: 'service-bus',
+        queue: 'jobs',
+        operation: 'send',
+        code: 'UnauthorizedAccess',
+        transient: false,
+      });
       expect(everythingSaid(err)).not.toContain(secret);
 
       const health = await provider.health();

@@ -45,7 +45,10 @@ describe('Service Bus provider: sessions', () => {
         expect(m.sessionId).toBe(session.sessionId);
         await provider.complete(m);
       }
-      seen.set(session.sessionId, messages.map((m) => m.body));
+      seen.set(
+        session.sessionId,
+        messages.map((m) => m.body),
+      );
       await session.close();
     }
     expect(Object.fromEntries(seen)).toEqual({ A: ['A1', 'A2', 'A3', 'A4'], B: ['B1', 'B2', 'B3'] });
@@ -68,7 +71,10 @@ describe('Service Bus provider: sessions', () => {
 
   it('abandon inside a session redelivers the same message first; state and lock renewal work', async () => {
     const { provider } = sessionQueue();
-    await provider.sendBatch([{ body: 'first', sessionId: 'X' }, { body: 'second', sessionId: 'X' }]);
+    await provider.sendBatch([
+      { body: 'first', sessionId: 'X' },
+      { body: 'second', sessionId: 'X' },
+    ]);
     const session = await accept(provider, 'X');
     const [first] = await session.receive({ maxMessages: 1, waitMs: 5_000 });
     await provider.abandon(first!);

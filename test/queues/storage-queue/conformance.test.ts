@@ -8,7 +8,14 @@ for (const messageEncoding of ['base64', 'text'] as const) {
   describeQueueProviderConformance(`Azure Storage Queue (Azurite, ${messageEncoding})`, async () => {
     const connectionString = await azuriteConnectionString();
     const name = `conf-${randomBytes(4).toString('hex')}`;
-    const provider = new StorageQueueProvider({ connectionString, queueName: name, messageEncoding, visibilityTimeoutMs: 3_000, maxDequeueCount: 10, maxPollIntervalMs: 250 });
+    const provider = new StorageQueueProvider({
+      connectionString,
+      queueName: name,
+      messageEncoding,
+      visibilityTimeoutMs: 3_000,
+      maxDequeueCount: 10,
+      maxPollIntervalMs: 250,
+    });
     return {
       provider,
       cleanup: async () => {

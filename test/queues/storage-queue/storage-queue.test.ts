@@ -54,7 +54,10 @@ describe('Storage Queue poison handling', () => {
     expect(seen).toEqual([1, 2]);
     expect(await p.receive({ maxMessages: 16, waitMs: 2_500 })).toEqual([]);
     const [dead] = await drain((o) => p.receiveDeadLetters(o), 1);
-    expect(dead).toMatchObject({ body: 'poison', properties: { [DEAD_LETTER_REASON_PROPERTY]: 'MaxDeliveryCountExceeded', OriginalDeliveryCount: 3 } });
+    expect(dead).toMatchObject({
+      body: 'poison',
+      properties: { [DEAD_LETTER_REASON_PROPERTY]: 'MaxDeliveryCountExceeded', OriginalDeliveryCount: 3 },
+    });
     expect(await p.health()).toMatchObject({ reachable: true, depth: 0, deadLetterDepth: 1 });
   });
 
@@ -65,7 +68,10 @@ describe('Storage Queue poison handling', () => {
     const [m] = await drain((o) => p.receive(o), 1);
     await p.abandon(m!);
     const [dead] = await drain((o) => p.receiveDeadLetters(o), 1);
-    expect(dead).toMatchObject({ body: 'once only', properties: { [DEAD_LETTER_REASON_PROPERTY]: 'MaxDeliveryCountExceeded' } });
+    expect(dead).toMatchObject({
+      body: 'once only',
+      properties: { [DEAD_LETTER_REASON_PROPERTY]: 'MaxDeliveryCountExceeded' },
+    });
   });
 
   it('a poison message written by the Functions host (the plain original text) is read as is, without a reason', async () => {
@@ -85,7 +91,9 @@ describe('Storage Queue message encoding', () => {
     await p.ensureQueues();
     await p.send({ body: '{"type":"echo","payload":"<ü>"}' });
     const peeked = await service.getQueueClient(p.queueName).peekMessages();
-    expect(peeked.peekedMessageItems[0]!.messageText).toBe(Buffer.from('{"type":"echo","payload":"<ü>"}', 'utf8').toString('base64'));
+    expect(peeked.peekedMessageItems[0]!.messageText).toBe(
+      Buffer.from('{"type":"echo","payload":"<ü>"}', 'utf8').toString('base64'),
+    );
   });
 
   it('text mode writes plain text', async () => {
@@ -109,7 +117,9 @@ describe('Storage Queue message encoding', () => {
   it('refuses a body over 64 KiB once encoded, before sending', async () => {
     const p = provider();
     await p.ensureQueues();
-    await expect(p.send({ body: 'x'.repeat(50_000) })).rejects.toMatchObject({ details: { code: 'MessageTooLarge', transient: false } });
+    await expect(p.send({ body: 'x'.repeat(50_000) })).rejects.toMatchObject({
+      details: { code: 'MessageTooLarge', transient: false },
+    });
   });
 });
 
@@ -117,9 +127,18 @@ describe('Storage Queue errors and settings', () => {
   it('a wrong account key is a typed, non-transient error naming the queue and the setting, without the key', async () => {
     const wrongKey = randomBytes(32).toString('base64');
     const p = provider({ connectionString: connectionString.replace(/AccountKey=[^;]+/, `AccountKey=${wrongKey}`) });
-    const err = await p.send({ body: 'x' }).then(() => undefined, (e: unknown) => e);
+    const err = await p.send({ body: 'x' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(QueueProviderError);
-    expect((err as QueueProviderError).details).toMatchObject({ provider: 'storage-queue', queue: p.queueName, operation: 'sendMessage', code: 'AuthenticationFailed', transient: false });
+    expect((err as QueueProviderError).details).toMatchObject({
+      provider: 'storage-queue',
+      queue: p.queueName,
+      operation: 'sendMessage',
+      code: 'AuthenticationFailed',
+      transient: false,
+    });
     expect((err as QueueProviderError).message).toContain('AzureStorage:ConnectionString');
     expect((err as QueueProviderError).message).not.toContain(wrongKey);
     const health = await p.health();
@@ -128,8 +147,12 @@ describe('Storage Queue errors and settings', () => {
   });
 
   it('an unreachable service is a transient error', async () => {
-    const p = provider({ connectionString: connectionString.replace(/QueueEndpoint=http:\/\/[^/]+/, 'QueueEndpoint=http://127.0.0.1:9') });
-    await expect(p.receive({ maxMessages: 1, waitMs: 0 })).rejects.toMatchObject({ details: { transient: true, operation: 'receiveMessages' } });
+    const p = provider({
+      connectionString: connectionString.replace(/QueueEndpoint=http:\/\/[^/]+/, 'QueueEndpoint=http://127.0.0.1:9'),
+    });
+    await expect(p.receive({ maxMessages: 1, waitMs: 0 })).rejects.toMatchObject({
+      details: { transient: true, operation: 'receiveMessages' },
+    });
   });
 
   it('invalid queue names are refused with the setting named', () => {
@@ -140,15 +163,31 @@ describe('Storage Queue errors and settings', () => {
     const config = loadConfig({
       env: {},
       overrides: {
-        AzureStorage: { ConnectionString: connectionString, QueueName: 'ingest-from-settings', DispatchQueueName: 'dispatch-from-settings' },
+        AzureStorage: {
+          ConnectionString: connectionString,
+          QueueName: 'ingest-from-settings',
+          DispatchQueueName: 'dispatch-from-settings',
+        },
         Ingest: { MaxDeliveryCount: 3 },
       },
     });
     expect(config.Ingest.Provider).toBe('storage-queue');
     const ingest = await createQueueProvider(config);
-    const dispatch = await createQueueProvider({ ...config, Ingest: { ...config.Ingest, Provider: 'mns' } }, { queue: 'dispatch' });
-    made.push('ingest-from-settings', 'ingest-from-settings-poison', 'dispatch-from-settings', 'dispatch-from-settings-poison');
-    expect([ingest.kind, ingest.queueName, ingest.deadLetterQueueName]).toEqual(['storage-queue', 'ingest-from-settings', 'ingest-from-settings-poison']);
+    const dispatch = await createQueueProvider(
+      { ...config, Ingest: { ...config.Ingest, Provider: 'mns' } },
+      { queue: 'dispatch' },
+    );
+    made.push(
+      'ingest-from-settings',
+      'ingest-from-settings-poison',
+      'dispatch-from-settings',
+      'dispatch-from-settings-poison',
+    );
+    expect([ingest.kind, ingest.queueName, ingest.deadLetterQueueName]).toEqual([
+      'storage-queue',
+      'ingest-from-settings',
+      'ingest-from-settings-poison',
+    ]);
     expect([dispatch.kind, dispatch.queueName]).toEqual(['storage-queue', 'dispatch-from-settings']);
     await ingest.ensureQueues();
     await ingest.send({ body: 'via settings' });

@@ -14,7 +14,9 @@ export interface MnsPeerHandle {
   stop(): Promise<void>;
 }
 
-export async function startMnsPeer(opts: PeerCredentials & { accountId?: string; host?: string; port?: number }): Promise<MnsPeerHandle> {
+export async function startMnsPeer(
+  opts: PeerCredentials & { accountId?: string; host?: string; port?: number },
+): Promise<MnsPeerHandle> {
   const accountId = opts.accountId ?? '1234567890123456';
   const peer = new MnsPeerServer({
     accountId,

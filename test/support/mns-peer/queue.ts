@@ -8,7 +8,11 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { bodyMd5 } from './signature.js';
 
 export class PeerError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'PeerError';
   }
@@ -67,7 +71,11 @@ export class PeerQueue {
   private readonly byHandle = new Map<string, string>();
   private seq = 0;
 
-  constructor(readonly name: string, public attributes: QueueAttributes, now: number) {
+  constructor(
+    readonly name: string,
+    public attributes: QueueAttributes,
+    now: number,
+  ) {
     this.createTime = now;
     this.lastModifyTime = now;
   }
@@ -75,7 +83,9 @@ export class PeerQueue {
   send(body: string, now: number, opts: { delaySeconds?: number; priority?: number } = {}): StoredMessage {
     const size = Buffer.byteLength(body, 'utf8');
     if (size > this.attributes.MaximumMessageSize) {
-      throw invalidArgument(`The length of MessageBody should be between 1 and ${this.attributes.MaximumMessageSize} bytes.`);
+      throw invalidArgument(
+        `The length of MessageBody should be between 1 and ${this.attributes.MaximumMessageSize} bytes.`,
+      );
     }
     const delay = opts.delaySeconds ?? this.attributes.DelaySeconds;
     const m: StoredMessage = {
@@ -149,7 +159,8 @@ export class PeerQueue {
   }
 
   private byValidHandle(handle: string, now: number): StoredMessage {
-    if (!handleFormat.test(handle)) throw new PeerError(400, 'ReceiptHandleError', 'The receipt handle you provide is not valid.');
+    if (!handleFormat.test(handle))
+      throw new PeerError(400, 'ReceiptHandleError', 'The receipt handle you provide is not valid.');
     const id = this.byHandle.get(handle);
     const m = id ? this.messages.get(id) : undefined;
     // A handle dies when its visibility timeout ends (the message may be delivered to someone else).

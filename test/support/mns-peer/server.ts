@@ -4,7 +4,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { attributeRanges, defaultAttributes, invalidArgument, messageNotExist, PeerError, PeerQueue, type QueueAttributes, type StoredMessage } from './queue.js';
+import {
+  attributeRanges,
+  defaultAttributes,
+  invalidArgument,
+  messageNotExist,
+  PeerError,
+  PeerQueue,
+  type QueueAttributes,
+  type StoredMessage,
+} from './queue.js';
 import { contentMd5, sign, signaturesEqual } from './signature.js';
 import { parseXml, toXml, XmlSyntaxError, type XmlElement, type XmlFields } from './xml.js';
 
@@ -49,16 +58,26 @@ export class MnsPeerServer {
         'x-mns-request-id': requestId,
         'x-mns-version': '2015-06-06',
         date: new Date(this.now()).toUTCString(),
-        ...(xml ? { 'content-type': 'text/xml;charset=utf-8', 'content-length': Buffer.byteLength(xml) } : { 'content-length': 0 }),
+        ...(xml
+          ? { 'content-type': 'text/xml;charset=utf-8', 'content-length': Buffer.byteLength(xml) }
+          : { 'content-length': 0 }),
         ...headers,
       });
       res.end(xml);
     } catch (e) {
       if (res.destroyed) return;
-      const err = e instanceof PeerError ? e
-        : e instanceof XmlSyntaxError ? new PeerError(400, 'MalformedXML', 'The XML you provided was not well-formed.')
-        : new PeerError(500, 'InternalError', 'Internal error.');
-      const xml = toXml('Error', { Code: err.code, Message: err.message, RequestId: requestId, HostId: `http://${this.opts.accountId}.mns.peer.local` });
+      const err =
+        e instanceof PeerError
+          ? e
+          : e instanceof XmlSyntaxError
+            ? new PeerError(400, 'MalformedXML', 'The XML you provided was not well-formed.')
+            : new PeerError(500, 'InternalError', 'Internal error.');
+      const xml = toXml('Error', {
+        Code: err.code,
+        Message: err.message,
+        RequestId: requestId,
+        HostId: `http://${this.opts.accountId}.mns.peer.local`,
+      });
       res.writeHead(err.status, {
         'x-mns-request-id': requestId,
         'x-mns-version': '2015-06-06',
@@ -75,17 +94,24 @@ export class MnsPeerServer {
     const m = /^MNS ([^:\s]+):(\S+)$/.exec(auth);
     if (!m) throw new PeerError(400, 'InvalidAuthorizationHeader', 'The Authorization header format is invalid.');
     if (!req.headers.date) throw new PeerError(400, 'MissingDateHeader', 'Date header is required.');
-    if (Number.isNaN(Date.parse(req.headers.date))) throw new PeerError(400, 'InvalidDateHeader', 'The Date header format is invalid.');
-    if (m[1] !== this.opts.accessKeyId) throw new PeerError(403, 'InvalidAccessKeyId', 'The AccessKey Id you provided is not exist.');
+    if (Number.isNaN(Date.parse(req.headers.date)))
+      throw new PeerError(400, 'InvalidDateHeader', 'The Date header format is invalid.');
+    if (m[1] !== this.opts.accessKeyId)
+      throw new PeerError(403, 'InvalidAccessKeyId', 'The AccessKey Id you provided is not exist.');
     const expected = sign(this.opts.accessKeySecret, req.method ?? 'GET', req.headers, req.url ?? '/');
     if (!signaturesEqual(expected, m[2]!)) {
-      throw new PeerError(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.');
+      throw new PeerError(
+        403,
+        'SignatureDoesNotMatch',
+        'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+      );
     }
     if (this.opts.securityToken !== undefined && req.headers['security-token'] !== this.opts.securityToken) {
       throw new PeerError(403, 'InvalidSecurityToken', 'The security token you provided is invalid or has expired.');
     }
     const md5 = req.headers['content-md5'];
-    if (md5 !== undefined && md5 !== contentMd5(body)) throw new PeerError(400, 'InvalidDegist', 'The Content-MD5 you specified is invalid.');
+    if (md5 !== undefined && md5 !== contentMd5(body))
+      throw new PeerError(400, 'InvalidDegist', 'The Content-MD5 you specified is invalid.');
   }
 
   private async route(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<Reply> {
@@ -95,11 +121,17 @@ export class MnsPeerServer {
     const query = parseQuery(q < 0 ? '' : url.slice(q + 1));
     const parts = path.split('/').filter((s) => s.length > 0);
     const method = req.method ?? 'GET';
-    if (parts[0] !== 'queues' || parts.length < 2 || parts.length > 3 || (parts.length === 3 && parts[2] !== 'messages')) {
+    if (
+      parts[0] !== 'queues' ||
+      parts.length < 2 ||
+      parts.length > 3 ||
+      (parts.length === 3 && parts[2] !== 'messages')
+    ) {
       throw new PeerError(400, 'InvalidRequestURL', 'Http request URL format invalid.');
     }
     const name = decodeURIComponent(parts[1]!);
-    if (!/^[A-Za-z][A-Za-z0-9-]{0,255}$/.test(name)) throw new PeerError(400, 'InvalidQueueName', 'The queue name you provided is invalid.');
+    if (!/^[A-Za-z][A-Za-z0-9-]{0,255}$/.test(name))
+      throw new PeerError(400, 'InvalidQueueName', 'The queue name you provided is invalid.');
     if (parts.length === 2) {
       if (method === 'PUT') return this.putQueue(name, body, query, req);
       if (method === 'GET') return this.getQueue(name);
@@ -133,7 +165,9 @@ export class MnsPeerServer {
     const attributes = { ...defaultAttributes, ...given };
     const existing = this.queues.get(name);
     if (existing) {
-      const same = (Object.keys(attributes) as (keyof QueueAttributes)[]).every((k) => existing.attributes[k] === attributes[k]);
+      const same = (Object.keys(attributes) as (keyof QueueAttributes)[]).every(
+        (k) => existing.attributes[k] === attributes[k],
+      );
       if (!same) throw new PeerError(409, 'QueueAlreadyExist', 'The queue you want to create already exist.');
       return { status: 204 };
     }
@@ -175,10 +209,15 @@ export class MnsPeerServer {
     }
     expectRoot(root, 'Messages');
     const items = root.children.filter((c) => c.name === 'Message');
-    if (items.length === 0 || items.length > MAX_BATCH) throw invalidArgument(`The count of message should be between 1 and ${MAX_BATCH}.`);
+    if (items.length === 0 || items.length > MAX_BATCH)
+      throw invalidArgument(`The count of message should be between 1 and ${MAX_BATCH}.`);
     const params = items.map((item) => messageParams(item)); // all valid, or none sent
     const sent = params.map(([text, opts]) => q.send(text, now, opts));
-    return { status: 201, root: 'Messages', content: { Message: sent.map((m) => ({ MessageId: m.id, MessageBodyMD5: m.md5 })) } };
+    return {
+      status: 201,
+      root: 'Messages',
+      content: { Message: sent.map((m) => ({ MessageId: m.id, MessageBodyMD5: m.md5 })) },
+    };
   }
 
   private async receiveMessages(q: PeerQueue, query: Map<string, string>, res: ServerResponse): Promise<Reply> {
@@ -211,7 +250,8 @@ export class MnsPeerServer {
     }
     const root = expectRoot(parseXml(body.toString('utf8')), 'ReceiptHandles');
     const handles = root.children.filter((c) => c.name === 'ReceiptHandle').map((c) => c.text);
-    if (handles.length === 0 || handles.length > MAX_BATCH) throw invalidArgument(`The count of receipt handle should be between 1 and ${MAX_BATCH}.`);
+    if (handles.length === 0 || handles.length > MAX_BATCH)
+      throw invalidArgument(`The count of receipt handle should be between 1 and ${MAX_BATCH}.`);
     const errors: XmlFields[] = [];
     for (const h of handles) {
       try {
@@ -227,10 +267,15 @@ export class MnsPeerServer {
   private changeVisibility(q: PeerQueue, query: Map<string, string>): Reply {
     const handle = query.get('receipthandle');
     if (handle === undefined) throw new PeerError(400, 'MissingReceiptHandle', 'ReceiptHandle is required.');
-    if (!query.has('visibilitytimeout')) throw new PeerError(400, 'MissingVisibilityTimeout', 'VisibilityTimeout is required.');
+    if (!query.has('visibilitytimeout'))
+      throw new PeerError(400, 'MissingVisibilityTimeout', 'VisibilityTimeout is required.');
     const seconds = intParam(query, 'visibilitytimeout', 1, 43_200);
     const m = q.changeVisibility(handle, seconds, this.now());
-    return { status: 200, root: 'ChangeVisibility', content: { ReceiptHandle: m.receiptHandle ?? '', NextVisibleTime: m.nextVisibleTime } };
+    return {
+      status: 200,
+      root: 'ChangeVisibility',
+      content: { ReceiptHandle: m.receiptHandle ?? '', NextVisibleTime: m.nextVisibleTime },
+    };
   }
 }
 
@@ -259,7 +304,8 @@ function messagesReply(batch: boolean, messages: StoredMessage[], received: bool
 }
 
 function expectRoot(el: XmlElement, name: string): XmlElement {
-  if (el.name !== name) throw invalidArgument(`The XML you provided did not validate against our published schema, cause by ${el.name}.`);
+  if (el.name !== name)
+    throw invalidArgument(`The XML you provided did not validate against our published schema, cause by ${el.name}.`);
   return el;
 }
 
@@ -269,24 +315,32 @@ function childText(el: XmlElement, name: string): string | undefined {
 
 function ranged(name: string, raw: string, low: number, high: number): number {
   const n = /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
-  if (!Number.isInteger(n) || n < low || n > high) throw invalidArgument(`The value of ${name} should between ${low} and ${high}.`);
+  if (!Number.isInteger(n) || n < low || n > high)
+    throw invalidArgument(`The value of ${name} should between ${low} and ${high}.`);
   return n;
 }
 
 function messageParams(el: XmlElement): [string, { delaySeconds?: number; priority?: number }] {
   const body = childText(el, 'MessageBody');
-  if (body === undefined) throw invalidArgument('The XML you provided did not validate against our published schema, cause by MessageBody.');
+  if (body === undefined)
+    throw invalidArgument('The XML you provided did not validate against our published schema, cause by MessageBody.');
   const delay = childText(el, 'DelaySeconds');
   const priority = childText(el, 'Priority');
-  return [body, {
-    ...(delay !== undefined ? { delaySeconds: ranged('DelaySeconds', delay, 0, 604_800) } : {}),
-    ...(priority !== undefined ? { priority: ranged('Priority', priority, 1, 16) } : {}),
-  }];
+  return [
+    body,
+    {
+      ...(delay !== undefined ? { delaySeconds: ranged('DelaySeconds', delay, 0, 604_800) } : {}),
+      ...(priority !== undefined ? { priority: ranged('Priority', priority, 1, 16) } : {}),
+    },
+  ];
 }
 
 function readAttributes(el: XmlElement): Partial<QueueAttributes> {
   const out: Partial<QueueAttributes> = {};
-  for (const [key, [low, high]] of Object.entries(attributeRanges) as [keyof typeof attributeRanges, [number, number]][]) {
+  for (const [key, [low, high]] of Object.entries(attributeRanges) as [
+    keyof typeof attributeRanges,
+    [number, number],
+  ][]) {
     const v = childText(el, key);
     if (v !== undefined) out[key] = ranged(key, v, low, high);
   }

@@ -22,7 +22,9 @@ export function stringToSign(method: string, headers: IncomingHttpHeaders, resou
 }
 
 export function sign(secret: string, method: string, headers: IncomingHttpHeaders, resource: string): string {
-  return createHmac('sha1', secret).update(stringToSign(method, headers, resource), 'utf8').digest('base64');
+  return createHmac('sha1', secret)
+    .update(stringToSign(method, headers, resource), 'utf8')
+    .digest('base64');
 }
 
 export function signaturesEqual(a: string, b: string): boolean {

@@ -41,7 +41,8 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   for await (const chunk of req) {
     const b = chunk as Buffer;
     size += b.length;
-    if (size > MAX_BODY_BYTES) throw new ControlProblem(413, 'Request body too large', `at most ${MAX_BODY_BYTES} bytes`);
+    if (size > MAX_BODY_BYTES)
+      throw new ControlProblem(413, 'Request body too large', `at most ${MAX_BODY_BYTES} bytes`);
     chunks.push(b);
   }
   const text = Buffer.concat(chunks).toString('utf8');
@@ -64,20 +65,27 @@ export interface ControlServer {
 }
 
 /** Serves `proxy` on loopback. `onStop` runs after POST /stop has been answered (the entry point exits there). */
-export async function serveControl(proxy: FaultProxy, opts: { host?: string; port?: number; onStop?: () => void } = {}): Promise<ControlServer> {
+export async function serveControl(
+  proxy: FaultProxy,
+  opts: { host?: string; port?: number; onStop?: () => void } = {},
+): Promise<ControlServer> {
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://control').pathname;
     const method = req.method ?? 'GET';
-    if (method === 'GET' && path === '/info') return send(res, 200, { uri: proxy.uri, port: proxy.port, seed: proxy.seed, pid: process.pid });
+    if (method === 'GET' && path === '/info')
+      return send(res, 200, { uri: proxy.uri, port: proxy.port, seed: proxy.seed, pid: process.pid });
     if (method === 'GET' && path === '/counters') return send(res, 200, await proxy.counters());
-    if (method === 'POST' && path === '/rules') return send(res, 201, { id: await proxy.addRule((await readJson(req)) as FaultRule) });
+    if (method === 'POST' && path === '/rules')
+      return send(res, 201, { id: await proxy.addRule((await readJson(req)) as FaultRule) });
     const ruleId = /^\/rules\/([^/]+)$/.exec(path)?.[1];
-    if (method === 'DELETE' && ruleId !== undefined) return send(res, 200, { removed: await proxy.removeRule(decodeURIComponent(ruleId)) });
+    if (method === 'DELETE' && ruleId !== undefined)
+      return send(res, 200, { removed: await proxy.removeRule(decodeURIComponent(ruleId)) });
     if (method === 'POST' && path === '/heal') {
       await proxy.heal();
       return send(res, 200, { healed: true });
     }
-    if (method === 'POST' && path === '/kill-connections') return send(res, 200, { killed: await proxy.killConnections() });
+    if (method === 'POST' && path === '/kill-connections')
+      return send(res, 200, { killed: await proxy.killConnections() });
     if (method === 'POST' && path === '/stop') {
       await proxy.stop();
       send(res, 200, { stopped: true });
@@ -98,7 +106,18 @@ export async function serveControl(proxy: FaultProxy, opts: { host?: string; por
             : e instanceof DuplicateRuleError
               ? new ControlProblem(409, 'Duplicate rule id', e.message)
               : new ControlProblem(500, 'Internal error', e instanceof Error ? e.message : String(e));
-      send(res, problem.status, { type: 'about:blank', title: problem.title, status: problem.status, detail: problem.message, ...(problem.issues ? { issues: problem.issues } : {}) }, 'application/problem+json');
+      send(
+        res,
+        problem.status,
+        {
+          type: 'about:blank',
+          title: problem.title,
+          status: problem.status,
+          detail: problem.message,
+          ...(problem.issues ? { issues: problem.issues } : {}),
+        },
+        'application/problem+json',
+      );
     });
   });
   await new Promise<void>((resolveListen, reject) => {
@@ -249,7 +268,10 @@ export async function spawnFaultProxy(opts: SpawnFaultProxyOptions): Promise<Spa
       child.kill('SIGKILL');
       reject(new FaultProxyStartError(`fault proxy process ${why}; stderr: ${output.stderr.slice(-2000)}`));
     };
-    const timer = setTimeout(() => fail(`did not listen within ${opts.startTimeoutMs ?? 60_000} ms`), opts.startTimeoutMs ?? 60_000);
+    const timer = setTimeout(
+      () => fail(`did not listen within ${opts.startTimeoutMs ?? 60_000} ms`),
+      opts.startTimeoutMs ?? 60_000,
+    );
     child.on('exit', (code, signal) => fail(`exited (code ${code}, signal ${signal})`));
     child.stdout.on('data', (d: Buffer) => {
       output.stdout += d.toString();

@@ -45,9 +45,15 @@ async function main(): Promise<void> {
     stopping = true;
     await proxy.stop();
     await control.close();
-    process.stdout.write(`${JSON.stringify({ event: 'stopped', counters: await proxy.counters() })}\n`, () => process.exit(code));
+    process.stdout.write(`${JSON.stringify({ event: 'stopped', counters: await proxy.counters() })}\n`, () =>
+      process.exit(code),
+    );
   };
-  const control = await serveControl(proxy, { host: values['control-host'], port: Number(values['control-port']), onStop: () => void stop(0) });
+  const control = await serveControl(proxy, {
+    host: values['control-host'],
+    port: Number(values['control-port']),
+    onStop: () => void stop(0),
+  });
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
   if (values['exit-with-parent']) {
@@ -56,7 +62,9 @@ async function main(): Promise<void> {
     process.stdin.on('close', () => void stop(0));
     process.stdin.resume();
   }
-  process.stdout.write(`${JSON.stringify({ event: 'listening', uri: proxy.uri, controlUrl: control.url, pid: process.pid, seed: proxy.seed, target: redactUri(values.target) })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ event: 'listening', uri: proxy.uri, controlUrl: control.url, pid: process.pid, seed: proxy.seed, target: redactUri(values.target) })}\n`,
+  );
 }
 
 main().catch((e: unknown) => {

@@ -7,9 +7,33 @@
 import { createServer, connect, type Server, type Socket, type AddressInfo } from 'node:net';
 import { randomInt } from 'node:crypto';
 import type { Document } from 'mongodb';
-import { ActiveRule, FAULT_KINDS, isHandshake, matchesRequest, parseRule, seededRandom, type Fault, type FaultKind, type FaultRule, type ParsedRule, type RuleCounters } from './rules.js';
+import {
+  ActiveRule,
+  FAULT_KINDS,
+  isHandshake,
+  matchesRequest,
+  parseRule,
+  seededRandom,
+  type Fault,
+  type FaultKind,
+  type FaultRule,
+  type ParsedRule,
+  type RuleCounters,
+} from './rules.js';
 import { errorReply } from './server-errors.js';
-import { FrameReader, OP_COMPRESSED, OP_MSG, OP_QUERY, encodeOpMsg, encodeOpReply, parseRequest, replyDocument, replyMoreToCome, type Frame, type RequestInfo } from './wire.js';
+import {
+  FrameReader,
+  OP_COMPRESSED,
+  OP_MSG,
+  OP_QUERY,
+  encodeOpMsg,
+  encodeOpReply,
+  parseRequest,
+  replyDocument,
+  replyMoreToCome,
+  type Frame,
+  type RequestInfo,
+} from './wire.js';
 
 export interface FaultProxyOptions {
   /** The server: `host:port`, or a `mongodb://` URI whose database path and options `uri` keeps. */
@@ -114,7 +138,11 @@ const hostPort = (s: string): { host: string; port: number } | undefined => {
 const formatHost = (host: string, port: number) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
 
 export function parseTarget(target: string): Target {
-  if (target.startsWith('mongodb+srv://')) throw new ProxyTargetError(target, 'mongodb+srv names several hosts and implies TLS; give the primary as mongodb://host:port');
+  if (target.startsWith('mongodb+srv://'))
+    throw new ProxyTargetError(
+      target,
+      'mongodb+srv names several hosts and implies TLS; give the primary as mongodb://host:port',
+    );
   if (!target.startsWith('mongodb://')) {
     const hp = hostPort(target);
     if (!hp) throw new ProxyTargetError(target, 'expected host:port or a mongodb:// URI');
@@ -123,13 +151,18 @@ export function parseTarget(target: string): Target {
   const m = /^mongodb:\/\/(?:([^@/]*)@)?([^/?]*)(\/[^?]*)?(?:\?(.*))?$/.exec(target);
   if (!m) throw new ProxyTargetError(target, 'not a mongodb:// URI');
   const hosts = m[2]!.split(',');
-  if (hosts.length !== 1) throw new ProxyTargetError(target, `it names ${hosts.length} hosts; the proxy fronts one server (give the primary)`);
+  if (hosts.length !== 1)
+    throw new ProxyTargetError(
+      target,
+      `it names ${hosts.length} hosts; the proxy fronts one server (give the primary)`,
+    );
   const hp = hostPort(hosts[0]!);
   if (!hp) throw new ProxyTargetError(target, `bad host ${hosts[0]}`);
   const params = new URLSearchParams(m[4] ?? '');
   for (const key of [...params.keys()]) {
     const k = key.toLowerCase();
-    if ((k === 'tls' || k === 'ssl') && params.get(key) === 'true') throw new ProxyTargetError(target, 'TLS connections cannot be read by the proxy');
+    if ((k === 'tls' || k === 'ssl') && params.get(key) === 'true')
+      throw new ProxyTargetError(target, 'TLS connections cannot be read by the proxy');
     // With replicaSet the driver would discover the members and connect to them directly, around the proxy.
     if (k === 'replicaset') {
       params.delete(key);
@@ -139,12 +172,20 @@ export function parseTarget(target: string): Target {
   const query = params.toString();
   const auth = m[1] === undefined ? '' : `${m[1]}@`;
   const path = m[3] ?? '/';
-  return { ...hp, uriFor: (host, port) => `mongodb://${auth}${formatHost(host, port)}${path}${query ? `?${query}` : ''}` };
+  return {
+    ...hp,
+    uriFor: (host, port) => `mongodb://${auth}${formatHost(host, port)}${path}${query ? `?${query}` : ''}`,
+  };
 }
 
-const OPCODE_NAMES: Record<number, string> = { [OP_MSG]: 'OP_MSG', [OP_QUERY]: 'OP_QUERY', [OP_COMPRESSED]: 'OP_COMPRESSED' };
+const OPCODE_NAMES: Record<number, string> = {
+  [OP_MSG]: 'OP_MSG',
+  [OP_QUERY]: 'OP_QUERY',
+  [OP_COMPRESSED]: 'OP_COMPRESSED',
+};
 
-const emptyFaultCounts = (): Record<FaultKind, number> => Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
+const emptyFaultCounts = (): Record<FaultKind, number> =>
+  Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
 
 type ReplyFault = Extract<Fault, { kind: 'delayReply' | 'dropReply' | 'cutReply' }>;
 /** Decided when the request passed; applied when its reply comes, unless heal() came in between (`epoch`). */
@@ -316,7 +357,9 @@ export class FaultProxy implements FaultProxyControl {
 
   private accept(client: Socket): void {
     const now = Date.now();
-    const refuse = this.rules.find((r) => r.fault.kind === 'refuseConnection' && r.isActive(now) && r.decide(now, this.random));
+    const refuse = this.rules.find(
+      (r) => r.fault.kind === 'refuseConnection' && r.isActive(now) && r.decide(now, this.random),
+    );
     if (refuse || this.stopped) {
       if (refuse) {
         this.stats.faults.refuseConnection += 1;
@@ -368,8 +411,12 @@ class ProxiedConnection {
       this.abort(false);
     });
     client.on('error', () => this.abort(false));
-    client.on('data', (chunk: Buffer) => this.read(this.fromClient, chunk, (f) => (this.toServer = this.after(this.toServer, () => this.request(f)))));
-    this.upstream.on('data', (chunk: Buffer) => this.read(this.fromServer, chunk, (f) => (this.toClient = this.after(this.toClient, () => this.reply(f)))));
+    client.on('data', (chunk: Buffer) =>
+      this.read(this.fromClient, chunk, (f) => (this.toServer = this.after(this.toServer, () => this.request(f)))),
+    );
+    this.upstream.on('data', (chunk: Buffer) =>
+      this.read(this.fromServer, chunk, (f) => (this.toClient = this.after(this.toClient, () => this.reply(f)))),
+    );
     // A side that ends cleanly ends the other once what is queued for it has gone out.
     client.on('end', () => void this.toServer.then(() => this.upstream.end()));
     this.upstream.on('end', () => void this.toClient.then(() => this.client.end()));
@@ -469,7 +516,8 @@ class ProxiedConnection {
       case 'dropReply':
       case 'cutReply':
         // A moreToCome request gets no reply, so a reply fault on it has nothing to act on (it still counts).
-        if (!request.moreToCome) this.plans.set(request.requestId, { fault, rule: decision!.rule, epoch: decision!.epoch, observeHandshake });
+        if (!request.moreToCome)
+          this.plans.set(request.requestId, { fault, rule: decision!.rule, epoch: decision!.epoch, observeHandshake });
         break;
       default:
         if (observeHandshake) this.plans.set(request.requestId, { epoch: 0, observeHandshake });
@@ -493,7 +541,10 @@ class ProxiedConnection {
       return;
     }
     const id = this.proxy.nextReplyRequestId();
-    const bytes = request.commandOpCode === OP_QUERY ? encodeOpReply(id, request.requestId, doc) : encodeOpMsg(id, request.requestId, doc);
+    const bytes =
+      request.commandOpCode === OP_QUERY
+        ? encodeOpReply(id, request.requestId, doc)
+        : encodeOpMsg(id, request.requestId, doc);
     // Through the reply chain, behind replies already queued: the client reads messages in order.
     this.toClient = this.after(this.toClient, () => this.write(this.client, this.upstream, bytes));
   }
@@ -507,7 +558,8 @@ class ProxiedConnection {
       this.plans.delete(frame.responseTo);
       // An exhaust stream (streaming hello) answers one request many times, each reply answering the previous
       // one's requestID: keep watching the handshake stream; a fault applies to the first reply only.
-      if (plan.observeHandshake && replyMoreToCome(frame)) this.plans.set(frame.requestId, { epoch: 0, observeHandshake: true });
+      if (plan.observeHandshake && replyMoreToCome(frame))
+        this.plans.set(frame.requestId, { epoch: 0, observeHandshake: true });
       if (plan.observeHandshake) this.observeHandshake(frame);
     }
     let fault = plan?.fault;

@@ -61,10 +61,22 @@ export const ruleSchema = z
   })
   .superRefine((rule, ctx) => {
     if (rule.fault.kind === 'refuseConnection' && rule.match !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['match'], message: 'refuseConnection acts on new connections, which carry no command, collection or database' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['match'],
+        message: 'refuseConnection acts on new connections, which carry no command, collection or database',
+      });
     }
-    if (rule.fault.kind === 'error' && !(rule.fault.code in KNOWN_SERVER_ERRORS) && (rule.fault.codeName === undefined || rule.fault.errmsg === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['fault', 'code'], message: `code ${rule.fault.code} has no built-in reply (known: ${Object.keys(KNOWN_SERVER_ERRORS).join(', ')}); give codeName and errmsg` });
+    if (
+      rule.fault.kind === 'error' &&
+      !(rule.fault.code in KNOWN_SERVER_ERRORS) &&
+      (rule.fault.codeName === undefined || rule.fault.errmsg === undefined)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['fault', 'code'],
+        message: `code ${rule.fault.code} has no built-in reply (known: ${Object.keys(KNOWN_SERVER_ERRORS).join(', ')}); give codeName and errmsg`,
+      });
     }
   });
 
@@ -74,7 +86,15 @@ export type Fault = z.output<typeof faultSchema>;
 export type FaultKind = Fault['kind'];
 export type RuleMatch = z.output<typeof matchSchema>;
 
-export const FAULT_KINDS: readonly FaultKind[] = ['delayRequest', 'delayReply', 'dropRequest', 'dropReply', 'cutReply', 'error', 'refuseConnection'];
+export const FAULT_KINDS: readonly FaultKind[] = [
+  'delayRequest',
+  'delayReply',
+  'dropRequest',
+  'dropReply',
+  'cutReply',
+  'error',
+  'refuseConnection',
+];
 
 /** A rule that does not parse; `issues` says which field and why. */
 export class InvalidRuleError extends Error {
@@ -86,7 +106,10 @@ export class InvalidRuleError extends Error {
 
 export function parseRule(input: unknown): ParsedRule {
   const result = ruleSchema.safeParse(input);
-  if (!result.success) throw new InvalidRuleError(result.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })));
+  if (!result.success)
+    throw new InvalidRuleError(
+      result.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
+    );
   return result.data;
 }
 
@@ -94,13 +117,21 @@ export function parseRule(input: unknown): ParsedRule {
  * The connection handshake and authentication. A rule touches them only when it names them in `command`, so a
  * rule such as "every command, 10 % errors" still lets connections be established and monitored.
  */
-export const HANDSHAKE_COMMANDS = new Set(['hello', 'ismaster', 'saslstart', 'saslcontinue', 'authenticate', 'getnonce']);
+export const HANDSHAKE_COMMANDS = new Set([
+  'hello',
+  'ismaster',
+  'saslstart',
+  'saslcontinue',
+  'authenticate',
+  'getnonce',
+]);
 
 export function isHandshake(request: RequestInfo): boolean {
   return request.command !== undefined && HANDSHAKE_COMMANDS.has(request.command.toLowerCase());
 }
 
-const list = (v: string | string[] | undefined): string[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v : [v]);
+const list = (v: string | string[] | undefined): string[] | undefined =>
+  v === undefined ? undefined : Array.isArray(v) ? v : [v];
 
 /** Whether `match` selects `request`. Messages the proxy cannot read (`opaque`) are never matched. */
 export function matchesRequest(match: RuleMatch | undefined, request: RequestInfo): boolean {
@@ -169,7 +200,14 @@ export class ActiveRule {
   }
 
   counters(now: number): RuleCounters {
-    return { id: this.id, fault: this.fault.kind, matched: this.matched, injected: this.injected, active: this.isActive(now), rule: this.rule };
+    return {
+      id: this.id,
+      fault: this.fault.kind,
+      matched: this.matched,
+      injected: this.injected,
+      active: this.isActive(now),
+      rule: this.rule,
+    };
   }
 }
 

@@ -77,7 +77,9 @@ export interface ErrorAnswer {
 /** An error code the proxy has no default codeName/errmsg for, in a rule that gives neither. */
 export class UnknownErrorCodeError extends Error {
   constructor(readonly code: number) {
-    super(`error code ${code} has no built-in codeName/errmsg (known: ${Object.keys(KNOWN_SERVER_ERRORS).join(', ')}); give codeName and errmsg in the rule`);
+    super(
+      `error code ${code} has no built-in codeName/errmsg (known: ${Object.keys(KNOWN_SERVER_ERRORS).join(', ')}); give codeName and errmsg in the rule`,
+    );
     this.name = 'UnknownErrorCodeError';
   }
 }
@@ -100,20 +102,33 @@ function defaultLabels(code: number, request: RequestInfo, serverMaxWireVersion:
   const inTransaction = body.autocommit === false;
   if (TRANSACTION_END_COMMANDS.has(command)) return RETRYABLE_WRITE_CODES.has(code) ? ['RetryableWriteError'] : [];
   if (inTransaction) return TRANSIENT_TRANSACTION_CODES.has(code) ? ['TransientTransactionError'] : [];
-  if (RETRYABLE_WRITE_COMMANDS.has(command) && body.txnNumber !== undefined && RETRYABLE_WRITE_CODES.has(code)) return ['RetryableWriteError'];
+  if (RETRYABLE_WRITE_COMMANDS.has(command) && body.txnNumber !== undefined && RETRYABLE_WRITE_CODES.has(code))
+    return ['RetryableWriteError'];
   return [];
 }
 
 /** The reply document the proxy sends for `answer` to `request`. */
-export function errorReply(answer: ErrorAnswer, request: RequestInfo, serverMaxWireVersion: number | undefined): Document {
+export function errorReply(
+  answer: ErrorAnswer,
+  request: RequestInfo,
+  serverMaxWireVersion: number | undefined,
+): Document {
   const known = KNOWN_SERVER_ERRORS[answer.code];
-  if (!known && (answer.codeName === undefined || answer.errmsg === undefined)) throw new UnknownErrorCodeError(answer.code);
+  if (!known && (answer.codeName === undefined || answer.errmsg === undefined))
+    throw new UnknownErrorCodeError(answer.code);
   const codeName = answer.codeName ?? known!.codeName;
   const cosmos = answer.code === COSMOS_THROTTLED;
-  const errmsg = answer.errmsg ?? (cosmos ? cosmosThrottleMessage(answer.retryAfterMs === undefined ? 100 : answer.retryAfterMs) : known!.errmsg);
+  const errmsg =
+    answer.errmsg ??
+    (cosmos ? cosmosThrottleMessage(answer.retryAfterMs === undefined ? 100 : answer.retryAfterMs) : known!.errmsg);
   const labels = answer.errorLabels ?? (cosmos ? [] : defaultLabels(answer.code, request, serverMaxWireVersion));
   const command = request.command?.toLowerCase() ?? '';
-  const shape = answer.shape === undefined || answer.shape === 'auto' ? (cosmos && WRITE_COMMANDS.has(command) ? 'writeError' : 'command') : answer.shape;
+  const shape =
+    answer.shape === undefined || answer.shape === 'auto'
+      ? cosmos && WRITE_COMMANDS.has(command)
+        ? 'writeError'
+        : 'command'
+      : answer.shape;
 
   if (shape === 'writeError') {
     // Nothing was written: for an ordered batch the server stops at the first error, so n is 0 at index 0.

@@ -68,7 +68,12 @@ export class FrameReader {
       this.chunks = rest.length > 0 ? [rest] : [];
       this.buffered = rest.length;
       this.expected = undefined;
-      frames.push({ bytes, requestId: bytes.readInt32LE(4), responseTo: bytes.readInt32LE(8), opCode: bytes.readInt32LE(12) });
+      frames.push({
+        bytes,
+        requestId: bytes.readInt32LE(4),
+        responseTo: bytes.readInt32LE(8),
+        opCode: bytes.readInt32LE(12),
+      });
     }
     return frames;
   }
@@ -122,7 +127,8 @@ export interface RequestInfo {
  */
 const PAYLOAD_FIELDS = { documents: true, updates: true, deletes: true, pipeline: true, ops: true, nsInfo: true };
 
-const decodeBody = (bytes: Buffer): Document => BSON.deserialize(bytes, { fieldsAsRaw: PAYLOAD_FIELDS, validation: { utf8: false } });
+const decodeBody = (bytes: Buffer): Document =>
+  BSON.deserialize(bytes, { fieldsAsRaw: PAYLOAD_FIELDS, validation: { utf8: false } });
 
 function readCString(buf: Buffer, at: number, end: number): { value: string; next: number } {
   const zero = buf.indexOf(0, at);
@@ -143,7 +149,12 @@ function collectionOf(command: string, body: Document): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
-function commandInfo(frame: Frame, body: Document | undefined, database: string | undefined, extra: Partial<RequestInfo>): RequestInfo {
+function commandInfo(
+  frame: Frame,
+  body: Document | undefined,
+  database: string | undefined,
+  extra: Partial<RequestInfo>,
+): RequestInfo {
   const command = body ? Object.keys(body)[0] : undefined;
   return {
     opCode: frame.opCode,
@@ -180,7 +191,8 @@ function parseOpMsg(frame: Frame): RequestInfo {
     } else if (kind === 1) {
       if (at + 4 > end) throw new WireProtocolError('truncated OP_MSG document sequence');
       const size = buf.readInt32LE(at);
-      if (size < 5 || at + size > end) throw new WireProtocolError(`OP_MSG document sequence of ${size} bytes overruns its message`);
+      if (size < 5 || at + size > end)
+        throw new WireProtocolError(`OP_MSG document sequence of ${size} bytes overruns its message`);
       sequences.push(readCString(buf, at + 4, at + size).value);
       at += size;
     } else {
@@ -231,7 +243,12 @@ function decompress(frame: Frame): Frame | undefined {
   header.writeInt32LE(frame.requestId, 4);
   header.writeInt32LE(frame.responseTo, 8);
   header.writeInt32LE(originalOpCode, 12);
-  return { bytes: Buffer.concat([header, inner]), requestId: frame.requestId, responseTo: frame.responseTo, opCode: originalOpCode };
+  return {
+    bytes: Buffer.concat([header, inner]),
+    requestId: frame.requestId,
+    responseTo: frame.responseTo,
+    opCode: originalOpCode,
+  };
 }
 
 /** Reads a client's message. Never throws for a message it merely does not understand (that is `opaque`). */
@@ -248,7 +265,8 @@ export function parseRequest(frame: Frame): RequestInfo {
 
 /** A server message: whether more replies to the same request follow (exhaust streaming). */
 export function replyMoreToCome(frame: Frame): boolean {
-  if (frame.opCode === OP_MSG && frame.bytes.length >= 20) return (frame.bytes.readUInt32LE(16) & MSG_MORE_TO_COME) !== 0;
+  if (frame.opCode === OP_MSG && frame.bytes.length >= 20)
+    return (frame.bytes.readUInt32LE(16) & MSG_MORE_TO_COME) !== 0;
   if (frame.opCode === OP_COMPRESSED) {
     const inner = decompress(frame);
     return inner ? replyMoreToCome(inner) : false;
@@ -308,5 +326,11 @@ export function encodeOpQuery(requestId: number, namespace: string, doc: Documen
   fields.writeInt32LE(0, 0); // numberToSkip
   fields.writeInt32LE(-1, 4); // numberToReturn: one batch, as the driver sends commands
   const flags = Buffer.alloc(4);
-  return Buffer.concat([header(HEADER_BYTES + 4 + ns.length + 8 + body.length, requestId, 0, OP_QUERY), flags, ns, fields, body]);
+  return Buffer.concat([
+    header(HEADER_BYTES + 4 + ns.length + 8 + body.length, requestId, 0, OP_QUERY),
+    flags,
+    ns,
+    fields,
+    body,
+  ]);
 }

@@ -22,7 +22,8 @@ export function handlePutToken(request: WireMessage, sas: SasKey): PutTokenResul
   const props = request.application_properties ?? {};
   const audience = typeof props.name === 'string' ? props.name : '';
   const token = typeof request.body === 'string' ? request.body : '';
-  const problem = props.type === 'servicebus.windows.net:sastoken' ? checkSas(token, audience, sas) : token ? undefined : 'no token';
+  const problem =
+    props.type === 'servicebus.windows.net:sastoken' ? checkSas(token, audience, sas) : token ? undefined : 'no token';
   if (problem || props.operation !== 'put-token') {
     return { reply: status(401, `InvalidSignature: ${problem ?? 'unsupported operation'}`) };
   }
@@ -48,7 +49,9 @@ function checkSas(token: string, audience: string, sas: SasKey): string | undefi
   if (params.get('skn') !== sas.name) return 'unknown key name';
   if (!(Number(se) > Date.now() / 1000)) return 'token expired';
   if (!covers([sr], audience)) return 'token audience does not match';
-  const expected = createHmac('sha256', sas.key).update(`${encodeURIComponent(sr)}\n${se}`).digest('base64');
+  const expected = createHmac('sha256', sas.key)
+    .update(`${encodeURIComponent(sr)}\n${se}`)
+    .digest('base64');
   return params.get('sig') === expected ? undefined : 'signature mismatch';
 }
 

@@ -52,15 +52,25 @@ export class DeliveryLink implements StoreConsumer {
     sender.on('accepted', (c: EventContext) => this.onOutcome(c, { kind: 'complete' }));
     sender.on('released', (c: EventContext) => this.onOutcome(c, { kind: 'release' }));
     sender.on('modified', (c: EventContext) => {
-      const state = c.delivery?.remote_state as { undeliverable_here?: boolean; message_annotations?: Record<string, unknown> } | undefined;
+      const state = c.delivery?.remote_state as
+        { undeliverable_here?: boolean; message_annotations?: Record<string, unknown> } | undefined;
       const properties = state?.message_annotations ?? undefined;
       this.onOutcome(c, state?.undeliverable_here ? { kind: 'defer', properties } : { kind: 'abandon', properties });
     });
     sender.on('rejected', (c: EventContext) => {
-      const error = (c.delivery?.remote_state as { error?: { condition?: string; description?: string; info?: Record<string, unknown> } } | undefined)?.error;
+      const error = (
+        c.delivery?.remote_state as
+          { error?: { condition?: string; description?: string; info?: Record<string, unknown> } } | undefined
+      )?.error;
       const { DeadLetterReason, DeadLetterErrorDescription, ...rest } = error?.info ?? {};
-      const reason = typeof DeadLetterReason === 'string' ? DeadLetterReason : error?.condition === deadLetterCondition ? undefined : error?.condition;
-      const description = typeof DeadLetterErrorDescription === 'string' ? DeadLetterErrorDescription : error?.description;
+      const reason =
+        typeof DeadLetterReason === 'string'
+          ? DeadLetterReason
+          : error?.condition === deadLetterCondition
+            ? undefined
+            : error?.condition;
+      const description =
+        typeof DeadLetterErrorDescription === 'string' ? DeadLetterErrorDescription : error?.description;
       this.onOutcome(c, { kind: 'deadLetter', info: { reason, description, properties: rest } });
     });
   }
@@ -71,14 +81,21 @@ export class DeliveryLink implements StoreConsumer {
 
   deliver(m: StoredMessage): void {
     const token = m.lock!.token;
-    const delivery = this.sender.send(rhea.message.encode(deliveredMessage(m, 'receive')), lockTokenToDeliveryTag(token), 0);
+    const delivery = this.sender.send(
+      rhea.message.encode(deliveredMessage(m, 'receive')),
+      lockTokenToDeliveryTag(token),
+      0,
+    );
     this.sent++;
     if (this.presettled) this.store.settle(token, { kind: 'complete' });
     else this.unsettled.set(delivery.id, token);
   }
 
   sessionLost(): void {
-    this.sender.close({ condition: 'com.microsoft:session-lock-lost', description: `The session lock has expired on the session '${this.sessionId}'.` });
+    this.sender.close({
+      condition: 'com.microsoft:session-lock-lost',
+      description: `The session lock has expired on the session '${this.sessionId}'.`,
+    });
   }
 
   private onOutcome(context: EventContext, disposition: Disposition): void {
@@ -87,12 +104,15 @@ export class DeliveryLink implements StoreConsumer {
     const token = this.unsettled.get(delivery.id);
     this.unsettled.delete(delivery.id);
     try {
-      if (token === undefined) throw new PeerError('com.microsoft:message-lock-lost', 'The delivery is not known on this link.', 410);
+      if (token === undefined)
+        throw new PeerError('com.microsoft:message-lock-lost', 'The delivery is not known on this link.', 410);
       this.store.settle(token, disposition);
       settleAndForget(delivery);
     } catch (e) {
-      settleAndForget(delivery, rejectedOutcome(e instanceof PeerError ? e : new PeerError('amqp:internal-error', String(e), 500)));
+      settleAndForget(
+        delivery,
+        rejectedOutcome(e instanceof PeerError ? e : new PeerError('amqp:internal-error', String(e), 500)),
+      );
     }
   }
 }
-

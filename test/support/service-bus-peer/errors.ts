@@ -20,4 +20,5 @@ export const lockLost = () =>
 export const sessionLockLost = (sessionId: string) =>
   new PeerError('com.microsoft:session-lock-lost', `The session lock has expired on the session '${sessionId}'.`, 410);
 
-export const notFound = (what: string) => new PeerError('amqp:not-found', `The messaging entity '${what}' could not be found.`, 404);
+export const notFound = (what: string) =>
+  new PeerError('amqp:not-found', `The messaging entity '${what}' could not be found.`, 404);

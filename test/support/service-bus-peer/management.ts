@@ -40,7 +40,11 @@ function dispatch(namespace: PeerNamespace, entityPath: string, operation: strin
   const sessionId = typeof body['session-id'] === 'string' ? body['session-id'] : undefined;
   switch (operation) {
     case 'com.microsoft:peek-message': {
-      const messages = store().peek(longToNumber(body['from-sequence-number']), Number(body['message-count']), sessionId);
+      const messages = store().peek(
+        longToNumber(body['from-sequence-number']),
+        Number(body['message-count']),
+        sessionId,
+      );
       if (messages.length === 0) return 'no-content';
       return { messages: messages.map((m) => ({ message: encodeMessage(deliveredMessage(m, 'peek')) })) };
     }
@@ -69,9 +73,13 @@ function dispatch(namespace: PeerNamespace, entityPath: string, operation: strin
     case 'com.microsoft:receive-by-sequence-number': {
       const s = store();
       const messages = s.receiveDeferred(sequenceNumbers(body), sessionId);
-      const entries = messages.map((m) => ({ 'lock-token': uuid(lockTokenBytes(m.lock!.token)), message: encodeMessage(deliveredMessage(m, 'receive')) }));
+      const entries = messages.map((m) => ({
+        'lock-token': uuid(lockTokenBytes(m.lock!.token)),
+        message: encodeMessage(deliveredMessage(m, 'receive')),
+      }));
       // receiver-settle-mode 0 is receiveAndDelete: the messages are gone once returned.
-      if (Number(body['receiver-settle-mode'] ?? 1) === 0) for (const m of messages) s.settle(m.lock!.token, { kind: 'complete' });
+      if (Number(body['receiver-settle-mode'] ?? 1) === 0)
+        for (const m of messages) s.settle(m.lock!.token, { kind: 'complete' });
       return { messages: entries };
     }
     case 'com.microsoft:update-disposition': {
@@ -91,7 +99,9 @@ function dispatch(namespace: PeerNamespace, entityPath: string, operation: strin
     }
     case 'com.microsoft:get-message-sessions': {
       const skip = Number(body.skip ?? 0);
-      const page = store().sessionIds().slice(skip, skip + Number(body.top ?? Number.MAX_SAFE_INTEGER));
+      const page = store()
+        .sessionIds()
+        .slice(skip, skip + Number(body.top ?? Number.MAX_SAFE_INTEGER));
       return { skip: rhea.types.wrap_int(skip + page.length), 'sessions-ids': page };
     }
     default:
@@ -100,7 +110,10 @@ function dispatch(namespace: PeerNamespace, entityPath: string, operation: strin
 }
 
 function toDisposition(body: Body): Disposition {
-  const properties = body['properties-to-modify'] && typeof body['properties-to-modify'] === 'object' ? (body['properties-to-modify'] as Record<string, unknown>) : undefined;
+  const properties =
+    body['properties-to-modify'] && typeof body['properties-to-modify'] === 'object'
+      ? (body['properties-to-modify'] as Record<string, unknown>)
+      : undefined;
   switch (body['disposition-status']) {
     case 'completed':
       return { kind: 'complete' };
@@ -115,7 +128,11 @@ function toDisposition(body: Body): Disposition {
       return { kind: 'deadLetter', info };
     }
     default:
-      throw new PeerError('amqp:invalid-field', `Unknown disposition-status '${String(body['disposition-status'])}'.`, 400);
+      throw new PeerError(
+        'amqp:invalid-field',
+        `Unknown disposition-status '${String(body['disposition-status'])}'.`,
+        400,
+      );
   }
 }
 

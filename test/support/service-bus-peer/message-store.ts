@@ -97,10 +97,21 @@ export class MessageStore {
   enqueue(message: WireMessage): StoredMessage {
     const sessionId = typeof message.group_id === 'string' ? message.group_id : undefined;
     if (this.settings.requiresSession && sessionId === undefined) {
-      throw new PeerError('amqp:not-allowed', `The entity '${this.path}' requires sessions: the message has no SessionId.`, 400);
+      throw new PeerError(
+        'amqp:not-allowed',
+        `The entity '${this.path}' requires sessions: the message has no SessionId.`,
+        400,
+      );
     }
     const now = new Date();
-    const m: StoredMessage = { sequenceNumber: this.sequence.next(), message, enqueuedAt: now, deliveryCount: 0, state: 'active', sessionId };
+    const m: StoredMessage = {
+      sequenceNumber: this.sequence.next(),
+      message,
+      enqueuedAt: now,
+      deliveryCount: 0,
+      state: 'active',
+      sessionId,
+    };
     const at = message.message_annotations?.[scheduledAnnotation];
     if (at instanceof Date && at.getTime() > now.getTime()) {
       m.state = 'scheduled';
@@ -185,7 +196,8 @@ export class MessageStore {
         if (disposition.properties) m.message = withProperties(m.message, disposition.properties);
         return;
       case 'deadLetter':
-        if (!this.deadLetterQueue) throw new PeerError('amqp:not-allowed', `Messages in '${this.path}' cannot be dead-lettered again.`, 400);
+        if (!this.deadLetterQueue)
+          throw new PeerError('amqp:not-allowed', `Messages in '${this.path}' cannot be dead-lettered again.`, 400);
         this.dropLock(m);
         this.moveToDeadLetter(m, disposition.info);
         return;
@@ -206,10 +218,16 @@ export class MessageStore {
     const found = sequenceNumbers.map((n) => this.messages.get(n));
     const missing = sequenceNumbers.filter((_, i) => {
       const m = found[i];
-      return !m || m.state !== 'deferred' || m.lock !== undefined || (sessionId !== undefined && m.sessionId !== sessionId);
+      return (
+        !m || m.state !== 'deferred' || m.lock !== undefined || (sessionId !== undefined && m.sessionId !== sessionId)
+      );
     });
     if (missing.length > 0) {
-      throw new PeerError('com.microsoft:message-not-found', `No deferred message with sequence number ${missing.join(', ')} in '${this.path}'.`, 404);
+      throw new PeerError(
+        'com.microsoft:message-not-found',
+        `No deferred message with sequence number ${missing.join(', ')} in '${this.path}'.`,
+        404,
+      );
     }
     const messages = found as StoredMessage[];
     for (const m of messages) this.lock(m, undefined);
@@ -224,7 +242,10 @@ export class MessageStore {
   }
 
   /** Locks the requested session, or the first session with an active message when none is named. */
-  acceptSession(owner: StoreConsumer, requested: string | undefined): { sessionId: string; lockedUntil: Date } | undefined {
+  acceptSession(
+    owner: StoreConsumer,
+    requested: string | undefined,
+  ): { sessionId: string; lockedUntil: Date } | undefined {
     let sessionId = requested;
     if (sessionId === undefined) {
       for (const m of this.messages.values()) {
@@ -266,7 +287,10 @@ export class MessageStore {
 
   /** Takes a copy of a message dead-lettered elsewhere (this store is that entity's dead-letter sub-queue). */
   addDeadLettered(from: StoredMessage, info: DeadLetterInfo, source: string): void {
-    const properties: Record<string, unknown> = { ...(from.message.application_properties ?? {}), ...(info.properties ?? {}) };
+    const properties: Record<string, unknown> = {
+      ...(from.message.application_properties ?? {}),
+      ...(info.properties ?? {}),
+    };
     if (info.reason !== undefined) properties.DeadLetterReason = info.reason;
     if (info.description !== undefined) properties.DeadLetterErrorDescription = info.description;
     const message: WireMessage = {
@@ -274,7 +298,13 @@ export class MessageStore {
       application_properties: properties,
       message_annotations: { ...(from.message.message_annotations ?? {}), 'x-opt-deadletter-source': source },
     };
-    const m: StoredMessage = { ...from, message, state: 'active', lock: undefined, sequenceNumber: this.sequence.next() };
+    const m: StoredMessage = {
+      ...from,
+      message,
+      state: 'active',
+      lock: undefined,
+      sequenceNumber: this.sequence.next(),
+    };
     this.messages.set(m.sequenceNumber, m);
     this.pump();
   }
@@ -369,10 +399,13 @@ export class MessageStore {
 
   private setTimer(key: string, ms: number, fn: () => void): void {
     this.clearTimer(key);
-    const t = setTimeout(() => {
-      this.timers.delete(key);
-      if (!this.closed) fn();
-    }, Math.max(0, ms));
+    const t = setTimeout(
+      () => {
+        this.timers.delete(key);
+        if (!this.closed) fn();
+      },
+      Math.max(0, ms),
+    );
     t.unref();
     this.timers.set(key, t);
   }

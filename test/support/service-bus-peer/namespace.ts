@@ -19,7 +19,11 @@ export class QueueLike {
 
   constructor(path: string, options: PeerSubscriptionOptions) {
     const settings = storeSettings(options);
-    this.deadLetter = new MessageStore(`${path}${deadLetterSuffix}`, { ...settings, requiresSession: false, maxDeliveryCount: Infinity }, new SequenceCounter());
+    this.deadLetter = new MessageStore(
+      `${path}${deadLetterSuffix}`,
+      { ...settings, requiresSession: false, maxDeliveryCount: Infinity },
+      new SequenceCounter(),
+    );
     this.main = new MessageStore(path, settings, new SequenceCounter(), this.deadLetter);
   }
 
@@ -83,7 +87,11 @@ export class Topic {
   validate(message: WireMessage): void {
     for (const sub of this.subscriptions.values()) {
       if (sub.main.settings.requiresSession && typeof message.group_id !== 'string') {
-        throw new PeerError('amqp:not-allowed', `Subscription '${sub.main.path}' requires sessions: the message has no SessionId.`, 400);
+        throw new PeerError(
+          'amqp:not-allowed',
+          `Subscription '${sub.main.path}' requires sessions: the message has no SessionId.`,
+          400,
+        );
       }
     }
   }
@@ -96,7 +104,11 @@ export type SendTarget = { kind: 'queue'; queue: QueueLike } | { kind: 'topic'; 
 export function checkSendable(target: SendTarget, message: WireMessage): void {
   if (target.kind === 'topic') target.topic.validate(message);
   else if (target.queue.main.settings.requiresSession && typeof message.group_id !== 'string') {
-    throw new PeerError('amqp:not-allowed', `The entity '${target.queue.main.path}' requires sessions: the message has no SessionId.`, 400);
+    throw new PeerError(
+      'amqp:not-allowed',
+      `The entity '${target.queue.main.path}' requires sessions: the message has no SessionId.`,
+      400,
+    );
   }
 }
 
@@ -149,7 +161,9 @@ export class PeerNamespace {
 
   /** The entity path of a `<entity>/$management` address, when it is one. */
   static managedEntity(address: string): string | undefined {
-    return address.toLowerCase().endsWith(managementSuffix.toLowerCase()) ? address.slice(0, -managementSuffix.length) : undefined;
+    return address.toLowerCase().endsWith(managementSuffix.toLowerCase())
+      ? address.slice(0, -managementSuffix.length)
+      : undefined;
   }
 
   exists(path: string): boolean {

@@ -83,7 +83,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const reply = (state: ConnectionState, request: WireMessage, response: WireMessage) => {
     const to = typeof request.reply_to === 'string' ? request.reply_to : undefined;
     const link = to === undefined ? undefined : state.replyLinks.get(to);
-    if (link?.is_open()) link.send(encodeMessage({ ...response, to, correlation_id: request.message_id }), undefined, 0);
+    if (link?.is_open())
+      link.send(encodeMessage({ ...response, to, correlation_id: request.message_id }), undefined, 0);
   };
 
   // The client's receive links: replies ($cbs, $management) or message deliveries.
@@ -116,7 +117,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (store.settings.requiresSession !== wantsSession) {
       return refuse(
         sender,
-        new PeerError('amqp:not-allowed', store.settings.requiresSession ? `'${address}' requires a session receiver.` : `'${address}' is not session-enabled.`, 400),
+        new PeerError(
+          'amqp:not-allowed',
+          store.settings.requiresSession
+            ? `'${address}' requires a session receiver.`
+            : `'${address}' is not session-enabled.`,
+          400,
+        ),
       );
     }
     const link = new DeliveryLink(sender, store, sender.snd_settle_mode === 1, undefined);
@@ -128,7 +135,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         return refuse(
           sender,
           typeof requested === 'string'
-            ? new PeerError('com.microsoft:session-cannot-be-locked', `The session '${requested}' is locked by another receiver.`, 410)
+            ? new PeerError(
+                'com.microsoft:session-cannot-be-locked',
+                `The session '${requested}' is locked by another receiver.`,
+                410,
+              )
             : new PeerError('com.microsoft:timeout', 'No unlocked sessions with messages are available.', 408),
         );
       }
@@ -211,12 +222,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   container.on('session_close', (context: EventContext) => {
     const state = states.get(context.connection);
     if (!state) return;
-    for (const sender of [...state.deliveryLinks.keys()]) if (sender.session === context.session) dropDeliveryLink(state, sender);
+    for (const sender of [...state.deliveryLinks.keys()])
+      if (sender.session === context.session) dropDeliveryLink(state, sender);
   });
   container.on('connection_close', (context: EventContext) => dropConnection(context.connection));
   container.on('disconnected', (context: EventContext) => dropConnection(context.connection));
   // Errors the client reports on links and connections are its business; without these rhea would throw.
-  for (const event of ['error', 'connection_error', 'session_error', 'sender_error', 'receiver_error', 'protocol_error']) {
+  for (const event of [
+    'error',
+    'connection_error',
+    'session_error',
+    'sender_error',
+    'receiver_error',
+    'protocol_error',
+  ]) {
     container.on(event, () => undefined);
   }
 
@@ -259,9 +278,14 @@ function refuse(l: link, error: PeerError): void {
 }
 
 function unauthorised(address: string): PeerError {
-  return new PeerError('amqp:unauthorized-access', `Unauthorized access to '${address}': no valid put-token for it on this connection.`, 401);
+  return new PeerError(
+    'amqp:unauthorized-access',
+    `Unauthorized access to '${address}': no valid put-token for it on this connection.`,
+    401,
+  );
 }
 
 function checkSize(bytes: number, max: number): void {
-  if (bytes > max) throw new PeerError('amqp:link:message-size-exceeded', `The message is ${bytes} bytes; the limit is ${max}.`, 413);
+  if (bytes > max)
+    throw new PeerError('amqp:link:message-size-exceeded', `The message is ${bytes} bytes; the limit is ${max}.`, 413);
 }

@@ -27,10 +27,7 @@ import ts from 'typescript';
 export const alicloudPackageDir = dirname(createRequire(import.meta.url).resolve('@pulumi/alicloud/package.json'));
 
 export type PulumiType =
-  | { kind: 'scalar' }
-  | { kind: 'map' }
-  | { kind: 'object'; ref: string }
-  | { kind: 'array'; of: PulumiType };
+  { kind: 'scalar' } | { kind: 'map' } | { kind: 'object'; ref: string } | { kind: 'array'; of: PulumiType };
 
 export interface PulumiProperty {
   name: string;
@@ -64,7 +61,8 @@ function parse(file: string): ts.SourceFile {
 
 function deprecation(node: ts.Node): string | undefined {
   for (const tag of ts.getJSDocTags(node)) {
-    if (tag.tagName.text === 'deprecated') return (ts.getTextOfJSDocComment(tag.comment) ?? 'deprecated').trim() || 'deprecated';
+    if (tag.tagName.text === 'deprecated')
+      return (ts.getTextOfJSDocComment(tag.comment) ?? 'deprecated').trim() || 'deprecated';
   }
   return undefined;
 }
@@ -73,18 +71,24 @@ function deprecation(node: ts.Node): string | undefined {
 export function pulumiType(node: ts.TypeNode): PulumiType {
   if (ts.isTypeReferenceNode(node)) {
     const name = node.typeName.getText();
-    if ((name === 'pulumi.Input' || name === 'Input') && node.typeArguments?.length === 1) return pulumiType(node.typeArguments[0]!);
+    if ((name === 'pulumi.Input' || name === 'Input') && node.typeArguments?.length === 1)
+      return pulumiType(node.typeArguments[0]!);
     const m = /^inputs\.(\w+)\.(\w+)$/.exec(name);
     if (m) return { kind: 'object', ref: `${m[1]}.${m[2]}` };
     return { kind: 'scalar' };
   }
   if (ts.isUnionTypeNode(node)) {
-    const parts = node.types.filter((t) => t.kind !== ts.SyntaxKind.UndefinedKeyword && !(ts.isLiteralTypeNode(t) && t.literal.kind === ts.SyntaxKind.NullKeyword));
+    const parts = node.types.filter(
+      (t) =>
+        t.kind !== ts.SyntaxKind.UndefinedKeyword &&
+        !(ts.isLiteralTypeNode(t) && t.literal.kind === ts.SyntaxKind.NullKeyword),
+    );
     const shaped = parts.map(pulumiType).filter((t) => t.kind !== 'scalar');
     return shaped[0] ?? { kind: 'scalar' };
   }
   if (ts.isArrayTypeNode(node)) return { kind: 'array', of: pulumiType(node.elementType) };
-  if (ts.isTypeLiteralNode(node)) return node.members.some(ts.isIndexSignatureDeclaration) ? { kind: 'map' } : { kind: 'scalar' };
+  if (ts.isTypeLiteralNode(node))
+    return node.members.some(ts.isIndexSignatureDeclaration) ? { kind: 'map' } : { kind: 'scalar' };
   if (ts.isParenthesizedTypeNode(node)) return pulumiType(node.type);
   return { kind: 'scalar' };
 }
@@ -95,7 +99,12 @@ function readInterface(decl: ts.InterfaceDeclaration): PulumiInterface {
     if (!ts.isPropertySignature(m) || !m.type) continue;
     const name = m.name.getText().replace(/^["']|["']$/g, '');
     const dep = deprecation(m);
-    props.set(name, { name, optional: Boolean(m.questionToken), type: pulumiType(m.type), ...(dep ? { deprecated: dep } : {}) });
+    props.set(name, {
+      name,
+      optional: Boolean(m.questionToken),
+      type: pulumiType(m.type),
+      ...(dep ? { deprecated: dep } : {}),
+    });
   }
   return { name: decl.name.text, props };
 }
@@ -115,7 +124,8 @@ export function nestedType(ref: string): PulumiInterface | undefined {
     const sf = parse(join(alicloudPackageDir, 'types', 'input.d.ts'));
     for (const s of sf.statements) {
       if (!ts.isModuleDeclaration(s) || !s.body || !ts.isModuleBlock(s.body)) continue;
-      for (const d of s.body.statements) if (ts.isInterfaceDeclaration(d)) nested.set(`${s.name.text}.${d.name.text}`, readInterface(d));
+      for (const d of s.body.statements)
+        if (ts.isInterfaceDeclaration(d)) nested.set(`${s.name.text}.${d.name.text}`, readInterface(d));
     }
   }
   return nested.get(ref);
@@ -128,7 +138,11 @@ export function nestedType(ref: string): PulumiInterface | undefined {
 const squash = (s: string) => s.replace(/[_-]/g, '').toLowerCase();
 
 function moduleDirs(): string[] {
-  return readdirSync(alicloudPackageDir).filter((d) => !['types', 'config', 'node_modules', 'scripts'].includes(d) && statSync(join(alicloudPackageDir, d)).isDirectory());
+  return readdirSync(alicloudPackageDir).filter(
+    (d) =>
+      !['types', 'config', 'node_modules', 'scripts'].includes(d) &&
+      statSync(join(alicloudPackageDir, d)).isDirectory(),
+  );
 }
 
 interface TokenCandidate {
@@ -147,13 +161,17 @@ function tokensOf(module: string, kind: 'resource' | 'data'): TokenCandidate[] {
   if (hit) return hit;
   const dir = module === 'index' ? alicloudPackageDir : join(alicloudPackageDir, module);
   const out: TokenCandidate[] = [];
-  const re = kind === 'resource' ? /static __pulumiType = '(alicloud:([\w]+)\/\w+:(\w+))'/g : /invoke\("(alicloud:([\w]+)\/\w+:(get\w+))"/g;
+  const re =
+    kind === 'resource'
+      ? /static __pulumiType = '(alicloud:([\w]+)\/\w+:(\w+))'/g
+      : /invoke\("(alicloud:([\w]+)\/\w+:(get\w+))"/g;
   for (const f of readdirSync(dir)) {
     if (!f.endsWith('.js')) continue;
     const text = readFileSync(join(dir, f), 'utf8');
     for (const m of text.matchAll(re)) {
       if (m[2] !== module) continue;
-      if (!out.some((c) => c.token === m[1])) out.push({ token: m[1]!, module: m[2]!, member: m[3]!, jsFile: join(dir, f) });
+      if (!out.some((c) => c.token === m[1]))
+        out.push({ token: m[1]!, module: m[2]!, member: m[3]!, jsFile: join(dir, f) });
     }
   }
   tokenCache.set(key, out);
@@ -187,8 +205,16 @@ function mapUncached(tfType: string, kind: 'resource' | 'data'): Mapping {
     }
   }
   const what = kind === 'data' ? 'data source' : 'resource';
-  if (matches.length === 0) return { ok: false, reason: `${what} type ${tfType} has no ${kind === 'data' ? 'function' : 'resource'} in @pulumi/alicloud (by the bridge's module + member naming); misspelt, or renamed by the provider` };
-  if (matches.length > 1) return { ok: false, reason: `${what} type ${tfType} matches several tokens: ${matches.map((m) => m.token).join(', ')}` };
+  if (matches.length === 0)
+    return {
+      ok: false,
+      reason: `${what} type ${tfType} has no ${kind === 'data' ? 'function' : 'resource'} in @pulumi/alicloud (by the bridge's module + member naming); misspelt, or renamed by the provider`,
+    };
+  if (matches.length > 1)
+    return {
+      ok: false,
+      reason: `${what} type ${tfType} matches several tokens: ${matches.map((m) => m.token).join(', ')}`,
+    };
   const c = matches[0]!;
   const dts = c.jsFile.replace(/\.js$/, '.d.ts');
   const interfaces = interfacesOf(parse(dts));
@@ -197,7 +223,17 @@ function mapUncached(tfType: string, kind: 'resource' | 'data'): Mapping {
   // A data source without arguments has no Args interface.
   if (!decl && kind === 'resource') return { ok: false, reason: `${c.token}: no ${argsName} interface in ${dts}` };
   const args = decl ? readInterface(decl) : { name: argsName, props: new Map<string, PulumiProperty>() };
-  return { ok: true, member: { token: c.token, module: c.module, member: c.member, kind, file: dts.slice(alicloudPackageDir.length + 1), args } };
+  return {
+    ok: true,
+    member: {
+      token: c.token,
+      module: c.module,
+      member: c.member,
+      kind,
+      file: dts.slice(alicloudPackageDir.length + 1),
+      args,
+    },
+  };
 }
 
 // -------------------------------------------------------------------------------------------------

@@ -68,8 +68,13 @@ const require = createRequire(import.meta.url);
 
 /** The `@azure/arm-*` packages the project has (its devDependencies). */
 export function armPackages(): string[] {
-  const pkg = JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as { devDependencies?: Record<string, string>; dependencies?: Record<string, string> };
-  return Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }).filter((n) => n.startsWith('@azure/arm-')).sort();
+  const pkg = JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as {
+    devDependencies?: Record<string, string>;
+    dependencies?: Record<string, string>;
+  };
+  return Object.keys({ ...pkg.dependencies, ...pkg.devDependencies })
+    .filter((n) => n.startsWith('@azure/arm-'))
+    .sort();
 }
 
 function packageDir(name: string): string {
@@ -88,8 +93,10 @@ function parseJs(file: string): ts.SourceFile {
   return ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS);
 }
 
-const stringOf = (n: ts.Node | undefined) => (n && (ts.isStringLiteral(n) || ts.isNoSubstitutionTemplateLiteral(n)) ? n.text : undefined);
-const propName = (n: ts.PropertyName) => (ts.isIdentifier(n) || ts.isStringLiteral(n) || ts.isNumericLiteral(n) ? n.text : undefined);
+const stringOf = (n: ts.Node | undefined) =>
+  n && (ts.isStringLiteral(n) || ts.isNoSubstitutionTemplateLiteral(n)) ? n.text : undefined;
+const propName = (n: ts.PropertyName) =>
+  ts.isIdentifier(n) || ts.isStringLiteral(n) || ts.isNumericLiteral(n) ? n.text : undefined;
 
 // -------------------------------------------------------------------------------------------------
 // AutoRest packages: mappers
@@ -113,7 +120,9 @@ interface Mapper {
 
 /** The directory of an AutoRest package's ES modules (with models/mappers.js), if it is one. */
 function autorestDir(pkgDir: string): string | undefined {
-  return ['dist-esm/src', 'dist/esm', 'esm'].map((d) => join(pkgDir, d)).find((d) => existsSync(join(d, 'models', 'mappers.js')) && existsSync(join(d, 'operations')));
+  return ['dist-esm/src', 'dist/esm', 'esm']
+    .map((d) => join(pkgDir, d))
+    .find((d) => existsSync(join(d, 'models', 'mappers.js')) && existsSync(join(d, 'operations')));
 }
 
 const splitWire = (serializedName: string) => serializedName.split(/(?<!\\)\./).map((s) => s.replace(/\\\./g, '.'));
@@ -127,7 +136,12 @@ function shapeFromMapper(type: MapperType, mappers: Record<string, Mapper | unkn
     case 'Composite': {
       const m = type.className ? (mappers[type.className] as Mapper | undefined) : undefined;
       const t = m?.type ?? type;
-      const root: Shape & { kind: 'object' } = { kind: 'object', model: t.className ?? type.className ?? '?', props: new Map(), open: Boolean(t.additionalProperties) };
+      const root: Shape & { kind: 'object' } = {
+        kind: 'object',
+        model: t.className ?? type.className ?? '?',
+        props: new Map(),
+        open: Boolean(t.additionalProperties),
+      };
       for (const p of Object.values(t.modelProperties ?? {})) {
         if (!p.serializedName) continue;
         const parts = splitWire(p.serializedName);
@@ -145,7 +159,8 @@ function shapeFromMapper(type: MapperType, mappers: Record<string, Mapper | unkn
         }
         const last = parts[parts.length - 1]!;
         const existing = node.props.get(last);
-        if (!existing || !p.readOnly) node.props.set(last, { shape: lazy(() => shapeFromMapper(p.type, mappers)), readOnly: Boolean(p.readOnly) });
+        if (!existing || !p.readOnly)
+          node.props.set(last, { shape: lazy(() => shapeFromMapper(p.type, mappers)), readOnly: Boolean(p.readOnly) });
       }
       const disc = t.polymorphicDiscriminator;
       const discriminators = (mappers.discriminators ?? {}) as Record<string, Mapper>;
@@ -153,7 +168,11 @@ function shapeFromMapper(type: MapperType, mappers: Record<string, Mapper | unkn
         const base = t.uberParent ?? t.className;
         const variants = new Map<string, () => Shape>();
         for (const [key, mapper] of Object.entries(discriminators)) {
-          if (key.startsWith(`${base}.`)) variants.set(key.slice(base!.length + 1), lazy(() => shapeFromMapper(mapper.type, mappers)));
+          if (key.startsWith(`${base}.`))
+            variants.set(
+              key.slice(base!.length + 1),
+              lazy(() => shapeFromMapper(mapper.type, mappers)),
+            );
         }
         if (variants.size > 0) root.discriminator = { key: disc.serializedName.replace(/\\\./g, '.'), variants };
       }
@@ -167,14 +186,22 @@ function shapeFromMapper(type: MapperType, mappers: Record<string, Mapper | unkn
 }
 
 async function autorestOperations(name: string, dir: string): Promise<ArmOperation[]> {
-  const parameters = (await import(pathToFileURL(join(dir, 'models', 'parameters.js')).href)) as Record<string, { mapper?: Mapper } | undefined>;
-  const mappers = (await import(pathToFileURL(join(dir, 'models', 'mappers.js')).href)) as Record<string, Mapper | unknown>;
+  const parameters = (await import(pathToFileURL(join(dir, 'models', 'parameters.js')).href)) as Record<
+    string,
+    { mapper?: Mapper } | undefined
+  >;
+  const mappers = (await import(pathToFileURL(join(dir, 'models', 'mappers.js')).href)) as Record<
+    string,
+    Mapper | unknown
+  >;
   const ops: ArmOperation[] = [];
   for (const f of readdirSync(join(dir, 'operations')).filter((n) => n.endsWith('.js'))) {
     const sf = parseJs(join(dir, 'operations', f));
     const visit = (node: ts.Node) => {
       if (ts.isObjectLiteralExpression(node)) {
-        const get = (k: string) => node.properties.find((p): p is ts.PropertyAssignment => ts.isPropertyAssignment(p) && propName(p.name) === k)?.initializer;
+        const get = (k: string) =>
+          node.properties.find((p): p is ts.PropertyAssignment => ts.isPropertyAssignment(p) && propName(p.name) === k)
+            ?.initializer;
         const path = stringOf(get('path'));
         if (path && stringOf(get('httpMethod')) === 'PUT') {
           const body = get('requestBody');
@@ -185,10 +212,12 @@ async function autorestOperations(name: string, dir: string): Promise<ArmOperati
           if (query && ts.isArrayLiteralExpression(query)) {
             for (const e of query.elements) {
               const q = ts.isPropertyAccessExpression(e) ? parameters[e.name.text]?.mapper : undefined;
-              if (q?.serializedName === 'api-version' && typeof q.defaultValue === 'string') apiVersion = q.defaultValue;
+              if (q?.serializedName === 'api-version' && typeof q.defaultValue === 'string')
+                apiVersion = q.defaultValue;
             }
           }
-          if (mapper) ops.push({ package: name, path, apiVersion, body: lazy(() => shapeFromMapper(mapper.type, mappers)) });
+          if (mapper)
+            ops.push({ package: name, path, apiVersion, body: lazy(() => shapeFromMapper(mapper.type, mappers)) });
         }
       }
       ts.forEachChild(node, visit);
@@ -204,7 +233,14 @@ async function autorestOperations(name: string, dir: string): Promise<ArmOperati
 
 /** Functions of the models files, resolved through each file's imports. */
 class SerializerIndex {
-  private readonly files = new Map<string, { sf: ts.SourceFile; functions: Map<string, ts.FunctionDeclaration>; imports: Map<string, { from: string; name: string }> }>();
+  private readonly files = new Map<
+    string,
+    {
+      sf: ts.SourceFile;
+      functions: Map<string, ts.FunctionDeclaration>;
+      imports: Map<string, { from: string; name: string }>;
+    }
+  >();
   private readonly shapes = new Map<string, Shape>();
 
   private file(path: string) {
@@ -215,9 +251,14 @@ class SerializerIndex {
       const imports = new Map<string, { from: string; name: string }>();
       for (const s of sf.statements) {
         if (ts.isFunctionDeclaration(s) && s.name) functions.set(s.name.text, s);
-        if (ts.isImportDeclaration(s) && s.importClause?.namedBindings && ts.isNamedImports(s.importClause.namedBindings)) {
+        if (
+          ts.isImportDeclaration(s) &&
+          s.importClause?.namedBindings &&
+          ts.isNamedImports(s.importClause.namedBindings)
+        ) {
           const from = resolve(dirname(path), (s.moduleSpecifier as ts.StringLiteral).text);
-          for (const el of s.importClause.namedBindings.elements) imports.set(el.name.text, { from, name: (el.propertyName ?? el.name).text });
+          for (const el of s.importClause.namedBindings.elements)
+            imports.set(el.name.text, { from, name: (el.propertyName ?? el.name).text });
         }
       }
       f = { sf, functions, imports };
@@ -243,7 +284,12 @@ class SerializerIndex {
     const hit = this.shapes.get(key);
     if (hit) return hit;
     // Placeholder against recursion (a model that contains itself).
-    const placeholder: Shape & { kind: 'object' } = { kind: 'object', model: target.fn.name!.text, props: new Map(), open: true };
+    const placeholder: Shape & { kind: 'object' } = {
+      kind: 'object',
+      model: target.fn.name!.text,
+      props: new Map(),
+      open: true,
+    };
     this.shapes.set(key, placeholder);
     const shape = this.interpret(target.path, target.fn);
     if (shape.kind === 'object') Object.assign(placeholder, shape);
@@ -256,7 +302,12 @@ class SerializerIndex {
     let found: string | undefined;
     const visit = (n: ts.Node) => {
       if (found) return;
-      if (ts.isCallExpression(n) && ts.isIdentifier(n.expression) && /Serializer$/.test(n.expression.text) && this.resolve(path, n.expression.text)) {
+      if (
+        ts.isCallExpression(n) &&
+        ts.isIdentifier(n.expression) &&
+        /Serializer$/.test(n.expression.text) &&
+        this.resolve(path, n.expression.text)
+      ) {
         found = n.expression.text;
         return;
       }
@@ -284,7 +335,11 @@ class SerializerIndex {
     const ret = statements.find(ts.isReturnStatement)?.expression;
     if (!ret) return ANY;
     if (ts.isObjectLiteralExpression(ret)) return this.object(path, name, ret);
-    if (ts.isCallExpression(ret) && ts.isPropertyAccessExpression(ret.expression) && ret.expression.name.text === 'map') {
+    if (
+      ts.isCallExpression(ret) &&
+      ts.isPropertyAccessExpression(ret.expression) &&
+      ret.expression.name.text === 'map'
+    ) {
       const called = this.calledSerializer(ret.arguments[0] ?? ret, path);
       return { kind: 'array', of: called ? lazy(() => this.shapeOf(path, called)) : () => ANY };
     }
@@ -293,7 +348,12 @@ class SerializerIndex {
 
   private object(path: string, name: string, lit: ts.ObjectLiteralExpression): Shape {
     const model = name.replace(/^_/, '').replace(/Serializer$/, '');
-    const shape: Shape & { kind: 'object' } = { kind: 'object', model: `${model[0]!.toUpperCase()}${model.slice(1)}`, props: new Map(), open: false };
+    const shape: Shape & { kind: 'object' } = {
+      kind: 'object',
+      model: `${model[0]!.toUpperCase()}${model.slice(1)}`,
+      props: new Map(),
+      open: false,
+    };
     for (const p of lit.properties) {
       if (ts.isSpreadAssignment(p)) {
         const called = this.calledSerializer(p.expression, path);
@@ -333,7 +393,11 @@ class SerializerIndex {
     // switch (item.kind) / switch (item["odata.type"]): the client property; its wire name is the key the
     // base serializer writes it to.
     const e = sw.expression;
-    const client = ts.isPropertyAccessExpression(e) ? e.name.text : ts.isElementAccessExpression(e) ? stringOf(e.argumentExpression) : undefined;
+    const client = ts.isPropertyAccessExpression(e)
+      ? e.name.text
+      : ts.isElementAccessExpression(e)
+        ? stringOf(e.argumentExpression)
+        : undefined;
     const baseShape = base?.();
     let key = client ?? 'kind';
     if (baseShape?.kind === 'object' && client) {
@@ -343,7 +407,10 @@ class SerializerIndex {
       const m = new RegExp(`["']?([\\w.]+)["']?\\s*:\\s*item\\[["']${client}["']\\]`).exec(text);
       if (m) key = m[1]!;
     }
-    const merged: Shape & { kind: 'object' } = baseShape?.kind === 'object' ? { ...baseShape, props: new Map(baseShape.props) } : { kind: 'object', model: name, props: new Map(), open: true };
+    const merged: Shape & { kind: 'object' } =
+      baseShape?.kind === 'object'
+        ? { ...baseShape, props: new Map(baseShape.props) }
+        : { kind: 'object', model: name, props: new Map(), open: true };
     merged.discriminator = { key, variants };
     return merged;
   }
@@ -367,7 +434,11 @@ function modularOperations(name: string, pkgDir: string): ArmOperation[] {
           if (vars && ts.isObjectLiteralExpression(vars)) {
             for (const p of vars.properties) {
               if (ts.isPropertyAssignment(p) && propName(p.name) === 'api%2Dversion') {
-                const lit = ts.isStringLiteral(p.initializer) ? p.initializer : ts.isBinaryExpression(p.initializer) ? p.initializer.right : undefined;
+                const lit = ts.isStringLiteral(p.initializer)
+                  ? p.initializer
+                  : ts.isBinaryExpression(p.initializer)
+                    ? p.initializer.right
+                    : undefined;
                 apiVersion = stringOf(lit);
               }
             }
@@ -377,7 +448,13 @@ function modularOperations(name: string, pkgDir: string): ArmOperation[] {
           const opts = n.arguments[0];
           if (opts && ts.isObjectLiteralExpression(opts)) {
             for (const p of opts.properties) {
-              if (ts.isPropertyAssignment(p) && propName(p.name) === 'body' && ts.isCallExpression(p.initializer) && ts.isIdentifier(p.initializer.expression)) serializer = p.initializer.expression.text;
+              if (
+                ts.isPropertyAssignment(p) &&
+                propName(p.name) === 'body' &&
+                ts.isCallExpression(p.initializer) &&
+                ts.isIdentifier(p.initializer.expression)
+              )
+                serializer = p.initializer.expression.text;
             }
           }
         }
@@ -408,7 +485,10 @@ export function armOperations(): Promise<ArmOperation[]> {
       const auto = autorestDir(dir);
       if (auto) out.push(...(await autorestOperations(name, auto)));
       else if (existsSync(join(dir, 'dist', 'esm', 'api'))) out.push(...modularOperations(name, dir));
-      else throw new Error(`${name}: neither an AutoRest (models/mappers.js) nor a TypeSpec (dist/esm/api) package layout`);
+      else
+        throw new Error(
+          `${name}: neither an AutoRest (models/mappers.js) nor a TypeSpec (dist/esm/api) package layout`,
+        );
     }
     return out;
   })();
@@ -422,7 +502,12 @@ function providerSegments(path: string): string[] | undefined {
 }
 
 /** The create operation of a resource type (`Microsoft.ServiceBus/namespaces/queues`) and name. */
-export function findResourceType(ops: readonly ArmOperation[], type: string, name: string | undefined, apiVersion: string): ArmOperation | undefined {
+export function findResourceType(
+  ops: readonly ArmOperation[],
+  type: string,
+  name: string | undefined,
+  apiVersion: string,
+): ArmOperation | undefined {
   const want = type.split('/');
   const lastName = name?.split('/').pop();
   const matches: { op: ArmOperation; literal: boolean }[] = [];
@@ -445,6 +530,11 @@ export function findResourceType(ops: readonly ArmOperation[], type: string, nam
     if (ok) matches.push({ op, literal });
   }
   if (matches.length === 0) return undefined;
-  const ranked = [...matches].sort((a, b) => Number(b.literal) - Number(a.literal) || Number(b.op.apiVersion === apiVersion) - Number(a.op.apiVersion === apiVersion) || (b.op.apiVersion ?? '').localeCompare(a.op.apiVersion ?? ''));
+  const ranked = [...matches].sort(
+    (a, b) =>
+      Number(b.literal) - Number(a.literal) ||
+      Number(b.op.apiVersion === apiVersion) - Number(a.op.apiVersion === apiVersion) ||
+      (b.op.apiVersion ?? '').localeCompare(a.op.apiVersion ?? ''),
+  );
   return ranked[0]!.op;
 }

@@ -7,7 +7,16 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { arrayItems, evaluate, findTopLevel, firstObject, objectEntries, parseBicep, skipBalanced, type BicepFile } from '../bicep.js';
+import {
+  arrayItems,
+  evaluate,
+  findTopLevel,
+  firstObject,
+  objectEntries,
+  parseBicep,
+  skipBalanced,
+  type BicepFile,
+} from '../bicep.js';
 import { repoRoot } from '../drift.js';
 import { armOperations, findResourceType, type ArmOperation, type Shape } from './arm.js';
 
@@ -42,7 +51,15 @@ export function bicepResources(dir: string): BicepResourceRef[] {
       const body = firstObject(r.body);
       const nameExpr = body ? objectEntries(body).get('name') : undefined;
       const name = nameExpr !== undefined ? evaluate(nameExpr, scope) : undefined;
-      out.push({ file: rel.startsWith('..') ? path : rel, symbol: r.symbol, type: r.type, apiVersion: r.apiVersion, existing: r.existing, name: typeof name === 'string' ? name : undefined, body });
+      out.push({
+        file: rel.startsWith('..') ? path : rel,
+        symbol: r.symbol,
+        type: r.type,
+        apiVersion: r.apiVersion,
+        existing: r.existing,
+        name: typeof name === 'string' ? name : undefined,
+        body,
+      });
     }
   }
   return out;
@@ -65,7 +82,10 @@ function checkValue(text: string, shape: Shape, path: string, where: string, pro
   if (t.startsWith('[') && skipBalanced(t, 0) === t.length) {
     const element = shape.kind === 'array' ? shape.of() : undefined;
     if (!element) {
-      problems.push({ path, message: `${where}: ${path} is an array; the model expects ${shape.kind === 'object' ? `an object (${shape.model})` : 'a map'}` });
+      problems.push({
+        path,
+        message: `${where}: ${path} is an array; the model expects ${shape.kind === 'object' ? `an object (${shape.model})` : 'a map'}`,
+      });
       return;
     }
     if (/^\[\s*for\b/.test(t)) {
@@ -96,7 +116,11 @@ function checkObject(entries: Map<string, string>, shape: Shape, path: string, w
     const value = given !== undefined && /^'[^'$]*'$/.test(given.trim()) ? given.trim().slice(1, -1) : undefined;
     if (value !== undefined) {
       const variant = model.discriminator.variants.get(value);
-      if (!variant) problems.push({ path: `${path}.${model.discriminator.key}`, message: `${where}: ${path}.${model.discriminator.key} '${value}' is none of ${[...model.discriminator.variants.keys()].join(', ')}` });
+      if (!variant)
+        problems.push({
+          path: `${path}.${model.discriminator.key}`,
+          message: `${where}: ${path}.${model.discriminator.key} '${value}' is none of ${[...model.discriminator.variants.keys()].join(', ')}`,
+        });
       else {
         const v = variant();
         if (v.kind === 'object') model = v;
@@ -110,7 +134,10 @@ function checkObject(entries: Map<string, string>, shape: Shape, path: string, w
     if (!prop) {
       if (model.open) continue;
       const other = [...model.props.keys()].find((k) => k.toLowerCase() === key.toLowerCase());
-      problems.push({ path: at, message: `${where}: ${at} is not a property of ${model.model}${other ? ` (the model spells it ${other})` : ''}` });
+      problems.push({
+        path: at,
+        message: `${where}: ${at} is not a property of ${model.model}${other ? ` (the model spells it ${other})` : ''}`,
+      });
       continue;
     }
     if (prop.readOnly) {
@@ -147,7 +174,8 @@ export function resourceProblems(r: BicepResourceRef, op: ArmOperation, newer: N
   checkObject(entries, op.body(), '', where, found);
   for (const f of found) {
     const since = newer[r.type]?.[f.path];
-    if (since && op.apiVersion !== undefined && op.apiVersion < since && r.apiVersion >= since) report.acceptedByReading.push(`${r.type} ${f.path}`);
+    if (since && op.apiVersion !== undefined && op.apiVersion < since && r.apiVersion >= since)
+      report.acceptedByReading.push(`${r.type} ${f.path}`);
     else report.problems.push(f.message);
   }
   return report;
@@ -160,7 +188,9 @@ export async function bicepSchemaReport(dir: string, newer: NewerThanSdk = {}): 
   for (const r of bicepResources(dir)) {
     const op = findResourceType(ops, r.type, r.name, r.apiVersion);
     if (!op) {
-      report.problems.push(`${r.file}: resource ${r.symbol}: type ${r.type} has no create (PUT) operation in any of the @azure/arm-* packages (misspelt, or its SDK is not a devDependency)`);
+      report.problems.push(
+        `${r.file}: resource ${r.symbol}: type ${r.type} has no create (PUT) operation in any of the @azure/arm-* packages (misspelt, or its SDK is not a devDependency)`,
+      );
       continue;
     }
     const one = resourceProblems(r, op, newer);
@@ -176,7 +206,9 @@ export async function bicepTypeMapping(dir: string): Promise<Record<string, stri
   const out: Record<string, string> = {};
   for (const r of bicepResources(dir)) {
     const op = findResourceType(ops, r.type, r.name, r.apiVersion);
-    out[`${r.type}@${r.apiVersion}`] = op ? `${op.package} api-version ${op.apiVersion ?? '?'}: PUT ${op.path}` : 'unknown';
+    out[`${r.type}@${r.apiVersion}`] = op
+      ? `${op.package} api-version ${op.apiVersion ?? '?'}: PUT ${op.path}`
+      : 'unknown';
   }
   return out;
 }

@@ -12,7 +12,16 @@ import { repoRoot } from '../drift.js';
 import { mapTerraformType, nestedType, propertyFor, type PulumiInterface, type PulumiProperty } from './alicloud.js';
 
 /** Terraform's meta-arguments and blocks, which no provider declares. */
-const META = new Set(['count', 'for_each', 'depends_on', 'lifecycle', 'provider', 'provisioner', 'connection', 'timeouts']);
+const META = new Set([
+  'count',
+  'for_each',
+  'depends_on',
+  'lifecycle',
+  'provider',
+  'provisioner',
+  'connection',
+  'timeouts',
+]);
 
 export interface TerraformDeclaration {
   /** Path relative to the repository root (or to the directory when outside it). */
@@ -28,12 +37,15 @@ export async function terraformDeclarations(dir: string): Promise<TerraformDecla
   const out: TerraformDeclaration[] = [];
   const rel = relative(repoRoot, dir);
   const prefix = rel.startsWith('..') ? `${dir.replace(/\/$/, '')}/` : `${rel}/`;
-  for (const f of readdirSync(dir).filter((n) => n.endsWith('.tf')).sort()) {
+  for (const f of readdirSync(dir)
+    .filter((n) => n.endsWith('.tf'))
+    .sort()) {
     const doc = await parseHcl(f, readFileSync(join(dir, f), 'utf8'));
     for (const kind of ['resource', 'data'] as const) {
       const byType = (doc[kind] ?? {}) as Record<string, Record<string, Block[]>>;
       for (const [type, byName] of Object.entries(byType)) {
-        for (const [name, bodies] of Object.entries(byName)) for (const body of bodies) out.push({ file: `${prefix}${f}`, kind, type, name, body });
+        for (const [name, bodies] of Object.entries(byName))
+          for (const body of bodies) out.push({ file: `${prefix}${f}`, kind, type, name, body });
       }
     }
   }
@@ -43,7 +55,14 @@ export async function terraformDeclarations(dir: string): Promise<TerraformDecla
 const isExpression = (v: Json) => typeof v === 'string' && v.includes('${');
 
 /** `at`: the path of the block checked (`log_config`), empty at the top level. */
-function checkBlock(body: Block, schema: PulumiInterface, where: string, owner: string, problems: string[], at: string): void {
+function checkBlock(
+  body: Block,
+  schema: PulumiInterface,
+  where: string,
+  owner: string,
+  problems: string[],
+  at: string,
+): void {
   const topLevel = at === '';
   const used = new Set<string>();
   const visit = (key: string, value: Json, name: string) => {
@@ -72,13 +91,23 @@ function checkBlock(body: Block, schema: PulumiInterface, where: string, owner: 
     visit(key, value, key);
   }
   for (const p of schema.props.values()) {
-    if (!p.optional && !used.has(p.name)) problems.push(`${where}: missing required argument ${topLevel ? '' : `${at}.`}${snake(p.name)} of ${owner} (${schema.name})`);
+    if (!p.optional && !used.has(p.name))
+      problems.push(
+        `${where}: missing required argument ${topLevel ? '' : `${at}.`}${snake(p.name)} of ${owner} (${schema.name})`,
+      );
   }
 }
 
 const snake = (camel: string) => camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
-function checkValue(value: Json, prop: PulumiProperty, path: string, where: string, owner: string, problems: string[]): void {
+function checkValue(
+  value: Json,
+  prop: PulumiProperty,
+  path: string,
+  where: string,
+  owner: string,
+  problems: string[],
+): void {
   if (value === null || isExpression(value)) return;
   const t = prop.type;
   const element = t.kind === 'array' ? t.of : t;
@@ -89,9 +118,11 @@ function checkValue(value: Json, prop: PulumiProperty, path: string, where: stri
     return;
   }
   const items: Json[] = Array.isArray(value) ? value : [value];
-  if (t.kind === 'object' && items.length > 1) problems.push(`${where}: ${path} is given ${items.length} times; ${owner} takes one`);
+  if (t.kind === 'object' && items.length > 1)
+    problems.push(`${where}: ${path} is given ${items.length} times; ${owner} takes one`);
   items.forEach((item) => {
-    if (item && typeof item === 'object' && !Array.isArray(item)) checkBlock(item, schema, where, owner, problems, path);
+    if (item && typeof item === 'object' && !Array.isArray(item))
+      checkBlock(item, schema, where, owner, problems, path);
   });
 }
 
@@ -115,7 +146,9 @@ export async function terraformTypeMapping(dir: string): Promise<Record<string, 
   const out: Record<string, string> = {};
   for (const d of await terraformDeclarations(dir)) {
     const m = mapTerraformType(d.type, d.kind);
-    out[`${d.kind === 'data' ? 'data.' : ''}${d.type}`] = m.ok ? `${m.member.token} (${m.member.file})` : `unmapped: ${m.reason}`;
+    out[`${d.kind === 'data' ? 'data.' : ''}${d.type}`] = m.ok
+      ? `${m.member.token} (${m.member.file})`
+      : `unmapped: ${m.reason}`;
   }
   return out;
 }
