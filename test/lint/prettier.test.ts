@@ -21,7 +21,9 @@ describe("prettier --check with the project's .prettierrc.json and .prettierigno
     writeFileSync(join(root, path), content);
   };
   const run = (...args: string[]) => {
-    const r = spawnSync(prettier, args, { cwd: root, encoding: 'utf8' });
+    // No colours: CI sets variables that make Prettier colour its warnings, and the output is asserted verbatim.
+    const env = { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' };
+    const r = spawnSync(prettier, args, { cwd: root, encoding: 'utf8', env });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   };
 
