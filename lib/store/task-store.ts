@@ -8,6 +8,8 @@ export interface Lease {
   workerId: string;
   /** The attempt this lease is for (task.attempts at claim time). */
   attempt: number;
+  /** The task's ordering key: when the task finishes, the next task of the key gets its turn. */
+  orderingKey?: string;
 }
 
 export interface ClaimedTask {
@@ -167,6 +169,23 @@ export interface ListTasksPage {
   nextCursor: string | null;
 }
 
+/** What a task of an ordered key does to its key when it fails for good (Ordering:OnFailure). */
+export type OrderingFailurePolicy = 'block' | 'continue';
+
+/** One ordering key: its head task (Assigned, Running, waiting to be claimed, or failed and blocking). */
+export interface OrderingKeyState {
+  key: string;
+  /** The task whose turn it is (null: the key is idle). */
+  activeTaskId: string | null;
+  /** Its head failed for good and Ordering:OnFailure is block: nothing more of the key runs until an operator acts. */
+  blocked: boolean;
+  /** Tasks ingested under the key so far (the last sequence number given). */
+  seq: number;
+  updatedAt: Date;
+}
+
+export type UnblockOutcome = 'unblocked' | 'not-blocked' | 'not-found';
+
 /**
  * The task store: the one surface processors, ingest, the admin API and the functions use.
  * Every state change is conditional (status and lease token, or version); its loser is detected.
@@ -215,4 +234,9 @@ export interface TaskStore {
   stats(now?: Date): Promise<TaskStats>;
   /** Tasks finished in the last `sinceMs`, per minute (succeeded/failed/cancelled/retried): one indexed aggregation. */
   throughput(sinceMs: number, now?: Date): Promise<TaskThroughput>;
+
+  /** Ordering keys, blocked ones only when asked; by key. */
+  orderingKeys(filter?: { blocked?: boolean; limit?: number }): Promise<OrderingKeyState[]>;
+  /** A blocked key goes on: its failed head is passed over and the next task of the key gets its turn. */
+  unblockKey(key: string, opts?: { by?: string }): Promise<{ outcome: UnblockOutcome; state: OrderingKeyState | null }>;
 }

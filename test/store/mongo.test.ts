@@ -11,8 +11,11 @@ describeTaskStoreConformance('MongoDB', async () => {
   const store = new MongoTaskStore(t.db, { maxRetries: 3, backoff: { baseMs: 1000, capMs: 60_000 } });
   return {
     store,
+    blockingStore: () =>
+      new MongoTaskStore(t.db, { maxRetries: 3, backoff: { baseMs: 1000, capMs: 60_000 }, orderingOnFailure: 'block' }),
     reset: async () => {
       await store.tasks.deleteMany({});
+      await t.db.collection('ordering_keys').deleteMany({});
     },
     age: async (id, f) => {
       const doc = await store.tasks.findOne({ _id: id });

@@ -1,4 +1,4 @@
-import type { Collection, Db, Filter, UpdateFilter } from 'mongodb';
+import type { Collection, Db } from 'mongodb';
 import type { NewTask, Task } from '../../tasks/model.js';
 import { JobTaskStatus as S, type JobTaskStatus } from '../../tasks/status.js';
 import { InvalidTransitionError } from '../../tasks/transitions.js';
@@ -12,8 +12,10 @@ import { tasksCollection } from './collections.js';
 import { taskIndexes } from './indexes.js';
 import { queries } from './queries.js';
 import { decodeCursor, listTasks, taskStats, taskThroughput } from './reports.js';
-import { TurnBatch, type Settled } from './turn-batch.js';
-import { duplicatesOf, entryWritten, failApplied, sharedAnswers, toClaimed, writeEntry } from './write-outcomes.js';
+import { TurnBatch } from './turn-batch.js';
+import { duplicatesOf, failApplied, toClaimed, writeEntry } from './write-outcomes.js';
+import { leaseWrite, leaseWriteMany, type LeaseWrite } from './lease-writes.js';
+import { KeyOrder } from './ordering.js';
 import { writes } from './writes.js';
 
 export interface MongoTaskStoreOptions {
@@ -21,18 +23,11 @@ export interface MongoTaskStoreOptions {
   maxRetries?: number;
   /** Backoff between attempts (Worker:RetryBaseDelay, Worker:RetryMaxDelay). */
   backoff?: BackoffOptions;
+  /** Whether a task of an ordering key that fails for good blocks its key (Ordering:OnFailure; default continue). */
+  orderingOnFailure?: api.OrderingFailurePolicy;
 }
 
 type Lease = api.Lease;
-/** One caller's lease write: its lease and the id of its logical write (the same on every try). */
-type LeaseWrite = { lease: Lease; w: string };
-type Answers = Settled<api.LeaseWriteResult>[];
-/** A lease write's statement (start, complete, cancelled, release): guarded by the lease, stamped with the write id. */
-interface LeaseStatement<A> {
-  filter(lease: Lease): Filter<Task>;
-  update(lease: Lease, now: Date, w: string, arg: A): UpdateFilter<Task>;
-}
-
 /** Rounds at most of a batch claim whose candidates other workers take, and of a cancel whose write loses races. */
 const MAX_CLAIM_ROUNDS = 3;
 const MAX_CONFLICT_RETRIES = 5;
@@ -51,19 +46,26 @@ export class MongoTaskStore implements api.TaskStore {
   private readonly backoff: BackoffOptions;
   /** Metrics for every state change this store makes (lib/telemetry); a no-op until telemetry is set up. */
   private readonly telemetry = new StoreInstrumentation();
-  /** start() and result-less complete() calls of one event-loop turn go as one bulk write (leaseWriteMany). */
-  private readonly starts = new TurnBatch((all: LeaseWrite[]) => this.leaseWriteMany(all, writes.start, undefined));
-  private readonly completions = new TurnBatch((all: LeaseWrite[]) => this.leaseWriteMany(all, writes.complete, null));
+  /** start() and result-less complete() calls of one event-loop turn go as one bulk write (./lease-writes.ts). */
+  private readonly starts = new TurnBatch((all: LeaseWrite[]) =>
+    leaseWriteMany(this.tasks, all, writes.start, undefined),
+  );
+  private readonly completions = new TurnBatch((all: LeaseWrite[]) =>
+    leaseWriteMany(this.tasks, all, writes.complete, null),
+  );
+  /** Ordered execution per key: every write that ends a task of a key tells it (./ordering.ts). */
+  private readonly order: KeyOrder;
 
   constructor(db: Db, options: MongoTaskStoreOptions = {}) {
     this.tasks = tasksCollection(db);
     this.maxRetries = options.maxRetries ?? 3;
     this.backoff = options.backoff ?? { baseMs: 5_000, capMs: 3_600_000 };
+    this.order = new KeyOrder(db, this.tasks, options.orderingOnFailure ?? 'continue');
   }
 
   async ensureIndexes(): Promise<void> {
-    const specs = taskIndexes.map((i) => ({ key: i.key, name: i.name, ...(i.unique ? { unique: true } : {}) }));
-    await this.tasks.createIndexes(specs);
+    const specs = taskIndexes.map(({ key, name, unique, sparse }) => ({ key, name, unique, sparse }));
+    await Promise.all([this.tasks.createIndexes(specs), this.order.ensureIndexes()]);
   }
 
   /**
@@ -76,9 +78,11 @@ export class MongoTaskStore implements api.TaskStore {
     const traceparent = currentTraceparent();
     const input = traceparent ? tasks.map((t) => (t.traceparent ? t : { ...t, traceparent })) : tasks;
     const now = new Date();
-    const docs = input.map((t) => writes.ingest.document(t, now, { maxRetries: this.maxRetries }, opts.by));
+    const seqs = await this.order.reserve(input);
+    const docs = input.map((t, i) => writes.ingest.document(t, now, { maxRetries: this.maxRetries }, opts.by, seqs[i]));
     // Inputs already stored are duplicates (duplicatesOf rethrows any other failure).
     const duplicate = new Set(await this.tasks.insertMany(docs, { ordered: false }).then(() => [], duplicatesOf));
+    await this.order.admitted(docs.flatMap((d) => (d.held ? [d.orderingKey!] : [])));
     const items = docs.map((d, i) => ({ taskId: d._id, duplicate: duplicate.has(i) }));
     const result = { inserted: docs.length - duplicate.size, duplicates: duplicate.size, items };
     this.telemetry.ingested(input, result);
@@ -183,37 +187,42 @@ export class MongoTaskStore implements api.TaskStore {
     const res =
       result === undefined || result === null
         ? await this.completions.add({ lease, w: opts.writeId ?? newWriteId() })
-        : await this.leaseWrite(lease, opts, writes.complete, result);
+        : await leaseWrite(this.tasks, lease, opts, writes.complete, result);
+    if (res.owned) await this.order.finished(lease.orderingKey, lease.taskId, S.Succeeded);
     this.telemetry.succeeded(lease, res.owned);
     return res;
   }
 
   async fail(lease: Lease, error: api.TaskFailure, opts: api.FailOptions = {}): Promise<api.FailResult> {
     const res = await this.endAttempt(lease, error, S.Error, opts);
+    await this.order.finished(lease.orderingKey, lease.taskId, res.status);
     this.telemetry.failed(lease, res, 'error');
     return res;
   }
 
   async timedOut(lease: Lease, error: api.TaskFailure, opts: api.FailOptions = {}): Promise<api.FailResult> {
     const res = await this.endAttempt(lease, error, S.Timeout, opts);
+    await this.order.finished(lease.orderingKey, lease.taskId, res.status);
     this.telemetry.failed(lease, res, 'timeout');
     return res;
   }
 
   async cancelled(lease: Lease, reason = 'cancel requested', opts: api.LeaseWriteOptions = {}) {
-    const res = await this.leaseWrite(lease, opts, writes.cancelled, reason);
+    const res = await leaseWrite(this.tasks, lease, opts, writes.cancelled, reason);
+    if (res.owned) await this.order.finished(lease.orderingKey, lease.taskId, S.Cancelled);
     this.telemetry.cancelledByWorker(lease, res.owned);
     return res;
   }
 
   async release(lease: Lease, reason = 'released', opts: api.LeaseWriteOptions = {}) {
-    const res = await this.leaseWrite(lease, opts, writes.release, reason);
+    const res = await leaseWrite(this.tasks, lease, opts, writes.release, reason);
     this.telemetry.released(lease);
     return res;
   }
 
   async cancel(taskId: string, opts: { by?: string; reason?: string } = {}): Promise<api.CancelResult> {
     const res = await this.cancelDecided(taskId, opts.by, opts.reason ?? 'cancelled');
+    if (res.outcome === 'cancelled') await this.order.finished(res.task?.orderingKey, taskId, S.Cancelled);
     this.telemetry.cancelled(res);
     return res;
   }
@@ -251,12 +260,15 @@ export class MongoTaskStore implements api.TaskStore {
     if (task.version !== expected) throw new VersionConflictError(taskId, expected, task.version, task.status);
     if (!isIn(writes.operatorRetry.from, task.status)) throw new TaskStateError(taskId, task.status, 'retry');
     const filter = writes.operatorRetry.filter(taskId, task.version, task.status);
-    const update = writes.operatorRetry.update(task, new Date(), opts.by);
+    // A task of a key that is not its key's head waits for its turn again, last in the key's order.
+    const heldAs = await this.order.placeForRetry(task);
+    const update = writes.operatorRetry.update(task, new Date(), opts.by, heldAs);
     const updated = await this.tasks.findOneAndUpdate(filter, update, after);
     if (!updated) {
       const latest = await this.tasks.findOne(queries.byId.filter(taskId));
       throw new VersionConflictError(taskId, task.version, latest?.version ?? null, latest?.status);
     }
+    await this.order.retried(updated);
     this.telemetry.retriedByOperator(updated.type);
     return updated;
   }
@@ -265,6 +277,7 @@ export class MongoTaskStore implements api.TaskStore {
   async transition(taskId: string, u: api.VersionedUpdate): Promise<Task> {
     const filter = writes.transition.filter(taskId, u.expectedVersion, u.to);
     const updated = await this.tasks.findOneAndUpdate(filter, writes.transition.update(u, new Date()), after);
+    if (updated) await this.order.finished(updated.orderingKey, taskId, updated.status);
     if (updated) return updated;
     const latest = await this.tasks.findOne(queries.byId.filter(taskId));
     if (!latest) throw new TaskNotFoundError(taskId);
@@ -281,7 +294,7 @@ export class MongoTaskStore implements api.TaskStore {
   async reclaim(opts: api.ReclaimOptions): Promise<api.ReclaimResult> {
     const now = opts.now ?? new Date();
     const cutoff = new Date(now.getTime() - opts.heartbeatTimeoutMs);
-    const projection = { _id: 1, owner: 1, attempts: 1, maxRetries: 1, status: 1, heartbeatAt: 1 };
+    const projection = { _id: 1, owner: 1, attempts: 1, maxRetries: 1, status: 1, heartbeatAt: 1, orderingKey: 1 };
     const limit = opts.limit ?? 1000;
     const stalled = await this.tasks.find(queries.stalled.filter(cutoff), { projection }).limit(limit).toArray();
     const result: api.ReclaimResult = { found: stalled.length, retried: 0, timedOut: 0, lostRaces: 0, taskIds: [] };
@@ -309,6 +322,8 @@ export class MongoTaskStore implements api.TaskStore {
       }
       result.taskIds.push(t._id);
       result[retry ? 'retried' : 'timedOut']++;
+      // A reclaimed head that retries keeps its key's turn; one that timed out for good passes it on.
+      if (!retry) await this.order.finished(t.orderingKey, t._id, S.Timeout);
     }
     this.telemetry.reclaimed(result);
     return result;
@@ -331,6 +346,14 @@ export class MongoTaskStore implements api.TaskStore {
 
   throughput(sinceMs: number, now?: Date): Promise<api.TaskThroughput> {
     return taskThroughput(this.tasks, sinceMs, now);
+  }
+
+  orderingKeys(filter?: { blocked?: boolean; limit?: number }): Promise<api.OrderingKeyState[]> {
+    return this.order.list(filter);
+  }
+
+  unblockKey(key: string): ReturnType<api.TaskStore['unblockKey']> {
+    return this.order.unblock(key);
   }
 
   /**
@@ -363,36 +386,5 @@ export class MongoTaskStore implements api.TaskStore {
     if (res.matchedCount === 1) return { owned: true, status: to, ...due };
     const later = await this.tasks.findOne(queries.byId.filter(lease.taskId), { projection: writeEntry(w) });
     return (later && failApplied(later)) ?? { owned: false };
-  }
-
-  /** One lease write. When it matched nothing, one read tells whether an earlier try (same write id) applied. */
-  private async leaseWrite<A>(lease: Lease, opts: api.LeaseWriteOptions, statement: LeaseStatement<A>, arg: A) {
-    const w = opts.writeId ?? newWriteId();
-    const res = await this.tasks.updateOne(statement.filter(lease), statement.update(lease, new Date(), w, arg));
-    if (res.matchedCount === 1) return { owned: true };
-    const doc = await this.tasks.findOne(queries.byId.filter(lease.taskId), { projection: writeEntry(w) });
-    return { owned: doc !== null && entryWritten(doc) !== undefined } satisfies api.LeaseWriteResult;
-  }
-
-  /**
-   * The lease writes of one turn as one unordered bulk write: one updateOne per caller, guarded by its lease,
-   * stamped with its write id. If fewer matched than were sent (or it threw), one read by id tells each caller.
-   */
-  private async leaseWriteMany<A>(items: LeaseWrite[], statement: LeaseStatement<A>, arg: A): Promise<Answers> {
-    const now = new Date();
-    const ops = items.map(({ lease, w }) => ({
-      updateOne: { filter: statement.filter(lease), update: statement.update(lease, now, w, arg) },
-    }));
-    let failure: unknown;
-    try {
-      const res = await this.tasks.bulkWrite(ops, { ordered: false });
-      if (res.matchedCount === items.length) return items.map(() => ({ ok: true, value: { owned: true } }));
-    } catch (e) {
-      failure = e;
-    }
-    const ids = [...new Set(items.map((i) => i.lease.taskId))];
-    const read = this.tasks.find(queries.byIds.filter(ids), { projection: { 'history.w': 1 } }).toArray();
-    const tasks = await read.catch((e: unknown) => Promise.reject(failure ?? e));
-    return sharedAnswers(items, tasks, failure);
   }
 }

@@ -1,6 +1,6 @@
 import type { Filter, UpdateFilter } from 'mongodb';
 import type { NewTask, Task, TaskHistoryEntry } from '../../tasks/model.js';
-import { MAX_ERRORS_KEPT, MAX_HISTORY_KEPT } from '../../tasks/model.js';
+import { HELD_UNTIL, MAX_ERRORS_KEPT, MAX_HISTORY_KEPT } from '../../tasks/model.js';
 import {
   JobTaskStatus as S,
   allStatuses,
@@ -92,11 +92,17 @@ const endAttempt = (e: AttemptEnd, owner: 'kept' | 'dropped') =>
 const unleased = allStatuses.filter((s) => !(leasedStatuses as readonly JobTaskStatus[]).includes(s));
 const versionedSources = (to: JobTaskStatus) => unleased.filter((s) => canTransition(s, to));
 
+const unclaimable = allStatuses.filter((s) => !(claimableStatuses as readonly JobTaskStatus[]).includes(s));
+
 /** The subscriber flow the insert records in a new task's history (the original .NET design's). */
 const acceptedPath: readonly JobTaskStatus[] = [S.Created, S.Processing, S.Completed, S.Queued];
 const rejectedPath: readonly JobTaskStatus[] = [S.Created, S.Processing, S.Failed];
 
-function taskDocument(t: NewTask, now: Date, defaults: { maxRetries: number }, by?: string): Task {
+/**
+ * `seq`: the task's place in its ordering key's order; it is stored held (not due) until its turn comes.
+ * A refused message keeps its key for the record but takes no place in the order.
+ */
+function taskDocument(t: NewTask, now: Date, defaults: { maxRetries: number }, by?: string, seq?: number): Task {
   const idempotencyKey =
     t.idempotencyKey ??
     (t.source?.messageId
@@ -114,7 +120,9 @@ function taskDocument(t: NewTask, now: Date, defaults: { maxRetries: number }, b
     idempotencyKey,
     attempts: 0,
     maxRetries: t.maxRetries ?? defaults.maxRetries,
-    nextAttemptAt: t.notBefore ?? now,
+    nextAttemptAt: seq !== undefined ? HELD_UNTIL : (t.notBefore ?? now),
+    ...(t.orderingKey ? { orderingKey: t.orderingKey } : {}),
+    ...(seq !== undefined ? { orderingSeq: seq, held: true, ...(t.notBefore ? { notBefore: t.notBefore } : {}) } : {}),
     owner: null,
     heartbeatAt: null,
     cancelRequested: false,
@@ -305,14 +313,16 @@ export const writes = {
     index: '_id',
     sample: ['a', 1, S.Error],
     filter: (taskId: string, version: number, status: JobTaskStatus) => versioned(taskId, version, [status]),
-    update: (task: Pick<Task, 'status' | 'maxRetries' | 'attempts'>, now: Date, by?: string) =>
+    /** `heldAs`: a task of an ordering key that is not the key's head waits for its turn again, as this sequence number. */
+    update: (task: Pick<Task, 'status' | 'maxRetries' | 'attempts'>, now: Date, by?: string, heldAs?: number) =>
       stateChange(S.Retrying, {
         now,
         from: task.status,
         by,
         reason: 'retried by operator',
         set: {
-          nextAttemptAt: now,
+          ...(heldAs !== undefined ? { held: true, orderingSeq: heldAs } : {}),
+          nextAttemptAt: heldAs !== undefined ? HELD_UNTIL : now,
           owner: null,
           heartbeatAt: null,
           cancelRequested: false,
@@ -347,6 +357,26 @@ export const writes = {
       heartbeatAt: { $lt: cutoff },
     }),
     update: (e: AttemptEnd) => endAttempt(e, 'dropped'),
+  }),
+  /** Its ordering key's turn came: the held task becomes due (its notBefore, if later). */
+  promote: update({
+    name: 'promote',
+    from: claimableStatuses,
+    to: [],
+    index: '_id',
+    sample: ['a'],
+    filter: (taskId: string) => ({ _id: taskId, held: true, status: { $in: [...claimableStatuses] } }),
+    update: (due: Date, now: Date) => touch(now, { held: false, nextAttemptAt: due }),
+  }),
+  /** A held task that finished while waiting (cancelled) leaves its key's queue, so the scan for the next one skips it. */
+  dropHold: update({
+    name: 'dropHold',
+    from: unclaimable,
+    to: [],
+    index: '_id',
+    sample: ['a'],
+    filter: (taskId: string) => ({ _id: taskId, held: true, status: { $in: [...unclaimable] } }),
+    update: (now: Date) => touch(now, { held: false }),
   }),
   archive: update({
     name: 'archive',
