@@ -1,5 +1,6 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { z } from 'zod';
+import { azureFunctions, sessionsEnabled } from '../../lib/app/catalog.js';
 import { ingestPushedMessages } from '../../lib/app/invocations.js';
 import type { PushedMessage, PushResult } from '../../lib/ingest/index.js';
 import { dispatcher } from './dispatch.js';
@@ -62,11 +63,17 @@ export async function ingestServiceBusTopic(messages: unknown[], context: Invoca
   );
 }
 
+const definition = (name: string) => azureFunctions.find((f) => f.name === name)!;
+/** The trigger follows the entity: session-enabled entities (AzureServiceBus__RequiresSession) need a session trigger. */
+export const serviceBusSessions = (name: string, env: Record<string, string | undefined> = process.env) =>
+  sessionsEnabled(definition(name), env);
+
 // The connection "AzureServiceBus" resolves to the app setting AzureServiceBus (a connection string) or,
 // identity-based, AzureServiceBus__fullyQualifiedNamespace: the same key the code reads for RBAC.
 app.serviceBusQueue('ingest-servicebus-queue', {
   connection: 'AzureServiceBus',
   queueName: '%AzureServiceBus__QueueName%',
+  isSessionsEnabled: serviceBusSessions('ingest-servicebus-queue'),
   cardinality: 'many',
   handler: ingestServiceBusQueue,
 });
@@ -75,6 +82,7 @@ app.serviceBusTopic('ingest-servicebus-topic', {
   connection: 'AzureServiceBus',
   topicName: '%AzureServiceBus__TopicName%',
   subscriptionName: '%AzureServiceBus__SubscriptionName%',
+  isSessionsEnabled: serviceBusSessions('ingest-servicebus-topic'),
   cardinality: 'many',
   handler: ingestServiceBusTopic,
 });
