@@ -12,6 +12,7 @@ import { compilePath, type ResolvedOptions, type Route } from './route.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { healthRoutes } from './routes/health.js';
 import { messageRoutes } from './routes/messages.js';
+import { orderingRoutes } from './routes/ordering.js';
 import { queueRoutes } from './routes/queues.js';
 import { statsRoutes } from './routes/stats.js';
 import { taskRoutes } from './routes/tasks.js';
@@ -29,6 +30,7 @@ const allRoutes: readonly Route[] = [
   ...workerRoutes,
   ...queueRoutes,
   ...messageRoutes,
+  ...orderingRoutes,
   ...dashboardRoutes,
 ];
 const compiled = allRoutes.map((route) => ({ route, ...compilePath(route.path) }));

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { orderingKeySchema } from '../ingest/contract.js';
 
 /** The parts of the admin API's answers the CLI shows; unknown fields pass through (the API may grow). */
 
@@ -78,12 +79,19 @@ export const health = z.object({
 
 const totals = z.object({ succeeded: z.number(), failed: z.number(), cancelled: z.number(), retried: z.number() });
 
+export const orderingKey = z
+  .object({ key: z.string(), activeTaskId: z.string().nullable(), blocked: z.boolean(), seq: z.number() })
+  .loose();
+export const orderingKeys = z.object({ items: z.array(orderingKey) });
+export const unblockAnswer = z.object({ outcome: z.literal('unblocked'), key: orderingKey.nullable() });
+
 export const stats = z.object({
   total: z.number(),
   statuses: z.array(z.object({ status: z.number(), name: z.string(), count: z.number() })),
   oldestClaimableAgeMs: z.number().nullable(),
   throughput: z.object({ totals, perMinute: z.object({ succeeded: z.number(), failed: z.number() }) }).loose(),
   rates: z.object({ failureRate: z.number().nullable(), retryRate: z.number().nullable() }),
+  blockedOrderingKeys: z.array(orderingKey).optional(),
 });
 
 export const workers = z.object({
@@ -140,5 +148,6 @@ export const enqueueLine = z.strictObject({
   maxRetries: z.number().int().min(0).max(100).optional(),
   notBefore: z.string().optional(),
   timeoutMs: z.number().int().min(1).optional(),
+  orderingKey: orderingKeySchema.optional(),
 });
 export type EnqueueLine = z.output<typeof enqueueLine>;

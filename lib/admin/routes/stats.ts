@@ -2,11 +2,14 @@ import { z } from 'zod';
 import { allStatuses, statusName } from '../../tasks/status.js';
 import { json, parseQuery } from '../http.js';
 import type { Route } from '../route.js';
+import { orderingKeyView } from './ordering.js';
 
 const statsQuery = z.strictObject({
   /** Throughput window in minutes (default the last hour). */
   minutes: z.coerce.number().int().min(1).max(1440).default(60),
 });
+
+const BLOCKED_KEYS_SHOWN = 20;
 
 const ratio = (part: number, whole: number): number | null => (whole > 0 ? part / whole : null);
 
@@ -16,9 +19,10 @@ export const statsRoutes: Route[] = [
     path: '/stats',
     async handle({ req, ctx, now }) {
       const q = parseQuery(req, statsQuery);
-      const [stats, throughput] = await Promise.all([
+      const [stats, throughput, blocked] = await Promise.all([
         ctx.store.stats(now),
         ctx.store.throughput(q.minutes * 60_000, now),
+        ctx.store.orderingKeys({ blocked: true, limit: BLOCKED_KEYS_SHOWN }),
       ]);
       const t = throughput.totals;
       const finished = t.succeeded + t.failed;
@@ -28,6 +32,8 @@ export const statsRoutes: Route[] = [
         counts: stats.counts,
         statuses: allStatuses.map((s) => ({ status: s, name: statusName(s), count: stats.counts[statusName(s)] ?? 0 })),
         oldestClaimableAgeMs: stats.oldestClaimableAgeMs,
+        /** Ordering keys blocked by a task that failed for good (Ordering:OnFailure=block), the first few by key. */
+        blockedOrderingKeys: blocked.map(orderingKeyView),
         throughput: {
           since: throughput.since,
           until: throughput.until,
