@@ -102,6 +102,8 @@ export interface ReclaimResult {
   /** Another reclaimer, or the owner's heartbeat, got there first. */
   lostRaces: number;
   taskIds: string[];
+  /** Ordering keys whose head had finished without handing the turn on (its finisher died): handed on now. */
+  orderingKeysRepaired?: number;
 }
 
 export interface RetentionOptions {

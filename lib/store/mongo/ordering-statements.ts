@@ -29,6 +29,11 @@ export function orderingKeysCollection(db: Db): Collection<OrderingKeyDoc> {
 /** Indexes of `ordering_keys` (point lookups use _id). */
 export const orderingKeyIndexes: readonly IndexDeclaration[] = [
   { name: 'blocked_key', key: { blocked: 1, _id: 1 }, why: 'admin: blocked keys, by key' },
+  {
+    name: 'stale_head',
+    key: { blocked: 1, updatedAt: 1, active: 1 },
+    why: 'reclaimer: keys whose head has not changed for a while (its finisher may have died before handing over)',
+  },
 ];
 
 const declare = queryDeclarer<OrderingKeyDoc>();
@@ -41,6 +46,13 @@ export const orderingKeyQueries = {
     filter: (after?: string) => (after ? { _id: { $gt: after } } : {}),
     sort: { _id: 1 },
     sample: ['k'],
+  }),
+  /** Keys with a head that has not changed since `cutoff` (the reclaimer checks the head still runs). */
+  staleHeads: declare({
+    name: 'staleHeads',
+    index: 'stale_head',
+    filter: (cutoff: Date) => ({ blocked: false, updatedAt: { $lt: cutoff }, active: { $ne: null } }),
+    sample: [new Date(0)],
   }),
   blockedKeys: declare({
     name: 'blockedKeys',

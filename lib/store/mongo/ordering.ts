@@ -128,6 +128,22 @@ export class KeyOrder {
     return { outcome: 'unblocked', state: after && toState(after) };
   }
 
+  /**
+   * Keys whose head finished but kept the turn: its finisher died between the task's write and the
+   * hand-over. The reclaimer passes the turn on (the same hand-over, so it races nobody unsafely).
+   */
+  async repair(cutoff: Date, limit = 100): Promise<number> {
+    const stale = await this.keys.find(keyQueries.staleHeads.filter(cutoff)).limit(limit).toArray();
+    let repaired = 0;
+    for (const doc of stale) {
+      const head = await this.tasks.findOne(queries.byId.filter(doc.active!), { projection: { status: 1 } });
+      if (head && !done.includes(head.status)) continue;
+      await this.finished(doc._id, doc.active!, head?.status ?? S.Deleted);
+      repaired++;
+    }
+    return repaired;
+  }
+
   /** The last of `count` new sequence numbers of a key. */
   private async take(key: string, count: number): Promise<number> {
     const { filter, update } = keyWrites.reserve;

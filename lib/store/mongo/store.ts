@@ -325,6 +325,8 @@ export class MongoTaskStore implements api.TaskStore {
       // A reclaimed head that retries keeps its key's turn; one that timed out for good passes it on.
       if (!retry) await this.order.finished(t.orderingKey, t._id, S.Timeout);
     }
+    const repaired = await this.order.repair(cutoff);
+    if (repaired > 0) result.orderingKeysRepaired = repaired;
     this.telemetry.reclaimed(result);
     return result;
   }
