@@ -4,6 +4,7 @@
  */
 import { createIngestPipeline } from '../ingest/index.js';
 import type { PushedMessage, PushResult, PullUntilResult } from '../ingest/index.js';
+import { abandonPushed, settlePushed, type PushSettlement, type PushSettler } from '../ingest/push.js';
 import type { QueueProvider } from '../queues/provider.js';
 import { runReclaimer } from '../reclaimer/reclaimer.js';
 import type { ReclaimerSummary } from '../reclaimer/summary.js';
@@ -48,6 +49,36 @@ export async function ingestPushedMessages(
     rejected: result.rejected,
   });
   return result;
+}
+
+/**
+ * Messages a platform received in peek-lock and leaves to the app to settle (Service Bus with the
+ * settlement client): ingested, then the good ones completed and the refused ones dead-lettered with
+ * their reason. A store failure abandons the whole batch (redelivered, deduplicated) and rethrows.
+ */
+export async function ingestAndSettlePushed(
+  s: AppServices,
+  messages: readonly PushedMessage[],
+  source: { provider: string; queue: string },
+  inv: InvocationInfo,
+  settler: PushSettler,
+  dispatch: Dispatcher = noDispatch,
+): Promise<PushResult & { settlement: PushSettlement }> {
+  const logger = s.logger.child({ invocationId: inv.invocationId, function: inv.functionName });
+  let result: PushResult;
+  try {
+    result = await ingestPushedMessages(s, messages, source, inv, dispatch);
+  } catch (e) {
+    const settlement = await abandonPushed(messages, settler);
+    logger.warn('ingest failed; the batch was abandoned for redelivery', { ...settlement });
+    throw e;
+  }
+  const settlement = await settlePushed(messages, result, settler);
+  if (settlement.failures.length > 0)
+    logger.warn('some messages could not be settled; they come back when their lock expires', {
+      failures: settlement.failures.slice(0, 10),
+    });
+  return { ...result, settlement };
 }
 
 /** Pulls the ingest queue until it is empty or the invocation's budget is spent. */
