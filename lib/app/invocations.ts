@@ -13,7 +13,9 @@ import { runWorkerInvocation } from '../worker/invocation.js';
 import { resolveWorkerIdentity, type WorkerIdentity } from '../worker/identity.js';
 import type { WorkerSummary } from '../worker/worker-options.js';
 import { createAdminRouter, type AdminRouter } from '../admin/router.js';
-import type { AdminRouterOptions, AdminContext } from '../admin/types.js';
+import type { AdminRouterOptions, AdminContext, TaskDeadLetterOps } from '../admin/types.js';
+import type { TaskDeadLetters } from '../dead-letters/index.js';
+import { createQueueProvider } from '../queues/factory.js';
 import type { OutgoingMessage } from '../queues/provider.js';
 import type { AppServices } from './services.js';
 import { noDispatch, type Dispatcher } from './dispatch.js';
@@ -125,6 +127,7 @@ export async function processInvocation(
     logger,
     deadline: inv.deadline,
     ...(inv.signal ? { signal: inv.signal } : {}),
+    ...(s.deadLetters ? { hooks: s.deadLetters.workerHooks() } : {}),
   });
   logger.info('processor invocation done', { ...summary });
   return summary;
@@ -139,12 +142,29 @@ export async function reclaimInvocation(s: AppServices, inv: InvocationInfo): Pr
     config: s.config,
     logger,
     by: `${inv.functionName}:${inv.invocationId}`,
+    ...(s.deadLetters ? { deadLetters: s.deadLetters } : {}),
   });
   logger.info('reclaimer pass done', {
     ...summary,
     tasks: { ...summary.tasks, taskIds: summary.tasks.taskIds.length },
   });
   return summary;
+}
+
+/** Task dead letters for the admin API: replays go to the ingest queue (a provider opened for the replay). */
+function taskDeadLetterOps(s: AppServices, dl: TaskDeadLetters): TaskDeadLetterOps {
+  return {
+    queueName: dl.queueName,
+    list: (limit) => dl.list(limit),
+    replay: async (max) => {
+      const ingest = await createQueueProvider(s.config, { logger: s.logger });
+      try {
+        return await dl.replay(max, ingest);
+      } finally {
+        await ingest.close();
+      }
+    },
+  };
 }
 
 /** The admin API over this deployment's store, workers, queues and reclaimer state. */
@@ -165,6 +185,7 @@ export function adminRouterFor(
       return st ? { lastRunAt: st.lastRun.finishedAt, summary: { ...st.lastRun, runs: st.runs } } : null;
     },
     ...(opts.enqueue ? { enqueue: opts.enqueue } : {}),
+    ...(s.deadLetters ? { taskDeadLetters: taskDeadLetterOps(s, s.deadLetters) } : {}),
     ...(s.config.Admin.ApiKey ? { apiKey: s.config.Admin.ApiKey } : {}),
     ping: async () => {
       await s.database.db.command({ ping: 1 });
