@@ -4,7 +4,10 @@
  * timed out by the reclaimer land in DeadLetter:Queue with their reason, last error and original
  * message, once; a dead sender's claim is taken over; a replay makes a new run that succeeds.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -12,12 +15,27 @@ import { createServices, type AppServices } from '../../lib/app/services.js';
 import { adminRouterFor, processInvocation, pullIngest, reclaimInvocation } from '../../lib/app/invocations.js';
 import { parseTaskDeadLetter } from '../../lib/dead-letters/index.js';
 import { defineHandler, type TaskHandler } from '../../lib/handlers/handler.js';
+import { createAdminServer } from '../../lib/admin/node-http.js';
 import { createQueueProvider } from '../../lib/queues/factory.js';
 import type { QueueProvider } from '../../lib/queues/provider.js';
 import { JobTaskStatus as S } from '../../lib/tasks/status.js';
 import { azuriteConnectionString, mongoUri } from '../support/services.js';
 
 const suffix = randomBytes(3).toString('hex');
+const TASKCTL = resolve(import.meta.dirname, '../../bin/taskctl.mjs');
+
+/** The real CLI, as an operator runs it, against an admin API server. */
+async function taskctl(url: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await promisify(execFile)(process.execPath, [TASKCTL, ...args], {
+      env: { ...process.env, TASKCTL_URL: url, TASKCTL_KEY: 'k' },
+    });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const x = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: x.code ?? 1, stdout: x.stdout ?? '', stderr: x.stderr ?? '' };
+  }
+}
 let broken = true;
 const flaky = defineHandler({
   type: 'flaky',
@@ -135,12 +153,22 @@ describe('task dead letters (DeadLetter:Queue)', () => {
     expect(listed.status).toBe(200);
     expect(listed.data.items).toEqual([expect.objectContaining({ taskId, status: 'Error', replayedAt: null })]);
 
-    // Replay through the existing queue route (the dead-letter queue by name): a new message, a new task.
+    // An operator lists and replays with taskctl (the existing queue route, the dead-letter queue by name).
     broken = false;
-    const replay = await call('POST', `/queues/failed-tasks-${suffix}/dead-letters/replay`, { max: 10 });
-    expect(replay.status).toBe(200);
-    expect(replay.data).toMatchObject({ replayed: 1, failed: 0, queue: `failed-tasks-${suffix}` });
-    const [{ messageId }] = replay.data.replays as { taskId: string; messageId: string }[];
+    const server = await createAdminServer(adminRouterFor(s), { port: 0 });
+    try {
+      const list = await taskctl(server.url, 'dlq', 'list');
+      expect(list.code).toBe(0);
+      expect(list.stdout).toContain(`dead-letter queue: failed-tasks-${suffix}`);
+      expect(list.stdout).toMatch(new RegExp(`${taskId}\\s+flaky\\s+Error\\s+2\\s+.*payment service down`));
+      const replay = await taskctl(server.url, 'dlq', 'replay', `failed-tasks-${suffix}`);
+      expect(replay).toMatchObject({ code: 0 });
+      expect(replay.stdout).toContain(`replayed 1 message(s)`);
+      expect(replay.stdout).toContain(`task ${taskId} -> new message`);
+    } finally {
+      await server.close();
+    }
+    const messageId = (await s.store.get(taskId))!.deadLetter!.replayMessageId!;
     expect(await drainDlq()).toEqual([]);
 
     const pulled = await pullIngest(s, ingest, inv('ingest'));
