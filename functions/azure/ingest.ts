@@ -3,7 +3,7 @@ import { app, type InvocationContext, type ServiceBusQueueFunctionOptions } from
 import { z } from 'zod';
 import { ingestAndSettlePushed, ingestPushedMessages } from '../../lib/app/invocations.js';
 import type { PushedMessage, PushResult } from '../../lib/ingest/index.js';
-import type { PushSettlement } from '../../lib/ingest/push.js';
+import { abandonPushed, type PushSettlement } from '../../lib/ingest/push.js';
 import type { AppServices } from '../../lib/app/services.js';
 import { dispatcher } from './dispatch.js';
 import { invocationInfo, services } from './services.js';
@@ -48,9 +48,9 @@ async function ingestBatch(
   context: InvocationContext,
   queue: (s: AppServices) => string,
 ): Promise<PushResult & { settlement?: PushSettlement }> {
-  const s = await services();
-  const source = { provider: 'service-bus', queue: queue(s) };
-  if (Array.isArray(input))
+  if (Array.isArray(input)) {
+    const s = await services();
+    const source = { provider: 'service-bus', queue: queue(s) };
     return ingestPushedMessages(
       s,
       toPushedMessages(input, context),
@@ -58,7 +58,17 @@ async function ingestBatch(
       invocationInfo(context),
       await dispatcher(s),
     );
+  }
   const { messages, settler } = fromSdkBinding(input, context);
+  let s: AppServices;
+  try {
+    s = await services();
+  } catch (e) {
+    // Nothing can be stored (the database is unreachable at cold start): give the batch back now, not at lock expiry.
+    await abandonPushed(messages, settler);
+    throw e;
+  }
+  const source = { provider: 'service-bus', queue: queue(s) };
   return ingestAndSettlePushed(s, messages, source, invocationInfo(context), settler, await dispatcher(s));
 }
 

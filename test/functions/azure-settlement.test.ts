@@ -23,6 +23,7 @@ describe('Azure Service Bus ingest with message settlement (SDK binding)', () =>
   let sb: ServiceBusClient;
   let client: MongoClient;
   let db: Db;
+  let hostEnv: Record<string, string>;
   const dbName = `azsettle_${suffix}`;
 
   beforeAll(async () => {
@@ -41,6 +42,7 @@ describe('Azure Service Bus ingest with message settlement (SDK binding)', () =>
       AzureServiceBus__SubscriptionName: 'taskmesh',
       Admin__ApiKey: 'unused-on-azure',
     };
+    hostEnv = env;
     host = await startFunctionsHost({ env });
     sb = new ServiceBusClient(peer.connectionString);
     client = await new MongoClient(env.MONGODB_URI).connect();
@@ -120,6 +122,36 @@ describe('Azure Service Bus ingest with message settlement (SDK binding)', () =>
       'bad-bytes': S.Failed,
     });
     expect(stored.find((t) => t.source?.messageId === 'good-2')).toMatchObject({ priority: 5, payload: { n: 2 } });
+  });
+
+  it('database unreachable: the batch is abandoned through the host (redelivered), nothing dead-lettered', async () => {
+    const down = await startFunctionsHost({
+      env: {
+        ...hostEnv,
+        MONGODB_URI: 'mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=500',
+        MongoDB__DatabaseName: 'nowhere',
+      },
+    });
+    try {
+      const sender = sb.createSender('orders');
+      await sender.sendMessages([
+        { messageId: 'later-1', body: Buffer.from(JSON.stringify({ type: 'echo', payload: 1 })) },
+      ]);
+      await sender.close();
+      const d = await down.deliver('ingest-servicebus-queue', { maxMessages: 10 });
+      expect(d).toMatchObject({ delivered: 1, ok: false });
+      expect(down.settlements.map((x) => [x.messageId, x.action])).toEqual([['later-1', 'abandon']]);
+      expect(peer.counts('orders')).toMatchObject({ active: 1, locked: 0 });
+      expect(await deadLetters('orders')).toEqual([]);
+      // The healthy app takes it on redelivery.
+      expect(await host.deliver('ingest-servicebus-queue', { maxMessages: 10 })).toMatchObject({
+        delivered: 1,
+        ok: true,
+        returnValue: { stored: 1, settlement: { completed: 1 } },
+      });
+    } finally {
+      await down.stop();
+    }
   });
 
   it('topic: a refused message ends in the subscription’s dead-letter queue; the good one completes', async () => {
