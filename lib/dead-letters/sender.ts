@@ -37,6 +37,7 @@ export interface SweepResult {
 }
 
 const SWEEP_LIMIT = 500;
+const HOOK_WAIT_MS = 5_000;
 /** Worker outcomes (lib/worker/outcome.ts) that leave the task in Error or Timeout for good. */
 const finalOutcomes = new Set(['failed', 'timed-out', 'rejected']);
 
@@ -129,7 +130,16 @@ export class TaskDeadLetters {
     return {
       onTaskFinished: async (outcome: { taskId: string; outcome: string }) => {
         await next?.onTaskFinished?.(outcome);
-        if (finalOutcomes.has(outcome.outcome)) await this.sendById(outcome.taskId);
+        if (!finalOutcomes.has(outcome.outcome)) return;
+        // Bounded, so a slow queue never holds the worker's slot: a send still running goes on, and if the
+        // invocation ends first the reclaimer's sweep sends it.
+        let timer: NodeJS.Timeout | undefined;
+        const waited = new Promise<void>((done) => {
+          timer = setTimeout(done, HOOK_WAIT_MS);
+          timer.unref();
+        });
+        await Promise.race([this.sendById(outcome.taskId), waited]);
+        clearTimeout(timer);
       },
     };
   }
