@@ -77,6 +77,12 @@ param orderingOnFailure string = 'continue'
 @description('Partitioned queue and topic (AzureServiceBus__EnablePartitioning; code default true). Fixed at creation.')
 param serviceBusEnablePartitioning bool = true
 
+@description('Queue that receives tasks ending Error or Timeout after their last attempt, with reason, last error and original message (DeadLetter__Queue; created in the namespace; `taskctl dlq` replays it). Empty: off.')
+param taskDeadLetterQueueName string = ''
+
+@description('Entity the ingest queue and subscription forward their dead letters to (forwardDeadLetteredMessagesTo; created as a queue unless it is taskDeadLetterQueueName), to watch one queue for every refused or poisoned message. Empty: each keeps its own dead-letter sub-queue.')
+param serviceBusForwardDeadLetteredMessagesTo string = ''
+
 @description('Dead-letter messages whose time to live expired.')
 param serviceBusDeadLetteringOnMessageExpiration bool = true
 
@@ -254,6 +260,8 @@ module serviceBus 'modules/servicebus.bicep' = {
     requiresSession: serviceBusRequiresSession
     enablePartitioning: serviceBusEnablePartitioning
     deadLetteringOnMessageExpiration: serviceBusDeadLetteringOnMessageExpiration
+    deadLetterQueueName: taskDeadLetterQueueName
+    forwardDeadLetteredMessagesTo: serviceBusForwardDeadLetteredMessagesTo
   }
 }
 
@@ -346,6 +354,11 @@ var taskmeshSettings = {
 
   // Ordering: a failed task of an ordering key (session id) blocks its key, or the key goes on.
   Ordering__OnFailure: orderingOnFailure
+
+  // DeadLetter: failed tasks to a Service Bus queue of the namespace (Ingest__Provider), or off.
+  DeadLetter__Queue: taskDeadLetterQueueName
+  DeadLetter__ClaimTimeout: '00:05:00'
+  DeadLetter__SweepWindow: '1.00:00:00'
 
   // AzureServiceBus: role-based access through the managed identity, no connection string.
   AzureServiceBus__ConnectionString: ''

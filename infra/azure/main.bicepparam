@@ -26,6 +26,9 @@ param serviceBusLockDuration = 'PT1M'
 param serviceBusRequiresSession = false
 param orderingOnFailure = 'continue'
 param serviceBusEnablePartitioning = true
+// Failed tasks to a queue (replay with `taskctl dlq replay failed-tasks`); every dead letter forwarded to one queue.
+param taskDeadLetterQueueName = ''
+param serviceBusForwardDeadLetteredMessagesTo = ''
 
 param storageQueueName = 'tasks'
 param storageDispatchQueueName = 'tasks-dispatch'
