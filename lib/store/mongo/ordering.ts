@@ -165,7 +165,8 @@ export class KeyOrder {
     o: { doc?: OrderingKeyDoc; blocking?: boolean; unblock?: boolean },
   ): Promise<void> {
     let doc = o.doc ?? null;
-    for (let round = 0; round < MAX_ROUNDS; round++) {
+    // Only a write lost to another writer counts as a round; skipping cancelled held tasks does not.
+    for (let lost = 0; lost < MAX_ROUNDS;) {
       doc ??= await this.keys.findOne(keyQueries.byKey.filter(key));
       if (!doc || doc.active !== from || (doc.blocked && !o.unblock)) return;
       const now = new Date();
@@ -176,6 +177,7 @@ export class KeyOrder {
         );
         if (res.matchedCount === 1) return;
         doc = null;
+        lost++;
         continue;
       }
       const next = await this.tasks.findOne(queries.nextHeld.filter(key), {
@@ -193,7 +195,10 @@ export class KeyOrder {
         handOver.update(next?._id ?? null, now),
       );
       doc = null;
-      if (res.matchedCount !== 1) continue;
+      if (res.matchedCount !== 1) {
+        lost++;
+        continue;
+      }
       if (!next) return;
       const due = next.notBefore && next.notBefore > now ? next.notBefore : now;
       const promoted = await this.tasks.updateOne(writes.promote.filter(next._id), writes.promote.update(due, now));
