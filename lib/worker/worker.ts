@@ -266,6 +266,8 @@ export class Worker {
       workerId: this.id,
       defaultTimeoutMs: this.o.settings.TaskTimeout,
       abortGraceMs: this.abortGraceMs,
+      heartbeatTimeoutMs: this.o.settings.HeartbeatTimeout,
+      hardStopAt: () => this.hardStopAt,
       ...(this.deadline !== undefined ? { hardDeadline: this.deadline - this.margin } : {}),
     });
     this.claims.claimed(claimed.task);

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { JobTaskStatus as S } from '../../lib/tasks/status.js';
 import type { NewTask } from '../../lib/tasks/model.js';
-import type { TaskStore } from '../../lib/store/task-store.js';
+import { leaseKey, type TaskStore } from '../../lib/store/task-store.js';
 import { VersionConflictError, TaskStateError, TaskStoreError } from '../../lib/store/errors.js';
 import { InvalidTransitionError } from '../../lib/tasks/transitions.js';
 
@@ -204,7 +204,7 @@ export function describeTaskStoreConformance(name: string, factory: () => Promis
         await store.ingest([task('a')]);
         const [c] = await store.claim('w1');
         await store.start(c!.lease);
-        expect(await store.release(c!.lease, 'shutdown')).toEqual({ owned: true });
+        expect(await store.release(c!.lease, 'shutdown')).toEqual({ owned: true, status: S.Queued });
         expect(await store.get(c!.task._id)).toMatchObject({ status: S.Queued, attempts: 0, owner: null });
         const [again] = await store.claim('w2');
         expect(again!.task).toMatchObject({ _id: c!.task._id, attempts: 1 });
@@ -269,9 +269,9 @@ export function describeTaskStoreConformance(name: string, factory: () => Promis
         await store.cancel(claimed[1]!.task._id);
         const lost = { ...claimed[2]!.lease, leaseToken: 'gone' };
         const res = await store.heartbeatMany([claimed[0]!.lease, claimed[1]!.lease, lost]);
-        expect(res.get(claimed[0]!.task._id)).toEqual({ owned: true, cancelRequested: false });
-        expect(res.get(claimed[1]!.task._id)).toEqual({ owned: true, cancelRequested: true });
-        expect(res.get(claimed[2]!.task._id)).toEqual({ owned: false, cancelRequested: false });
+        expect(res.get(leaseKey(claimed[0]!.lease))).toEqual({ owned: true, cancelRequested: false });
+        expect(res.get(leaseKey(claimed[1]!.lease))).toEqual({ owned: true, cancelRequested: true });
+        expect(res.get(leaseKey(lost))).toEqual({ owned: false, cancelRequested: false });
       });
     });
 
@@ -311,8 +311,8 @@ export function describeTaskStoreConformance(name: string, factory: () => Promis
         });
         expect(await store.cancelled(toCancel!.lease, 'asked', once('x'))).toEqual({ owned: true });
         expect(await store.cancelled(toCancel!.lease, 'asked', once('x'))).toEqual({ owned: true });
-        expect(await store.release(toRelease!.lease, 'stopping', once('r'))).toEqual({ owned: true });
-        expect(await store.release(toRelease!.lease, 'stopping', once('r'))).toEqual({ owned: true });
+        expect(await store.release(toRelease!.lease, 'stopping', once('r'))).toEqual({ owned: true, status: S.Queued });
+        expect(await store.release(toRelease!.lease, 'stopping', once('r'))).toEqual({ owned: true, status: S.Queued });
         const ends = {
           [toComplete!.task._id]: S.Succeeded,
           [toTimeOut!.task._id]: S.Timeout,
