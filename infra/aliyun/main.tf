@@ -42,9 +42,10 @@ locals {
     Worker__StateDirectory    = "" # serverless: the worker id comes from FC_INSTANCE_ID
 
     # Retention (reclaimer)
-    Retention__ArchiveAfter = "7.00:00:00"
-    Retention__DeleteAfter  = "30.00:00:00"
-    Retention__PurgeAfter   = "7.00:00:00"
+    Retention__ArchiveAfter    = "7.00:00:00"
+    Retention__DeleteAfter     = "30.00:00:00"
+    Retention__PurgeAfter      = "7.00:00:00"
+    Retention__ForgetKeysAfter = "30.00:00:00"
 
     # Aliyun (MNS). Without an AccessKey the functions use their role's STS credentials.
     Aliyun__AccessKeyId         = var.access_key_id

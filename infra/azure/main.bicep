@@ -339,6 +339,7 @@ var taskmeshSettings = {
   Retention__ArchiveAfter: '7.00:00:00'
   Retention__DeleteAfter: '30.00:00:00'
   Retention__PurgeAfter: '7.00:00:00'
+  Retention__ForgetKeysAfter: '30.00:00:00'
 
   // AzureServiceBus: role-based access through the managed identity, no connection string.
   AzureServiceBus__ConnectionString: ''

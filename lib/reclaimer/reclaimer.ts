@@ -98,6 +98,7 @@ export async function runReclaimer(o: ReclaimerOptions): Promise<ReclaimerSummar
         archiveAfterMs: r.ArchiveAfter,
         deleteAfterMs: r.DeleteAfter,
         purgeAfterMs: r.PurgeAfter,
+        forgetKeysAfterMs: r.ForgetKeysAfter,
         ...at,
       }),
     );

@@ -142,6 +142,8 @@ export interface RetentionOptions {
   archiveAfterMs: number;
   deleteAfterMs: number;
   purgeAfterMs: number;
+  /** A purged task's idempotency key is still a duplicate for this long (default 30 days). */
+  forgetKeysAfterMs?: number;
   now?: Date;
 }
 
@@ -212,7 +214,10 @@ export interface ListTasksPage {
  */
 export interface TaskStore {
   ensureIndexes(): Promise<void>;
-  /** Idempotent: the same idempotency key (or source message) yields one task; duplicates are counted. One bulk write. */
+  /**
+   * Idempotent: the same idempotency key (or source message) yields one task, even after that task is purged
+   * (for Retention:ForgetKeysAfter); duplicates are counted. One read of kept keys, one bulk write.
+   */
   ingest(tasks: readonly NewTask[], opts?: { by?: string }): Promise<IngestResult>;
   get(taskId: string): Promise<Task | null>;
   list(filter: ListTasksFilter, page?: { limit?: number; cursor?: string | null }): Promise<ListTasksPage>;

@@ -152,6 +152,31 @@ describe('case 5: one bad document does not stall the reclaimer; stored sizes ar
   });
 });
 
+describe('case 6: idempotency keys outlive purge', () => {
+  it('a task purged by retention still makes a later insert with its key a duplicate', async () => {
+    const first = await store.ingest([{ type: 'a', payload: {}, idempotencyKey: 'order-42' }]);
+    const id = first.items[0]!.taskId;
+    const [c] = await store.claim('w1');
+    await store.start(c!.lease);
+    await store.complete(c!.lease, 'done');
+    const retention = { archiveAfterMs: 1, deleteAfterMs: 1, purgeAfterMs: 1, forgetKeysAfterMs: 86_400_000 };
+    const hour = (n: number) => new Date(Date.now() + n * 3_600_000);
+    for (const n of [1, 2, 3]) await store.applyRetention({ ...retention, now: hour(n) });
+    expect(await store.get(id)).toBeNull();
+    const again = await store.ingest([
+      { type: 'a', payload: {}, idempotencyKey: 'order-42' },
+      { type: 'a', payload: {}, idempotencyKey: 'order-43' },
+    ]);
+    expect(again).toMatchObject({ inserted: 1, duplicates: 1 });
+    expect(again.items[0]).toEqual({ taskId: id, duplicate: true });
+    expect(await store.get(id)).toBeNull();
+    const kept = await t.db.collection('task_keys').findOne({ _id: id as never });
+    expect(kept).toMatchObject({ idempotencyKey: 'order-42' });
+    const ttl = (await t.db.collection('task_keys').listIndexes().toArray()).find((i) => i.name === 'forget_at');
+    expect(ttl).toMatchObject({ key: { forgetAt: 1 }, expireAfterSeconds: 0 });
+  });
+});
+
 describe('latent: two holders of one task are told apart', () => {
   it('heartbeatMany answers per lease (task id and token): the old lease is lost, the new one held', async () => {
     await store.ingest([{ type: 'a', payload: {}, maxRetries: 3 }]);

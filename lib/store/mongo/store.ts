@@ -9,12 +9,13 @@ import { TaskNotFoundError, TaskStateError, VersionConflictError } from '../erro
 import { newLeaseToken, newWriteId } from '../ids.js';
 import { boundProgress, boundText, storedLimits } from '../limits.js';
 import * as api from '../task-store.js';
-import { tasksCollection } from './collections.js';
-import { taskIndexes } from './indexes.js';
+import { taskKeysCollection, tasksCollection, type TaskKey } from './collections.js';
+import { taskIndexes, taskKeyIndexes } from './indexes.js';
 import { endAttempt, releaseLease, reclaimStalled, type LeaseEndContext } from './lease-ends.js';
 import { queries } from './queries.js';
 import { decodeCursor, listTasks, taskStats, taskThroughput } from './reports.js';
 import { ServerClock } from './server-clock.js';
+import { keptKeys, purgeKeepingKeys } from './task-keys.js';
 import { TurnBatch, type Settled } from './turn-batch.js';
 import { duplicatesOf, entryWritten, sharedAnswers, toClaimed, writeEntry } from './write-outcomes.js';
 import { writes } from './writes.js';
@@ -41,6 +42,8 @@ const MAX_CLAIM_ROUNDS = 3;
 const MAX_CONFLICT_RETRIES = 5;
 const isIn = (states: readonly JobTaskStatus[], s: JobTaskStatus) => states.includes(s);
 const after = { returnDocument: 'after' } as const;
+/** Retention:ForgetKeysAfter's default. */
+const DEFAULT_FORGET_KEYS_AFTER_MS = 30 * 86_400_000;
 
 /**
  * The MongoDB task store: the logic of every operation (read, decide, write). Every statement that
@@ -49,6 +52,8 @@ const after = { returnDocument: 'after' } as const;
  */
 export class MongoTaskStore implements api.TaskStore {
   readonly tasks: Collection<Task>;
+  /** Idempotency keys of purged tasks, kept for Retention:ForgetKeysAfter. */
+  readonly keys: Collection<TaskKey>;
   private readonly maxRetries: number;
   private readonly backoff: BackoffOptions;
   /** The database server's clock: lease times and due times are the server's, whatever this process's clock says. */
@@ -64,6 +69,7 @@ export class MongoTaskStore implements api.TaskStore {
 
   constructor(db: Db, options: MongoTaskStoreOptions = {}) {
     this.tasks = tasksCollection(db);
+    this.keys = taskKeysCollection(db);
     this.maxRetries = options.maxRetries ?? 3;
     this.backoff = options.backoff ?? { baseMs: 5_000, capMs: 3_600_000 };
     this.clock = new ServerClock(db);
@@ -71,8 +77,15 @@ export class MongoTaskStore implements api.TaskStore {
   }
 
   async ensureIndexes(): Promise<void> {
-    const specs = taskIndexes.map((i) => ({ key: i.key, name: i.name, ...(i.unique ? { unique: true } : {}) }));
-    await this.tasks.createIndexes(specs);
+    const specs = (list: typeof taskIndexes) =>
+      list.map((i) => ({
+        key: i.key,
+        name: i.name,
+        ...(i.unique ? { unique: true } : {}),
+        ...(i.expireAfterSeconds !== undefined ? { expireAfterSeconds: i.expireAfterSeconds } : {}),
+      }));
+    await this.tasks.createIndexes(specs(taskIndexes));
+    await this.keys.createIndexes(specs(taskKeyIndexes));
   }
 
   /**
@@ -86,8 +99,20 @@ export class MongoTaskStore implements api.TaskStore {
     const input = traceparent ? tasks.map((t) => (t.traceparent ? t : { ...t, traceparent })) : tasks;
     const now = this.clock.now();
     const docs = input.map((t) => writes.ingest.document(t, now, { maxRetries: this.maxRetries }, opts.by));
+    // Keys of purged tasks are still kept (task_keys): those inputs are duplicates without an insert.
+    const kept = await keptKeys(this.keys, [...new Set(docs.map((d) => d._id))]);
+    const fresh = docs.flatMap((d, i) => (kept.has(d._id) ? [] : [i]));
+    const duplicate = new Set(docs.flatMap((d, i) => (kept.has(d._id) ? [i] : [])));
     // Inputs already stored are duplicates (duplicatesOf rethrows any other failure).
-    const duplicate = new Set(await this.tasks.insertMany(docs, { ordered: false }).then(() => [], duplicatesOf));
+    if (fresh.length > 0) {
+      const refused = await this.tasks
+        .insertMany(
+          fresh.map((i) => docs[i]!),
+          { ordered: false },
+        )
+        .then(() => [], duplicatesOf);
+      for (const j of refused) duplicate.add(fresh[j]!);
+    }
     const items = docs.map((d, i) => ({ taskId: d._id, duplicate: duplicate.has(i) }));
     const result = { inserted: docs.length - duplicate.size, duplicates: duplicate.size, items };
     this.telemetry.ingested(input, result);
@@ -302,8 +327,9 @@ export class MongoTaskStore implements api.TaskStore {
     const { archive, delete: remove } = writes;
     const archived = await this.tasks.updateMany(archive.filter(ago(opts.archiveAfterMs)), archive.update(now));
     const deleted = await this.tasks.updateMany(remove.filter(ago(opts.deleteAfterMs)), remove.update(now));
-    const purged = await this.tasks.deleteMany(writes.purge.filter(ago(opts.purgeAfterMs)));
-    return { archived: archived.modifiedCount, deleted: deleted.modifiedCount, purged: purged.deletedCount };
+    const forgetAt = new Date(now.getTime() + (opts.forgetKeysAfterMs ?? DEFAULT_FORGET_KEYS_AFTER_MS));
+    const purged = await purgeKeepingKeys(this.tasks, this.keys, ago(opts.purgeAfterMs), now, forgetAt);
+    return { archived: archived.modifiedCount, deleted: deleted.modifiedCount, purged };
   }
 
   stats(now?: Date): Promise<api.TaskStats> {

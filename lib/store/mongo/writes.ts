@@ -355,9 +355,14 @@ export const writes = {
     name: 'purge',
     from: [S.Deleted],
     to: [],
-    index: 'status_updated',
-    sample: [at],
-    filter: (cutoff: Date) => ({ status: S.Deleted, updatedAt: { $lt: cutoff } }),
+    index: '_id',
+    sample: [['a'], at],
+    /** The ids read by queries.purgeDue, whose keys are already kept in task_keys; still Deleted and old. */
+    filter: (ids: readonly string[], cutoff: Date) => ({
+      _id: { $in: [...ids] },
+      status: S.Deleted,
+      updatedAt: { $lt: cutoff },
+    }),
   }),
   /** A new task, Queued (or Failed with its reason when the message was refused); the _id index makes it idempotent. */
   ingest: insert({
