@@ -1,7 +1,9 @@
-import type { Db } from 'mongodb';
+import { MongoServerError, type Db, type Document } from 'mongodb';
 
 /** How often the offset is measured again (clocks drift; NTP steps them). */
 const REFRESH_MS = 60_000;
+/** Samples per measurement. */
+const SAMPLES = 3;
 
 /**
  * The database server's clock, as seen from this process: local time plus an offset measured from the
@@ -15,6 +17,7 @@ export class ServerClock {
   private offsetMs = 0;
   private measuredAt = Number.NEGATIVE_INFINITY;
   private measuring: Promise<void> | undefined;
+  private legacy = false;
 
   constructor(
     private readonly db: Db,
@@ -43,15 +46,33 @@ export class ServerClock {
   }
 
   private async measure(): Promise<void> {
+    // The sample with the shortest round trip bounds the error best (the first may include connecting).
+    let best: { offset: number; roundTrip: number } | undefined;
+    for (let i = 0; i < SAMPLES; i++) {
+      const sample = await this.sample();
+      if (!sample) break;
+      if (!best || sample.roundTrip < best.roundTrip) best = sample;
+    }
+    // A server that does not report its time leaves the offset at 0 (every process then uses its own clock).
+    if (best) this.offsetMs = best.offset;
+    this.measuredAt = performance.now();
+  }
+
+  private async sample(): Promise<{ offset: number; roundTrip: number } | undefined> {
+    const command = this.legacy ? { isMaster: 1 } : { hello: 1 };
     const sentAt = Date.now();
-    const reply = await this.db
-      .admin()
-      .command({ hello: 1 })
-      .catch(() => this.db.admin().command({ isMaster: 1 }));
+    let reply: Document;
+    try {
+      reply = await this.db.admin().command(command);
+    } catch (e) {
+      // hello is MongoDB 4.4.2+; older servers (and some compatible ones) answer isMaster only.
+      if (this.legacy || !(e instanceof MongoServerError)) throw e;
+      this.legacy = true;
+      return this.sample();
+    }
     const receivedAt = Date.now();
     const localTime: unknown = reply.localTime;
-    // A server that does not report its time leaves the offset at 0 (every process then uses its own clock).
-    if (localTime instanceof Date) this.offsetMs = localTime.getTime() - (sentAt + receivedAt) / 2;
-    this.measuredAt = performance.now();
+    if (!(localTime instanceof Date)) return undefined;
+    return { offset: localTime.getTime() - (sentAt + receivedAt) / 2, roundTrip: receivedAt - sentAt };
   }
 }
