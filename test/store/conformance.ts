@@ -390,6 +390,76 @@ export function describeTaskStoreConformance(name: string, factory: () => Promis
       });
     });
 
+    describe('a cancel request is never dropped; one retry limit; answers per lease (issue 19)', () => {
+      /** A running task whose operator asked to cancel it: the answer is `requested`. */
+      const runningCancelRequested = async () => {
+        await store.ingest([task('a', { maxRetries: 3 })]);
+        const [c] = await store.claim('w1');
+        await store.start(c!.lease);
+        expect((await store.cancel(c!.task._id)).outcome).toBe('requested');
+        return c!;
+      };
+
+      it('a retryable failure, a timeout, a release each end a cancel-requested task Cancelled; nobody claims it', async () => {
+        const failed = await runningCancelRequested();
+        expect(await store.fail(failed.lease, { message: 'transient' })).toEqual({ owned: true, status: S.Cancelled });
+        const timedOut = await runningCancelRequested();
+        expect(await store.timedOut(timedOut.lease, { message: 'slow' })).toEqual({ owned: true, status: S.Cancelled });
+        const released = await runningCancelRequested();
+        const once = { writeId: 'end-1' };
+        expect(await store.release(released.lease, 'stopping', once)).toEqual({ owned: true, status: S.Cancelled });
+        expect(await store.release(released.lease, 'stopping', once)).toEqual({ owned: true, status: S.Cancelled });
+        for (const c of [failed, timedOut, released])
+          expect(await store.get(c.task._id)).toMatchObject({ status: S.Cancelled, cancelRequested: true });
+        expect(await store.claim('w2')).toEqual([]);
+      });
+
+      it('the reclaimer ends a stalled, cancel-requested task Cancelled', async () => {
+        const c = await runningCancelRequested();
+        await h.age(c.task._id, { heartbeatMs: 60_000 });
+        const r = await store.reclaim({ heartbeatTimeoutMs: 30_000 });
+        expect(r).toMatchObject({ found: 1, retried: 0, cancelled: 1, failed: 0, taskIds: [c.task._id] });
+        expect(await store.get(c.task._id)).toMatchObject({ status: S.Cancelled, owner: null });
+        expect(await store.claim('w2')).toEqual([]);
+      });
+
+      it('an operator sending a cancelled task back to a claimable state clears the request', async () => {
+        await store.ingest([task('a')]);
+        const [c] = await store.claim('w1');
+        await store.cancel(c!.task._id);
+        await store.cancelled(c!.lease);
+        const cancelled = (await store.get(c!.task._id))!;
+        await store.transition(c!.task._id, { expectedVersion: cancelled.version, to: S.Retrying });
+        const [again] = await store.claim('w2');
+        expect(again!.task.cancelRequested).toBe(false);
+      });
+
+      it("start records the handler's retry limit, per caller of a turn; the reclaimer uses it", async () => {
+        await store.ingest([task('a', { maxRetries: 5 }), task('a', { maxRetries: 5 })]);
+        const [once, other] = await store.claim('w1', { limit: 2 });
+        await Promise.all([store.start(once!.lease, { maxRetries: 0 }), store.start(other!.lease)]);
+        expect((await store.get(other!.task._id))!.maxRetries).toBe(5);
+        expect((await store.get(once!.task._id))!.maxRetries).toBe(0);
+        await h.age(once!.task._id, { heartbeatMs: 60_000 });
+        expect(await store.reclaim({ heartbeatTimeoutMs: 30_000 })).toMatchObject({ retried: 0, timedOut: 1 });
+        expect(await store.get(once!.task._id)).toMatchObject({ status: S.Timeout, attempts: 1 });
+      });
+
+      it('heartbeatMany answers per lease: an old lease of a task is lost, the new one held', async () => {
+        await store.ingest([task('a', { maxRetries: 3 })]);
+        const [old] = await store.claim('w1');
+        await store.start(old!.lease);
+        await h.age(old!.task._id, { heartbeatMs: 60_000 });
+        await store.reclaim({ heartbeatTimeoutMs: 30_000 });
+        await h.age(old!.task._id, { nextAttemptMs: 3_600_000 });
+        const [fresh] = await store.claim('w1');
+        expect(fresh!.task._id).toBe(old!.task._id);
+        const res = await store.heartbeatMany([fresh!.lease, old!.lease]);
+        expect(res.get(leaseKey(old!.lease))).toEqual({ owned: false, cancelRequested: false });
+        expect(res.get(leaseKey(fresh!.lease))).toEqual({ owned: true, cancelRequested: false });
+      });
+    });
+
     describe('fencing after reclaim', () => {
       it('the old owner can neither heartbeat, complete nor fail; the new owner finishes', async () => {
         await store.ingest([task('a', { maxRetries: 3 })]);
