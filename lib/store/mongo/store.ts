@@ -248,7 +248,7 @@ export class MongoTaskStore implements api.TaskStore {
 
   async release(lease: Lease, reason = 'released', opts: api.ReleaseOptions = {}): Promise<api.LeaseEndResult> {
     const res = await releaseLease(this.ends, lease, boundText(reason, storedLimits.reasonBytes), opts);
-    this.telemetry.released(lease);
+    this.telemetry.released(lease, res);
     return res;
   }
 
