@@ -19,6 +19,7 @@ import { keptKeys, purgeKeepingKeys } from './task-keys.js';
 import { TurnBatch, type Settled } from './turn-batch.js';
 import { duplicatesOf, entryWritten, sharedAnswers, toClaimed, writeEntry } from './write-outcomes.js';
 import { writes } from './writes.js';
+import { MongoDeadLetterMarks } from './dead-letter-marks.js';
 
 export interface MongoTaskStoreOptions {
   /** Default retries for tasks that do not say (Worker:MaxRetries). */
@@ -38,22 +39,22 @@ interface LeaseStatement<A> {
 }
 
 /** Rounds at most of a batch claim whose candidates other workers take, and of a cancel whose write loses races. */
-const MAX_CLAIM_ROUNDS = 3;
-const MAX_CONFLICT_RETRIES = 5;
+const [MAX_CLAIM_ROUNDS, MAX_CONFLICT_RETRIES] = [3, 5];
 const isIn = (states: readonly JobTaskStatus[], s: JobTaskStatus) => states.includes(s);
 const after = { returnDocument: 'after' } as const;
 /** Retention:ForgetKeysAfter's default. */
 const DEFAULT_FORGET_KEYS_AFTER_MS = 30 * 86_400_000;
 
 /**
- * The MongoDB task store: the logic of every operation (read, decide, write). Every statement that
- * changes a task is declared in ./writes.ts and every read in ./queries.ts; this class is their only
- * caller. Read-only reports (list, stats, throughput) are in ./reports.ts.
+ * The MongoDB task store: the logic of every operation (read, decide, write). Every statement that changes a task
+ * is declared in ./writes.ts and every read in ./queries.ts; this class is their only caller. Read-only reports
+ * (list, stats, throughput) are in ./reports.ts; dead-letter marks in ./dead-letter-marks.ts.
  */
 export class MongoTaskStore implements api.TaskStore {
   readonly tasks: Collection<Task>;
   /** Idempotency keys of purged tasks, kept for Retention:ForgetKeysAfter. */
   readonly keys: Collection<TaskKey>;
+  readonly deadLetters: MongoDeadLetterMarks;
   private readonly maxRetries: number;
   private readonly backoff: BackoffOptions;
   /** The database server's clock: lease times and due times are the server's, whatever this process's clock says. */
@@ -70,6 +71,7 @@ export class MongoTaskStore implements api.TaskStore {
   constructor(db: Db, options: MongoTaskStoreOptions = {}) {
     this.tasks = tasksCollection(db);
     this.keys = taskKeysCollection(db);
+    this.deadLetters = new MongoDeadLetterMarks(this.tasks);
     this.maxRetries = options.maxRetries ?? 3;
     this.backoff = options.backoff ?? { baseMs: 5_000, capMs: 3_600_000 };
     this.clock = new ServerClock(db);

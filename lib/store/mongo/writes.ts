@@ -15,6 +15,7 @@ import type { Lease, VersionedUpdate } from '../task-store.js';
 import { acceptedPath, claimableNow, rejectedPath, stateChange, taskDocument, touch } from './write-builders.js';
 import { deleteStatement as remove, insertStatement as insert } from './write-declaration.js';
 import { updateStatement as update, type AttemptEnd } from './write-declaration.js';
+import { deadLetterWrites } from './dead-letter-writes.js';
 
 export { claimableNow, stateChange } from './write-builders.js';
 
@@ -303,6 +304,8 @@ export const writes = {
           heartbeatAt: null,
           cancelRequested: false,
           finishedAt: null,
+          // A new run: if it fails for good too, it is dead-lettered again.
+          deadLetter: null,
           maxRetries: Math.max(task.maxRetries, task.attempts),
         },
       }),
@@ -373,6 +376,7 @@ export const writes = {
     paths: [acceptedPath, rejectedPath],
     document: taskDocument,
   }),
+  ...deadLetterWrites,
 } as const;
 
 /** A new task's document, as the ingest statement inserts it (benchmarks build documents with it too). */
