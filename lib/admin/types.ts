@@ -1,3 +1,4 @@
+import type { TaskTypeRule } from '../handlers/known-types.js';
 import type { Logger } from '../log/logger.js';
 import type { OutgoingMessage, QueueProvider } from '../queues/provider.js';
 import type { TaskStore } from '../store/task-store.js';
@@ -37,6 +38,8 @@ export interface AdminContext {
   reclaimerStatus?: () => Promise<ReclaimerStatus | null>;
   /** Sends a message to the ingest queue (POST /api/messages); the local runtime provides it. */
   enqueue?: (message: OutgoingMessage) => Promise<{ messageId: string }>;
+  /** Which task types POST /tasks and POST /messages accept (unset: any); GET /task-types lists them. */
+  taskTypes?: TaskTypeRule;
   /** Admin:ApiKey. Required unless the router is told the platform authenticates. Never echoed or logged. */
   apiKey?: string;
   /** Database round trip for /health (default: a point read through the store). */

@@ -36,7 +36,7 @@ export async function ingestPushedMessages(
   const logger = s.logger.child({ invocationId: inv.invocationId, function: inv.functionName });
   const pipeline = createIngestPipeline(s.config, {
     store: s.store,
-    knownTaskTypes: s.config.Ingest.KnownTaskTypes,
+    knownTaskTypes: s.taskTypes.acceptList(),
     logger,
     onTasksStored: (n) => dispatch.wake(n),
   });
@@ -65,6 +65,7 @@ export async function pullIngest(
   const pipeline = createIngestPipeline(s.config, {
     store: s.store,
     provider,
+    knownTaskTypes: s.taskTypes.acceptList(),
     logger,
     onTasksStored: (n) => dispatch.wake(n),
   });
@@ -134,6 +135,7 @@ export function adminRouterFor(
       return st ? { lastRunAt: st.lastRun.finishedAt, summary: { ...st.lastRun, runs: st.runs } } : null;
     },
     ...(opts.enqueue ? { enqueue: opts.enqueue } : {}),
+    taskTypes: s.taskTypes,
     ...(s.config.Admin.ApiKey ? { apiKey: s.config.Admin.ApiKey } : {}),
     ping: async () => {
       await s.database.db.command({ ping: 1 });
