@@ -10,6 +10,8 @@ import type { HandlerRegistry } from './registry.js';
 export interface TaskTypeRule {
   /** Declared and extra types, sorted. */
   readonly known: readonly string[];
+  /** The types this deployment's own handlers declare (its processors serve them). */
+  readonly declared: readonly string[];
   readonly allowUnknown: boolean;
   accepts(type: string): boolean;
   /** Throws UnknownTaskTypeRefusedError (naming the known types) for a type the rule refuses. */
@@ -27,6 +29,7 @@ export function taskTypeRule(
   const allowUnknown = settings.AllowUnknownTypes;
   return {
     known,
+    declared: [...registry.types()].sort(),
     allowUnknown,
     accepts: (type) => allowUnknown || set.has(type),
     check(type) {

@@ -120,6 +120,8 @@ export interface TaskStats {
   total: number;
   /** Age of the oldest task that is claimable now, in ms (null when none). */
   oldestClaimableAgeMs: number | null;
+  /** Tasks waiting to be claimed (Queued, Retrying), by type. */
+  waitingByType?: Record<string, number>;
   at: Date;
 }
 
