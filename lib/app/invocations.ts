@@ -107,6 +107,7 @@ export async function reclaimInvocation(s: AppServices, inv: InvocationInfo): Pr
     db: s.database.db,
     store: s.store,
     config: s.config,
+    handlers: s.handlers,
     logger,
     by: `${inv.functionName}:${inv.invocationId}`,
   });

@@ -90,6 +90,8 @@ export interface ReclaimOptions {
   /** At most this many stalled tasks per pass. */
   limit?: number;
   by?: string;
+  /** A type's own retry limit (its handler's maxRetries), which wins over the task's, as it does for the worker. */
+  maxRetriesOf?: (type: string) => number | undefined;
 }
 
 export interface ReclaimResult {

@@ -92,6 +92,7 @@ export async function runWorkerProcess(o: WorkerProcessOptions): Promise<WorkerS
       db: database.db,
       store,
       config,
+      handlers: o.handlers,
       logger,
       by: worker.id,
       ...(typeof o.reclaimer === 'object' && o.reclaimer.everyMs ? { everyMs: o.reclaimer.everyMs } : {}),
