@@ -168,7 +168,13 @@ describe('taskctl against a running admin API', () => {
 
     it('enqueue refuses a type no handler declares, naming the known types (through the queue or directly)', async () => {
       const typed = await createAdminServer(
-        { ...h.ctx, taskTypes: taskTypeRule({ types: () => ['echo', 'email.send'] }, { AllowUnknownTypes: false, ExtraTypes: undefined }) },
+        {
+          ...h.ctx,
+          taskTypes: taskTypeRule(
+            { types: () => ['echo', 'email.send'] },
+            { AllowUnknownTypes: false, ExtraTypes: undefined },
+          ),
+        },
         { port: 0 },
       );
       try {
