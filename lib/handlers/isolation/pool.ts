@@ -121,6 +121,7 @@ function spawnProcess(o: PoolOptions, needsTsx: boolean): Isolate {
       new Promise<void>((resolve) => {
         if (c.exitCode !== null || c.signalCode !== null) return resolve();
         c.once('exit', () => resolve());
+        c.ref(); // an idle child is unref'd: its exit must still keep this process waiting for it
         c.kill('SIGKILL');
       }),
     ref: (on) => {
