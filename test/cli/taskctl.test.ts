@@ -295,6 +295,11 @@ describe('taskctl against a running admin API', () => {
       expect(status.code).toBe(0);
       expect(status.stdout).toContain('Status: HEALTHY');
       expect(status.stdout).toMatch(/Cancelled\s+26\s+1/);
+      // Tasks of types the only live worker (types ['x']) does not handle are called out.
+      await h.store.ingest([{ type: 'nobody.serves', idempotencyKey: 'unserved-1' }]);
+      expect((await run('status')).stdout).toContain(
+        'NO WORKER: 1 task(s) of type "nobody.serves" wait, and no live worker handles that type',
+      );
       const statusJson = await run('status', '--json');
       expect((JSON.parse(statusJson.stdout) as { health: { status: string } }).health.status).toBe('healthy');
 
