@@ -109,7 +109,10 @@ export async function releaseLease(
   return entry ? { owned: true, status: entry.to } : { owned: false };
 }
 
-type Stalled = Pick<Task, '_id' | 'owner' | 'attempts' | 'maxRetries' | 'status' | 'heartbeatAt' | 'cancelRequested'>;
+type Stalled = Pick<
+  Task,
+  '_id' | 'type' | 'owner' | 'attempts' | 'maxRetries' | 'status' | 'heartbeatAt' | 'cancelRequested'
+>;
 
 /**
  * Tasks whose owner stopped heartbeating lose their lease. The cutoff is the database server's time minus
@@ -122,7 +125,16 @@ type Stalled = Pick<Task, '_id' | 'owner' | 'attempts' | 'maxRetries' | 'status'
 export async function reclaimStalled(c: LeaseEndContext, opts: api.ReclaimOptions): Promise<api.ReclaimResult> {
   const now = opts.now ?? (await c.clock.sync());
   const cutoff = new Date(now.getTime() - opts.heartbeatTimeoutMs);
-  const projection = { _id: 1, owner: 1, attempts: 1, maxRetries: 1, status: 1, heartbeatAt: 1, cancelRequested: 1 };
+  const projection = {
+    _id: 1,
+    type: 1,
+    owner: 1,
+    attempts: 1,
+    maxRetries: 1,
+    status: 1,
+    heartbeatAt: 1,
+    cancelRequested: 1,
+  };
   const limit = opts.limit ?? 1000;
   const stalled = await c.tasks.find(queries.stalled.filter(cutoff), { projection }).limit(limit).toArray();
   const result: api.ReclaimResult = {
@@ -159,7 +171,8 @@ async function reclaimOne(c: LeaseEndContext, t: Stalled, now: Date, cutoff: Dat
   const since = t.heartbeatAt?.toISOString() ?? 'never';
   const message = `lease expired: worker ${owner.workerId} sent no heartbeat since ${since} (timeout ${opts.heartbeatTimeoutMs} ms)`;
   const error = { message, kind: 'LeaseExpired', workerId: owner.workerId, attempt: t.attempts, at: now };
-  const retry = t.attempts <= t.maxRetries;
+  // The reclaiming deployment's handler limit, else the one start() recorded on the task (the same when both exist).
+  const retry = t.attempts <= (opts.maxRetriesOf?.(t.type) ?? t.maxRetries);
   if (!t.cancelRequested) {
     const due = retry ? { nextAttemptAt: new Date(now.getTime() + backoffDelay(t.attempts, c.backoff)) } : {};
     const end = { now, from: t.status, to: retry ? S.Retrying : S.Timeout, by, reason: 'lease expired', error, ...due };
