@@ -46,9 +46,10 @@ locals {
     DeadLetter__ClaimTimeout = "00:05:00"
     DeadLetter__SweepWindow  = "1.00:00:00"
     # Retention (reclaimer)
-    Retention__ArchiveAfter = "7.00:00:00"
-    Retention__DeleteAfter  = "30.00:00:00"
-    Retention__PurgeAfter   = "7.00:00:00"
+    Retention__ArchiveAfter    = "7.00:00:00"
+    Retention__DeleteAfter     = "30.00:00:00"
+    Retention__PurgeAfter      = "7.00:00:00"
+    Retention__ForgetKeysAfter = "30.00:00:00"
 
     # Ordering: what a failed task of an ordering key does to its key (continue or block).
     Ordering__OnFailure = "continue"
@@ -80,7 +81,15 @@ locals {
     Ingest__RetryMaxDelay     = "00:05:00"
     Ingest__DefaultTaskType   = ""
     Ingest__TaskTypeProperty  = "taskType"
-    Ingest__KnownTaskTypes    = ""
+
+    # Handlers: the code package carries dist/handlers (the application's handler module); the code's defaults.
+    Handlers__Module            = ""
+    Handlers__BuiltIns          = "true"
+    Handlers__Isolation         = "inline"
+    Handlers__PoolSize          = ""
+    Handlers__MemoryLimit       = ""
+    Handlers__AllowUnknownTypes = "false"
+    Handlers__ExtraTypes        = ""
 
     # FunctionCompute: how mns-puller wakes the processor. The endpoint is left to the code's default
     # (the region's internal FC endpoint, from the runtime environment).

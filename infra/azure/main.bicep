@@ -351,6 +351,7 @@ var taskmeshSettings = {
   Retention__ArchiveAfter: '7.00:00:00'
   Retention__DeleteAfter: '30.00:00:00'
   Retention__PurgeAfter: '7.00:00:00'
+  Retention__ForgetKeysAfter: '30.00:00:00'
 
   // Ordering: a failed task of an ordering key (session id) blocks its key, or the key goes on.
   Ordering__OnFailure: orderingOnFailure
@@ -398,7 +399,15 @@ var taskmeshSettings = {
   Ingest__RetryMaxDelay: '00:05:00'
   Ingest__DefaultTaskType: ''
   Ingest__TaskTypeProperty: 'taskType'
-  Ingest__KnownTaskTypes: ''
+
+  // Handlers: the deployment package carries dist/handlers (the application's handler module); the code's defaults.
+  Handlers__Module: ''
+  Handlers__BuiltIns: 'true'
+  Handlers__Isolation: 'inline'
+  Handlers__PoolSize: ''
+  Handlers__MemoryLimit: ''
+  Handlers__AllowUnknownTypes: 'false'
+  Handlers__ExtraTypes: ''
 
   // FunctionCompute: not used on Azure; the code's defaults.
   FunctionCompute__ProcessorFunctionName: 'processor'

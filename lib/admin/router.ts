@@ -17,6 +17,7 @@ import { orderingRoutes } from './routes/ordering.js';
 import { queueRoutes } from './routes/queues.js';
 import { statsRoutes } from './routes/stats.js';
 import { taskRoutes } from './routes/tasks.js';
+import { taskTypeRoutes } from './routes/task-types.js';
 import { workerRoutes } from './routes/workers.js';
 import type { AdminContext, AdminRequest, AdminResponse, AdminRouterOptions } from './types.js';
 
@@ -27,6 +28,7 @@ export interface AdminRouter {
 const allRoutes: readonly Route[] = [
   ...healthRoutes,
   ...taskRoutes,
+  ...taskTypeRoutes,
   ...statsRoutes,
   ...workerRoutes,
   ...queueRoutes,

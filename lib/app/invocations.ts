@@ -39,7 +39,7 @@ export async function ingestPushedMessages(
   const logger = s.logger.child({ invocationId: inv.invocationId, function: inv.functionName });
   const pipeline = createIngestPipeline(s.config, {
     store: s.store,
-    knownTaskTypes: s.config.Ingest.KnownTaskTypes,
+    knownTaskTypes: s.taskTypes.acceptList(),
     logger,
     onTasksStored: (n) => dispatch.wake(n),
   });
@@ -98,6 +98,7 @@ export async function pullIngest(
   const pipeline = createIngestPipeline(s.config, {
     store: s.store,
     provider,
+    knownTaskTypes: s.taskTypes.acceptList(),
     logger,
     onTasksStored: (n) => dispatch.wake(n),
   });
@@ -140,6 +141,7 @@ export async function reclaimInvocation(s: AppServices, inv: InvocationInfo): Pr
     db: s.database.db,
     store: s.store,
     config: s.config,
+    handlers: s.handlers,
     logger,
     by: `${inv.functionName}:${inv.invocationId}`,
     ...(s.deadLetters ? { deadLetters: s.deadLetters } : {}),
@@ -186,6 +188,7 @@ export function adminRouterFor(
     },
     ...(opts.enqueue ? { enqueue: opts.enqueue } : {}),
     ...(s.deadLetters ? { taskDeadLetters: taskDeadLetterOps(s, s.deadLetters) } : {}),
+    taskTypes: s.taskTypes,
     ...(s.config.Admin.ApiKey ? { apiKey: s.config.Admin.ApiKey } : {}),
     ping: async () => {
       await s.database.db.command({ ping: 1 });

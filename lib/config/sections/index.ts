@@ -4,6 +4,7 @@ import { retentionSection } from './retention.js';
 import { orderingSection } from './ordering.js';
 import { adminSection } from './admin.js';
 import { ingestSection } from './ingest.js';
+import { handlersSection } from './handlers.js';
 import { functionComputeSection } from './function-compute.js';
 import { queueProviderSections } from './queue-providers.js';
 import { deadLetterSection } from './dead-letter.js';
@@ -20,6 +21,7 @@ export const sections = {
   Ordering: orderingSection,
   Admin: adminSection,
   Ingest: ingestSection,
+  Handlers: handlersSection,
   FunctionCompute: functionComputeSection,
   DeadLetter: deadLetterSection,
   ...queueProviderSections,

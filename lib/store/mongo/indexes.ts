@@ -6,6 +6,8 @@ export interface IndexDeclaration {
   unique?: boolean;
   /** Only documents that have one of the key's fields (ordered tasks), so unordered ones cost nothing. */
   sparse?: boolean;
+  /** A TTL index: documents go once their (date) field is this many seconds old. */
+  expireAfterSeconds?: number;
   why: string;
 }
 
@@ -76,5 +78,15 @@ export const taskIndexes: readonly IndexDeclaration[] = [
     name: 'dead_letter_due',
     key: { status: 1, 'deadLetter.state': 1, finishedAt: 1 },
     why: 'dead letters: Error/Timeout tasks finished recently and not sent to the dead-letter queue yet',
+  },
+];
+
+/** Every index of the task_keys collection (./collections.ts); it is read by _id only. */
+export const taskKeyIndexes: readonly IndexDeclaration[] = [
+  {
+    name: 'forget_at',
+    key: { forgetAt: 1 },
+    expireAfterSeconds: 0,
+    why: 'TTL: the key of a purged task is forgotten at forgetAt (Retention:ForgetKeysAfter after the purge)',
   },
 ];

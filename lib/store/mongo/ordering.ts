@@ -2,7 +2,7 @@ import type { Collection, Db } from 'mongodb';
 import type { NewTask, Task } from '../../tasks/model.js';
 import { JobTaskStatus as S, claimableStatuses, type JobTaskStatus } from '../../tasks/status.js';
 import { OrderingConflictError } from '../errors.js';
-import type { OrderingFailurePolicy, OrderingKeyState, UnblockOutcome } from '../task-store.js';
+import type { OrderingFailurePolicy, OrderingKeyState, ReclaimResult, UnblockOutcome } from '../task-store.js';
 import {
   orderingKeyIndexes,
   orderingKeyQueries as keyQueries,
@@ -142,6 +142,21 @@ export class KeyOrder {
       repaired++;
     }
     return repaired;
+  }
+
+  /**
+   * After a reclaimer pass: a reclaimed head that retries keeps its key's turn, one that ended (timed out,
+   * cancelled) passes it on; then keys whose finisher died before handing over (repair).
+   */
+  async reclaimed(result: ReclaimResult, now: Date, heartbeatTimeoutMs: number): Promise<void> {
+    const cutoff = new Date(now.getTime() - heartbeatTimeoutMs);
+    const projection = { status: 1, orderingKey: 1 };
+    const ended = result.taskIds.length
+      ? await this.tasks.find(queries.byIds.filter(result.taskIds), { projection }).toArray()
+      : [];
+    for (const t of ended) await this.finished(t.orderingKey, t._id, t.status);
+    const repaired = await this.repair(cutoff);
+    if (repaired > 0) result.orderingKeysRepaired = repaired;
   }
 
   /** The last of `count` new sequence numbers of a key. */

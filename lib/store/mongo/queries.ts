@@ -52,11 +52,25 @@ export const queries = {
     filter: (cutoff: Date) => ({ status: { $in: [...leasedStatuses] }, heartbeatAt: { $lt: cutoff } }),
     sample: [at],
   }),
+  /** Deleted tasks due for purge: their ids and keys (the keys outlive them in task_keys). */
+  purgeDue: declare({
+    name: 'purgeDue',
+    index: 'status_updated',
+    filter: (cutoff: Date) => ({ status: S.Deleted, updatedAt: { $lt: cutoff } }),
+    sample: [at],
+  }),
   countByStatus: declare({
     name: 'countByStatus',
     index: 'status_updated',
     filter: (status: JobTaskStatus) => ({ status }),
     sample: [S.Queued],
+  }),
+  /** Tasks waiting to be claimed (now or later), grouped by type in the database: is any type left without a worker? */
+  waiting: declare({
+    name: 'waiting',
+    index: 'due',
+    filter: () => ({ status: { $in: [...claimableStatuses] } }),
+    sample: [],
   }),
   oldestClaimable: declare({
     name: 'oldestClaimable',
