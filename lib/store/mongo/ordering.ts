@@ -36,6 +36,8 @@ export class KeyOrder {
     db: Db,
     private readonly tasks: Collection<Task>,
     private readonly onFailure: OrderingFailurePolicy,
+    /** The store's clock (the database server's time): a promoted task is due by the clock the claim compares with. */
+    private readonly clock: { now(): Date } = { now: () => new Date() },
   ) {
     this.keys = orderingKeysCollection(db);
   }
@@ -76,7 +78,7 @@ export class KeyOrder {
         const options = { returnDocument: 'after' } as const;
         const doc = await this.keys.findOneAndUpdate(
           keyWrites.bump.filter(key),
-          keyWrites.bump.update(new Date()),
+          keyWrites.bump.update(this.clock.now()),
           options,
         );
         if (doc && doc.active === null) await this.advance(key, null, { doc });
@@ -105,7 +107,10 @@ export class KeyOrder {
   async retried(task: Pick<Task, '_id' | 'orderingKey' | 'held'>): Promise<void> {
     if (!task.orderingKey) return;
     if (task.held) return this.admitted([task.orderingKey]);
-    await this.keys.updateOne(keyWrites.resume.filter(task.orderingKey, task._id), keyWrites.resume.update(new Date()));
+    await this.keys.updateOne(
+      keyWrites.resume.filter(task.orderingKey, task._id),
+      keyWrites.resume.update(this.clock.now()),
+    );
   }
 
   async list(filter: { blocked?: boolean; limit?: number } = {}): Promise<OrderingKeyState[]> {
@@ -163,7 +168,7 @@ export class KeyOrder {
   private async take(key: string, count: number): Promise<number> {
     const { filter, update } = keyWrites.reserve;
     const options = { upsert: true, returnDocument: 'after' } as const;
-    const once = () => this.keys.findOneAndUpdate(filter(key), update(count, new Date()), options);
+    const once = () => this.keys.findOneAndUpdate(filter(key), update(count, this.clock.now()), options);
     // Two first uses of a key may both try to insert its document: the loser's retry updates it.
     const doc = await once().catch((e: unknown) => (isDuplicateKey(e) ? once() : Promise.reject(e)));
     return doc!.seq;
@@ -184,7 +189,7 @@ export class KeyOrder {
     for (let lost = 0; lost < MAX_ROUNDS;) {
       doc ??= await this.keys.findOne(keyQueries.byKey.filter(key));
       if (!doc || doc.active !== from || (doc.blocked && !o.unblock)) return;
-      const now = new Date();
+      const now = this.clock.now();
       if (from !== null && o.blocking) {
         const res = await this.keys.updateOne(
           keyWrites.block.filter(key, doc.version, from),

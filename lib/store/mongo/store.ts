@@ -81,7 +81,7 @@ export class MongoTaskStore implements api.TaskStore {
     this.backoff = options.backoff ?? { baseMs: 5_000, capMs: 3_600_000 };
     this.clock = new ServerClock(db);
     this.ends = { tasks: this.tasks, backoff: this.backoff, clock: this.clock };
-    this.order = new KeyOrder(db, this.tasks, options.orderingOnFailure ?? 'continue');
+    this.order = new KeyOrder(db, this.tasks, options.orderingOnFailure ?? 'continue', this.clock);
   }
 
   async ensureIndexes(): Promise<void> {
