@@ -22,3 +22,12 @@ export { azureFunctionTimeoutMs, invocationDeadline } from './budget.js';
 export { startLocalHost, type LocalHost, type LocalHostOptions } from './local-host.js';
 export { schedules, azureFunctions, aliyunFunctions, type FunctionDefinition, type TriggerKind } from './catalog.js';
 export { parseNcrontab, NcrontabError, type Schedule } from './ncrontab.js';
+export {
+  openHostQueues,
+  fromProviders,
+  sharedHostQueues,
+  resetSharedHostQueues,
+  observeHostSignals,
+  type HostQueues,
+  type OpenHostQueuesOptions,
+} from './host-queues.js';

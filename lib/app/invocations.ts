@@ -16,6 +16,8 @@ import type { AdminRouterOptions, AdminContext } from '../admin/types.js';
 import type { OutgoingMessage } from '../queues/provider.js';
 import type { AppServices } from './services.js';
 import { noDispatch, type Dispatcher } from './dispatch.js';
+import { logTaskBacklog } from '../telemetry/metrics.js';
+import { errorMessage } from '../errors/message.js';
 
 export interface InvocationInfo {
   /** The host's invocation id (logged with everything the invocation does). */
@@ -99,7 +101,11 @@ export async function processInvocation(
   return summary;
 }
 
-/** One reclaimer pass. */
+/**
+ * One reclaimer pass. It also logs the task backlog (the oldest runnable task's age): every host runs
+ * this timer, and on hosts whose metrics reach no backend (Function Compute) the log line is what the
+ * backlog alert and dashboard read.
+ */
 export async function reclaimInvocation(s: AppServices, inv: InvocationInfo): Promise<ReclaimerSummary> {
   const logger = s.logger.child({ invocationId: inv.invocationId, function: inv.functionName });
   const summary = await runReclaimer({
@@ -113,6 +119,11 @@ export async function reclaimInvocation(s: AppServices, inv: InvocationInfo): Pr
     ...summary,
     tasks: { ...summary.tasks, taskIds: summary.tasks.taskIds.length },
   });
+  try {
+    logTaskBacklog(logger, await s.store.stats());
+  } catch (e) {
+    logger.warn('task backlog not read', { error: errorMessage(e) });
+  }
   return summary;
 }
 

@@ -10,6 +10,7 @@ import { createIngestPipeline } from '../ingest/index.js';
 import type { QueueProvider } from '../queues/provider.js';
 import { schedules } from './catalog.js';
 import { queueDispatcher } from './dispatch.js';
+import { fromProviders, observeHostSignals } from './host-queues.js';
 import { adminRouterFor, processInvocation, reclaimInvocation } from './invocations.js';
 import { parseNcrontab } from './ncrontab.js';
 import { resolveWorkerIdentity } from '../worker/identity.js';
@@ -117,11 +118,13 @@ export async function startLocalHost(o: LocalHostOptions): Promise<LocalHost> {
   timer('processor-sweep', schedules.processorSweep, () => runProcessor('processor-sweep'));
   timer('reclaimer', schedules.reclaimer, () => reclaimInvocation(s, invocation('reclaimer')));
 
+  const queues = fromProviders(o.ingest, o.dispatch);
   const router = adminRouterFor(s, {
-    queues: [o.ingest, o.dispatch],
-    enqueue: async (m) => ({ messageId: (await o.ingest.send(m)).id }),
+    queues: queues.all,
+    ...(queues.enqueue ? { enqueue: queues.enqueue } : {}),
     router: { auth: 'key', basePath: '/api' },
   });
+  const stopObserving = observeHostSignals(s, queues.all);
   const api = await createAdminServer(router, {
     port: o.port ?? 7071,
     host: o.host ?? '127.0.0.1',
@@ -133,6 +136,7 @@ export async function startLocalHost(o: LocalHostOptions): Promise<LocalHost> {
     api,
     async stop() {
       stopping.abort();
+      stopObserving();
       await api.close();
       await Promise.allSettled(loops);
       await processing.catch(() => undefined);
