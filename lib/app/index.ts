@@ -14,6 +14,7 @@ export {
   processInvocation,
   reclaimInvocation,
   adminRouterFor,
+  ingestPipelineFor,
   type InvocationInfo,
 } from './invocations.js';
 export { queueDispatcher, noDispatch, type Dispatcher, type WakeUp } from './dispatch.js';
@@ -31,3 +32,12 @@ export {
   type HostQueues,
   type OpenHostQueuesOptions,
 } from './host-queues.js';
+export {
+  startSubscriber,
+  type Subscriber,
+  type SubscriberOptions,
+  type SubscriberState,
+  type SubscriberSummary,
+} from './subscriber.js';
+export { runSubscriberProcess, type SubscriberProcessOptions } from './subscriber-process.js';
+export { startProbeServer, type ProbeServer, type ProbeServerOptions, type ProbeStatus } from './probe-server.js';

@@ -3,7 +3,8 @@
  * translate their trigger's input into one of these calls.
  */
 import { createIngestPipeline } from '../ingest/index.js';
-import type { PushedMessage, PushResult, PullUntilResult } from '../ingest/index.js';
+import type { IngestPipeline, PushedMessage, PushResult, PullUntilResult } from '../ingest/index.js';
+import type { Logger } from '../log/logger.js';
 import type { QueueProvider } from '../queues/provider.js';
 import { runReclaimer } from '../reclaimer/reclaimer.js';
 import type { ReclaimerSummary } from '../reclaimer/summary.js';
@@ -27,6 +28,24 @@ export interface InvocationInfo {
   instanceId?: string;
 }
 
+/**
+ * The ingest pipeline of every host and door (pushed batches, timer pulls, npm start, the subscriber),
+ * composed here and nowhere else: one place decides which task types ingest accepts.
+ */
+export function ingestPipelineFor(
+  s: AppServices,
+  o: { provider?: QueueProvider; logger: Logger; dispatch?: Dispatcher },
+): IngestPipeline {
+  const dispatch = o.dispatch ?? noDispatch;
+  return createIngestPipeline(s.config, {
+    store: s.store,
+    knownTaskTypes: s.config.Ingest.KnownTaskTypes,
+    logger: o.logger,
+    onTasksStored: (n) => dispatch.wake(n),
+    ...(o.provider ? { provider: o.provider } : {}),
+  });
+}
+
 /** Messages a platform already received (Service Bus trigger). Invalid ones are recorded and reported; a store failure throws so the platform redelivers. */
 export async function ingestPushedMessages(
   s: AppServices,
@@ -36,13 +55,7 @@ export async function ingestPushedMessages(
   dispatch: Dispatcher = noDispatch,
 ): Promise<PushResult> {
   const logger = s.logger.child({ invocationId: inv.invocationId, function: inv.functionName });
-  const pipeline = createIngestPipeline(s.config, {
-    store: s.store,
-    knownTaskTypes: s.config.Ingest.KnownTaskTypes,
-    logger,
-    onTasksStored: (n) => dispatch.wake(n),
-  });
-  const result = await pipeline.ingestPushed(messages, source);
+  const result = await ingestPipelineFor(s, { logger, dispatch }).ingestPushed(messages, source);
   logger.info('ingested pushed messages', {
     received: messages.length,
     stored: result.stored,
@@ -64,12 +77,7 @@ export async function pullIngest(
     function: inv.functionName,
     queue: provider.queueName,
   });
-  const pipeline = createIngestPipeline(s.config, {
-    store: s.store,
-    provider,
-    logger,
-    onTasksStored: (n) => dispatch.wake(n),
-  });
+  const pipeline = ingestPipelineFor(s, { provider, logger, dispatch });
   const result = await pipeline.pullUntil({ deadline: inv.deadline, ...(inv.signal ? { signal: inv.signal } : {}) });
   logger.info('pulled ingest queue', { ...result });
   return result;

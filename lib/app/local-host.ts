@@ -6,12 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createAdminServer, type AdminServer } from '../admin/node-http.js';
-import { createIngestPipeline } from '../ingest/index.js';
 import type { QueueProvider } from '../queues/provider.js';
 import { schedules } from './catalog.js';
 import { queueDispatcher } from './dispatch.js';
 import { fromProviders, observeHostSignals } from './host-queues.js';
-import { adminRouterFor, processInvocation, reclaimInvocation } from './invocations.js';
+import { adminRouterFor, ingestPipelineFor, processInvocation, reclaimInvocation } from './invocations.js';
 import { parseNcrontab } from './ncrontab.js';
 import { resolveWorkerIdentity } from '../worker/identity.js';
 import type { AppServices } from './services.js';
@@ -77,11 +76,10 @@ export async function startLocalHost(o: LocalHostOptions): Promise<LocalHost> {
   };
 
   // Ingest: what a queue trigger does, as a pull loop (one batch after another; the provider long-polls).
-  const pipeline = createIngestPipeline(s.config, {
-    store: s.store,
+  const pipeline = ingestPipelineFor(s, {
     provider: o.ingest,
     logger: s.logger.child({ function: 'ingest' }),
-    onTasksStored: (n) => queueDispatcher(o.dispatch, log).wake(n),
+    dispatch: queueDispatcher(o.dispatch, log),
   });
   loops.push(
     (async () => {
