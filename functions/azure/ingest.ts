@@ -1,6 +1,7 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { z } from 'zod';
 import { ingestPushedMessages } from '../../lib/app/invocations.js';
+import { azureFunction, isFunctionConfigured } from '../../lib/app/catalog.js';
 import type { PushedMessage, PushResult } from '../../lib/ingest/index.js';
 import { dispatcher } from './dispatch.js';
 import { invocationInfo, services } from './services.js';
@@ -64,17 +65,23 @@ export async function ingestServiceBusTopic(messages: unknown[], context: Invoca
 
 // The connection "AzureServiceBus" resolves to the app setting AzureServiceBus (a connection string) or,
 // identity-based, AzureServiceBus__fullyQualifiedNamespace: the same key the code reads for RBAC.
-app.serviceBusQueue('ingest-servicebus-queue', {
-  connection: 'AzureServiceBus',
-  queueName: '%AzureServiceBus__QueueName%',
-  cardinality: 'many',
-  handler: ingestServiceBusQueue,
-});
+// Each trigger is registered only when its entity is configured (lib/app/catalog.ts): with the
+// settings as shipped neither is, and `func start` runs the rest of the app.
+if (isFunctionConfigured(azureFunction('ingest-servicebus-queue'), process.env)) {
+  app.serviceBusQueue('ingest-servicebus-queue', {
+    connection: 'AzureServiceBus',
+    queueName: '%AzureServiceBus__QueueName%',
+    cardinality: 'many',
+    handler: ingestServiceBusQueue,
+  });
+}
 
-app.serviceBusTopic('ingest-servicebus-topic', {
-  connection: 'AzureServiceBus',
-  topicName: '%AzureServiceBus__TopicName%',
-  subscriptionName: '%AzureServiceBus__SubscriptionName%',
-  cardinality: 'many',
-  handler: ingestServiceBusTopic,
-});
+if (isFunctionConfigured(azureFunction('ingest-servicebus-topic'), process.env)) {
+  app.serviceBusTopic('ingest-servicebus-topic', {
+    connection: 'AzureServiceBus',
+    topicName: '%AzureServiceBus__TopicName%',
+    subscriptionName: '%AzureServiceBus__SubscriptionName%',
+    cardinality: 'many',
+    handler: ingestServiceBusTopic,
+  });
+}

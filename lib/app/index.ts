@@ -21,7 +21,15 @@ export { queueDispatcher, noDispatch, type Dispatcher, type WakeUp } from './dis
 export { FcInvoker, fcDispatcher, fcEndpoint, type FcCredentials, type FcInvokerOptions } from './fc-invoker.js';
 export { azureFunctionTimeoutMs, invocationDeadline } from './budget.js';
 export { startLocalHost, type LocalHost, type LocalHostOptions } from './local-host.js';
-export { schedules, azureFunctions, aliyunFunctions, type FunctionDefinition, type TriggerKind } from './catalog.js';
+export {
+  schedules,
+  azureFunctions,
+  aliyunFunctions,
+  azureFunction,
+  isFunctionConfigured,
+  type FunctionDefinition,
+  type TriggerKind,
+} from './catalog.js';
 export { parseNcrontab, NcrontabError, type Schedule } from './ncrontab.js';
 export {
   openHostQueues,
