@@ -19,6 +19,7 @@ import { resetSharedServices } from '../../lib/app/services.js';
 import { loadConfig } from '../../lib/config/index.js';
 import { createMnsProvider } from '../../lib/queues/mns/index.js';
 import { metricNames, useMeterProvider } from '../../lib/telemetry/metrics.js';
+import { serveInvocations, taskctl } from '../support/host-http.js';
 import { startMnsPeer, type MnsPeerHandle } from '../support/mns-peer/index.js';
 import { mongoUri } from '../support/services.js';
 
@@ -141,5 +142,40 @@ describe('Function Compute: the same operations as npm start (MNS peer)', () => 
     expect(point(metricNames.queueReachable)).toBe(1);
     const backlog = metrics.find((m) => m.descriptor.name === metricNames.oldestRunnableAge)?.dataPoints[0]?.value;
     expect(backlog).toEqual(expect.any(Number));
+  });
+
+  it('taskctl works against the admin function (queues, enqueue through the queue, dlq replay)', async () => {
+    // The HTTP trigger as Function Compute builds its event (the router checks Admin:ApiKey itself).
+    const front = await serveInvocations(async (r) => {
+      const event = Buffer.from(
+        JSON.stringify({
+          version: 'v1',
+          rawPath: r.path,
+          body: r.body,
+          isBase64Encoded: false,
+          headers: r.headers,
+          queryParameters: r.query,
+          requestContext: { http: { method: r.method, path: r.path }, requestId: 'r' },
+        }),
+      );
+      const res = await fns.admin(event, context('admin'));
+      return { status: res.statusCode, headers: res.headers, body: res.body };
+    });
+    try {
+      const refused = await taskctl(['queues', '--url', front.url, '--key', 'wrong']);
+      expect(refused.code).not.toBe(0);
+      const url = ['--url', front.url, '--key', 'fc-admin-key'];
+      const queuesOut = await taskctl(['queues', '--json', ...url]);
+      expect(queuesOut.code, queuesOut.stderr).toBe(0);
+      expect(JSON.parse(queuesOut.stdout)).toMatchObject({ items: [{ provider: 'mns', queue: queueName }] });
+      const sent = await taskctl(['enqueue', 'echo', '--payload', '{"via":"taskctl"}', '--via', 'messages', ...url]);
+      expect(sent.code, sent.stderr).toBe(0);
+      expect(sent.stdout).toMatch(/^sent message/);
+      const replay = await taskctl(['dlq', 'replay', queueName, ...url]);
+      expect(replay.code, replay.stderr).toBe(0);
+      expect(replay.stdout).toMatch(/replayed 0 message/);
+    } finally {
+      await front.close();
+    }
   });
 });

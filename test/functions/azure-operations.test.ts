@@ -19,6 +19,7 @@ import { resetSharedServices } from '../../lib/app/services.js';
 import { loadConfig } from '../../lib/config/index.js';
 import { createQueueProvider } from '../../lib/queues/factory.js';
 import { metricNames, useMeterProvider } from '../../lib/telemetry/metrics.js';
+import { serveInvocations, taskctl } from '../support/host-http.js';
 import { startServiceBusPeer, type ServiceBusPeer } from '../support/service-bus-peer/index.js';
 import { azuriteConnectionString, mongoUri } from '../support/services.js';
 
@@ -139,5 +140,42 @@ describe('Azure Functions: the same operations as npm start (Service Bus peer)',
     expect(point(metricNames.queueReachable, `dispatch-${suffix}`)).toBe(1);
     const backlog = metrics.find((m) => m.descriptor.name === metricNames.oldestRunnableAge)?.dataPoints[0]?.value;
     expect(backlog).toEqual(expect.any(Number));
+  });
+
+  it('taskctl works against the admin function (queues, enqueue through the queue, dlq replay)', async () => {
+    // The HTTP trigger as the Functions host builds it (function keys are the host's business).
+    const front = await serveInvocations(async (r) => {
+      const query = new URLSearchParams(r.query).toString();
+      const res = await fns.admin(
+        new HttpRequest({
+          method: r.method,
+          url: `http://localhost:7071${r.path}${query ? `?${query}` : ''}`,
+          headers: r.headers,
+          ...(r.body ? { body: { string: r.body } } : {}),
+        }),
+        ctx('admin'),
+      );
+      return {
+        status: res.status ?? 200,
+        headers: res.headers as Record<string, string>,
+        body: String(res.body ?? ''),
+      };
+    });
+    try {
+      const url = ['--url', front.url, '--key', 'function-key'];
+      const queuesOut = await taskctl(['queues', '--json', ...url]);
+      expect(queuesOut.code, queuesOut.stderr).toBe(0);
+      expect(JSON.parse(queuesOut.stdout)).toMatchObject({
+        items: [{ provider: 'service-bus', queue: queueName }, {}],
+      });
+      const sent = await taskctl(['enqueue', 'echo', '--payload', '{"via":"taskctl"}', '--via', 'messages', ...url]);
+      expect(sent.code, sent.stderr).toBe(0);
+      expect(sent.stdout).toMatch(/^sent message/);
+      const replay = await taskctl(['dlq', 'replay', queueName, ...url]);
+      expect(replay.code, replay.stderr).toBe(0);
+      expect(replay.stdout).toMatch(/replayed 0 message/);
+    } finally {
+      await front.close();
+    }
   });
 });
