@@ -1,6 +1,6 @@
 /**
  * `npm run subscriber` as a separate process (tools/subscriber.ts), ingesting from a Storage queue
- * (Azurite) and from the MNS peer, against the real database behind the fault proxy. SIGTERM comes
+ * (Azurite), from the MNS peer and from the Service Bus peer (prefetch on), against the real database behind the fault proxy. SIGTERM comes
  * while a batch is in flight for certain: the proxy holds that batch's bulk insert until the test has
  * seen the subscriber draining (readiness 503, process alive), then lets it through. The first process
  * must finish that batch (store, settle) and exit 0 without receiving again; a second one ingests the
@@ -12,10 +12,13 @@ import { MongoClient, type Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { QueueProvider } from '../../lib/queues/provider.js';
 import { createMnsProvider } from '../../lib/queues/mns/index.js';
+import { createServiceBusProvider } from '../../lib/queues/service-bus/index.js';
+import { loadConfig } from '../../lib/config/index.js';
 import { StorageQueueProvider } from '../../lib/queues/storage-queue/provider.js';
 import type { Task } from '../../lib/tasks/model.js';
 import { startFaultProxy, type FaultProxy } from '../support/mongo-fault-proxy/index.js';
 import { startMnsPeer, type MnsPeerHandle } from '../support/mns-peer/index.js';
+import { startServiceBusPeer } from '../support/service-bus-peer/index.js';
 import { azuriteConnectionString, mongoUri } from '../support/services.js';
 
 const MESSAGES = 23;
@@ -117,7 +120,6 @@ async function mnsKit(suffix: string): Promise<Kit & { peer: MnsPeerHandle }> {
     Aliyun__AccessKeyId: credentials.accessKeyId,
     Aliyun__AccessKeySecret: credentials.accessKeySecret,
   };
-  const { loadConfig } = await import('../../lib/config/index.js');
   const producer = createMnsProvider(loadConfig({ env }).Aliyun, { credentials });
   return {
     name: 'mns',
@@ -131,9 +133,31 @@ async function mnsKit(suffix: string): Promise<Kit & { peer: MnsPeerHandle }> {
   };
 }
 
+/** Service Bus with its default prefetch (50): messages prefetched beyond the batch are handed back on close. */
+async function serviceBusKit(suffix: string): Promise<Kit> {
+  const queueName = `sub-${suffix}`;
+  const peer = await startServiceBusPeer({ entities: [{ name: queueName, lockDurationMs: 60_000 }] });
+  const env = {
+    Ingest__Provider: 'service-bus',
+    AzureServiceBus__ConnectionString: peer.connectionString,
+    AzureServiceBus__QueueName: queueName,
+  };
+  const producer = createServiceBusProvider(loadConfig({ env }).AzureServiceBus);
+  return {
+    name: 'service-bus',
+    env,
+    producer,
+    stop: async () => {
+      await producer.close();
+      await peer.stop();
+    },
+  };
+}
+
 describe.each([
   ['Storage queue (Azurite)', storageQueueKit],
   ['MNS (local peer)', mnsKit],
+  ['Service Bus queue (AMQP peer)', serviceBusKit],
 ])('npm run subscriber from a %s', (_name, makeKit) => {
   const suffix = randomBytes(3).toString('hex');
   const database = `sub_${suffix}`;
