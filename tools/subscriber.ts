@@ -1,7 +1,8 @@
 /**
  * `npm run subscriber`: the long-running subscriber, the container command of the Kubernetes
  * subscriber Deployment. Moves messages from the configured queue (Ingest:Provider: storage-queue,
- * mns or service-bus) into tasks until SIGTERM/SIGINT, then stops receiving, finishes the batch in
+ * mns or service-bus) into tasks until SIGTERM/SIGINT (waiting for the database at start, not ready
+ * meanwhile), then stops receiving, finishes the batch in
  * flight (tasks stored, messages settled) and exits 0. A second signal exits at once (1): the unsettled
  * messages come back after their visibility timeout and are deduplicated. Exits 2 on a bad configuration.
  *

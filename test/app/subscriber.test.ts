@@ -31,8 +31,8 @@ interface Running {
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
 }
 
-/** Starts tools/subscriber.ts and resolves once it logged its ready line (with the probe port). */
-function startSubscriberProcess(env: Record<string, string>): Promise<Running> {
+/** Starts tools/subscriber.ts and resolves once it logged `readyLine` (which carries the probe port). */
+function startSubscriberProcess(env: Record<string, string>, readyLine = 'subscriber ready'): Promise<Running> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', 'tools/subscriber.ts', '--probe-port', '0', '--probe-host', '127.0.0.1'],
@@ -40,26 +40,29 @@ function startSubscriberProcess(env: Record<string, string>): Promise<Running> {
   );
   const lines: Record<string, unknown>[] = [];
   let stderr = '';
-  let buffered = '';
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal, stderr })),
   );
   return new Promise((resolve, reject) => {
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.stdout!.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      const parts = buffered.split('\n');
-      buffered = parts.pop() ?? '';
-      for (const p of parts) {
-        if (!p.startsWith('{')) continue;
-        const line = JSON.parse(p) as Record<string, unknown>;
-        lines.push(line);
-        if (line.msg === 'subscriber ready')
-          resolve({ child, probe: `http://127.0.0.1:${String(line.probePort)}`, lines, exit });
-      }
-    });
+    // JSON log lines: info on stdout, warnings and errors on stderr.
+    const follow = (stream: NodeJS.ReadableStream, keep: boolean) => {
+      let buffered = '';
+      stream.on('data', (d: Buffer) => {
+        if (keep) stderr += d.toString();
+        buffered += d.toString();
+        const parts = buffered.split('\n');
+        buffered = parts.pop() ?? '';
+        for (const p of parts) {
+          if (!p.startsWith('{')) continue;
+          const line = JSON.parse(p) as Record<string, unknown>;
+          lines.push(line);
+          if (line.msg === readyLine)
+            resolve({ child, probe: `http://127.0.0.1:${String(line.probePort)}`, lines, exit });
+        }
+      });
+    };
+    follow(child.stdout!, false);
+    follow(child.stderr!, true);
     void exit.then((e) => reject(new Error(`subscriber exited before it was ready (${e.code}): ${e.stderr}`)));
   });
 }
@@ -254,5 +257,31 @@ describe.each([
     expect(new Set(all.map((t) => t.source?.messageId)).size).toBe(MESSAGES);
     expect(all.every((t) => t.source?.provider === kit.name)).toBe(true);
     expect(await unsettled()).toEqual({ waiting: 0, deadLetters: 0 });
+  });
+});
+
+describe('npm run subscriber before the database is reachable', () => {
+  it('is alive but not ready while it waits for the database, and a SIGTERM then exits 0', async () => {
+    const kit = await storageQueueKit(randomBytes(3).toString('hex'));
+    const proxy = await startFaultProxy({ target: await mongoUri() });
+    await proxy.addRule({ fault: { kind: 'refuseConnection' } });
+    try {
+      const sub = await startSubscriberProcess(
+        { ...kit.env, MONGODB_URI: proxy.uri, MongoDB__DatabaseName: 'sub_waiting' },
+        'probes listening',
+      );
+      await until('a failed connection attempt', async () =>
+        sub.lines.some((l) => l.msg === 'database not reachable yet; retrying') ? true : undefined,
+      );
+      expect((await fetch(`${sub.probe}/healthz`)).status).toBe(200);
+      const ready = await fetch(`${sub.probe}/readyz`);
+      expect([ready.status, await ready.json()]).toEqual([503, { status: 'unavailable', detail: 'connecting' }]);
+      sub.child.kill('SIGTERM');
+      const exited = await sub.exit;
+      expect(exited, exited.stderr).toMatchObject({ code: 0, signal: null });
+    } finally {
+      await proxy.stop();
+      await kit.stop();
+    }
   });
 });
