@@ -40,15 +40,24 @@ async function main(): Promise<number> {
     }
     throw e;
   }
-  const summary = await runSubscriberProcess({
-    config,
-    logger,
-    probePort,
-    probeHost: values['probe-host'],
-    onSecondSignal: () => process.exit(1),
-  });
-  logger.info('subscriber exited', { ...summary });
-  return 0;
+  try {
+    const summary = await runSubscriberProcess({
+      config,
+      logger,
+      probePort,
+      probeHost: values['probe-host'],
+      onSecondSignal: () => process.exit(1),
+    });
+    logger.info('subscriber exited', { ...summary });
+    return 0;
+  } catch (e) {
+    // e.g. Ingest:Provider service-bus without a queue or topic: a configuration problem, not a crash.
+    if (e instanceof ConfigError) {
+      logger.error('invalid configuration', { problems: e.problems });
+      return 2;
+    }
+    throw e;
+  }
 }
 
 main().then(

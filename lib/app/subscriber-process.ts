@@ -32,10 +32,13 @@ export async function runSubscriberProcess(o: SubscriberProcessOptions): Promise
   const stopping = new AbortController();
   let stopReason: NodeJS.Signals | undefined;
   let subscriber: Subscriber | undefined;
-  let signals = 0;
+  let firstSignalAt: number | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
-    signals++;
-    if (signals === 1) {
+    // One Ctrl-C can arrive twice (the terminal signals the process group, and npm forwards it too):
+    // a repeat within a second is the same request, not the "stop now" of a second signal.
+    if (firstSignalAt !== undefined && Date.now() - firstSignalAt < 1_000) return;
+    if (firstSignalAt === undefined) {
+      firstSignalAt = Date.now();
       log.info('signal received: draining', { signal: sig });
       stopReason = sig;
       stopping.abort();
