@@ -41,6 +41,10 @@ locals {
     Worker__ShutdownTimeout   = "00:00:25"
     Worker__StateDirectory    = "" # serverless: the worker id comes from FC_INSTANCE_ID
 
+    # DeadLetter: an MNS queue (create it in mns.tf) for tasks that fail for good; empty: off.
+    DeadLetter__Queue        = ""
+    DeadLetter__ClaimTimeout = "00:05:00"
+    DeadLetter__SweepWindow  = "1.00:00:00"
     # Retention (reclaimer)
     Retention__ArchiveAfter = "7.00:00:00"
     Retention__DeleteAfter  = "30.00:00:00"

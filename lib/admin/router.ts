@@ -10,6 +10,7 @@ import { loginPage } from './dashboard/page.js';
 import { HttpProblem, fromZodError, problemResponse, problems } from './problem.js';
 import { compilePath, type ResolvedOptions, type Route } from './route.js';
 import { dashboardRoutes } from './routes/dashboard.js';
+import { deadLetterRoutes } from './routes/dead-letters.js';
 import { healthRoutes } from './routes/health.js';
 import { messageRoutes } from './routes/messages.js';
 import { queueRoutes } from './routes/queues.js';
@@ -28,6 +29,7 @@ const allRoutes: readonly Route[] = [
   ...statsRoutes,
   ...workerRoutes,
   ...queueRoutes,
+  ...deadLetterRoutes,
   ...messageRoutes,
   ...dashboardRoutes,
 ];

@@ -5,6 +5,7 @@
 import { createIngestPipeline } from '../ingest/index.js';
 import type { IngestPipeline, PushedMessage, PushResult, PullUntilResult } from '../ingest/index.js';
 import type { Logger } from '../log/logger.js';
+import { abandonPushed, settlePushed, type PushSettlement, type PushSettler } from '../ingest/push.js';
 import type { QueueProvider } from '../queues/provider.js';
 import { runReclaimer } from '../reclaimer/reclaimer.js';
 import type { ReclaimerSummary } from '../reclaimer/summary.js';
@@ -13,7 +14,9 @@ import { runWorkerInvocation } from '../worker/invocation.js';
 import { resolveWorkerIdentity, type WorkerIdentity } from '../worker/identity.js';
 import type { WorkerSummary } from '../worker/worker-options.js';
 import { createAdminRouter, type AdminRouter } from '../admin/router.js';
-import type { AdminRouterOptions, AdminContext } from '../admin/types.js';
+import type { AdminRouterOptions, AdminContext, TaskDeadLetterOps } from '../admin/types.js';
+import type { TaskDeadLetters } from '../dead-letters/index.js';
+import { createQueueProvider } from '../queues/factory.js';
 import type { OutgoingMessage } from '../queues/provider.js';
 import type { AppServices } from './services.js';
 import { noDispatch, type Dispatcher } from './dispatch.js';
@@ -65,6 +68,36 @@ export async function ingestPushedMessages(
   return result;
 }
 
+/**
+ * Messages a platform received in peek-lock and leaves to the app to settle (Service Bus with the
+ * settlement client): ingested, then the good ones completed and the refused ones dead-lettered with
+ * their reason. A store failure abandons the whole batch (redelivered, deduplicated) and rethrows.
+ */
+export async function ingestAndSettlePushed(
+  s: AppServices,
+  messages: readonly PushedMessage[],
+  source: { provider: string; queue: string },
+  inv: InvocationInfo,
+  settler: PushSettler,
+  dispatch: Dispatcher = noDispatch,
+): Promise<PushResult & { settlement: PushSettlement }> {
+  const logger = s.logger.child({ invocationId: inv.invocationId, function: inv.functionName });
+  let result: PushResult;
+  try {
+    result = await ingestPushedMessages(s, messages, source, inv, dispatch);
+  } catch (e) {
+    const settlement = await abandonPushed(messages, settler);
+    logger.warn('ingest failed; the batch was abandoned for redelivery', { ...settlement });
+    throw e;
+  }
+  const settlement = await settlePushed(messages, result, settler);
+  if (settlement.failures.length > 0)
+    logger.warn('some messages could not be settled; they come back when their lock expires', {
+      failures: settlement.failures.slice(0, 10),
+    });
+  return { ...result, settlement };
+}
+
 /** Pulls the ingest queue until it is empty or the invocation's budget is spent. */
 export async function pullIngest(
   s: AppServices,
@@ -104,6 +137,7 @@ export async function processInvocation(
     logger,
     deadline: inv.deadline,
     ...(inv.signal ? { signal: inv.signal } : {}),
+    ...(s.deadLetters ? { hooks: s.deadLetters.workerHooks() } : {}),
   });
   logger.info('processor invocation done', { ...summary });
   return summary;
@@ -122,6 +156,7 @@ export async function reclaimInvocation(s: AppServices, inv: InvocationInfo): Pr
     config: s.config,
     logger,
     by: `${inv.functionName}:${inv.invocationId}`,
+    ...(s.deadLetters ? { deadLetters: s.deadLetters } : {}),
   });
   logger.info('reclaimer pass done', {
     ...summary,
@@ -133,6 +168,22 @@ export async function reclaimInvocation(s: AppServices, inv: InvocationInfo): Pr
     logger.warn('task backlog not read', { error: errorMessage(e) });
   }
   return summary;
+}
+
+/** Task dead letters for the admin API: replays go to the ingest queue (a provider opened for the replay). */
+function taskDeadLetterOps(s: AppServices, dl: TaskDeadLetters): TaskDeadLetterOps {
+  return {
+    queueName: dl.queueName,
+    list: (limit) => dl.list(limit),
+    replay: async (max) => {
+      const ingest = await createQueueProvider(s.config, { logger: s.logger });
+      try {
+        return await dl.replay(max, ingest);
+      } finally {
+        await ingest.close();
+      }
+    },
+  };
 }
 
 /** The admin API over this deployment's store, workers, queues and reclaimer state. */
@@ -153,6 +204,7 @@ export function adminRouterFor(
       return st ? { lastRunAt: st.lastRun.finishedAt, summary: { ...st.lastRun, runs: st.runs } } : null;
     },
     ...(opts.enqueue ? { enqueue: opts.enqueue } : {}),
+    ...(s.deadLetters ? { taskDeadLetters: taskDeadLetterOps(s, s.deadLetters) } : {}),
     ...(s.config.Admin.ApiKey ? { apiKey: s.config.Admin.ApiKey } : {}),
     ping: async () => {
       await s.database.db.command({ ping: 1 });

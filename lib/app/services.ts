@@ -8,6 +8,7 @@ import { builtinHandlers } from '../handlers/builtin.js';
 import type { TaskHandler } from '../handlers/handler.js';
 import { HandlerRegistry } from '../handlers/registry.js';
 import { WorkerRegistry } from '../worker-registry/registry.js';
+import { taskDeadLettersFor, type TaskDeadLetters } from '../dead-letters/index.js';
 import { setupTelemetry, telemetryConfigFromEnv, type TelemetryShutdown } from '../telemetry/index.js';
 
 /** Where the code runs; recorded in worker host facts and logs. */
@@ -22,6 +23,8 @@ export interface AppServices {
   store: TaskStore;
   registry: WorkerRegistry;
   handlers: HandlerRegistry;
+  /** Failed tasks' dead letters (DeadLetter:Queue); undefined when off. */
+  deadLetters?: TaskDeadLetters;
   close(): Promise<void>;
 }
 
@@ -68,7 +71,21 @@ export async function createServices(o: ServicesOptions): Promise<AppServices> {
     await database.close();
     throw e;
   }
-  return { runtime: o.runtime, config, logger, database, store, registry, handlers, close: () => database.close() };
+  const deadLetters = taskDeadLettersFor(config, store, logger);
+  return {
+    runtime: o.runtime,
+    config,
+    logger,
+    database,
+    store,
+    registry,
+    handlers,
+    ...(deadLetters ? { deadLetters } : {}),
+    close: async () => {
+      await deadLetters?.close();
+      await database.close();
+    },
+  };
 }
 
 let shared: Promise<AppServices> | undefined;

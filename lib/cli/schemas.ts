@@ -142,3 +142,26 @@ export const enqueueLine = z.strictObject({
   timeoutMs: z.number().int().min(1).optional(),
 });
 export type EnqueueLine = z.output<typeof enqueueLine>;
+
+/** GET /dead-letters/tasks: tasks sent to DeadLetter:Queue. */
+export const taskDeadLetters = z.object({
+  queue: z.string(),
+  items: z.array(
+    z
+      .object({
+        taskId: z.string(),
+        type: z.string(),
+        status: z.string(),
+        reason: z.string().nullable(),
+        attempts: z.number(),
+        finishedAt: z.string().nullable(),
+        sentAt: z.string().nullable(),
+        replayedAt: z.string().nullable(),
+        replayMessageId: z.string().nullable(),
+      })
+      .loose(),
+  ),
+});
+
+/** A replay of task dead letters: which old task went out again as which message. */
+export const taskReplays = z.object({ replays: z.array(z.object({ taskId: z.string(), messageId: z.string() })) });

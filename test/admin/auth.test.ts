@@ -27,6 +27,13 @@ function sampleRequests(taskId: string): { route: string; method: string; path: 
       path: '/queues/tasks/dead-letters/replay',
       body: { max: 10 },
     },
+    { route: 'GET /dead-letters/tasks', method: 'GET', path: '/dead-letters/tasks' },
+    {
+      route: 'POST /dead-letters/tasks/replay',
+      method: 'POST',
+      path: '/dead-letters/tasks/replay',
+      body: { max: 10 },
+    },
     { route: 'POST /messages', method: 'POST', path: '/messages', body: { body: { type: 'echo' } } },
     { route: 'GET /dashboard', method: 'GET', path: '/dashboard' },
   ];

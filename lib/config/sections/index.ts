@@ -5,6 +5,7 @@ import { adminSection } from './admin.js';
 import { ingestSection } from './ingest.js';
 import { functionComputeSection } from './function-compute.js';
 import { queueProviderSections } from './queue-providers.js';
+import { deadLetterSection } from './dead-letter.js';
 
 /**
  * Every configuration section the code reads. A section added here is loaded from defaults, the
@@ -18,6 +19,7 @@ export const sections = {
   Admin: adminSection,
   Ingest: ingestSection,
   FunctionCompute: functionComputeSection,
+  DeadLetter: deadLetterSection,
   ...queueProviderSections,
 } as const;
 

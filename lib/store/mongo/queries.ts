@@ -1,6 +1,7 @@
 import type { Filter } from 'mongodb';
 import { queryDeclarer } from './query-declaration.js';
 import { claimableNow } from './writes.js';
+import { deadLetterQueries } from './dead-letter-writes.js';
 import type { Task } from '../../tasks/model.js';
 import {
   JobTaskStatus as S,
@@ -114,6 +115,7 @@ export const queries = {
     filter: (since: Date) => ({ status: { $in: [...finishedStatuses] }, finishedAt: { $gte: since } }),
     sample: [at],
   }),
+  ...deadLetterQueries,
 } as const;
 
 /** Keyset paging on (createdAt desc, _id desc). */
