@@ -77,7 +77,15 @@ locals {
     Ingest__RetryMaxDelay     = "00:05:00"
     Ingest__DefaultTaskType   = ""
     Ingest__TaskTypeProperty  = "taskType"
-    Ingest__KnownTaskTypes    = ""
+
+    # Handlers: the code package carries dist/handlers (the application's handler module); the code's defaults.
+    Handlers__Module            = ""
+    Handlers__BuiltIns          = "true"
+    Handlers__Isolation         = "inline"
+    Handlers__PoolSize          = ""
+    Handlers__MemoryLimit       = ""
+    Handlers__AllowUnknownTypes = "false"
+    Handlers__ExtraTypes        = ""
 
     # FunctionCompute: how mns-puller wakes the processor. The endpoint is left to the code's default
     # (the region's internal FC endpoint, from the runtime environment).

@@ -391,7 +391,15 @@ var taskmeshSettings = {
   Ingest__RetryMaxDelay: '00:05:00'
   Ingest__DefaultTaskType: ''
   Ingest__TaskTypeProperty: 'taskType'
-  Ingest__KnownTaskTypes: ''
+
+  // Handlers: the deployment package carries dist/handlers (the application's handler module); the code's defaults.
+  Handlers__Module: ''
+  Handlers__BuiltIns: 'true'
+  Handlers__Isolation: 'inline'
+  Handlers__PoolSize: ''
+  Handlers__MemoryLimit: ''
+  Handlers__AllowUnknownTypes: 'false'
+  Handlers__ExtraTypes: ''
 
   // FunctionCompute: not used on Azure; the code's defaults.
   FunctionCompute__ProcessorFunctionName: 'processor'

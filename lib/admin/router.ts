@@ -16,6 +16,7 @@ import { messageRoutes } from './routes/messages.js';
 import { queueRoutes } from './routes/queues.js';
 import { statsRoutes } from './routes/stats.js';
 import { taskRoutes } from './routes/tasks.js';
+import { taskTypeRoutes } from './routes/task-types.js';
 import { workerRoutes } from './routes/workers.js';
 import type { AdminContext, AdminRequest, AdminResponse, AdminRouterOptions } from './types.js';
 
@@ -26,6 +27,7 @@ export interface AdminRouter {
 const allRoutes: readonly Route[] = [
   ...healthRoutes,
   ...taskRoutes,
+  ...taskTypeRoutes,
   ...statsRoutes,
   ...workerRoutes,
   ...queueRoutes,

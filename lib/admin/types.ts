@@ -1,3 +1,4 @@
+import type { TaskTypeRule } from '../handlers/known-types.js';
 import type { Logger } from '../log/logger.js';
 import type { OutgoingMessage, QueueProvider } from '../queues/provider.js';
 import type { TaskStore } from '../store/task-store.js';
@@ -50,6 +51,8 @@ export interface AdminContext {
   enqueue?: (message: OutgoingMessage) => Promise<{ messageId: string }>;
   /** Task dead letters (DeadLetter:Queue), when configured: listed and replayed into new runs. */
   taskDeadLetters?: TaskDeadLetterOps;
+  /** Which task types POST /tasks and POST /messages accept (unset: any); GET /task-types lists them. */
+  taskTypes?: TaskTypeRule;
   /** Admin:ApiKey. Required unless the router is told the platform authenticates. Never echoed or logged. */
   apiKey?: string;
   /** Database round trip for /health (default: a point read through the store). */

@@ -42,7 +42,8 @@ export function ingestPipelineFor(
   const dispatch = o.dispatch ?? noDispatch;
   return createIngestPipeline(s.config, {
     store: s.store,
-    knownTaskTypes: s.config.Ingest.KnownTaskTypes,
+    // Task types ingest accepts: the handlers' (and Ingest:KnownTaskTypes), one rule for every host.
+    knownTaskTypes: s.taskTypes.acceptList(),
     logger: o.logger,
     onTasksStored: (n) => dispatch.wake(n),
     ...(o.provider ? { provider: o.provider } : {}),
@@ -154,6 +155,7 @@ export async function reclaimInvocation(s: AppServices, inv: InvocationInfo): Pr
     db: s.database.db,
     store: s.store,
     config: s.config,
+    handlers: s.handlers,
     logger,
     by: `${inv.functionName}:${inv.invocationId}`,
     ...(s.deadLetters ? { deadLetters: s.deadLetters } : {}),
@@ -205,6 +207,7 @@ export function adminRouterFor(
     },
     ...(opts.enqueue ? { enqueue: opts.enqueue } : {}),
     ...(s.deadLetters ? { taskDeadLetters: taskDeadLetterOps(s, s.deadLetters) } : {}),
+    taskTypes: s.taskTypes,
     ...(s.config.Admin.ApiKey ? { apiKey: s.config.Admin.ApiKey } : {}),
     ping: async () => {
       await s.database.db.command({ ping: 1 });

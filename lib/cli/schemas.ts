@@ -82,6 +82,7 @@ export const stats = z.object({
   total: z.number(),
   statuses: z.array(z.object({ status: z.number(), name: z.string(), count: z.number() })),
   oldestClaimableAgeMs: z.number().nullable(),
+  waitingWithoutWorker: z.array(z.object({ type: z.string(), count: z.number() })).optional(),
   throughput: z.object({ totals, perMinute: z.object({ succeeded: z.number(), failed: z.number() }) }).loose(),
   rates: z.object({ failureRate: z.number().nullable(), retryRate: z.number().nullable() }),
 });

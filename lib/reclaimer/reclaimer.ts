@@ -6,6 +6,7 @@ import { errorMessage } from '../errors/message.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { createTaskStore } from '../store/create.js';
 import type { TaskStore } from '../store/task-store.js';
+import type { HandlerRegistry } from '../handlers/registry.js';
 import { WorkerRegistry } from '../worker-registry/registry.js';
 import { recordReclaimerRun } from './state.js';
 import type { TaskDeadLetters } from '../dead-letters/index.js';
@@ -27,6 +28,8 @@ export interface ReclaimerOptions {
   /** Record the pass in `service_state` (default true). */
   record?: boolean;
   resilience?: ResilienceOptions;
+  /** The deployment's handlers: a type's own maxRetries decides Retrying or Timeout, as in the worker. */
+  handlers?: Pick<HandlerRegistry, 'maxRetriesOf'>;
 }
 
 const PAGE = 1_000;
@@ -73,7 +76,13 @@ export async function runReclaimer(o: ReclaimerOptions): Promise<ReclaimerSummar
     const max = o.maxTasks ?? 10 * PAGE;
     for (;;) {
       const r = await policy.execute(() =>
-        store.reclaim({ heartbeatTimeoutMs, now, limit: Math.min(PAGE, max - summary.tasks.found), by }),
+        store.reclaim({
+          heartbeatTimeoutMs,
+          now,
+          limit: Math.min(PAGE, max - summary.tasks.found),
+          by,
+          ...(o.handlers ? { maxRetriesOf: (type: string) => o.handlers!.maxRetriesOf(type) } : {}),
+        }),
       );
       summary.tasks.found += r.found;
       summary.tasks.retried += r.retried;

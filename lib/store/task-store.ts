@@ -90,6 +90,8 @@ export interface ReclaimOptions {
   /** At most this many stalled tasks per pass. */
   limit?: number;
   by?: string;
+  /** A type's own retry limit (its handler's maxRetries), which wins over the task's, as it does for the worker. */
+  maxRetriesOf?: (type: string) => number | undefined;
 }
 
 export interface ReclaimResult {
@@ -120,6 +122,8 @@ export interface TaskStats {
   total: number;
   /** Age of the oldest task that is claimable now, in ms (null when none). */
   oldestClaimableAgeMs: number | null;
+  /** Tasks waiting to be claimed (Queued, Retrying), by type. */
+  waitingByType?: Record<string, number>;
   at: Date;
 }
 

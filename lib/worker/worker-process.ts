@@ -95,6 +95,7 @@ export async function runWorkerProcess(o: WorkerProcessOptions): Promise<WorkerS
       db: database.db,
       store,
       config,
+      handlers: o.handlers,
       logger,
       by: worker.id,
       ...(deadLetters ? { deadLetters } : {}),

@@ -18,6 +18,7 @@ function sampleRequests(taskId: string): { route: string; method: string; path: 
     },
     { route: 'POST /tasks/{id}/cancel', method: 'POST', path: `/tasks/${taskId}/cancel`, body: {} },
     { route: 'POST /tasks/{id}/retry', method: 'POST', path: `/tasks/${taskId}/retry`, body: {} },
+    { route: 'GET /task-types', method: 'GET', path: '/task-types' },
     { route: 'GET /stats', method: 'GET', path: '/stats' },
     { route: 'GET /workers', method: 'GET', path: '/workers' },
     { route: 'GET /queues', method: 'GET', path: '/queues' },

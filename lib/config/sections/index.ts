@@ -3,6 +3,7 @@ import { workerSection } from './worker.js';
 import { retentionSection } from './retention.js';
 import { adminSection } from './admin.js';
 import { ingestSection } from './ingest.js';
+import { handlersSection } from './handlers.js';
 import { functionComputeSection } from './function-compute.js';
 import { queueProviderSections } from './queue-providers.js';
 import { deadLetterSection } from './dead-letter.js';
@@ -18,6 +19,7 @@ export const sections = {
   Retention: retentionSection,
   Admin: adminSection,
   Ingest: ingestSection,
+  Handlers: handlersSection,
   FunctionCompute: functionComputeSection,
   DeadLetter: deadLetterSection,
   ...queueProviderSections,

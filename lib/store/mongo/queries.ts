@@ -58,6 +58,13 @@ export const queries = {
     filter: (status: JobTaskStatus) => ({ status }),
     sample: [S.Queued],
   }),
+  /** Tasks waiting to be claimed (now or later), grouped by type in the database: is any type left without a worker? */
+  waiting: declare({
+    name: 'waiting',
+    index: 'due',
+    filter: () => ({ status: { $in: [...claimableStatuses] } }),
+    sample: [],
+  }),
   oldestClaimable: declare({
     name: 'oldestClaimable',
     index: 'due',

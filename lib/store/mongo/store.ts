@@ -282,13 +282,13 @@ export class MongoTaskStore implements api.TaskStore {
   async reclaim(opts: api.ReclaimOptions): Promise<api.ReclaimResult> {
     const now = opts.now ?? new Date();
     const cutoff = new Date(now.getTime() - opts.heartbeatTimeoutMs);
-    const projection = { _id: 1, owner: 1, attempts: 1, maxRetries: 1, status: 1, heartbeatAt: 1 };
+    const projection = { _id: 1, type: 1, owner: 1, attempts: 1, maxRetries: 1, status: 1, heartbeatAt: 1 };
     const limit = opts.limit ?? 1000;
     const stalled = await this.tasks.find(queries.stalled.filter(cutoff), { projection }).limit(limit).toArray();
     const result: api.ReclaimResult = { found: stalled.length, retried: 0, timedOut: 0, lostRaces: 0, taskIds: [] };
     for (const t of stalled) {
       if (!t.owner) continue;
-      const retry = t.attempts <= t.maxRetries;
+      const retry = t.attempts <= (opts.maxRetriesOf?.(t.type) ?? t.maxRetries);
       const since = t.heartbeatAt?.toISOString() ?? 'never';
       const ms = opts.heartbeatTimeoutMs;
       const message = `lease expired: worker ${t.owner.workerId} sent no heartbeat since ${since} (timeout ${ms} ms)`;
