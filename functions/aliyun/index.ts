@@ -14,7 +14,7 @@ import {
   type InvocationInfo,
 } from '../../lib/app/invocations.js';
 import { sharedServices, type AppServices } from '../../lib/app/services.js';
-import { noDispatch, type Dispatcher } from '../../lib/app/dispatch.js';
+import { dispatchTarget, noDispatch, type Dispatcher } from '../../lib/app/dispatch.js';
 import { createQueueProvider } from '../../lib/queues/factory.js';
 import type { MnsCredentials } from '../../lib/queues/mns/credentials.js';
 import {
@@ -27,8 +27,15 @@ import {
   type HttpResult,
 } from './event.js';
 
-function services(): Promise<AppServices> {
-  return sharedServices({ runtime: 'function-compute', serverSelectionTimeoutMs: 5_000 });
+/**
+ * The process-wide services. Every task that becomes claimable during this invocation also wakes
+ * processors by asynchronous invocation, signed with this invocation's credentials (they rotate).
+ */
+async function services(ctx: FcContext): Promise<AppServices> {
+  const s = await sharedServices({ runtime: 'function-compute', serverSelectionTimeoutMs: 5_000 });
+  const d = dispatcherFor(s, ctx);
+  s.wake.setTarget('dispatch', d === noDispatch ? undefined : dispatchTarget(d));
+  return s;
 }
 
 function info(ctx: FcContext): InvocationInfo {
@@ -72,7 +79,7 @@ export async function puller(event: unknown, context: unknown) {
   const startedAt = Date.now();
   const ctx = fcContextSchema.parse(context);
   timerEventSchema.parse(eventJson(event));
-  const s = await services();
+  const s = await services(ctx);
   const credentials = credentialsOf(ctx);
   const provider = await createQueueProvider(s.config, {
     provider: 'mns',
@@ -84,12 +91,7 @@ export async function puller(event: unknown, context: unknown) {
       await provider.ensureQueues();
       queuesEnsured = true;
     }
-    return await pullIngest(
-      s,
-      provider,
-      { ...info(ctx), deadline: invocationDeadline(startedAt, fcTimeoutMs(ctx)) },
-      dispatcherFor(s, ctx),
-    );
+    return await pullIngest(s, provider, { ...info(ctx), deadline: invocationDeadline(startedAt, fcTimeoutMs(ctx)) });
   } finally {
     await provider.close();
   }
@@ -100,7 +102,7 @@ async function workerInvocation(event: unknown, context: unknown, checkEvent: (j
   const startedAt = Date.now();
   const ctx = fcContextSchema.parse(context);
   checkEvent(eventJson(event));
-  return processInvocation(await services(), {
+  return processInvocation(await services(ctx), {
     ...info(ctx),
     deadline: invocationDeadline(startedAt, fcTimeoutMs(ctx)),
   });
@@ -120,16 +122,16 @@ export async function sweep(event: unknown, context: unknown) {
 export async function reclaimer(event: unknown, context: unknown) {
   const ctx = fcContextSchema.parse(context);
   timerEventSchema.parse(eventJson(event));
-  return reclaimInvocation(await services(), info(ctx));
+  return reclaimInvocation(await services(ctx), info(ctx));
 }
 
 let adminRouter: ReturnType<typeof adminRouterFor> | undefined;
 
 /** HTTP trigger: the operations API; the key in Admin:ApiKey is checked by the router (x-functions-key or ?code=). */
 export async function admin(event: unknown, context: unknown): Promise<HttpResult> {
-  fcContextSchema.parse(context);
+  const ctx = fcContextSchema.parse(context);
   const e = httpEventSchema.parse(eventJson(event));
-  const s = await services();
+  const s = await services(ctx);
   adminRouter ??= adminRouterFor(s, { router: { auth: 'key', basePath: '/api' } });
   const body = e.isBase64Encoded ? Buffer.from(e.body, 'base64').toString('utf8') : e.body;
   const method = e.requestContext.http.method.toUpperCase();

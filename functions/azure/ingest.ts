@@ -2,7 +2,6 @@ import { app, type InvocationContext } from '@azure/functions';
 import { z } from 'zod';
 import { ingestPushedMessages } from '../../lib/app/invocations.js';
 import type { PushedMessage, PushResult } from '../../lib/ingest/index.js';
-import { dispatcher } from './dispatch.js';
 import { invocationInfo, services } from './services.js';
 
 // Trigger metadata of a batch (cardinality "many"): one array entry per message.
@@ -46,7 +45,6 @@ export async function ingestServiceBusQueue(messages: unknown[], context: Invoca
     toPushedMessages(messages, context),
     { provider: 'service-bus', queue },
     invocationInfo(context),
-    await dispatcher(s),
   );
 }
 
@@ -58,7 +56,6 @@ export async function ingestServiceBusTopic(messages: unknown[], context: Invoca
     toPushedMessages(messages, context),
     { provider: 'service-bus', queue },
     invocationInfo(context),
-    await dispatcher(s),
   );
 }
 

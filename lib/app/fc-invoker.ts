@@ -66,8 +66,10 @@ export class FcInvoker {
 /** Function Compute's dispatcher: `fanOut` async processor invocations per stored batch. */
 export function fcDispatcher(invoker: FcInvoker, fanOut: number, logger: Logger): Dispatcher {
   return {
-    async wake(stored) {
+    async wake(stored, at) {
       if (stored <= 0 || fanOut <= 0) return;
+      // No delayed invocation here: a wake-up due later is left to the sweep (an early one would find nothing).
+      if (at && at.getTime() > Date.now()) return;
       const n = Math.min(fanOut, stored);
       const body: WakeUp = { kind: 'wake', stored, at: new Date().toISOString() };
       const results = await Promise.allSettled(Array.from({ length: n }, () => invoker.invokeAsync(body)));

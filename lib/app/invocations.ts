@@ -15,7 +15,6 @@ import { createAdminRouter, type AdminRouter } from '../admin/router.js';
 import type { AdminRouterOptions, AdminContext } from '../admin/types.js';
 import type { OutgoingMessage } from '../queues/provider.js';
 import type { AppServices } from './services.js';
-import { noDispatch, type Dispatcher } from './dispatch.js';
 
 export interface InvocationInfo {
   /** The host's invocation id (logged with everything the invocation does). */
@@ -25,20 +24,24 @@ export interface InvocationInfo {
   instanceId?: string;
 }
 
+/*
+ * Stored tasks wake processors through the services' store (lib/wake/announcing-store.ts): in this
+ * process, in long-running workers, and through the host's target on s.wake (the dispatch queue,
+ * asynchronous invocations).
+ */
+
 /** Messages a platform already received (Service Bus trigger). Invalid ones are recorded and reported; a store failure throws so the platform redelivers. */
 export async function ingestPushedMessages(
   s: AppServices,
   messages: readonly PushedMessage[],
   source: { provider: string; queue: string },
   inv: InvocationInfo,
-  dispatch: Dispatcher = noDispatch,
 ): Promise<PushResult> {
   const logger = s.logger.child({ invocationId: inv.invocationId, function: inv.functionName });
   const pipeline = createIngestPipeline(s.config, {
     store: s.store,
     knownTaskTypes: s.config.Ingest.KnownTaskTypes,
     logger,
-    onTasksStored: (n) => dispatch.wake(n),
   });
   const result = await pipeline.ingestPushed(messages, source);
   logger.info('ingested pushed messages', {
@@ -55,7 +58,6 @@ export async function pullIngest(
   s: AppServices,
   provider: QueueProvider,
   inv: InvocationInfo & { deadline: Date | number; signal?: AbortSignal },
-  dispatch: Dispatcher = noDispatch,
 ): Promise<PullUntilResult> {
   const logger = s.logger.child({
     invocationId: inv.invocationId,
@@ -66,7 +68,6 @@ export async function pullIngest(
     store: s.store,
     provider,
     logger,
-    onTasksStored: (n) => dispatch.wake(n),
   });
   const result = await pipeline.pullUntil({ deadline: inv.deadline, ...(inv.signal ? { signal: inv.signal } : {}) });
   logger.info('pulled ingest queue', { ...result });
@@ -92,6 +93,7 @@ export async function processInvocation(
     registry: s.registry,
     identity,
     logger,
+    wake: s.wake,
     deadline: inv.deadline,
     ...(inv.signal ? { signal: inv.signal } : {}),
   });

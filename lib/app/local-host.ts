@@ -9,7 +9,6 @@ import { createAdminServer, type AdminServer } from '../admin/node-http.js';
 import { createIngestPipeline } from '../ingest/index.js';
 import type { QueueProvider } from '../queues/provider.js';
 import { schedules } from './catalog.js';
-import { queueDispatcher } from './dispatch.js';
 import { adminRouterFor, processInvocation, reclaimInvocation } from './invocations.js';
 import { parseNcrontab } from './ncrontab.js';
 import { resolveWorkerIdentity } from '../worker/identity.js';
@@ -44,19 +43,31 @@ export async function startLocalHost(o: LocalHostOptions): Promise<LocalHost> {
     ...(s.config.Worker.StateDirectory ? { stateDirectory: s.config.Worker.StateDirectory } : {}),
   });
 
-  /** One processor invocation at a time: a second wake-up during one is served by the next. */
+  /**
+   * One processor invocation at a time, like one instance of the processor function. A wake-up while
+   * one runs reaches its worker directly (it subscribes to s.wake) and asks for one more invocation
+   * after it, so a wake-up that came as the worker was finding nothing left is not lost.
+   */
   let processing: Promise<unknown> = Promise.resolve();
+  let queued = false;
   const runProcessor = (fn: string) => {
-    processing = processing.then(() =>
-      processInvocation(s, {
+    if (queued) return processing;
+    queued = true;
+    processing = processing.then(() => {
+      queued = false;
+      if (stopping.signal.aborted) return undefined;
+      return processInvocation(s, {
         ...invocation(fn),
         identity,
         deadline: Date.now() + timeoutMs,
         signal: stopping.signal,
-      }).catch((e: unknown) => log.error('processor invocation failed', { function: fn, err: e })),
-    );
+      }).catch((e: unknown) => log.error('processor invocation failed', { function: fn, err: e }));
+    });
     return processing;
   };
+
+  // Wake-ups from this process (API, ingest, retries) and from other processes (through the database).
+  const unsubscribe = s.wake.subscribe(() => void runProcessor('processor-wake'));
 
   const timer = (name: string, expression: string, run: () => Promise<unknown>) => {
     const schedule = parseNcrontab(expression);
@@ -80,7 +91,6 @@ export async function startLocalHost(o: LocalHostOptions): Promise<LocalHost> {
     store: s.store,
     provider: o.ingest,
     logger: s.logger.child({ function: 'ingest' }),
-    onTasksStored: (n) => queueDispatcher(o.dispatch, log).wake(n),
   });
   loops.push(
     (async () => {
@@ -97,7 +107,8 @@ export async function startLocalHost(o: LocalHostOptions): Promise<LocalHost> {
     })(),
   );
 
-  // Dispatch: each wake-up starts a processor invocation (the storage-queue trigger on Azure).
+  // Dispatch: each wake-up message starts a processor invocation (the storage-queue trigger on Azure).
+  // This host wakes its processors in process; the queue still serves whoever else sends to it.
   loops.push(
     (async () => {
       while (!stopping.signal.aborted) {
@@ -133,6 +144,7 @@ export async function startLocalHost(o: LocalHostOptions): Promise<LocalHost> {
     api,
     async stop() {
       stopping.abort();
+      unsubscribe();
       await api.close();
       await Promise.allSettled(loops);
       await processing.catch(() => undefined);

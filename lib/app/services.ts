@@ -8,6 +8,10 @@ import { builtinHandlers } from '../handlers/builtin.js';
 import type { TaskHandler } from '../handlers/handler.js';
 import { HandlerRegistry } from '../handlers/registry.js';
 import { WorkerRegistry } from '../worker-registry/registry.js';
+import { announcingStore } from '../wake/announcing-store.js';
+import { createWakeHub } from '../wake/compose.js';
+import { ensureWakeIndexes } from '../wake/database.js';
+import type { WakeHub } from '../wake/hub.js';
 import { setupTelemetry, telemetryConfigFromEnv, type TelemetryShutdown } from '../telemetry/index.js';
 
 /** Where the code runs; recorded in worker host facts and logs. */
@@ -22,6 +26,12 @@ export interface AppServices {
   store: TaskStore;
   registry: WorkerRegistry;
   handlers: HandlerRegistry;
+  /**
+   * Wake-ups (lib/wake): `store` announces every task that becomes claimable here; processors of this
+   * process and long-running workers elsewhere (through the database) hear it. A host adds its own
+   * target (the dispatch queue, asynchronous invocations) with `wake.setTarget`.
+   */
+  wake: WakeHub;
   close(): Promise<void>;
 }
 
@@ -58,17 +68,22 @@ export async function createServices(o: ServicesOptions): Promise<AppServices> {
     serverSelectionTimeoutMS: o.serverSelectionTimeoutMs ?? 5_000,
     appName: `taskmesh-${o.runtime}`,
   });
-  const store = createTaskStore(database.db, config);
+  const wake = createWakeHub(database.db, { logger });
+  const store = announcingStore(createTaskStore(database.db, config), wake);
   const registry = new WorkerRegistry(database.db);
   const handlers = new HandlerRegistry([...builtinHandlers(), ...appHandlers, ...(o.handlers ?? [])]);
   try {
     // Idempotent and cheap when the indexes exist; a cold start pays it once.
-    await Promise.all([store.ensureIndexes(), registry.ensureIndexes()]);
+    await Promise.all([store.ensureIndexes(), registry.ensureIndexes(), ensureWakeIndexes(database.db)]);
   } catch (e) {
     await database.close();
     throw e;
   }
-  return { runtime: o.runtime, config, logger, database, store, registry, handlers, close: () => database.close() };
+  const close = async () => {
+    await wake.close();
+    await database.close();
+  };
+  return { runtime: o.runtime, config, logger, database, store, registry, handlers, wake, close };
 }
 
 let shared: Promise<AppServices> | undefined;
