@@ -81,6 +81,8 @@ export async function processInvocation(
     deadline: Date | number;
     signal?: AbortSignal;
     /** A host that runs many invocations as one worker (the local runtime). */ identity?: WorkerIdentity;
+    /** Stay idle this long, listening for wake-ups, before returning (a host that runs one invocation at a time). */
+    idleLingerMs?: number;
   },
 ): Promise<WorkerSummary> {
   const logger = s.logger.child({ invocationId: inv.invocationId, function: inv.functionName });
@@ -94,6 +96,7 @@ export async function processInvocation(
     identity,
     logger,
     wake: s.wake,
+    ...(inv.idleLingerMs ? { idleLingerMs: inv.idleLingerMs } : {}),
     deadline: inv.deadline,
     ...(inv.signal ? { signal: inv.signal } : {}),
   });

@@ -59,6 +59,8 @@ export async function startLocalHost(o: LocalHostOptions): Promise<LocalHost> {
       return processInvocation(s, {
         ...invocation(fn),
         identity,
+        // Warm through a stream of work: the next wake-up is served by a worker already listening.
+        idleLingerMs: 2_000,
         deadline: Date.now() + timeoutMs,
         signal: stopping.signal,
       }).catch((e: unknown) => log.error('processor invocation failed', { function: fn, err: e }));

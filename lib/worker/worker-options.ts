@@ -43,6 +43,11 @@ export interface WorkerOptions {
   deadlineMarginMs?: number;
   /** Stop once a poll finds no work and nothing runs (one worker invocation). */
   exitWhenIdle?: boolean;
+  /**
+   * With exitWhenIdle: stay this long idle, listening for wake-ups, before stopping (default 0). A host
+   * that starts an invocation per wake-up keeps one warm through a steady stream of work.
+   */
+  idleLingerMs?: number;
   /** How long an aborted handler may take to wind down before the worker moves on (default 2 s). */
   abortGraceMs?: number;
   /** Claim at most this many tasks in all, then stop once they finish. */

@@ -48,6 +48,8 @@ export class Worker {
   private paused = false;
   /** The next idle pause: doubles after each empty claim up to PollingInterval, reset by work found. */
   private idleDelay: number;
+  /** With exitWhenIdle: when the worker last found itself idle (it stops after idleLingerMs of it). */
+  private idleSince: number | undefined;
   private readonly outcomes = Object.fromEntries(outcomeKinds.map((k) => [k, 0])) as Record<OutcomeKind, number>;
   private readonly startedAt = new Date();
   private resolveDone!: (s: WorkerSummary) => void;
@@ -253,13 +255,21 @@ export class Worker {
       if (claimed.length > 0) {
         for (const c of claimed) this.hold(c);
         this.idleDelay = this.firstIdleDelay();
+        this.idleSince = undefined;
         if (claimed.length >= limit) continue; // a full batch: there may be more, claim again at once
         await this.wakeSignal.wait(this.untilDeadline(this.idleDelay));
         continue;
       }
       if (this.o.exitWhenIdle && this.slots.held === 0) {
-        this.stop('idle');
-        break;
+        this.idleSince ??= Date.now();
+        const linger = this.idleSince + (this.o.idleLingerMs ?? 0) - Date.now();
+        if (linger <= 0) {
+          this.stop('idle');
+          break;
+        }
+        await this.wakeSignal.wait(this.untilDeadline(Math.min(linger, this.idleDelay)));
+        this.idleDelay = Math.min(s.PollingInterval, this.idleDelay * 2);
+        continue;
       }
       await this.wakeSignal.wait(this.untilDeadline(this.idleDelay));
       this.idleDelay = Math.min(s.PollingInterval, this.idleDelay * 2);
