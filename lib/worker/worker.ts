@@ -48,7 +48,10 @@ export class Worker {
   private paused = false;
   /** The next idle pause: doubles after each empty claim up to PollingInterval, reset by work found. */
   private idleDelay: number;
-  /** With exitWhenIdle: when the worker last found itself idle (it stops after idleLingerMs of it). */
+  /**
+   * Since when the last claims found the queue dry (unset while they return full batches): wake-ups are
+   * wanted then; with exitWhenIdle the worker stops after idleLingerMs of it with nothing held.
+   */
   private idleSince: number | undefined;
   private readonly outcomes = Object.fromEntries(outcomeKinds.map((k) => [k, 0])) as Record<OutcomeKind, number>;
   private readonly startedAt = new Date();
@@ -166,9 +169,10 @@ export class Worker {
         .catch((e: unknown) => this.log.warn('could not register the worker (continuing)', { error: e }));
     }
     this.heartbeat.start();
-    // A wake-up ends the idle pause at once; while every slot is busy, nobody needs to listen.
+    // A wake-up ends the idle pause at once. While the worker finds full batches, or every slot is busy,
+    // nobody needs to listen (a channel that asks the database skips its reads).
     const unsubscribe = this.o.wake?.subscribe(() => this.wakeSignal.notify(), {
-      wanted: () => !this.stopping && this.claims.wantsClaim(this.held()),
+      wanted: () => !this.stopping && this.idleSince !== undefined && this.claims.wantsClaim(this.held()),
     });
     try {
       await this.loop();
@@ -255,13 +259,16 @@ export class Worker {
       if (claimed.length > 0) {
         for (const c of claimed) this.hold(c);
         this.idleDelay = this.firstIdleDelay();
-        this.idleSince = undefined;
-        if (claimed.length >= limit) continue; // a full batch: there may be more, claim again at once
+        if (claimed.length >= limit) {
+          this.idleSince = undefined;
+          continue; // a full batch: there may be more, claim again at once
+        }
+        this.idleSince = Date.now(); // the queue ran dry: listen for wake-ups
         await this.wakeSignal.wait(this.untilDeadline(this.idleDelay));
         continue;
       }
+      this.idleSince ??= Date.now();
       if (this.o.exitWhenIdle && this.slots.held === 0) {
-        this.idleSince ??= Date.now();
         const linger = this.idleSince + (this.o.idleLingerMs ?? 0) - Date.now();
         if (linger <= 0) {
           this.stop('idle');
