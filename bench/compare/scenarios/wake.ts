@@ -261,9 +261,10 @@ async function retryDuePath(ctx: CompareContext, scenario: string): Promise<Benc
 }
 
 /**
- * The server's write limit for task-sized documents on a tasks collection with our indexes: the same
- * state change written one updateOne per document (`inFlight` at once) and as unordered bulk writes of
- * `inFlight` documents (4 at once); the better of the two, in documents/s.
+ * The server's write limit for task-sized documents on a tasks collection with our indexes: a state
+ * change (version, history entry) written one updateOne per document (`inFlight` at once), as unordered
+ * bulk writes of `inFlight` documents and as updateMany over `inFlight` ids (4 at once); the best of the
+ * three, in documents/s.
  */
 async function bareWriteLimit(ctx: CompareContext, docs: number, inFlight: number): Promise<number> {
   const client = await new MongoClient(ctx.mongoUri, { maxPoolSize: 100 }).connect();
@@ -308,8 +309,23 @@ async function bareWriteLimit(ctx: CompareContext, docs: number, inFlight: numbe
       }),
     );
     const grouped = perSecond(docs, performance.now() - t0);
-    ctx.log(`bare writes: updateOne x${inFlight} ${one} docs/s, bulkWrite of ${inFlight} x4 ${grouped} docs/s`);
-    return Math.max(one, grouped);
+    const many = change(S.Succeeded, S.Archived);
+    next = 0;
+    t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (next < all.length) {
+          const ids = all.slice(next, next + inFlight).map((d) => d._id);
+          next += ids.length;
+          await col.updateMany({ _id: { $in: ids }, status: S.Succeeded }, many.update());
+        }
+      }),
+    );
+    const setWise = perSecond(docs, performance.now() - t0);
+    ctx.log(
+      `bare writes: updateOne x${inFlight} ${one}, bulkWrite of ${inFlight} x4 ${grouped}, updateMany of ${inFlight} x4 ${setWise} docs/s`,
+    );
+    return Math.max(one, grouped, setWise);
   } finally {
     await db.dropDatabase().catch(() => undefined);
     await client.close();
