@@ -193,7 +193,8 @@ class DatabaseChannel implements WakeChannel {
 
   private async poll(): Promise<void> {
     try {
-      if (this.wanted()) await this.readNew();
+      // The starting point is taken at once, so nothing announced after the subscription is missed.
+      if (this.last === undefined || this.wanted()) await this.readNew();
     } catch (e) {
       this.warn('could not read wake-ups (polling goes on)', e);
     }
