@@ -5,7 +5,7 @@
  *   and by its own retries' backoff;
  * - `npm start` (processors run only when woken, or by the sweep at second 0 of each minute) starts
  *   tasks created through POST /api/tasks, an operator's retry, a notBefore and a backoff before
- *   the sweep could have run.
+ *   the sweep could have run, and so does a message ingested from the queue.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -125,7 +125,7 @@ describe('npm start wakes its processors in process', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('API creation, operator retry, notBefore and backoff start tasks before the sweep could run', async () => {
+  it('API creation, a queued message, operator retry, notBefore and backoff start tasks before the sweep could run', async () => {
     const ports = { db: await freePort(), azurite: await freePort(), api: await freePort() };
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -169,6 +169,10 @@ describe('npm start wakes its processors in process', () => {
         return ok(d) ? d : undefined;
       }, what);
     const succeeded = (d: Detail) => d.statusName === 'Succeeded';
+    const listIds = async () =>
+      ((await (await fetch(`${api}/tasks?limit=100`, { headers })).json()) as { items: { id: string }[] }).items.map(
+        (t) => t.id,
+      );
     /** The sweep runs at second 0 of each minute: a claim before the next one after `since` was a wake-up's. */
     const nextSweep = (since: number) => Math.ceil((since + 1) / 60_000) * 60_000;
     const lastClaim = (d: Detail) =>
@@ -184,6 +188,21 @@ describe('npm start wakes its processors in process', () => {
     let since = await awayFromSweep();
     const created = await create({ type: 'echo', payload: { via: 'api' } });
     expect(lastClaim(await ran(created, succeeded, 'the created task'))).toBeLessThan(nextSweep(since));
+
+    // A message through the ingest queue (Azurite): ingest stores it and wakes the processor in process.
+    since = await awayFromSweep();
+    const before = await listIds();
+    const sent = await fetch(`${api}/messages`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ body: JSON.stringify({ type: 'echo', payload: { via: 'queue' } }) }),
+    });
+    expect(sent.status).toBeLessThan(300);
+    const ingested = await waitFor(
+      async () => (await listIds()).find((id) => !before.includes(id)),
+      'the ingested task',
+    );
+    expect(lastClaim(await ran(ingested, succeeded, 'the ingested task'))).toBeLessThan(nextSweep(since));
 
     since = await awayFromSweep();
     const backoff = await create({ type: 'fail', payload: { times: 1 } });
