@@ -28,6 +28,9 @@ class AnnouncingStore implements api.TaskStore {
     return this.wake.announce(at && at.getTime() > Date.now() ? { count, at } : { count }).catch(() => undefined);
   }
 
+  get deadLetters(): api.TaskStore['deadLetters'] {
+    return this.s.deadLetters;
+  }
   ensureIndexes(): Promise<void> {
     return this.s.ensureIndexes();
   }

@@ -10,6 +10,7 @@ import { createTaskStore } from '../store/create.js';
 import { announcingStore } from '../wake/announcing-store.js';
 import { createWakeHub } from '../wake/compose.js';
 import { ensureWakeIndexes } from '../wake/database.js';
+import { taskDeadLettersFor } from '../dead-letters/index.js';
 import { resolveWorkerIdentity } from './identity.js';
 import { WorkerRegistry } from '../worker-registry/registry.js';
 import { installShutdownHandlers } from './shutdown.js';
@@ -82,6 +83,8 @@ export async function runWorkerProcess(o: WorkerProcessOptions): Promise<WorkerS
     log.warn('could not declare indexes now (continuing; the next start tries again)', { error: e });
   }
 
+  const deadLetters = taskDeadLettersFor(config, store, logger);
+  const hooks = deadLetters ? deadLetters.workerHooks(o.hooks) : o.hooks;
   const worker = new Worker({
     store,
     registry,
@@ -91,7 +94,7 @@ export async function runWorkerProcess(o: WorkerProcessOptions): Promise<WorkerS
     logger,
     policy,
     wake,
-    ...(o.hooks ? { hooks: o.hooks } : {}),
+    ...(hooks ? { hooks } : {}),
   });
   const removeHandlers = installShutdownHandlers(worker, { logger: log });
   let loop: ReclaimerLoop | undefined;
@@ -100,8 +103,10 @@ export async function runWorkerProcess(o: WorkerProcessOptions): Promise<WorkerS
       db: database.db,
       store,
       config,
+      handlers: o.handlers,
       logger,
       by: worker.id,
+      ...(deadLetters ? { deadLetters } : {}),
       ...(typeof o.reclaimer === 'object' && o.reclaimer.everyMs ? { everyMs: o.reclaimer.everyMs } : {}),
     });
   }
@@ -113,6 +118,7 @@ export async function runWorkerProcess(o: WorkerProcessOptions): Promise<WorkerS
   } finally {
     removeHandlers();
     await loop?.stop();
+    await deadLetters?.close();
     await wake.close().catch(() => undefined);
     identity.release();
     await database.close().catch(() => undefined);

@@ -3,6 +3,7 @@ import type { OutgoingMessage } from '../../queues/provider.js';
 import { json, parseBody } from '../http.js';
 import { HttpProblem } from '../problem.js';
 import type { Route } from '../route.js';
+import { refuseUnknownType } from './tasks.js';
 
 const MAX_MESSAGE_BYTES = 256 * 1024;
 
@@ -39,6 +40,8 @@ export const messageRoutes: Route[] = [
           'This host does not send messages to a queue; create tasks with POST /tasks.',
         );
       const m = parseBody(req, messageBody, { maxBytes: options.maxBodyBytes });
+      const type = typeOf(m.body);
+      if (type !== undefined) refuseUnknownType(ctx, type);
       const message: OutgoingMessage = {
         body: m.body,
         ...(m.properties ? { properties: m.properties } : {}),
@@ -51,3 +54,14 @@ export const messageRoutes: Route[] = [
     },
   },
 ];
+
+/** The "type" of a contract message body, when it has one (bare payloads are typed at ingest, by property or default). */
+function typeOf(body: string): string | undefined {
+  try {
+    const doc = JSON.parse(body) as unknown;
+    const t = doc && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>).type : undefined;
+    return typeof t === 'string' ? t : undefined;
+  } catch {
+    return undefined;
+  }
+}
