@@ -3,7 +3,8 @@
  * translate their trigger's input into one of these calls.
  */
 import { createIngestPipeline } from '../ingest/index.js';
-import type { PushedMessage, PushResult, PullUntilResult } from '../ingest/index.js';
+import type { IngestPipeline, PushedMessage, PushResult, PullUntilResult } from '../ingest/index.js';
+import type { Logger } from '../log/logger.js';
 import { abandonPushed, settlePushed, type PushSettlement, type PushSettler } from '../ingest/push.js';
 import type { QueueProvider } from '../queues/provider.js';
 import { runReclaimer } from '../reclaimer/reclaimer.js';
@@ -18,6 +19,9 @@ import type { TaskDeadLetters } from '../dead-letters/index.js';
 import { createQueueProvider } from '../queues/factory.js';
 import type { OutgoingMessage } from '../queues/provider.js';
 import type { AppServices } from './services.js';
+import { noDispatch, type Dispatcher } from './dispatch.js';
+import { logTaskBacklog } from '../telemetry/metrics.js';
+import { errorMessage } from '../errors/message.js';
 
 export interface InvocationInfo {
   /** The host's invocation id (logged with everything the invocation does). */
@@ -30,8 +34,28 @@ export interface InvocationInfo {
 /*
  * Stored tasks wake processors through the services' store (lib/wake/announcing-store.ts): in this
  * process, in long-running workers, and through the host's target on s.wake (the dispatch queue,
- * asynchronous invocations).
+ * asynchronous invocations). The hosts pass no dispatcher here; `dispatch` stays for callers that want
+ * one more wake-up per stored batch.
  */
+
+/**
+ * The ingest pipeline of every host and door (pushed batches, timer pulls, npm start, the subscriber),
+ * composed here and nowhere else: one place decides which task types ingest accepts.
+ */
+export function ingestPipelineFor(
+  s: AppServices,
+  o: { provider?: QueueProvider; logger: Logger; dispatch?: Dispatcher },
+): IngestPipeline {
+  const dispatch = o.dispatch ?? noDispatch;
+  return createIngestPipeline(s.config, {
+    store: s.store,
+    // Task types ingest accepts: the handlers' (and Ingest:KnownTaskTypes), one rule for every host.
+    knownTaskTypes: s.taskTypes.acceptList(),
+    logger: o.logger,
+    onTasksStored: (n) => dispatch.wake(n),
+    ...(o.provider ? { provider: o.provider } : {}),
+  });
+}
 
 /** Messages a platform already received (Service Bus trigger). Invalid ones are recorded and reported; a store failure throws so the platform redelivers. */
 export async function ingestPushedMessages(
@@ -39,14 +63,10 @@ export async function ingestPushedMessages(
   messages: readonly PushedMessage[],
   source: { provider: string; queue: string },
   inv: InvocationInfo,
+  dispatch: Dispatcher = noDispatch,
 ): Promise<PushResult> {
   const logger = s.logger.child({ invocationId: inv.invocationId, function: inv.functionName });
-  const pipeline = createIngestPipeline(s.config, {
-    store: s.store,
-    knownTaskTypes: s.taskTypes.acceptList(),
-    logger,
-  });
-  const result = await pipeline.ingestPushed(messages, source);
+  const result = await ingestPipelineFor(s, { logger, dispatch }).ingestPushed(messages, source);
   logger.info('ingested pushed messages', {
     received: messages.length,
     stored: result.stored,
@@ -67,11 +87,12 @@ export async function ingestAndSettlePushed(
   source: { provider: string; queue: string },
   inv: InvocationInfo,
   settler: PushSettler,
+  dispatch: Dispatcher = noDispatch,
 ): Promise<PushResult & { settlement: PushSettlement }> {
   const logger = s.logger.child({ invocationId: inv.invocationId, function: inv.functionName });
   let result: PushResult;
   try {
-    result = await ingestPushedMessages(s, messages, source, inv);
+    result = await ingestPushedMessages(s, messages, source, inv, dispatch);
   } catch (e) {
     const settlement = await abandonPushed(messages, settler);
     logger.warn('ingest failed; the batch was abandoned for redelivery', { ...settlement });
@@ -90,18 +111,14 @@ export async function pullIngest(
   s: AppServices,
   provider: QueueProvider,
   inv: InvocationInfo & { deadline: Date | number; signal?: AbortSignal },
+  dispatch: Dispatcher = noDispatch,
 ): Promise<PullUntilResult> {
   const logger = s.logger.child({
     invocationId: inv.invocationId,
     function: inv.functionName,
     queue: provider.queueName,
   });
-  const pipeline = createIngestPipeline(s.config, {
-    store: s.store,
-    provider,
-    knownTaskTypes: s.taskTypes.acceptList(),
-    logger,
-  });
+  const pipeline = ingestPipelineFor(s, { provider, logger, dispatch });
   const result = await pipeline.pullUntil({ deadline: inv.deadline, ...(inv.signal ? { signal: inv.signal } : {}) });
   logger.info('pulled ingest queue', { ...result });
   return result;
@@ -128,6 +145,7 @@ export async function processInvocation(
     registry: s.registry,
     identity,
     logger,
+    // Woken at once by tasks that become claimable (lib/wake), in this process or elsewhere.
     wake: s.wake,
     ...(inv.idleLingerMs ? { idleLingerMs: inv.idleLingerMs } : {}),
     deadline: inv.deadline,
@@ -138,7 +156,11 @@ export async function processInvocation(
   return summary;
 }
 
-/** One reclaimer pass. */
+/**
+ * One reclaimer pass. It also logs the task backlog (the oldest runnable task's age): every host runs
+ * this timer, and on hosts whose metrics reach no backend (Function Compute) the log line is what the
+ * backlog alert and dashboard read.
+ */
 export async function reclaimInvocation(s: AppServices, inv: InvocationInfo): Promise<ReclaimerSummary> {
   const logger = s.logger.child({ invocationId: inv.invocationId, function: inv.functionName });
   const summary = await runReclaimer({
@@ -154,6 +176,11 @@ export async function reclaimInvocation(s: AppServices, inv: InvocationInfo): Pr
     ...summary,
     tasks: { ...summary.tasks, taskIds: summary.tasks.taskIds.length },
   });
+  try {
+    logTaskBacklog(logger, await s.store.stats());
+  } catch (e) {
+    logger.warn('task backlog not read', { error: errorMessage(e) });
+  }
   return summary;
 }
 

@@ -6,10 +6,10 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createAdminServer, type AdminServer } from '../admin/node-http.js';
-import { createIngestPipeline } from '../ingest/index.js';
 import type { QueueProvider } from '../queues/provider.js';
 import { schedules } from './catalog.js';
-import { adminRouterFor, processInvocation, reclaimInvocation } from './invocations.js';
+import { fromProviders, observeHostSignals } from './host-queues.js';
+import { adminRouterFor, ingestPipelineFor, processInvocation, reclaimInvocation } from './invocations.js';
 import { parseNcrontab } from './ncrontab.js';
 import { resolveWorkerIdentity } from '../worker/identity.js';
 import type { AppServices } from './services.js';
@@ -89,10 +89,8 @@ export async function startLocalHost(o: LocalHostOptions): Promise<LocalHost> {
   };
 
   // Ingest: what a queue trigger does, as a pull loop (one batch after another; the provider long-polls).
-  const pipeline = createIngestPipeline(s.config, {
-    store: s.store,
+  const pipeline = ingestPipelineFor(s, {
     provider: o.ingest,
-    knownTaskTypes: s.taskTypes.acceptList(),
     logger: s.logger.child({ function: 'ingest' }),
   });
   loops.push(
@@ -131,11 +129,13 @@ export async function startLocalHost(o: LocalHostOptions): Promise<LocalHost> {
   timer('processor-sweep', schedules.processorSweep, () => runProcessor('processor-sweep'));
   timer('reclaimer', schedules.reclaimer, () => reclaimInvocation(s, invocation('reclaimer')));
 
+  const queues = fromProviders(o.ingest, o.dispatch);
   const router = adminRouterFor(s, {
-    queues: [o.ingest, o.dispatch],
-    enqueue: async (m) => ({ messageId: (await o.ingest.send(m)).id }),
+    queues: queues.all,
+    ...(queues.enqueue ? { enqueue: queues.enqueue } : {}),
     router: { auth: 'key', basePath: '/api' },
   });
+  const stopObserving = observeHostSignals(s, queues.all);
   const api = await createAdminServer(router, {
     port: o.port ?? 7071,
     host: o.host ?? '127.0.0.1',
@@ -148,6 +148,7 @@ export async function startLocalHost(o: LocalHostOptions): Promise<LocalHost> {
     async stop() {
       stopping.abort();
       unsubscribe();
+      stopObserving();
       await api.close();
       await Promise.allSettled(loops);
       await processing.catch(() => undefined);
