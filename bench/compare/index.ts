@@ -16,6 +16,7 @@ import type { CompareContext, ScenarioOutput } from './scenarios/common.js';
 import { enqueueScenarios } from './scenarios/enqueue.js';
 import { throughputInProcess, throughputProcesses } from './scenarios/throughput.js';
 import { latencyScenario } from './scenarios/latency.js';
+import { wakeScenarios } from './scenarios/wake.js';
 import { recoveryScenario } from './scenarios/recovery.js';
 import { batchScenario } from './scenarios/batch.js';
 import { memoryScenario } from './scenarios/memory.js';
@@ -33,6 +34,7 @@ const scenarioRunners: Record<ScenarioName, (ctx: CompareContext) => Promise<Sce
   throughput: throughputInProcess,
   processes: throughputProcesses,
   latency: latencyScenario,
+  wake: wakeScenarios,
   recovery: recoveryScenario,
   batch: batchScenario,
   memory: memoryScenario,
@@ -72,7 +74,16 @@ export async function benchCompare(
   const baselines: Record<string, string> = {};
   log('warming up the Mongo server (each Mongo-based system runs its own workload first, unmeasured)');
   await warmUpMongo(ctx);
-  const order: ScenarioName[] = ['enqueue', 'throughput', 'processes', 'latency', 'recovery', 'batch', 'memory'];
+  const order: ScenarioName[] = [
+    'enqueue',
+    'throughput',
+    'processes',
+    'latency',
+    'wake',
+    'recovery',
+    'batch',
+    'memory',
+  ];
   for (const name of order) {
     if (!sizes.scenarios.includes(name)) continue;
     const t0 = performance.now();

@@ -23,7 +23,16 @@ function envList(name: string, fallback: readonly string[], env: NodeJS.ProcessE
     .filter(Boolean);
 }
 
-export const scenarioNames = ['enqueue', 'throughput', 'processes', 'latency', 'recovery', 'memory', 'batch'] as const;
+export const scenarioNames = [
+  'enqueue',
+  'throughput',
+  'processes',
+  'latency',
+  'wake',
+  'recovery',
+  'memory',
+  'batch',
+] as const;
 export type ScenarioName = (typeof scenarioNames)[number];
 
 export interface CompareSizes {

@@ -3,7 +3,9 @@
  * worker process runs it (registry record, reclaimer loop in the same process).
  * Settings: BatchSize = Concurrency (unless `batchSize` says otherwise), PollingInterval = pollMs,
  * HeartbeatInterval = lease.refreshMs, HeartbeatTimeout = lease.timeoutMs, reclaimer every lease.checkMs,
- * RetryBaseDelay 0 (a reclaimed task is due at once, as in the other systems).
+ * RetryBaseDelay 0 (a reclaimed task is due at once, as in the other systems). Composed with wake-ups as a
+ * worker process is (lib/wake): enqueues announce, the worker listens in process and, from another
+ * process, through the database.
  */
 import { MongoClient, type Db } from 'mongodb';
 import { z } from 'zod';
@@ -15,6 +17,8 @@ import { JobTaskStatus as S } from '../../lib/tasks/status.js';
 import { defineHandler, HandlerRegistry } from '../../lib/handlers/index.js';
 import { createWorker, type Worker } from '../../lib/worker/index.js';
 import { WorkerRegistry } from '../../lib/worker-registry/index.js';
+import type { TaskStore } from '../../lib/store/task-store.js';
+import { announcingStore, createWakeHub, ensureWakeIndexes, type WakeHub } from '../../lib/wake/index.js';
 import type { AdapterConfig, QueueAdapter, StartWorkerOptions } from './types.js';
 
 export const TASK_TYPE = 'bench.noop';
@@ -60,11 +64,15 @@ export class TaskmeshAdapter implements QueueAdapter {
   private client: MongoClient | undefined;
   private db: Db | undefined;
   private store: MongoTaskStore | undefined;
+  private announcing: TaskStore | undefined;
+  private hub: WakeHub | undefined;
   private readonly workers: { worker: Worker; reclaimer: ReclaimerLoop }[] = [];
   private readonly stopAll = new AbortController();
   /** Commands sent, by name, while `counting` (only with `monitorCommands`). */
   readonly commands = new Map<string, number>();
   counting = false;
+  /** Documents inserted, updated or deleted while `counting` (only with `monitorCommands`). */
+  docsWritten = 0;
 
   constructor(
     private readonly c: AdapterConfig,
@@ -81,11 +89,17 @@ export class TaskmeshAdapter implements QueueAdapter {
     this.client.on('commandStarted', (e) => {
       if (this.counting) this.commands.set(e.commandName, (this.commands.get(e.commandName) ?? 0) + 1);
     });
+    this.client.on('commandSucceeded', (e) => {
+      if (this.counting) this.docsWritten += documentsWritten(e.commandName, e.reply);
+    });
     await this.client.connect();
     this.db = this.client.db(taskmeshDbName(this.c.ns));
     this.store = new MongoTaskStore(this.db, taskStoreOptions(taskmeshConfig(this.c, 1)));
+    this.hub = createWakeHub(this.db, {});
+    this.announcing = announcingStore(this.store, this.hub);
     await this.store.ensureIndexes();
     await new WorkerRegistry(this.db).ensureIndexes();
+    await ensureWakeIndexes(this.db);
   }
 
   private get s(): MongoTaskStore {
@@ -94,17 +108,17 @@ export class TaskmeshAdapter implements QueueAdapter {
   }
 
   async enqueueOne(n: number): Promise<void> {
-    await this.s.ingest([{ type: TASK_TYPE, payload: { n } }]);
+    await this.announcing!.ingest([{ type: TASK_TYPE, payload: { n } }]);
   }
 
   async enqueueBulk(ns: readonly number[]): Promise<void> {
-    await this.s.ingest(ns.map((n) => ({ type: TASK_TYPE, payload: { n } })));
+    await this.announcing!.ingest(ns.map((n) => ({ type: TASK_TYPE, payload: { n } })));
   }
 
   async startWorker(o: StartWorkerOptions): Promise<void> {
     const db = this.db!;
     const config = taskmeshConfig(this.c, o.concurrency);
-    const store = createTaskStore(db, config);
+    const store = announcingStore(createTaskStore(db, config), this.hub!);
     const registry = new WorkerRegistry(db);
     const byTask = new Map<string, number>();
     const stopAll = this.stopAll.signal;
@@ -124,6 +138,7 @@ export class TaskmeshAdapter implements QueueAdapter {
       registry,
       handlers,
       settings: config.Worker,
+      wake: this.hub!,
       hooks: {
         onTaskFinished: (out) => {
           const n = byTask.get(out.taskId);
@@ -154,6 +169,7 @@ export class TaskmeshAdapter implements QueueAdapter {
 
   async teardown(opts: { drop?: boolean } = {}): Promise<void> {
     await this.stop();
+    await this.hub?.close();
     if (opts.drop) await this.db?.dropDatabase().catch(() => undefined);
     await this.client?.close();
     this.client = undefined;
@@ -164,6 +180,15 @@ export class TaskmeshAdapter implements QueueAdapter {
     if (!this.db) throw new Error('taskmesh adapter: setup() first');
     return this.db;
   }
+}
+
+/** Documents a write command wrote, from its reply (0 for reads). */
+export function documentsWritten(command: string, reply: unknown): number {
+  const r = (reply ?? {}) as { n?: unknown; nModified?: unknown; lastErrorObject?: { n?: unknown } };
+  if (command === 'insert' || command === 'delete') return typeof r.n === 'number' ? r.n : 0;
+  if (command === 'update') return typeof r.nModified === 'number' ? r.nModified : typeof r.n === 'number' ? r.n : 0;
+  if (command === 'findAndModify') return typeof r.lastErrorObject?.n === 'number' ? r.lastErrorObject.n : 0;
+  return 0;
 }
 
 export const createTaskmeshAdapter = (c: AdapterConfig): QueueAdapter => new TaskmeshAdapter(c);

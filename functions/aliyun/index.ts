@@ -15,7 +15,7 @@ import {
 } from '../../lib/app/invocations.js';
 import { sharedServices, type AppServices } from '../../lib/app/services.js';
 import { sharedHostQueues, type HostQueues } from '../../lib/app/host-queues.js';
-import { noDispatch, type Dispatcher } from '../../lib/app/dispatch.js';
+import { dispatchTarget, noDispatch, type Dispatcher } from '../../lib/app/dispatch.js';
 import { createQueueProvider } from '../../lib/queues/factory.js';
 import type { MnsCredentials } from '../../lib/queues/mns/credentials.js';
 import {
@@ -28,8 +28,15 @@ import {
   type HttpResult,
 } from './event.js';
 
-function services(): Promise<AppServices> {
-  return sharedServices({ runtime: 'function-compute', serverSelectionTimeoutMs: 5_000 });
+/**
+ * The process-wide services. Every task that becomes claimable during this invocation also wakes
+ * processors by asynchronous invocation, signed with this invocation's credentials (they rotate).
+ */
+async function services(ctx: FcContext): Promise<AppServices> {
+  const s = await sharedServices({ runtime: 'function-compute', serverSelectionTimeoutMs: 5_000 });
+  const d = dispatcherFor(s, ctx);
+  s.wake.setTarget('dispatch', d === noDispatch ? undefined : dispatchTarget(d));
+  return s;
 }
 
 function info(ctx: FcContext): InvocationInfo {
@@ -73,7 +80,7 @@ export async function puller(event: unknown, context: unknown) {
   const startedAt = Date.now();
   const ctx = fcContextSchema.parse(context);
   timerEventSchema.parse(eventJson(event));
-  const s = await services();
+  const s = await services(ctx);
   const credentials = credentialsOf(ctx);
   const provider = await createQueueProvider(s.config, {
     provider: 'mns',
@@ -85,12 +92,7 @@ export async function puller(event: unknown, context: unknown) {
       await provider.ensureQueues();
       queuesEnsured = true;
     }
-    return await pullIngest(
-      s,
-      provider,
-      { ...info(ctx), deadline: invocationDeadline(startedAt, fcTimeoutMs(ctx)) },
-      dispatcherFor(s, ctx),
-    );
+    return await pullIngest(s, provider, { ...info(ctx), deadline: invocationDeadline(startedAt, fcTimeoutMs(ctx)) });
   } finally {
     await provider.close();
   }
@@ -101,7 +103,7 @@ async function workerInvocation(event: unknown, context: unknown, checkEvent: (j
   const startedAt = Date.now();
   const ctx = fcContextSchema.parse(context);
   checkEvent(eventJson(event));
-  return processInvocation(await services(), {
+  return processInvocation(await services(ctx), {
     ...info(ctx),
     deadline: invocationDeadline(startedAt, fcTimeoutMs(ctx)),
   });
@@ -135,7 +137,7 @@ function hostQueues(s: AppServices, ctx: FcContext): Promise<HostQueues> {
 export async function reclaimer(event: unknown, context: unknown) {
   const ctx = fcContextSchema.parse(context);
   timerEventSchema.parse(eventJson(event));
-  const s = await services();
+  const s = await services(ctx);
   await hostQueues(s, ctx);
   return reclaimInvocation(s, info(ctx));
 }
@@ -146,7 +148,7 @@ let adminRouter: { queues: HostQueues; router: ReturnType<typeof adminRouterFor>
 export async function admin(event: unknown, context: unknown): Promise<HttpResult> {
   const ctx = fcContextSchema.parse(context);
   const e = httpEventSchema.parse(eventJson(event));
-  const s = await services();
+  const s = await services(ctx);
   const queues = await hostQueues(s, ctx);
   if (adminRouter?.queues !== queues) {
     const router = adminRouterFor(s, {

@@ -6,7 +6,6 @@ import { azureFunction, isFunctionConfigured, sessionsEnabled } from '../../lib/
 import type { PushedMessage, PushResult } from '../../lib/ingest/index.js';
 import { abandonPushed, type PushSettlement } from '../../lib/ingest/push.js';
 import type { AppServices } from '../../lib/app/services.js';
-import { dispatcher } from './dispatch.js';
 import { invocationInfo, services } from './services.js';
 import { fromSdkBinding } from './settlement.js';
 
@@ -52,13 +51,7 @@ async function ingestBatch(
   if (Array.isArray(input)) {
     const s = await services();
     const source = { provider: 'service-bus', queue: queue(s) };
-    return ingestPushedMessages(
-      s,
-      toPushedMessages(input, context),
-      source,
-      invocationInfo(context),
-      await dispatcher(s),
-    );
+    return ingestPushedMessages(s, toPushedMessages(input, context), source, invocationInfo(context));
   }
   const { messages, settler } = fromSdkBinding(input, context);
   let s: AppServices;
@@ -70,7 +63,7 @@ async function ingestBatch(
     throw e;
   }
   const source = { provider: 'service-bus', queue: queue(s) };
-  return ingestAndSettlePushed(s, messages, source, invocationInfo(context), settler, await dispatcher(s));
+  return ingestAndSettlePushed(s, messages, source, invocationInfo(context), settler);
 }
 
 /** Service Bus queue trigger. */

@@ -50,27 +50,42 @@ export class FcInvoker {
     );
   }
 
-  /** Queues one asynchronous invocation; resolves once Function Compute accepted it (202). */
-  async invokeAsync(payload: unknown): Promise<{ requestId?: string; statusCode?: number }> {
+  /**
+   * Queues one asynchronous invocation; resolves once Function Compute accepted it (202). `delaySeconds`
+   * (1-3600) defers it with the documented `x-fc-async-delay` header.
+   */
+  async invokeAsync(
+    payload: unknown,
+    opts: { delaySeconds?: number } = {},
+  ): Promise<{ requestId?: string; statusCode?: number }> {
     const body = Readable.from([Buffer.from(JSON.stringify(payload))]);
+    const delay = opts.delaySeconds ? { commonHeaders: { 'x-fc-async-delay': String(opts.delaySeconds) } } : {};
     const res = await this.client.invokeFunctionWithOptions(
       this.o.functionName,
       new InvokeFunctionRequest({ body }),
-      new InvokeFunctionHeaders({ xFcInvocationType: 'Async' }),
+      new InvokeFunctionHeaders({ xFcInvocationType: 'Async', ...delay }),
       new RuntimeOptions({ connectTimeout: 5_000, readTimeout: 10_000 }),
     );
     return { requestId: res.headers?.['x-fc-request-id'], statusCode: res.statusCode };
   }
 }
 
+/** The longest deferral of an asynchronous invocation (`x-fc-async-delay`). */
+const MAX_ASYNC_DELAY_SECONDS = 3_600;
+
 /** Function Compute's dispatcher: `fanOut` async processor invocations per stored batch. */
 export function fcDispatcher(invoker: FcInvoker, fanOut: number, logger: Logger): Dispatcher {
   return {
-    async wake(stored) {
+    async wake(stored, at) {
       if (stored <= 0 || fanOut <= 0) return;
+      // A later wake-up is a deferred invocation (whole seconds, rounded up: never early); beyond FC's
+      // 3600 s limit it is left to the sweep.
+      const delaySeconds = at ? Math.max(0, Math.ceil((at.getTime() - Date.now()) / 1000)) : 0;
+      if (delaySeconds > MAX_ASYNC_DELAY_SECONDS) return;
       const n = Math.min(fanOut, stored);
-      const body: WakeUp = { kind: 'wake', stored, at: new Date().toISOString() };
-      const results = await Promise.allSettled(Array.from({ length: n }, () => invoker.invokeAsync(body)));
+      const body: WakeUp = { kind: 'wake', stored, at: (at ?? new Date()).toISOString() };
+      const opts = delaySeconds > 0 ? { delaySeconds } : {};
+      const results = await Promise.allSettled(Array.from({ length: n }, () => invoker.invokeAsync(body, opts)));
       const failed = results.filter((r) => r.status === 'rejected');
       if (failed.length)
         logger.warn('processor fan-out failed for some invocations; the sweep will pick the tasks up', {

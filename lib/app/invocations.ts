@@ -31,6 +31,13 @@ export interface InvocationInfo {
   instanceId?: string;
 }
 
+/*
+ * Stored tasks wake processors through the services' store (lib/wake/announcing-store.ts): in this
+ * process, in long-running workers, and through the host's target on s.wake (the dispatch queue,
+ * asynchronous invocations). The hosts pass no dispatcher here; `dispatch` stays for callers that want
+ * one more wake-up per stored batch.
+ */
+
 /**
  * The ingest pipeline of every host and door (pushed batches, timer pulls, npm start, the subscriber),
  * composed here and nowhere else: one place decides which task types ingest accepts.
@@ -124,6 +131,8 @@ export async function processInvocation(
     deadline: Date | number;
     signal?: AbortSignal;
     /** A host that runs many invocations as one worker (the local runtime). */ identity?: WorkerIdentity;
+    /** Stay idle this long, listening for wake-ups, before returning (a host that runs one invocation at a time). */
+    idleLingerMs?: number;
   },
 ): Promise<WorkerSummary> {
   const logger = s.logger.child({ invocationId: inv.invocationId, function: inv.functionName });
@@ -136,6 +145,9 @@ export async function processInvocation(
     registry: s.registry,
     identity,
     logger,
+    // Woken at once by tasks that become claimable (lib/wake), in this process or elsewhere.
+    wake: s.wake,
+    ...(inv.idleLingerMs ? { idleLingerMs: inv.idleLingerMs } : {}),
     deadline: inv.deadline,
     ...(inv.signal ? { signal: inv.signal } : {}),
     ...(s.deadLetters ? { hooks: s.deadLetters.workerHooks() } : {}),

@@ -8,7 +8,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createAdminServer, type AdminServer } from '../admin/node-http.js';
 import type { QueueProvider } from '../queues/provider.js';
 import { schedules } from './catalog.js';
-import { queueDispatcher } from './dispatch.js';
 import { fromProviders, observeHostSignals } from './host-queues.js';
 import { adminRouterFor, ingestPipelineFor, processInvocation, reclaimInvocation } from './invocations.js';
 import { parseNcrontab } from './ncrontab.js';
@@ -44,19 +43,33 @@ export async function startLocalHost(o: LocalHostOptions): Promise<LocalHost> {
     ...(s.config.Worker.StateDirectory ? { stateDirectory: s.config.Worker.StateDirectory } : {}),
   });
 
-  /** One processor invocation at a time: a second wake-up during one is served by the next. */
+  /**
+   * One processor invocation at a time, like one instance of the processor function. A wake-up while
+   * one runs reaches its worker directly (it subscribes to s.wake) and asks for one more invocation
+   * after it, so a wake-up that came as the worker was finding nothing left is not lost.
+   */
   let processing: Promise<unknown> = Promise.resolve();
+  let queued = false;
   const runProcessor = (fn: string) => {
-    processing = processing.then(() =>
-      processInvocation(s, {
+    if (queued) return processing;
+    queued = true;
+    processing = processing.then(() => {
+      queued = false;
+      if (stopping.signal.aborted) return undefined;
+      return processInvocation(s, {
         ...invocation(fn),
         identity,
+        // Warm through a stream of work: the next wake-up is served by a worker already listening.
+        idleLingerMs: 2_000,
         deadline: Date.now() + timeoutMs,
         signal: stopping.signal,
-      }).catch((e: unknown) => log.error('processor invocation failed', { function: fn, err: e })),
-    );
+      }).catch((e: unknown) => log.error('processor invocation failed', { function: fn, err: e }));
+    });
     return processing;
   };
+
+  // Wake-ups from this process (API, ingest, retries) and from other processes (through the database).
+  const unsubscribe = s.wake.subscribe(() => void runProcessor('processor-wake'));
 
   const timer = (name: string, expression: string, run: () => Promise<unknown>) => {
     const schedule = parseNcrontab(expression);
@@ -79,7 +92,6 @@ export async function startLocalHost(o: LocalHostOptions): Promise<LocalHost> {
   const pipeline = ingestPipelineFor(s, {
     provider: o.ingest,
     logger: s.logger.child({ function: 'ingest' }),
-    dispatch: queueDispatcher(o.dispatch, log),
   });
   loops.push(
     (async () => {
@@ -96,7 +108,8 @@ export async function startLocalHost(o: LocalHostOptions): Promise<LocalHost> {
     })(),
   );
 
-  // Dispatch: each wake-up starts a processor invocation (the storage-queue trigger on Azure).
+  // Dispatch: each wake-up message starts a processor invocation (the storage-queue trigger on Azure).
+  // This host wakes its processors in process; the queue still serves whoever else sends to it.
   loops.push(
     (async () => {
       while (!stopping.signal.aborted) {
@@ -134,6 +147,7 @@ export async function startLocalHost(o: LocalHostOptions): Promise<LocalHost> {
     api,
     async stop() {
       stopping.abort();
+      unsubscribe();
       stopObserving();
       await api.close();
       await Promise.allSettled(loops);

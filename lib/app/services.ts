@@ -9,6 +9,10 @@ import { taskTypeRule, type TaskTypeRule } from '../handlers/known-types.js';
 import { loadHandlers } from '../handlers/load.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
 import { WorkerRegistry } from '../worker-registry/registry.js';
+import { announcingStore } from '../wake/announcing-store.js';
+import { createWakeHub } from '../wake/compose.js';
+import { ensureWakeIndexes } from '../wake/database.js';
+import type { WakeHub } from '../wake/hub.js';
 import { taskDeadLettersFor, type TaskDeadLetters } from '../dead-letters/index.js';
 import { setupTelemetry, telemetryConfigFromEnv, type TelemetryShutdown } from '../telemetry/index.js';
 
@@ -24,6 +28,12 @@ export interface AppServices {
   store: TaskStore;
   registry: WorkerRegistry;
   handlers: HandlerRegistry;
+  /**
+   * Wake-ups (lib/wake): `store` announces every task that becomes claimable here; processors of this
+   * process and long-running workers elsewhere (through the database) hear it. A host adds its own
+   * target (the dispatch queue, asynchronous invocations) with `wake.setTarget`.
+   */
+  wake: WakeHub;
   /** Failed tasks' dead letters (DeadLetter:Queue); undefined when off. */
   deadLetters?: TaskDeadLetters;
   /** Which task types the doors accept (handlers' types, Handlers:ExtraTypes, Handlers:AllowUnknownTypes). */
@@ -58,11 +68,12 @@ export async function createServices(o: ServicesOptions): Promise<AppServices> {
     serverSelectionTimeoutMS: o.serverSelectionTimeoutMs ?? 5_000,
     appName: `taskmesh-${o.runtime}`,
   });
-  const store = createTaskStore(database.db, config);
+  const wake = createWakeHub(database.db, { logger });
+  const store = announcingStore(createTaskStore(database.db, config), wake);
   const registry = new WorkerRegistry(database.db);
   try {
     // Idempotent and cheap when the indexes exist; a cold start pays it once.
-    await Promise.all([store.ensureIndexes(), registry.ensureIndexes()]);
+    await Promise.all([store.ensureIndexes(), registry.ensureIndexes(), ensureWakeIndexes(database.db)]);
   } catch (e) {
     await database.close();
     await handlers.close();
@@ -77,11 +88,13 @@ export async function createServices(o: ServicesOptions): Promise<AppServices> {
     store,
     registry,
     handlers,
+    wake,
     ...(deadLetters ? { deadLetters } : {}),
     taskTypes: taskTypeRule(handlers, config.Handlers),
     close: async () => {
       await deadLetters?.close();
       await handlers.close();
+      await wake.close();
       await database.close();
     },
   };

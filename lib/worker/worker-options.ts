@@ -3,6 +3,7 @@ import type { StorePolicy, ResilienceOptions } from '../db/resilience.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
 import type { Logger } from '../log/logger.js';
 import type { TaskStore } from '../store/task-store.js';
+import type { WakeSource } from '../wake/wake-up.js';
 import type { WorkerRegistry } from '../worker-registry/registry.js';
 import type { WorkerIdentity } from './identity.js';
 import type { OutcomeKind, TaskOutcome } from './outcome.js';
@@ -31,12 +32,22 @@ export interface WorkerOptions {
   policy?: StorePolicy;
   resilience?: ResilienceOptions;
   hooks?: WorkerHooks;
+  /**
+   * Wake-ups (lib/wake): an idle worker claims as soon as one says work became claimable, instead of at
+   * its next poll. Hints only: the worker still polls (backing off to PollingInterval while idle).
+   */
+  wake?: WakeSource;
   /** A serverless invocation's deadline: nothing is claimed that cannot finish before it. */
   deadline?: Date | number;
   /** Kept free before the deadline for the last writes (default: 10% of the budget, 1-5 s). */
   deadlineMarginMs?: number;
   /** Stop once a poll finds no work and nothing runs (one worker invocation). */
   exitWhenIdle?: boolean;
+  /**
+   * With exitWhenIdle: stay this long idle, listening for wake-ups, before stopping (default 0). A host
+   * that starts an invocation per wake-up keeps one warm through a steady stream of work.
+   */
+  idleLingerMs?: number;
   /** How long an aborted handler may take to wind down before the worker moves on (default 2 s). */
   abortGraceMs?: number;
   /** Claim at most this many tasks in all, then stop once they finish. */

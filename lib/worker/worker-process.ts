@@ -7,6 +7,9 @@ import type { HandlerRegistry } from '../handlers/registry.js';
 import type { Logger } from '../log/logger.js';
 import { startReclaimerLoop, type ReclaimerLoop } from '../reclaimer/schedule.js';
 import { createTaskStore } from '../store/create.js';
+import { announcingStore } from '../wake/announcing-store.js';
+import { createWakeHub } from '../wake/compose.js';
+import { ensureWakeIndexes } from '../wake/database.js';
 import { taskDeadLettersFor } from '../dead-letters/index.js';
 import { resolveWorkerIdentity } from './identity.js';
 import { WorkerRegistry } from '../worker-registry/registry.js';
@@ -65,12 +68,16 @@ export async function runWorkerProcess(o: WorkerProcessOptions): Promise<WorkerS
   }
 
   const policy = createStorePolicy(log, o.resilience);
-  const store = createTaskStore(database.db, config);
+  // Woken by other processes through the database; what this one makes claimable (a release, a
+  // reclaim, a retry's backoff) wakes them, and itself, in turn.
+  const wake = createWakeHub(database.db, { logger: log });
+  const store = announcingStore(createTaskStore(database.db, config), wake);
   const registry = new WorkerRegistry(database.db);
   try {
     await policy.execute(async () => {
       await store.ensureIndexes();
       await registry.ensureIndexes();
+      await ensureWakeIndexes(database.db);
     });
   } catch (e) {
     log.warn('could not declare indexes now (continuing; the next start tries again)', { error: e });
@@ -86,6 +93,7 @@ export async function runWorkerProcess(o: WorkerProcessOptions): Promise<WorkerS
     identity,
     logger,
     policy,
+    wake,
     ...(hooks ? { hooks } : {}),
   });
   const removeHandlers = installShutdownHandlers(worker, { logger: log });
@@ -111,6 +119,7 @@ export async function runWorkerProcess(o: WorkerProcessOptions): Promise<WorkerS
     removeHandlers();
     await loop?.stop();
     await deadLetters?.close();
+    await wake.close().catch(() => undefined);
     identity.release();
     await database.close().catch(() => undefined);
   }

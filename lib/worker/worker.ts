@@ -46,6 +46,13 @@ export class Worker {
   private hardStopAt: number | undefined;
   private processedSinceBeat = 0;
   private paused = false;
+  /** The next idle pause: doubles after each empty claim up to PollingInterval, reset by work found. */
+  private idleDelay: number;
+  /**
+   * Since when the last claims found the queue dry (unset while they return full batches): wake-ups are
+   * wanted then; with exitWhenIdle the worker stops after idleLingerMs of it with nothing held.
+   */
+  private idleSince: number | undefined;
   private readonly outcomes = Object.fromEntries(outcomeKinds.map((k) => [k, 0])) as Record<OutcomeKind, number>;
   private readonly startedAt = new Date();
   private resolveDone!: (s: WorkerSummary) => void;
@@ -66,6 +73,7 @@ export class Worker {
     const budget = this.deadline === undefined ? 0 : this.deadline - Date.now();
     this.margin = options.deadlineMarginMs ?? Math.min(5_000, Math.max(1_000, Math.floor(budget * 0.1)));
     this.abortGraceMs = options.abortGraceMs ?? 2_000;
+    this.idleDelay = this.firstIdleDelay();
     this.claims = new ClaimPolicy({
       settings: options.settings,
       handlers: options.handlers,
@@ -162,12 +170,19 @@ export class Worker {
         .catch((e: unknown) => this.log.warn('could not register the worker (continuing)', { error: e }));
     }
     this.heartbeat.start();
+    // A wake-up ends the idle pause at once. While the worker finds full batches, or every slot is busy,
+    // nobody needs to listen (a channel that asks the database skips its reads).
+    const unsubscribe = this.o.wake?.subscribe(() => this.wakeSignal.notify(), {
+      wanted: () => !this.stopping && this.idleSince !== undefined && this.claims.wantsClaim(this.held()),
+    });
     try {
       await this.loop();
     } catch (e) {
       this.log.error('run loop failed; draining', { error: e });
       this.stopping = true;
       this.stopReason = 'error';
+    } finally {
+      unsubscribe?.();
     }
     await this.drain();
     await this.heartbeat.stop();
@@ -225,9 +240,10 @@ export class Worker {
         await this.wakeSignal.wait(this.untilDeadline(s.PollingInterval));
         continue;
       }
+      const limit = this.claims.limit(this.held());
       let claimed: ClaimedTask[];
       try {
-        claimed = await this.claimer.claim(this.claims.limit(this.held()), types, () => this.slots.keys());
+        claimed = await this.claimer.claim(limit, types, () => this.slots.keys());
       } catch (e) {
         if (e instanceof DatabaseUnavailableError) {
           if (!this.paused) this.log.warn('pausing: database unavailable; will resume by itself', { error: e.message });
@@ -243,14 +259,37 @@ export class Worker {
       this.paused = false;
       if (claimed.length > 0) {
         for (const c of claimed) this.hold(c);
-        continue; // found work: poll again at once
+        this.idleDelay = this.firstIdleDelay();
+        if (claimed.length >= limit) {
+          this.idleSince = undefined;
+          continue; // a full batch: there may be more, claim again at once
+        }
+        this.idleSince = Date.now(); // the queue ran dry: listen for wake-ups
+        await this.wakeSignal.wait(this.untilDeadline(this.idleDelay));
+        continue;
       }
+      this.idleSince ??= Date.now();
       if (this.o.exitWhenIdle && this.slots.held === 0) {
-        this.stop('idle');
-        break;
+        const linger = this.idleSince + (this.o.idleLingerMs ?? 0) - Date.now();
+        if (linger <= 0) {
+          this.stop('idle');
+          break;
+        }
+        await this.wakeSignal.wait(this.untilDeadline(Math.min(linger, this.idleDelay)));
+        this.idleDelay = Math.min(s.PollingInterval, this.idleDelay * 2);
+        continue;
       }
-      await this.wakeSignal.wait(this.untilDeadline(s.PollingInterval));
+      await this.wakeSignal.wait(this.untilDeadline(this.idleDelay));
+      this.idleDelay = Math.min(s.PollingInterval, this.idleDelay * 2);
     }
+  }
+
+  /**
+   * Adaptive polling: an idle worker polls after PollingInterval / 64, then backs off, doubling, to
+   * PollingInterval. Wake-ups and freed slots end any pause at once.
+   */
+  private firstIdleDelay(): number {
+    return Math.max(Math.min(10, this.o.settings.PollingInterval), Math.floor(this.o.settings.PollingInterval / 64));
   }
 
   private untilDeadline(ms: number): number {

@@ -60,6 +60,22 @@ describe('Function Compute 3.0 async invocation (@alicloud/fc20230330)', () => {
     expect(peer.invocations.slice(before).map((i) => i.functionName)).toEqual(['proc-2', 'proc-2', 'proc-2', 'proc-2']);
   });
 
+  it('defers a wake-up due later with x-fc-async-delay (rounded up, signed); beyond 3600 s it leaves it to the sweep', async () => {
+    const before = peer.invocations.length;
+    const invoker = new FcInvoker({
+      endpoint: peer.endpoint,
+      credentials: { accessKeyId: 'AKID', accessKeySecret: 'fc-secret' },
+      functionName: 'proc-3',
+      logger: silentLogger,
+    });
+    await fcDispatcher(invoker, 2, silentLogger).wake(1, new Date(Date.now() + 2_500));
+    await fcDispatcher(invoker, 2, silentLogger).wake(1, new Date(Date.now() + 2 * 3_600_000));
+    const sent = peer.invocations.slice(before);
+    expect(sent).toHaveLength(1);
+    expect(Number(sent[0]!.headers['x-fc-async-delay'])).toBeGreaterThanOrEqual(3);
+    expect(sent[0]!.invocationType).toBe('Async');
+  });
+
   it('derives the internal endpoint from the runtime environment', () => {
     expect(fcEndpoint(undefined, { FC_ACCOUNT_ID: '123', FC_REGION: 'cn-hangzhou' })).toBe(
       '123.cn-hangzhou-internal.fc.aliyuncs.com',

@@ -28,7 +28,8 @@ export const azureStorageSection = defineSection({
     ConnectionString:
       "Storage account connection string. Secret. Default: Azurite's development account (UseDevelopmentStorage=true).",
     QueueName: 'Storage queue ingest reads (the local default ingest queue).',
-    DispatchQueueName: 'Storage queue that receives one wake-up message per stored batch (wakes processors on Azure).',
+    DispatchQueueName:
+      'Storage queue that receives the wake-up messages that start processors on Azure: tasks became claimable (a batch stored, a retry, a release; delayed ones by visibility on send, at most 20 messages a second).',
     PoisonQueueSuffix: 'Suffix of the poison (dead-letter) queue, as the Functions host names it: <queue>-poison.',
     MessageEncoding:
       'How message text is written: base64 (what the Functions queue trigger expects by default) or text. Both are accepted on receive.',

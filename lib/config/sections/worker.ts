@@ -35,7 +35,8 @@ export const workerSection = defineSection({
   docs: {
     BatchSize:
       'Tasks claimed per poll (one batch claim when above 1). A long-running worker claims the next batch once fewer than half a batch wait for a slot (it holds at most Concurrency + 1.5 x BatchSize leases); a serverless invocation claims only for free slots.',
-    PollingInterval: 'Time between polls when the queue was empty ("hh:mm:ss").',
+    PollingInterval:
+      'Longest pause between polls of an idle worker ("hh:mm:ss"): after an empty poll it waits 1/64 of this, doubling up to it. A wake-up (a task became claimable: created, retried, released, reclaimed, a backoff or notBefore ended) ends the pause at once; a poll that found a full batch polls again at once.',
     HeartbeatInterval: 'Time between heartbeats of a running task and of the worker record.',
     MaxRetries: 'Retries after the first attempt before a task ends Error (a handler may set its own).',
     HeartbeatTimeout:

@@ -1,0 +1,393 @@
+/**
+ * Issue 15: enqueue-to-start latency along each path a wake-up takes, at `latencyRate` tasks/s for
+ * `latencySeconds`, concurrency `latencyConcurrency`, with the product's default PollingInterval
+ * (10 s: polling cannot explain a start in milliseconds):
+ *   (a) POST /api/tasks on the local runtime composition (lib/app/local-host.ts, as `npm start` runs it);
+ *   (b) a message sent to the ingest queue (Azurite Storage queue), ingested by that host;
+ *   (c) a long-running worker process (bench/compare/worker-process.ts) woken through the database;
+ *   (d) a retry due at T (backoff 1 s, full jitter): second attempt's start - T, in a worker process's composition.
+ * One clock per measure: (a), (b), (d) in this process; (c) counts the start when its IPC report arrives.
+ * Then the write limit: throughput at concurrency 16 with the documents it writes per task, against a
+ * bare loop of task-sized updates on the same server.
+ */
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { MongoClient, type Filter } from 'mongodb';
+import { z } from 'zod';
+import { loadConfig } from '../../../lib/config/index.js';
+import { createServices } from '../../../lib/app/services.js';
+import { startLocalHost } from '../../../lib/app/local-host.js';
+import { defineHandler, HandlerRegistry } from '../../../lib/handlers/index.js';
+import { silentLogger } from '../../../lib/log/logger.js';
+import { createQueueProvider } from '../../../lib/queues/factory.js';
+import { taskStoreOptions } from '../../../lib/store/create.js';
+import { MongoTaskStore } from '../../../lib/store/mongo/store.js';
+import { stateChange, toTaskDocument } from '../../../lib/store/mongo/writes.js';
+import { taskIndexes } from '../../../lib/store/mongo/indexes.js';
+import type { Task } from '../../../lib/tasks/model.js';
+import { JobTaskStatus as S, type JobTaskStatus } from '../../../lib/tasks/status.js';
+import { announcingStore, createWakeHub, ensureWakeIndexes } from '../../../lib/wake/index.js';
+import { createWorker } from '../../../lib/worker/index.js';
+import { startAzuriteQueue } from '../../../tools/azurite.js';
+import { perSecond, type BenchResult } from '../../result.js';
+import { spawnWorkerProcess } from '../procs.js';
+import { throughputLease } from '../settings.js';
+import { newNamespace } from '../systems.js';
+import { TaskmeshAdapter } from '../taskmesh.js';
+import {
+  adapterConfig,
+  enqueueAll,
+  percentile,
+  Progress,
+  round1,
+  type CompareContext,
+  type ScenarioOutput,
+} from './common.js';
+
+const DEFAULT_POLL_MS = 10_000;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
+    });
+  });
+}
+
+/** Fires `send(n)` for n = 0..total-1 on schedule (not waiting for the previous one); returns when each was made. */
+async function onSchedule(rate: number, total: number, send: (n: number) => Promise<unknown>): Promise<number[]> {
+  const sentAt = new Array<number>(total);
+  const sends: Promise<unknown>[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < total; i++) {
+    const wait = t0 + (i * 1000) / rate - performance.now();
+    if (wait > 1) await sleep(wait);
+    sentAt[i] = performance.now();
+    sends.push(send(i));
+  }
+  await Promise.all(sends);
+  return sentAt;
+}
+
+async function waitForAll(startedAt: Map<number, number>, total: number, capMs: number): Promise<void> {
+  const end = performance.now() + capMs;
+  while (startedAt.size < total && performance.now() < end) await sleep(20);
+}
+
+function latencyRows(scenario: string, label: string, lat: number[], total: number): BenchResult[] {
+  const sorted = [...lat].sort((x, y) => x - y);
+  const out: BenchResult[] = [
+    { scenario, system: label, metric: 'p50', value: round1(percentile(sorted, 50)), unit: 'ms' },
+    { scenario, system: label, metric: 'p99', value: round1(percentile(sorted, 99)), unit: 'ms' },
+  ];
+  if (lat.length < total)
+    out.push({ scenario, system: label, metric: 'tasks never started', value: total - lat.length, unit: 'tasks' });
+  return out;
+}
+
+const benchType = 'bench.wake';
+
+/** (a) and (b): one local host, as `npm start` composes it (without its own database and Azurite). */
+async function localHostPaths(ctx: CompareContext, scenario: string): Promise<BenchResult[]> {
+  const { latencyRate: rate, latencySeconds: seconds, latencyConcurrency: c } = ctx.sizes;
+  const total = rate * seconds;
+  const azurite = await startAzuriteQueue({});
+  const ns = newNamespace('wakelocal');
+  const config = loadConfig({
+    env: {
+      MONGODB_URI: ctx.mongoUri,
+      MongoDB__DatabaseName: `bench_${ns}`,
+      AzureStorage__ConnectionString: azurite.connectionString,
+      AzureStorage__QueueName: 'bench-ingest',
+      AzureStorage__DispatchQueueName: 'bench-dispatch',
+      Admin__ApiKey: 'bench-key-0123456789',
+      Worker__Concurrency: String(c),
+      Worker__BatchSize: String(c),
+      Worker__PollingInterval: String(DEFAULT_POLL_MS),
+    },
+  });
+  let startedAt = new Map<number, number>();
+  const handler = defineHandler({
+    type: benchType,
+    schema: z.object({ n: z.number() }),
+    run: ({ n }) => {
+      if (!startedAt.has(n)) startedAt.set(n, performance.now());
+    },
+  });
+  const services = await createServices({ runtime: 'local', config, logger: silentLogger, handlers: [handler] });
+  const ingest = await createQueueProvider(config, { logger: silentLogger });
+  const dispatch = await createQueueProvider(config, { queue: 'dispatch', logger: silentLogger });
+  const producer = await createQueueProvider(config, { logger: silentLogger });
+  await Promise.all([ingest.ensureQueues(), dispatch.ensureQueues()]);
+  const port = await freePort();
+  const host = await startLocalHost({ services, ingest, dispatch, port });
+  const api = `http://127.0.0.1:${port}/api`;
+  const headers = { 'x-functions-key': 'bench-key-0123456789', 'content-type': 'application/json' };
+  const out: BenchResult[] = [];
+  try {
+    const run = async (label: string, send: (n: number) => Promise<unknown>) => {
+      startedAt = new Map();
+      await sleep(1_500); // idle, as a host that waits for work
+      ctx.log(`${scenario}: ${label}`);
+      const sentAt = await onSchedule(rate, total, send);
+      await waitForAll(startedAt, total, 30_000);
+      out.push(
+        ...latencyRows(
+          scenario,
+          label,
+          [...startedAt].map(([n, at]) => at - sentAt[n]!),
+          total,
+        ),
+      );
+    };
+    await run('taskmesh (a) POST /api/tasks, local runtime', async (n) => {
+      const res = await fetch(`${api}/tasks`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ type: benchType, payload: { n } }),
+      });
+      await res.arrayBuffer();
+      if (res.status >= 300) throw new Error(`POST /api/tasks answered ${res.status}`);
+    });
+    await run('taskmesh (b) ingested from the Storage queue (Azurite), local runtime', (n) =>
+      producer.send({ body: JSON.stringify({ type: benchType, payload: { n: n } }) }),
+    );
+  } finally {
+    await host.stop();
+    await Promise.all([ingest.close(), dispatch.close(), producer.close()]);
+    await services.database.db.dropDatabase().catch(() => undefined);
+    await services.close();
+    await azurite.stop();
+  }
+  return out;
+}
+
+/** (c): a long-running worker process, woken through the database by this process's enqueues. */
+async function workerProcessPath(ctx: CompareContext, scenario: string): Promise<BenchResult[]> {
+  const { latencyRate: rate, latencySeconds: seconds, latencyConcurrency: c } = ctx.sizes;
+  const total = rate * seconds;
+  const label = 'taskmesh (c) long-running worker process';
+  ctx.log(`${scenario}: ${label}`);
+  const config = adapterConfig(ctx, 'wakeproc', DEFAULT_POLL_MS, throughputLease);
+  const a = new TaskmeshAdapter(config);
+  await a.setup();
+  const p = new Progress();
+  const child = spawnWorkerProcess(
+    { system: 'taskmesh', concurrency: c, mode: 'noop', config, maxLifetimeMs: 180_000 },
+    { onStarted: (ns) => ns.forEach((n) => p.started(n)), onDone: (ns) => ns.forEach((n) => p.done(n)) },
+  );
+  try {
+    await child.ready;
+    child.go();
+    await sleep(1_500);
+    const sentAt = await onSchedule(rate, total, (n) => a.enqueueOne(n));
+    await p.doneBy(total, 30_000);
+    return latencyRows(
+      scenario,
+      label,
+      [...p.startedAt].map(([n, at]) => at - sentAt[n]!),
+      total,
+    );
+  } finally {
+    await child.stop();
+    await a.teardown({ drop: true });
+  }
+}
+
+/** (d): tasks that fail their first attempt; the retry is due at T = nextAttemptAt (backoff 1 s, full jitter). */
+async function retryDuePath(ctx: CompareContext, scenario: string): Promise<BenchResult[]> {
+  const { latencyRate: rate, latencySeconds: seconds, latencyConcurrency: c } = ctx.sizes;
+  const total = rate * seconds;
+  const label = 'taskmesh (d) retry due at T: start - T (worker process composition)';
+  ctx.log(`${scenario}: ${label}`);
+  const client = await new MongoClient(ctx.mongoUri, { maxPoolSize: 100 }).connect();
+  const db = client.db(`bench_${newNamespace('wakeretry')}`);
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      Worker: {
+        Concurrency: c,
+        BatchSize: c,
+        PollingInterval: DEFAULT_POLL_MS,
+        RetryBaseDelay: 1_000,
+        RetryMaxDelay: 1_000,
+      },
+    },
+  });
+  const hub = createWakeHub(db, {});
+  const raw = new MongoTaskStore(db, taskStoreOptions(config));
+  await raw.ensureIndexes();
+  await ensureWakeIndexes(db);
+  const store = announcingStore(raw, hub);
+  const secondStart = new Map<number, number>();
+  const worker = createWorker({
+    store,
+    settings: config.Worker,
+    wake: hub,
+    handlers: new HandlerRegistry([
+      defineHandler({
+        type: benchType,
+        schema: z.object({ n: z.number() }),
+        run: ({ n }, h) => {
+          if (h.attempt === 1) throw new Error('first attempt fails');
+          if (!secondStart.has(n)) secondStart.set(n, Date.now());
+        },
+      }),
+    ]),
+  });
+  try {
+    worker.start();
+    await sleep(1_500);
+    await onSchedule(rate, total, (n) => store.ingest([{ type: benchType, payload: { n } }]));
+    await waitForAll(secondStart, total, 30_000);
+    const tasks = await raw.tasks
+      .find({ status: S.Succeeded }, { projection: { payload: 1, nextAttemptAt: 1 } })
+      .toArray();
+    const lat = tasks.flatMap((t) => {
+      const n = (t.payload as { n: number }).n;
+      const at = secondStart.get(n);
+      return at === undefined ? [] : [at - t.nextAttemptAt.getTime()];
+    });
+    return latencyRows(scenario, label, lat, total);
+  } finally {
+    await worker.stop('stopped', { timeoutMs: 2_000 });
+    await hub.close();
+    await db.dropDatabase().catch(() => undefined);
+    await client.close();
+  }
+}
+
+/**
+ * The server's write limit for task-sized documents on a tasks collection with our indexes: a state
+ * change (version, history entry) written one updateOne per document (`inFlight` at once), as unordered
+ * bulk writes of `inFlight` documents and as updateMany over `inFlight` ids (4 at once); the best of the
+ * three, in documents/s.
+ */
+async function bareWriteLimit(ctx: CompareContext, docs: number, inFlight: number): Promise<number> {
+  const client = await new MongoClient(ctx.mongoUri, { maxPoolSize: 100 }).connect();
+  const db = client.db(`bench_${newNamespace('writelimit')}`);
+  try {
+    const col = db.collection<Task>('tasks');
+    await col.createIndexes(taskIndexes.map((i) => ({ key: i.key, name: i.name })));
+    const now = new Date();
+    const all = Array.from({ length: docs }, (_, n) =>
+      toTaskDocument({ type: 'bench.noop', payload: { n }, idempotencyKey: `k${n}` }, now, { maxRetries: 3 }),
+    );
+    for (let i = 0; i < all.length; i += 500) await col.insertMany(all.slice(i, i + 500));
+    const change = (from: JobTaskStatus, to: JobTaskStatus) => ({
+      filter: (id: string): Filter<Task> => ({ _id: id, status: from }),
+      update: () => stateChange(to, { now: new Date(), from, by: 'bench' }),
+    });
+    const single = change(S.Queued, S.Running);
+    let next = 0;
+    let t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: inFlight }, async () => {
+        while (next < all.length) {
+          const doc = all[next++]!;
+          await col.updateOne(single.filter(doc._id), single.update());
+        }
+      }),
+    );
+    const one = perSecond(docs, performance.now() - t0);
+    const bulk = change(S.Running, S.Succeeded);
+    next = 0;
+    t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (next < all.length) {
+          const group = all.slice(next, next + inFlight);
+          next += group.length;
+          await col.bulkWrite(
+            group.map((d) => ({ updateOne: { filter: bulk.filter(d._id), update: bulk.update() } })),
+            { ordered: false },
+          );
+        }
+      }),
+    );
+    const grouped = perSecond(docs, performance.now() - t0);
+    const many = change(S.Succeeded, S.Archived);
+    next = 0;
+    t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (next < all.length) {
+          const ids = all.slice(next, next + inFlight).map((d) => d._id);
+          next += ids.length;
+          await col.updateMany({ _id: { $in: ids }, status: S.Succeeded }, many.update());
+        }
+      }),
+    );
+    const setWise = perSecond(docs, performance.now() - t0);
+    ctx.log(
+      `bare writes: updateOne x${inFlight} ${one}, bulkWrite of ${inFlight} x4 ${grouped}, updateMany of ${inFlight} x4 ${setWise} docs/s`,
+    );
+    return Math.max(one, grouped, setWise);
+  } finally {
+    await db.dropDatabase().catch(() => undefined);
+    await client.close();
+  }
+}
+
+/** Throughput at concurrency 16 (in process) with the documents written per task while it runs, against the bare limit. */
+async function writeLimitFraction(ctx: CompareContext): Promise<BenchResult[]> {
+  const tasks = Math.min(ctx.sizes.tasks, 4_000);
+  const c = 16;
+  const scenario = `write limit: claim+complete ${tasks} no-op tasks at concurrency ${c} vs a bare loop of task-sized updates (${c} in flight)`;
+  ctx.log(scenario);
+  const config = adapterConfig(ctx, 'wlim', ctx.sizes.throughputPollMs, throughputLease);
+  const a = new TaskmeshAdapter(config, { monitorCommands: true });
+  await a.setup();
+  let tput: number;
+  let perTask: number;
+  try {
+    await enqueueAll(a, tasks, ctx.sizes.bulkChunk);
+    const p = new Progress();
+    a.counting = true;
+    const t0 = performance.now();
+    await a.startWorker({ concurrency: c, onStart: (n) => p.started(n), onDone: (n) => p.done(n) });
+    await p.doneBy(tasks, ctx.sizes.maxRunMs);
+    const ms = performance.now() - t0;
+    a.counting = false;
+    tput = perSecond(p.doneCount, ms);
+    perTask = a.docsWritten / Math.max(1, p.doneCount);
+  } finally {
+    await a.teardown({ drop: true });
+  }
+  const limit = await bareWriteLimit(ctx, 3_000, c);
+  const label = 'taskmesh';
+  return [
+    { scenario, system: label, metric: 'throughput', value: tput, unit: 'tasks/s' },
+    {
+      scenario,
+      system: label,
+      metric: 'documents written per task (claim to complete)',
+      value: round1(perTask),
+      unit: 'docs',
+    },
+    { scenario, system: label, metric: 'bare update loop', value: limit, unit: 'docs/s' },
+    {
+      scenario,
+      system: label,
+      metric: 'fraction of the write limit (throughput x docs/task / bare docs/s)',
+      value: Math.round(((tput * perTask) / limit) * 100) / 100,
+      unit: '',
+    },
+  ];
+}
+
+export async function wakeScenarios(ctx: CompareContext): Promise<ScenarioOutput> {
+  if (!ctx.systems.includes('taskmesh')) return { results: [], baselines: {} };
+  const { latencyRate: rate, latencySeconds: seconds, latencyConcurrency: c } = ctx.sizes;
+  const scenario = `enqueue-to-start latency by wake-up path, ${rate}/s for ${seconds}s, concurrency ${c}, PollingInterval ${DEFAULT_POLL_MS / 1000}s`;
+  const results: BenchResult[] = [];
+  results.push(...(await localHostPaths(ctx, scenario)));
+  results.push(...(await workerProcessPath(ctx, scenario)));
+  results.push(...(await retryDuePath(ctx, scenario)));
+  results.push(...(await writeLimitFraction(ctx)));
+  // Paths, not systems: no ratios between them. Set them beside the latency scenario's rows of the same run.
+  return { results, baselines: {} };
+}

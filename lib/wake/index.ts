@@ -1,0 +1,15 @@
+export type {
+  WakeUp,
+  DueWakeUp,
+  WakeListener,
+  WakeTarget,
+  WakeSource,
+  WakeChannel,
+  SubscribeOptions,
+} from './wake-up.js';
+export { inProcessChannel } from './in-process.js';
+export { databaseChannel, ensureWakeIndexes, wakeCollections, type DatabaseChannelOptions } from './database.js';
+export { coalescing, type CoalesceOptions } from './coalesce.js';
+export { WakeHub, type WakeHubOptions } from './hub.js';
+export { announcingStore } from './announcing-store.js';
+export { createWakeHub, type WakeHubSettings } from './compose.js';
