@@ -9,8 +9,9 @@
  */
 import { messageIdempotencyKey } from '../store/ids.js';
 import type { NewTask, TaskSource } from '../tasks/model.js';
-import { MAX_PAYLOAD_DEPTH, messageEnvelopeSchema, taskTypeSchema, type RejectionCode } from './contract.js';
 import { errorMessage } from '../errors/message.js';
+import { checkSize, scanDocument } from '../tasks/input-limits.js';
+import { messageEnvelopeSchema, taskTypeSchema, type RejectionCode } from './contract.js';
 
 export interface DecodeOptions {
   maxBodyBytes: number;
@@ -59,18 +60,16 @@ export function decodeMessage(
   });
 
   if (msg.invalidEncoding) return reject('InvalidEncoding', 'the body is not valid UTF-8');
-  const bytes = Buffer.byteLength(msg.body, 'utf8');
-  if (bytes > opts.maxBodyBytes)
-    return reject('BodyTooLarge', `the body is ${bytes} bytes; Ingest:MaxBodyBytes is ${opts.maxBodyBytes}`);
-
+  // The checks every door shares (lib/tasks/input-limits.ts): size, then JSON, then the iterative scan.
+  const tooLarge = checkSize(msg.body, opts.maxBodyBytes, 'Ingest:MaxBodyBytes');
+  if (tooLarge) return reject(tooLarge.code, tooLarge.detail);
   let doc: unknown;
   try {
     doc = JSON.parse(msg.body);
   } catch (e) {
     return reject('InvalidJson', `the body is not JSON (${errorMessage(e)})`);
   }
-
-  const unsafe = findUnsafeKey(doc);
+  const unsafe = scanDocument(doc);
   if (unsafe) return reject(unsafe.code, unsafe.detail, typeHint(doc));
 
   const isEnvelope = doc !== null && typeof doc === 'object' && !Array.isArray(doc) && Object.hasOwn(doc, 'type');
@@ -130,43 +129,4 @@ function rawBodyRecord(body: string): { rawBody: string; truncated: boolean; bod
     truncated: body.length > RAW_BODY_KEPT_CHARS,
     bodyChars: body.length,
   };
-}
-
-/** Walks the document (iteratively: a hostile one may be deep) for keys MongoDB would misread. */
-function findUnsafeKey(doc: unknown): Rejection | undefined {
-  const stack: { value: unknown; path: string; depth: number }[] = [{ value: doc, path: '', depth: 0 }];
-  while (stack.length > 0) {
-    const { value, path, depth } = stack.pop()!;
-    if (value === null || typeof value !== 'object') continue;
-    if (depth >= MAX_PAYLOAD_DEPTH)
-      return {
-        code: 'PayloadTooDeep',
-        detail: `the document is nested deeper than ${MAX_PAYLOAD_DEPTH} levels (at ${path || '(root)'})`,
-      };
-    if (Array.isArray(value)) {
-      value.forEach((v, i) => stack.push({ value: v, path: `${path}[${i}]`, depth: depth + 1 }));
-      continue;
-    }
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      const where = path ? `${path}.${k}` : k;
-      if (k.startsWith('$'))
-        return {
-          code: 'ForbiddenKey',
-          detail: `key "${k.slice(0, 100)}" at ${truncate(where)} starts with "$" (MongoDB operator injection)`,
-        };
-      if (k.includes('.'))
-        return {
-          code: 'ForbiddenKey',
-          detail: `key "${k.slice(0, 100)}" at ${truncate(where)} contains "." (MongoDB path injection)`,
-        };
-      if (k.includes('\u0000'))
-        return { code: 'ForbiddenKey', detail: `a key at ${truncate(path || '(root)')} contains a NUL character` };
-      stack.push({ value: v, path: where, depth: depth + 1 });
-    }
-  }
-  return undefined;
-}
-
-function truncate(s: string): string {
-  return s.length > 200 ? `${s.slice(0, 200)}...` : s;
 }

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { OutgoingMessage } from '../../queues/provider.js';
 import { json, parseBody } from '../http.js';
-import { HttpProblem } from '../problem.js';
+import { parseTaskInput } from '../../tasks/input-limits.js';
+import { HttpProblem, refusedInput } from '../problem.js';
 import type { Route } from '../route.js';
 
 const MAX_MESSAGE_BYTES = 256 * 1024;
@@ -39,6 +40,9 @@ export const messageRoutes: Route[] = [
           'This host does not send messages to a queue; create tasks with POST /tasks.',
         );
       const m = parseBody(req, messageBody, { maxBytes: options.maxBodyBytes });
+      // A JSON body is task input: refused here by the rules ingest would dead-letter it by.
+      const parsed = parseTaskInput(m.body, { maxBytes: MAX_MESSAGE_BYTES });
+      if (!parsed.ok && parsed.violation) throw refusedInput(parsed.violation);
       const message: OutgoingMessage = {
         body: m.body,
         ...(m.properties ? { properties: m.properties } : {}),
