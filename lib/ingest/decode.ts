@@ -7,6 +7,7 @@
  * reason says what was wrong, keyed by the message id (never by the producer's idempotency key, so a
  * corrected resend with the same key is not mistaken for a duplicate).
  */
+import { createHash } from 'node:crypto';
 import { messageIdempotencyKey } from '../store/ids.js';
 import type { NewTask, TaskSource } from '../tasks/model.js';
 import { errorMessage } from '../errors/message.js';
@@ -38,8 +39,8 @@ export type Decoded = { task: NewTask; rejection?: undefined } | { task: NewTask
 
 /** Type recorded on a Failed task whose message named no usable type. */
 export const INVALID_MESSAGE_TYPE = 'invalid-message';
-/** How much of a refused body is kept on its Failed task, for the operator. */
-export const RAW_BODY_KEPT_CHARS = 4096;
+/** How much of a refused body its Failed task keeps (well inside MongoDB's 16 MiB document limit). */
+export const RAW_BODY_KEPT_CHARS = 256 * 1024;
 
 export function decodeMessage(
   msg: DecodeInput,
@@ -123,10 +124,16 @@ function typeHint(doc: unknown): string | undefined {
   return taskTypeSchema.safeParse(t).success ? (t as string) : undefined;
 }
 
-function rawBodyRecord(body: string): { rawBody: string; truncated: boolean; bodyChars: number } {
+/**
+ * The refused body as its Failed task keeps it: whole, so a message removed without a dead letter loses
+ * nothing; past RAW_BODY_KEPT_CHARS a prefix with the whole body's size and SHA-256.
+ */
+function rawBodyRecord(body: string): { rawBody: string; truncated: boolean; bodyChars: number; sha256?: string } {
+  const truncated = body.length > RAW_BODY_KEPT_CHARS;
   return {
     rawBody: body.slice(0, RAW_BODY_KEPT_CHARS),
-    truncated: body.length > RAW_BODY_KEPT_CHARS,
+    truncated,
     bodyChars: body.length,
+    ...(truncated ? { sha256: createHash('sha256').update(body, 'utf8').digest('hex') } : {}),
   };
 }
