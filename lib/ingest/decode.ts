@@ -28,6 +28,8 @@ export interface DecodeInput {
   properties?: Record<string, string | number | boolean>;
   /** The bytes were not UTF-8 (`body` holds a lossy decoding, for the record). */
   invalidEncoding?: boolean;
+  /** The host handed over a parsed value too deep to serialize back to text (`body` holds a note). */
+  tooDeep?: boolean;
 }
 
 export interface Rejection {
@@ -61,6 +63,7 @@ export function decodeMessage(
   });
 
   if (msg.invalidEncoding) return reject('InvalidEncoding', 'the body is not valid UTF-8');
+  if (msg.tooDeep) return reject('PayloadTooDeep', 'the host parsed a body nested too deep to serialize');
   // The checks every door shares (lib/tasks/input-limits.ts): size, then JSON, then the iterative scan.
   const tooLarge = checkSize(msg.body, opts.maxBodyBytes, 'Ingest:MaxBodyBytes');
   if (tooLarge) return reject(tooLarge.code, tooLarge.detail);
