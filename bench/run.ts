@@ -53,6 +53,7 @@ async function main() {
     ['ingest', await optional('ingest.ts', 'benchIngest', firstSystemPerScenario)],
     ['compare', await optional('compare.ts', 'benchCompare', firstSystemPerScenario)],
     ['admin-load', await optional('admin-load.ts', 'benchAdminLoad', firstSystemPerScenario)],
+    ['isolation', await optional('isolation.ts', 'benchIsolation', firstSystemPerScenario)],
   ];
   const all: BenchResult[] = [];
   const baselines: Record<string, string> = {};

@@ -1,8 +1,8 @@
 /**
  * `npm run worker`: one long-lived worker process, the container command of the Kubernetes
  * deployment. Configured from the environment like everything else (`Worker__BatchSize`,
- * `MongoDB__DatabaseName`, MONGODB_URI, NODE_NAME/POD_NAME/INSTANCE_ID, ...). Runs the built-in
- * handlers and reclaimer passes until SIGTERM/SIGINT.
+ * `MongoDB__DatabaseName`, MONGODB_URI, NODE_NAME/POD_NAME/INSTANCE_ID, ...). Runs the application's
+ * handlers (handlers/ or Handlers:Module, plus the built-ins) and reclaimer passes until SIGTERM/SIGINT.
  *
  *   --no-reclaimer   do not run reclaimer passes in this process
  *
@@ -12,7 +12,7 @@
  */
 import { loadConfig, ConfigError } from '../lib/config/index.js';
 import { createLogger } from '../lib/log/logger.js';
-import { builtinHandlers, HandlerRegistry } from '../lib/handlers/index.js';
+import { HandlerModuleError, loadHandlers } from '../lib/handlers/index.js';
 import { runWorkerProcess } from '../lib/worker/index.js';
 
 const logger = createLogger({ bindings: { app: 'taskmesh-worker' } });
@@ -28,13 +28,28 @@ async function main(): Promise<number> {
     }
     throw e;
   }
-  const summary = await runWorkerProcess({
-    config,
-    handlers: new HandlerRegistry(builtinHandlers()),
-    logger,
-    reclaimer: !process.argv.includes('--no-reclaimer'),
-  });
-  return summary.stoppedBecause === 'error' ? 1 : 0;
+  let handlers;
+  try {
+    handlers = await loadHandlers(config);
+  } catch (e) {
+    if (e instanceof HandlerModuleError) {
+      logger.error('handler module could not be loaded', { module: e.module, error: e.message });
+      return 2;
+    }
+    throw e;
+  }
+  logger.info('handlers loaded', { types: handlers.types() });
+  try {
+    const summary = await runWorkerProcess({
+      config,
+      handlers,
+      logger,
+      reclaimer: !process.argv.includes('--no-reclaimer'),
+    });
+    return summary.stoppedBecause === 'error' ? 1 : 0;
+  } finally {
+    await handlers.close();
+  }
 }
 
 main().then(

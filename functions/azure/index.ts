@@ -7,4 +7,3 @@ import './ingest.js';
 import './processor.js';
 import './reclaimer.js';
 import './admin.js';
-import './handlers.js';

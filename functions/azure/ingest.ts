@@ -1,9 +1,13 @@
-import { app, type InvocationContext } from '@azure/functions';
+import { createRequire } from 'node:module';
+import { app, type InvocationContext, type ServiceBusQueueFunctionOptions } from '@azure/functions';
 import { z } from 'zod';
-import { ingestPushedMessages } from '../../lib/app/invocations.js';
+import { ingestAndSettlePushed, ingestPushedMessages } from '../../lib/app/invocations.js';
 import type { PushedMessage, PushResult } from '../../lib/ingest/index.js';
+import { abandonPushed, type PushSettlement } from '../../lib/ingest/push.js';
+import type { AppServices } from '../../lib/app/services.js';
 import { dispatcher } from './dispatch.js';
 import { invocationInfo, services } from './services.js';
+import { fromSdkBinding } from './settlement.js';
 
 // Trigger metadata of a batch (cardinality "many"): one array entry per message.
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
@@ -34,47 +38,78 @@ export function toPushedMessages(messages: unknown[], context: InvocationContext
 }
 
 /**
- * Service Bus queue trigger. Invalid messages are recorded (Failed tasks with their reason) and the
- * batch completes; a transient failure (database down) throws, so Service Bus redelivers and
- * dead-letters after the queue's max delivery count.
+ * Ingests one trigger batch. With the SDK binding (how these functions are registered) the messages
+ * arrive locked and this app settles them: stored ones complete, refused ones go to the entity's
+ * dead-letter queue with their reason, and a store failure abandons the batch and throws. A host without
+ * deferred binding passes plain bodies and settles itself: refused messages then complete as Failed tasks.
  */
-export async function ingestServiceBusQueue(messages: unknown[], context: InvocationContext): Promise<PushResult> {
-  const s = await services();
-  const queue = s.config.AzureServiceBus.QueueName ?? 'unknown';
-  return ingestPushedMessages(
-    s,
-    toPushedMessages(messages, context),
-    { provider: 'service-bus', queue },
-    invocationInfo(context),
-    await dispatcher(s),
-  );
+async function ingestBatch(
+  input: unknown,
+  context: InvocationContext,
+  queue: (s: AppServices) => string,
+): Promise<PushResult & { settlement?: PushSettlement }> {
+  if (Array.isArray(input)) {
+    const s = await services();
+    const source = { provider: 'service-bus', queue: queue(s) };
+    return ingestPushedMessages(
+      s,
+      toPushedMessages(input, context),
+      source,
+      invocationInfo(context),
+      await dispatcher(s),
+    );
+  }
+  const { messages, settler } = fromSdkBinding(input, context);
+  let s: AppServices;
+  try {
+    s = await services();
+  } catch (e) {
+    // Nothing can be stored (the database is unreachable at cold start): give the batch back now, not at lock expiry.
+    await abandonPushed(messages, settler);
+    throw e;
+  }
+  const source = { provider: 'service-bus', queue: queue(s) };
+  return ingestAndSettlePushed(s, messages, source, invocationInfo(context), settler, await dispatcher(s));
 }
 
-export async function ingestServiceBusTopic(messages: unknown[], context: InvocationContext): Promise<PushResult> {
-  const s = await services();
-  const queue = `${s.config.AzureServiceBus.TopicName ?? 'unknown'}/Subscriptions/${s.config.AzureServiceBus.SubscriptionName ?? 'unknown'}`;
-  return ingestPushedMessages(
-    s,
-    toPushedMessages(messages, context),
-    { provider: 'service-bus', queue },
-    invocationInfo(context),
-    await dispatcher(s),
+/** Service Bus queue trigger. */
+export function ingestServiceBusQueue(input: unknown, context: InvocationContext) {
+  return ingestBatch(input, context, (s) => s.config.AzureServiceBus.QueueName ?? 'unknown');
+}
+
+/** Service Bus topic trigger: the subscription is the source. */
+export function ingestServiceBusTopic(input: unknown, context: InvocationContext) {
+  return ingestBatch(
+    input,
+    context,
+    (s) =>
+      `${s.config.AzureServiceBus.TopicName ?? 'unknown'}/Subscriptions/${s.config.AzureServiceBus.SubscriptionName ?? 'unknown'}`,
   );
 }
 
 // The connection "AzureServiceBus" resolves to the app setting AzureServiceBus (a connection string) or,
 // identity-based, AzureServiceBus__fullyQualifiedNamespace: the same key the code reads for RBAC.
+// Registers the SDK binding's message factory (ServiceBusReceivedMessage + settlement client) with
+// @azure/functions. Loaded by require: its published typings point at its TypeScript sources, which do
+// not compile under this project's settings (an untyped dependency), and we use none of its types.
+createRequire(import.meta.url)('@azure/functions-extensions-servicebus');
+
+// sdkBinding + autoCompleteMessages false: the app settles each message itself (settlement.ts).
+const settledByApp = { cardinality: 'many', sdkBinding: true, autoCompleteMessages: false } as const;
+
 app.serviceBusQueue('ingest-servicebus-queue', {
   connection: 'AzureServiceBus',
   queueName: '%AzureServiceBus__QueueName%',
-  cardinality: 'many',
+  ...settledByApp,
   handler: ingestServiceBusQueue,
-});
+} satisfies ServiceBusQueueFunctionOptions);
 
-app.serviceBusTopic('ingest-servicebus-topic', {
+// The topic trigger's typings lack autoCompleteMessages, though the host reads it from the binding as for queues.
+const topicOptions = {
   connection: 'AzureServiceBus',
   topicName: '%AzureServiceBus__TopicName%',
   subscriptionName: '%AzureServiceBus__SubscriptionName%',
-  cardinality: 'many',
+  ...settledByApp,
   handler: ingestServiceBusTopic,
-});
+};
+app.serviceBusTopic('ingest-servicebus-topic', topicOptions);

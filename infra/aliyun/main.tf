@@ -41,6 +41,10 @@ locals {
     Worker__ShutdownTimeout   = "00:00:25"
     Worker__StateDirectory    = "" # serverless: the worker id comes from FC_INSTANCE_ID
 
+    # DeadLetter: an MNS queue (create it in mns.tf) for tasks that fail for good; empty: off.
+    DeadLetter__Queue        = ""
+    DeadLetter__ClaimTimeout = "00:05:00"
+    DeadLetter__SweepWindow  = "1.00:00:00"
     # Retention (reclaimer)
     Retention__ArchiveAfter = "7.00:00:00"
     Retention__DeleteAfter  = "30.00:00:00"
@@ -73,7 +77,15 @@ locals {
     Ingest__RetryMaxDelay     = "00:05:00"
     Ingest__DefaultTaskType   = ""
     Ingest__TaskTypeProperty  = "taskType"
-    Ingest__KnownTaskTypes    = ""
+
+    # Handlers: the code package carries dist/handlers (the application's handler module); the code's defaults.
+    Handlers__Module            = ""
+    Handlers__BuiltIns          = "true"
+    Handlers__Isolation         = "inline"
+    Handlers__PoolSize          = ""
+    Handlers__MemoryLimit       = ""
+    Handlers__AllowUnknownTypes = "false"
+    Handlers__ExtraTypes        = ""
 
     # FunctionCompute: how mns-puller wakes the processor. The endpoint is left to the code's default
     # (the region's internal FC endpoint, from the runtime environment).

@@ -73,6 +73,12 @@ param serviceBusRequiresSession bool = false
 @description('Partitioned queue and topic (AzureServiceBus__EnablePartitioning; code default true). Fixed at creation.')
 param serviceBusEnablePartitioning bool = true
 
+@description('Queue that receives tasks ending Error or Timeout after their last attempt, with reason, last error and original message (DeadLetter__Queue; created in the namespace; `taskctl dlq` replays it). Empty: off.')
+param taskDeadLetterQueueName string = ''
+
+@description('Entity the ingest queue and subscription forward their dead letters to (forwardDeadLetteredMessagesTo; created as a queue unless it is taskDeadLetterQueueName), to watch one queue for every refused or poisoned message. Empty: each keeps its own dead-letter sub-queue.')
+param serviceBusForwardDeadLetteredMessagesTo string = ''
+
 @description('Dead-letter messages whose time to live expired.')
 param serviceBusDeadLetteringOnMessageExpiration bool = true
 
@@ -250,6 +256,8 @@ module serviceBus 'modules/servicebus.bicep' = {
     requiresSession: serviceBusRequiresSession
     enablePartitioning: serviceBusEnablePartitioning
     deadLetteringOnMessageExpiration: serviceBusDeadLetteringOnMessageExpiration
+    deadLetterQueueName: taskDeadLetterQueueName
+    forwardDeadLetteredMessagesTo: serviceBusForwardDeadLetteredMessagesTo
   }
 }
 
@@ -340,6 +348,11 @@ var taskmeshSettings = {
   Retention__DeleteAfter: '30.00:00:00'
   Retention__PurgeAfter: '7.00:00:00'
 
+  // DeadLetter: failed tasks to a Service Bus queue of the namespace (Ingest__Provider), or off.
+  DeadLetter__Queue: taskDeadLetterQueueName
+  DeadLetter__ClaimTimeout: '00:05:00'
+  DeadLetter__SweepWindow: '1.00:00:00'
+
   // AzureServiceBus: role-based access through the managed identity, no connection string.
   AzureServiceBus__ConnectionString: ''
   AzureServiceBus__FullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
@@ -378,7 +391,15 @@ var taskmeshSettings = {
   Ingest__RetryMaxDelay: '00:05:00'
   Ingest__DefaultTaskType: ''
   Ingest__TaskTypeProperty: 'taskType'
-  Ingest__KnownTaskTypes: ''
+
+  // Handlers: the deployment package carries dist/handlers (the application's handler module); the code's defaults.
+  Handlers__Module: ''
+  Handlers__BuiltIns: 'true'
+  Handlers__Isolation: 'inline'
+  Handlers__PoolSize: ''
+  Handlers__MemoryLimit: ''
+  Handlers__AllowUnknownTypes: 'false'
+  Handlers__ExtraTypes: ''
 
   // FunctionCompute: not used on Azure; the code's defaults.
   FunctionCompute__ProcessorFunctionName: 'processor'

@@ -25,6 +25,9 @@ param serviceBusMaxDeliveryCount = 10
 param serviceBusLockDuration = 'PT1M'
 param serviceBusRequiresSession = false
 param serviceBusEnablePartitioning = true
+// Failed tasks to a queue (replay with `taskctl dlq replay failed-tasks`); every dead letter forwarded to one queue.
+param taskDeadLetterQueueName = ''
+param serviceBusForwardDeadLetteredMessagesTo = ''
 
 param storageQueueName = 'tasks'
 param storageDispatchQueueName = 'tasks-dispatch'

@@ -49,6 +49,8 @@ export const problems = {
   tooLarge: (max: number) => new HttpProblem(413, 'body-too-large', 'Request body too large', `At most ${max} bytes.`),
   unsupportedMediaType: () =>
     new HttpProblem(415, 'unsupported-media-type', 'Unsupported media type', 'Send the body as application/json.'),
+  unknownTaskType: (taskType: string, knownTypes: readonly string[], detail: string) =>
+    new HttpProblem(422, 'unknown-task-type', 'Unknown task type', detail, { taskType, knownTypes }),
   unavailable: (detail: string) =>
     new HttpProblem(503, 'unavailable', 'Service unavailable', detail, { headers: { 'retry-after': '5' } }),
   internal: () =>

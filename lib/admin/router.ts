@@ -11,11 +11,13 @@ import { loginPage } from './dashboard/page.js';
 import { HttpProblem, fromZodError, problemResponse, problems } from './problem.js';
 import { compilePath, type ResolvedOptions, type Route } from './route.js';
 import { dashboardRoutes } from './routes/dashboard.js';
+import { deadLetterRoutes } from './routes/dead-letters.js';
 import { healthRoutes } from './routes/health.js';
 import { messageRoutes } from './routes/messages.js';
 import { queueRoutes } from './routes/queues.js';
 import { statsRoutes } from './routes/stats.js';
 import { taskRoutes } from './routes/tasks.js';
+import { taskTypeRoutes } from './routes/task-types.js';
 import { workerRoutes } from './routes/workers.js';
 import type { AdminContext, AdminRequest, AdminResponse, AdminRouterOptions } from './types.js';
 
@@ -26,9 +28,11 @@ export interface AdminRouter {
 const allRoutes: readonly Route[] = [
   ...healthRoutes,
   ...taskRoutes,
+  ...taskTypeRoutes,
   ...statsRoutes,
   ...workerRoutes,
   ...queueRoutes,
+  ...deadLetterRoutes,
   ...messageRoutes,
   ...dashboardRoutes,
 ];

@@ -1,6 +1,9 @@
+import type { TaskTypeRule } from '../handlers/known-types.js';
 import type { Logger } from '../log/logger.js';
 import type { OutgoingMessage, QueueProvider } from '../queues/provider.js';
 import type { TaskStore } from '../store/task-store.js';
+import type { Task } from '../tasks/model.js';
+import type { TaskReplayResult } from '../dead-letters/replay.js';
 import type { WorkerListing } from '../worker-registry/registry.js';
 
 /** A platform-neutral HTTP request, as each host adapter (node:http, Azure Functions, Function Compute) builds it. */
@@ -26,6 +29,15 @@ export interface ReclaimerStatus {
   summary: unknown;
 }
 
+/** What the admin API does with task dead letters (lib/dead-letters). */
+export interface TaskDeadLetterOps {
+  /** DeadLetter:Queue. */
+  queueName: string;
+  list(limit: number): Promise<Task[]>;
+  /** Replays into new runs through the ingest queue. */
+  replay(max: number): Promise<TaskReplayResult>;
+}
+
 /** What the admin API works on. Each host builds one from its configuration. */
 export interface AdminContext {
   store: TaskStore;
@@ -37,6 +49,10 @@ export interface AdminContext {
   reclaimerStatus?: () => Promise<ReclaimerStatus | null>;
   /** Sends a message to the ingest queue (POST /api/messages); the local runtime provides it. */
   enqueue?: (message: OutgoingMessage) => Promise<{ messageId: string }>;
+  /** Task dead letters (DeadLetter:Queue), when configured: listed and replayed into new runs. */
+  taskDeadLetters?: TaskDeadLetterOps;
+  /** Which task types POST /tasks and POST /messages accept (unset: any); GET /task-types lists them. */
+  taskTypes?: TaskTypeRule;
   /** Admin:ApiKey. Required unless the router is told the platform authenticates. Never echoed or logged. */
   apiKey?: string;
   /** Database round trip for /health (default: a point read through the store). */

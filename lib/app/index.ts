@@ -3,7 +3,6 @@ export {
   sharedServices,
   resetSharedServices,
   shutdownTelemetry,
-  registerTaskHandlers,
   type AppServices,
   type ServicesOptions,
   type RuntimeKind,

@@ -4,6 +4,7 @@
  */
 import { createIngestPipeline } from '../ingest/index.js';
 import type { PushedMessage, PushResult, PullUntilResult } from '../ingest/index.js';
+import { abandonPushed, settlePushed, type PushSettlement, type PushSettler } from '../ingest/push.js';
 import type { QueueProvider } from '../queues/provider.js';
 import { runReclaimer } from '../reclaimer/reclaimer.js';
 import type { ReclaimerSummary } from '../reclaimer/summary.js';
@@ -12,7 +13,9 @@ import { runWorkerInvocation } from '../worker/invocation.js';
 import { resolveWorkerIdentity, type WorkerIdentity } from '../worker/identity.js';
 import type { WorkerSummary } from '../worker/worker-options.js';
 import { createAdminRouter, type AdminRouter } from '../admin/router.js';
-import type { AdminRouterOptions, AdminContext } from '../admin/types.js';
+import type { AdminRouterOptions, AdminContext, TaskDeadLetterOps } from '../admin/types.js';
+import type { TaskDeadLetters } from '../dead-letters/index.js';
+import { createQueueProvider } from '../queues/factory.js';
 import type { OutgoingMessage } from '../queues/provider.js';
 import type { AppServices } from './services.js';
 import { noDispatch, type Dispatcher } from './dispatch.js';
@@ -36,7 +39,7 @@ export async function ingestPushedMessages(
   const logger = s.logger.child({ invocationId: inv.invocationId, function: inv.functionName });
   const pipeline = createIngestPipeline(s.config, {
     store: s.store,
-    knownTaskTypes: s.config.Ingest.KnownTaskTypes,
+    knownTaskTypes: s.taskTypes.acceptList(),
     logger,
     onTasksStored: (n) => dispatch.wake(n),
   });
@@ -48,6 +51,36 @@ export async function ingestPushedMessages(
     rejected: result.rejected,
   });
   return result;
+}
+
+/**
+ * Messages a platform received in peek-lock and leaves to the app to settle (Service Bus with the
+ * settlement client): ingested, then the good ones completed and the refused ones dead-lettered with
+ * their reason. A store failure abandons the whole batch (redelivered, deduplicated) and rethrows.
+ */
+export async function ingestAndSettlePushed(
+  s: AppServices,
+  messages: readonly PushedMessage[],
+  source: { provider: string; queue: string },
+  inv: InvocationInfo,
+  settler: PushSettler,
+  dispatch: Dispatcher = noDispatch,
+): Promise<PushResult & { settlement: PushSettlement }> {
+  const logger = s.logger.child({ invocationId: inv.invocationId, function: inv.functionName });
+  let result: PushResult;
+  try {
+    result = await ingestPushedMessages(s, messages, source, inv, dispatch);
+  } catch (e) {
+    const settlement = await abandonPushed(messages, settler);
+    logger.warn('ingest failed; the batch was abandoned for redelivery', { ...settlement });
+    throw e;
+  }
+  const settlement = await settlePushed(messages, result, settler);
+  if (settlement.failures.length > 0)
+    logger.warn('some messages could not be settled; they come back when their lock expires', {
+      failures: settlement.failures.slice(0, 10),
+    });
+  return { ...result, settlement };
 }
 
 /** Pulls the ingest queue until it is empty or the invocation's budget is spent. */
@@ -65,6 +98,7 @@ export async function pullIngest(
   const pipeline = createIngestPipeline(s.config, {
     store: s.store,
     provider,
+    knownTaskTypes: s.taskTypes.acceptList(),
     logger,
     onTasksStored: (n) => dispatch.wake(n),
   });
@@ -94,6 +128,7 @@ export async function processInvocation(
     logger,
     deadline: inv.deadline,
     ...(inv.signal ? { signal: inv.signal } : {}),
+    ...(s.deadLetters ? { hooks: s.deadLetters.workerHooks() } : {}),
   });
   logger.info('processor invocation done', { ...summary });
   return summary;
@@ -106,14 +141,32 @@ export async function reclaimInvocation(s: AppServices, inv: InvocationInfo): Pr
     db: s.database.db,
     store: s.store,
     config: s.config,
+    handlers: s.handlers,
     logger,
     by: `${inv.functionName}:${inv.invocationId}`,
+    ...(s.deadLetters ? { deadLetters: s.deadLetters } : {}),
   });
   logger.info('reclaimer pass done', {
     ...summary,
     tasks: { ...summary.tasks, taskIds: summary.tasks.taskIds.length },
   });
   return summary;
+}
+
+/** Task dead letters for the admin API: replays go to the ingest queue (a provider opened for the replay). */
+function taskDeadLetterOps(s: AppServices, dl: TaskDeadLetters): TaskDeadLetterOps {
+  return {
+    queueName: dl.queueName,
+    list: (limit) => dl.list(limit),
+    replay: async (max) => {
+      const ingest = await createQueueProvider(s.config, { logger: s.logger });
+      try {
+        return await dl.replay(max, ingest);
+      } finally {
+        await ingest.close();
+      }
+    },
+  };
 }
 
 /** The admin API over this deployment's store, workers, queues and reclaimer state. */
@@ -134,6 +187,8 @@ export function adminRouterFor(
       return st ? { lastRunAt: st.lastRun.finishedAt, summary: { ...st.lastRun, runs: st.runs } } : null;
     },
     ...(opts.enqueue ? { enqueue: opts.enqueue } : {}),
+    ...(s.deadLetters ? { taskDeadLetters: taskDeadLetterOps(s, s.deadLetters) } : {}),
+    taskTypes: s.taskTypes,
     ...(s.config.Admin.ApiKey ? { apiKey: s.config.Admin.ApiKey } : {}),
     ping: async () => {
       await s.database.db.command({ ping: 1 });

@@ -79,6 +79,7 @@ export async function startLocalHost(o: LocalHostOptions): Promise<LocalHost> {
   const pipeline = createIngestPipeline(s.config, {
     store: s.store,
     provider: o.ingest,
+    knownTaskTypes: s.taskTypes.acceptList(),
     logger: s.logger.child({ function: 'ingest' }),
     onTasksStored: (n) => queueDispatcher(o.dispatch, log).wake(n),
   });

@@ -4,10 +4,12 @@ import { connectDatabase, type Database } from '../db/connect.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { createTaskStore } from '../store/create.js';
 import type { TaskStore } from '../store/task-store.js';
-import { builtinHandlers } from '../handlers/builtin.js';
 import type { TaskHandler } from '../handlers/handler.js';
-import { HandlerRegistry } from '../handlers/registry.js';
+import { taskTypeRule, type TaskTypeRule } from '../handlers/known-types.js';
+import { loadHandlers } from '../handlers/load.js';
+import type { HandlerRegistry } from '../handlers/registry.js';
 import { WorkerRegistry } from '../worker-registry/registry.js';
+import { taskDeadLettersFor, type TaskDeadLetters } from '../dead-letters/index.js';
 import { setupTelemetry, telemetryConfigFromEnv, type TelemetryShutdown } from '../telemetry/index.js';
 
 /** Where the code runs; recorded in worker host facts and logs. */
@@ -22,6 +24,10 @@ export interface AppServices {
   store: TaskStore;
   registry: WorkerRegistry;
   handlers: HandlerRegistry;
+  /** Failed tasks' dead letters (DeadLetter:Queue); undefined when off. */
+  deadLetters?: TaskDeadLetters;
+  /** Which task types the doors accept (handlers' types, Handlers:ExtraTypes, Handlers:AllowUnknownTypes). */
+  taskTypes: TaskTypeRule;
   close(): Promise<void>;
 }
 
@@ -31,18 +37,10 @@ export interface ServicesOptions {
   config?: AppConfig;
   env?: Record<string, string | undefined>;
   logger?: Logger;
-  /** Task handlers besides the built-in ones (echo, sleep, fail). */
+  /** Task handlers given in code, besides the loaded ones (built-ins, handlers/ or Handlers:Module). */
   handlers?: Iterable<TaskHandler<z.ZodType, unknown>>;
   /** Short for serverless hosts: a database outage should fail the invocation fast, not hang it. */
   serverSelectionTimeoutMs?: number;
-}
-
-/** Handlers every deployment has, plus the application's (registered with `registerTaskHandlers`). */
-const appHandlers: TaskHandler<z.ZodType, unknown>[] = [];
-
-/** Adds the application's task handlers; call at module load, before the first invocation. */
-export function registerTaskHandlers(...handlers: TaskHandler<z.ZodType, unknown>[]): void {
-  appHandlers.push(...handlers);
 }
 
 /** One OpenTelemetry SDK per process, however many services objects it builds. */
@@ -54,21 +52,39 @@ export async function createServices(o: ServicesOptions): Promise<AppServices> {
   // Exporters follow Telemetry__Exporter / APPLICATIONINSIGHTS_CONNECTION_STRING / OTEL_EXPORTER_OTLP_ENDPOINT; none by default.
   telemetry ??= setupTelemetry(telemetryConfigFromEnv(), { logger });
   await telemetry;
+  // The handler module loads before the database connects: a broken module fails the start, not a task.
+  const handlers = await loadHandlers(config, o.handlers ? { extra: o.handlers } : {});
   const database = await connectDatabase(config.MongoDB, {
     serverSelectionTimeoutMS: o.serverSelectionTimeoutMs ?? 5_000,
     appName: `taskmesh-${o.runtime}`,
   });
   const store = createTaskStore(database.db, config);
   const registry = new WorkerRegistry(database.db);
-  const handlers = new HandlerRegistry([...builtinHandlers(), ...appHandlers, ...(o.handlers ?? [])]);
   try {
     // Idempotent and cheap when the indexes exist; a cold start pays it once.
     await Promise.all([store.ensureIndexes(), registry.ensureIndexes()]);
   } catch (e) {
     await database.close();
+    await handlers.close();
     throw e;
   }
-  return { runtime: o.runtime, config, logger, database, store, registry, handlers, close: () => database.close() };
+  const deadLetters = taskDeadLettersFor(config, store, logger);
+  return {
+    runtime: o.runtime,
+    config,
+    logger,
+    database,
+    store,
+    registry,
+    handlers,
+    ...(deadLetters ? { deadLetters } : {}),
+    taskTypes: taskTypeRule(handlers, config.Handlers),
+    close: async () => {
+      await deadLetters?.close();
+      await handlers.close();
+      await database.close();
+    },
+  };
 }
 
 let shared: Promise<AppServices> | undefined;

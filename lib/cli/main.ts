@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { AdminClient } from './client.js';
 import type { CliIO, Command, CommandContext, OptionSpec, OptionValues } from './command.js';
 import { enqueueCommand } from './commands/enqueue.js';
+import { dlqListCommand } from './commands/dlq.js';
 import { statusCommand } from './commands/status.js';
 import { tasksCancelCommand, tasksListCommand, tasksRetryCommand, tasksShowCommand } from './commands/tasks.js';
 import { dlqReplayCommand, queuesCommand, workersCommand } from './commands/workers-queues.js';
@@ -17,6 +18,7 @@ export const commands: readonly Command[] = [
   tasksRetryCommand,
   workersCommand,
   queuesCommand,
+  dlqListCommand,
   dlqReplayCommand,
   enqueueCommand,
 ];

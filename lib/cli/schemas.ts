@@ -83,6 +83,7 @@ export const stats = z.object({
   total: z.number(),
   statuses: z.array(z.object({ status: z.number(), name: z.string(), count: z.number() })),
   oldestClaimableAgeMs: z.number().nullable(),
+  waitingWithoutWorker: z.array(z.object({ type: z.string(), count: z.number() })).optional(),
   throughput: z.object({ totals, perMinute: z.object({ succeeded: z.number(), failed: z.number() }) }).loose(),
   rates: z.object({ failureRate: z.number().nullable(), retryRate: z.number().nullable() }),
 });
@@ -144,3 +145,26 @@ export const enqueueLine = z.strictObject({
   timeoutMs: z.number().int().min(1).optional(),
 });
 export type EnqueueLine = z.output<typeof enqueueLine>;
+
+/** GET /dead-letters/tasks: tasks sent to DeadLetter:Queue. */
+export const taskDeadLetters = z.object({
+  queue: z.string(),
+  items: z.array(
+    z
+      .object({
+        taskId: z.string(),
+        type: z.string(),
+        status: z.string(),
+        reason: z.string().nullable(),
+        attempts: z.number(),
+        finishedAt: z.string().nullable(),
+        sentAt: z.string().nullable(),
+        replayedAt: z.string().nullable(),
+        replayMessageId: z.string().nullable(),
+      })
+      .loose(),
+  ),
+});
+
+/** A replay of task dead letters: which old task went out again as which message. */
+export const taskReplays = z.object({ replays: z.array(z.object({ taskId: z.string(), messageId: z.string() })) });

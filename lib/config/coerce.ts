@@ -26,3 +26,18 @@ export const boolean = () =>
 /** Optional text: an empty string counts as not set (what an empty app setting means). */
 export const optionalText = () =>
   z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.string().optional());
+
+/** A comma-separated list (env vars) or a JSON array (settings file); empty means "not set". */
+export const nameList = () =>
+  z
+    .preprocess(
+      (v) =>
+        typeof v === 'string'
+          ? v
+              .split(',')
+              .map((s) => s.trim())
+              .filter((s) => s.length > 0)
+          : v,
+      z.array(z.string().min(1), { message: 'a comma-separated list of task types' }).optional(),
+    )
+    .transform((v) => (v && v.length > 0 ? v : undefined));

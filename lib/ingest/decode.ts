@@ -115,7 +115,13 @@ export function decodeMessage(
   }
 
   if (opts.knownTaskTypes && !opts.knownTaskTypes.has(task.type)) {
-    return reject('UnknownTaskType', `task type "${task.type}" is not one of Ingest:KnownTaskTypes`, task.type);
+    const known = [...opts.knownTaskTypes].sort();
+    const listed = known.length > 30 ? `${known.slice(0, 30).join(', ')}, ...` : known.join(', ') || 'none';
+    return reject(
+      'UnknownTaskType',
+      `task type "${task.type.slice(0, 100)}" has no handler; known types: ${listed} (Handlers:ExtraTypes adds types served by another deployment)`,
+      task.type,
+    );
   }
   return { task };
 }

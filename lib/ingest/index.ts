@@ -59,7 +59,7 @@ export class IngestPipeline {
 export interface CreateIngestPipelineDeps {
   store: Pick<TaskStore, 'ingest'>;
   provider?: QueueProvider;
-  /** Overrides Ingest:KnownTaskTypes (e.g. the processors' registered handlers). */
+  /** The task types accepted (the hosts pass their TaskTypeRule's acceptList(): the handlers' types and Handlers:ExtraTypes); unset: any. */
   knownTaskTypes?: readonly string[];
   onTasksStored?: (count: number) => Promise<void> | void;
   logger?: Logger;
@@ -71,7 +71,7 @@ export function createIngestPipeline(
   deps: CreateIngestPipelineDeps,
 ): IngestPipeline {
   const s = config.Ingest;
-  const known = deps.knownTaskTypes ?? s.KnownTaskTypes;
+  const known = deps.knownTaskTypes;
   const options: IngestPipelineOptions = {
     store: deps.store,
     ...(deps.provider ? { provider: deps.provider } : {}),

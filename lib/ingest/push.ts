@@ -121,3 +121,68 @@ function bodyText(body: unknown): { body: string; invalidEncoding?: true; tooDee
     return { body: '(a value nested too deep to keep)', tooDeep: true };
   }
 }
+
+/**
+ * How a platform settles the messages it pushed (Azure Functions' settlement client, wrapped by the
+ * function): by the message's position in the batch it pushed.
+ */
+export interface PushSettler {
+  complete(index: number): Promise<void>;
+  deadLetter(index: number, reason: string, description: string): Promise<void>;
+  abandon(index: number): Promise<void>;
+}
+
+export interface PushSettlement {
+  completed: number;
+  deadLettered: number;
+  abandoned: number;
+  /** Settlement calls that failed: those messages come back when their lock expires and are deduplicated. */
+  failures: { id: string; action: 'complete' | 'deadLetter' | 'abandon'; error: string }[];
+}
+
+/**
+ * Settles a pushed batch after ingest: stored and duplicate messages complete, refused ones go to
+ * their entity's dead-letter queue with the refusal's code and detail. One failing settlement never
+ * stops the others.
+ */
+export async function settlePushed(
+  messages: readonly PushedMessage[],
+  result: PushResult,
+  settler: PushSettler,
+): Promise<PushSettlement> {
+  const out: PushSettlement = { completed: 0, deadLettered: 0, abandoned: 0, failures: [] };
+  await Promise.all(
+    result.outcomes.map(async (o, i) => {
+      const id = messages[i]?.id ?? o.id;
+      const action = o.outcome === 'rejected' ? 'deadLetter' : 'complete';
+      try {
+        if (o.outcome === 'rejected') {
+          await settler.deadLetter(i, o.reason, o.description);
+          out.deadLettered++;
+        } else {
+          await settler.complete(i);
+          out.completed++;
+        }
+      } catch (e) {
+        out.failures.push({ id, action, error: describeError(e) });
+      }
+    }),
+  );
+  return out;
+}
+
+/** Gives a whole pushed batch back (its store write failed): redelivered, never dead-lettered for it. */
+export async function abandonPushed(messages: readonly PushedMessage[], settler: PushSettler): Promise<PushSettlement> {
+  const out: PushSettlement = { completed: 0, deadLettered: 0, abandoned: 0, failures: [] };
+  await Promise.all(
+    messages.map(async (m, i) => {
+      try {
+        await settler.abandon(i);
+        out.abandoned++;
+      } catch (e) {
+        out.failures.push({ id: m.id, action: 'abandon', error: describeError(e) });
+      }
+    }),
+  );
+  return out;
+}

@@ -33,6 +33,8 @@ export class QueueProviderUnavailableError extends Error {
 export interface CreateQueueProviderOptions {
   /** The ingest queue (default), or the dispatch queue that wakes processors (always a Storage queue). */
   queue?: 'ingest' | 'dispatch';
+  /** Another queue of the provider than its configured one (the task dead-letter queue, DeadLetter:Queue). */
+  queueName?: string;
   /** Overrides Ingest:Provider. */
   provider?: QueueProviderName;
   logger?: Logger;
@@ -67,6 +69,7 @@ async function build<N extends QueueProviderName>(
   const extras = opts.extras?.[name as N & keyof QueueProviderExtras];
   return definition.create(settings as Parameters<typeof definition.create>[0], {
     queue: opts.queue ?? 'ingest',
+    ...(opts.queueName ? { queueName: opts.queueName } : {}),
     visibilityTimeoutMs: ingestVisibilityTimeoutMs(config.Ingest),
     redelivery: { baseMs: config.Ingest.RetryBaseDelay, capMs: config.Ingest.RetryMaxDelay },
     maxDeliveryCount: config.Ingest.MaxDeliveryCount,

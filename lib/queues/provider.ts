@@ -205,6 +205,8 @@ export interface QueueProviderCreateOptions<N extends QueueProviderName> {
    * provider, on AzureStorage:DispatchQueueName; other providers only ever get 'ingest').
    */
   queue: 'ingest' | 'dispatch';
+  /** Another queue of the same provider and settings (the task dead-letter queue, DeadLetter:Queue). */
+  queueName?: string;
   /** How long a received message stays hidden (Ingest:VisibilityTimeout, else MessageTimeout + 30 s). */
   visibilityTimeoutMs: number;
   /** Backoff of an abandon without an explicit delay (Ingest:RetryBaseDelay, Ingest:RetryMaxDelay). */

@@ -6,8 +6,10 @@ import { errorMessage } from '../errors/message.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { createTaskStore } from '../store/create.js';
 import type { TaskStore } from '../store/task-store.js';
+import type { HandlerRegistry } from '../handlers/registry.js';
 import { WorkerRegistry } from '../worker-registry/registry.js';
 import { recordReclaimerRun } from './state.js';
+import type { TaskDeadLetters } from '../dead-letters/index.js';
 import type { ReclaimerStep, ReclaimerSummary } from './summary.js';
 
 export interface ReclaimerOptions {
@@ -21,9 +23,13 @@ export interface ReclaimerOptions {
   now?: Date;
   /** Stalled tasks handled in one pass at most (they are read in pages of 1,000). */
   maxTasks?: number;
+  /** DeadLetter:Queue: each pass sends the failed tasks not sent yet (those it timed out among them). */
+  deadLetters?: Pick<TaskDeadLetters, 'sweep'>;
   /** Record the pass in `service_state` (default true). */
   record?: boolean;
   resilience?: ResilienceOptions;
+  /** The deployment's handlers: a type's own maxRetries decides Retrying or Timeout, as in the worker. */
+  handlers?: Pick<HandlerRegistry, 'maxRetriesOf'>;
 }
 
 const PAGE = 1_000;
@@ -70,7 +76,13 @@ export async function runReclaimer(o: ReclaimerOptions): Promise<ReclaimerSummar
     const max = o.maxTasks ?? 10 * PAGE;
     for (;;) {
       const r = await policy.execute(() =>
-        store.reclaim({ heartbeatTimeoutMs, now, limit: Math.min(PAGE, max - summary.tasks.found), by }),
+        store.reclaim({
+          heartbeatTimeoutMs,
+          now,
+          limit: Math.min(PAGE, max - summary.tasks.found),
+          by,
+          ...(o.handlers ? { maxRetriesOf: (type: string) => o.handlers!.maxRetriesOf(type) } : {}),
+        }),
       );
       summary.tasks.found += r.found;
       summary.tasks.retried += r.retried;
@@ -80,6 +92,11 @@ export async function runReclaimer(o: ReclaimerOptions): Promise<ReclaimerSummar
       if (r.found < PAGE || summary.tasks.found >= max) break;
     }
   });
+  const deadLetters = o.deadLetters;
+  if (deadLetters)
+    await step('dead-letters', async () => {
+      summary.deadLetters = await deadLetters.sweep(now);
+    });
   await step('workers', async () => {
     summary.workers.markedDead = await policy.execute(() => registry.markDead(heartbeatTimeoutMs, now));
     summary.workers.pruned = await policy.execute(() => registry.prune(o.config.Retention.DeleteAfter, now));
@@ -112,6 +129,7 @@ export async function runReclaimer(o: ReclaimerOptions): Promise<ReclaimerSummar
     workersMarkedDead: summary.workers.markedDead,
     workersPruned: summary.workers.pruned,
     retention: summary.retention,
+    ...(summary.deadLetters ? { deadLetters: summary.deadLetters } : {}),
     errors: summary.errors,
   });
   return summary;

@@ -1,7 +1,7 @@
 import type { RetentionResult } from '../store/task-store.js';
 
 /** A reclaimer pass's steps: each may fail on its own while the others still run. */
-export type ReclaimerStep = 'reclaim' | 'workers' | 'retention' | 'record';
+export type ReclaimerStep = 'reclaim' | 'dead-letters' | 'workers' | 'retention' | 'record';
 
 export interface ReclaimerSummary {
   runId: string;
@@ -12,6 +12,8 @@ export interface ReclaimerSummary {
   tasks: { found: number; retried: number; timedOut: number; lostRaces: number; taskIds: string[] };
   workers: { markedDead: string[]; pruned: number };
   retention: RetentionResult | null;
+  /** Failed tasks sent to DeadLetter:Queue by this pass (only when it is set). */
+  deadLetters?: { found: number; sent: number; failed: number };
   errors: { step: ReclaimerStep; message: string }[];
   ok: boolean;
 }

@@ -90,6 +90,8 @@ export interface ReclaimOptions {
   /** At most this many stalled tasks per pass. */
   limit?: number;
   by?: string;
+  /** A type's own retry limit (its handler's maxRetries), which wins over the task's, as it does for the worker. */
+  maxRetriesOf?: (type: string) => number | undefined;
 }
 
 export interface ReclaimResult {
@@ -120,6 +122,8 @@ export interface TaskStats {
   total: number;
   /** Age of the oldest task that is claimable now, in ms (null when none). */
   oldestClaimableAgeMs: number | null;
+  /** Tasks waiting to be claimed (Queued, Retrying), by type. */
+  waitingByType?: Record<string, number>;
   at: Date;
 }
 
@@ -168,6 +172,27 @@ export interface ListTasksPage {
 }
 
 /**
+ * A finished task's trip to the dead-letter queue (lib/dead-letters): one sender claims it (a
+ * conditional write), sends, then marks it sent; a claim whose sender died goes stale and is taken again.
+ */
+export interface DeadLetterMarks {
+  /** Takes the task's dead letter for the run it read; null when it is sent, held by a live sender, or not Error/Timeout. */
+  claim(
+    task: Pick<Task, '_id' | 'attempts'>,
+    mark: { token: string; queue: string },
+    opts: { staleMs: number; now?: Date },
+  ): Promise<Task | null>;
+  /** The claim's holder records the send; false when its claim was taken over. */
+  markSent(taskId: string, token: string, messageId: string, now?: Date): Promise<boolean>;
+  /** A replay sent the task's original message again (as `messageId`); false when the task has no sent dead letter. */
+  markReplayed(taskId: string, messageId: string, now?: Date): Promise<boolean>;
+  /** Tasks whose dead letter was sent, most recently finished first. */
+  sent(limit: number): Promise<Task[]>;
+  /** Error/Timeout tasks finished since `since` and not sent (oldest claims may still be live: claim() decides). */
+  due(since: Date, limit: number): Promise<Task[]>;
+}
+
+/**
  * The task store: the one surface processors, ingest, the admin API and the functions use.
  * Every state change is conditional (status and lease token, or version); its loser is detected.
  * A lease write that matched nothing answers owned: true only when the task's history carries its own
@@ -175,6 +200,8 @@ export interface ListTasksPage {
  * A backend implements this and passes the conformance suite in test/store/conformance.ts.
  */
 export interface TaskStore {
+  /** Dead-letter bookkeeping of finished tasks (DeadLetter:Queue). */
+  readonly deadLetters: DeadLetterMarks;
   ensureIndexes(): Promise<void>;
   /** Idempotent: the same idempotency key (or source message) yields one task; duplicates are counted. One bulk write. */
   ingest(tasks: readonly NewTask[], opts?: { by?: string }): Promise<IngestResult>;

@@ -69,12 +69,31 @@ export interface Task {
   reason?: string;
   /** W3C trace context of the span that ingested the task, so processing spans can link back to it. */
   traceparent?: string;
+  /** Sent to the dead-letter queue after its last attempt (DeadLetter:Queue); lib/dead-letters. */
+  deadLetter?: TaskDeadLetterMark | null;
   createdAt: Date;
   updatedAt: Date;
   startedAt?: Date | null;
   finishedAt?: Date | null;
   archivedAt?: Date | null;
   deletedAt?: Date | null;
+}
+
+/**
+ * The task's trip to the dead-letter queue: claimed by one sender ('sending', its token), then 'sent'.
+ * `attempts` is the run it is for, so a task an operator retried and that failed again is sent again.
+ */
+export interface TaskDeadLetterMark {
+  state: 'sending' | 'sent';
+  token: string;
+  attempts: number;
+  queue: string;
+  claimedAt: Date;
+  sentAt?: Date;
+  messageId?: string;
+  /** The last replay: when, and the id of the message that carried the task again. */
+  replayedAt?: Date;
+  replayMessageId?: string;
 }
 
 /** What a producer supplies to create a task. */

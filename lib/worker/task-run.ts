@@ -157,22 +157,26 @@ export class TaskRun {
     this.phase = 'running';
     const signal = this.controller.signal;
     const timer = setTimeout(() => this.abort('timeout'), timeoutMs);
+    const logger = this.log.child({ workerId });
     const ctx: HandlerContext = {
       taskId: task._id,
       workerId,
       type: task.type,
       attempt: this.lease.attempt,
       signal,
-      logger: this.log.child({ workerId }),
+      logger,
+      log: logger,
       deadline: new Date(Date.now() + timeoutMs),
       progress: (value) => {
         this.progress = value;
         this.progressSeq++;
       },
     };
+    // The executor seam: inline, or in an isolated thread/process (lib/handlers/isolation) that an abort terminates.
     // A handler that throws synchronously is still a settled failure, never an escape.
+    const executor = handlers.executorFor(task.type);
     const settled: Promise<Settled> = Promise.resolve()
-      .then(() => handler.run(parsed.data, ctx))
+      .then(() => executor.run(handler, parsed.data, ctx))
       .then(
         (value) => ({ ok: true as const, value }),
         (error: unknown) => ({ ok: false as const, error }),

@@ -7,6 +7,7 @@ import type { HandlerRegistry } from '../handlers/registry.js';
 import type { Logger } from '../log/logger.js';
 import { startReclaimerLoop, type ReclaimerLoop } from '../reclaimer/schedule.js';
 import { createTaskStore } from '../store/create.js';
+import { taskDeadLettersFor } from '../dead-letters/index.js';
 import { resolveWorkerIdentity } from './identity.js';
 import { WorkerRegistry } from '../worker-registry/registry.js';
 import { installShutdownHandlers } from './shutdown.js';
@@ -75,6 +76,8 @@ export async function runWorkerProcess(o: WorkerProcessOptions): Promise<WorkerS
     log.warn('could not declare indexes now (continuing; the next start tries again)', { error: e });
   }
 
+  const deadLetters = taskDeadLettersFor(config, store, logger);
+  const hooks = deadLetters ? deadLetters.workerHooks(o.hooks) : o.hooks;
   const worker = new Worker({
     store,
     registry,
@@ -83,7 +86,7 @@ export async function runWorkerProcess(o: WorkerProcessOptions): Promise<WorkerS
     identity,
     logger,
     policy,
-    ...(o.hooks ? { hooks: o.hooks } : {}),
+    ...(hooks ? { hooks } : {}),
   });
   const removeHandlers = installShutdownHandlers(worker, { logger: log });
   let loop: ReclaimerLoop | undefined;
@@ -92,8 +95,10 @@ export async function runWorkerProcess(o: WorkerProcessOptions): Promise<WorkerS
       db: database.db,
       store,
       config,
+      handlers: o.handlers,
       logger,
       by: worker.id,
+      ...(deadLetters ? { deadLetters } : {}),
       ...(typeof o.reclaimer === 'object' && o.reclaimer.everyMs ? { everyMs: o.reclaimer.everyMs } : {}),
     });
   }
@@ -105,6 +110,7 @@ export async function runWorkerProcess(o: WorkerProcessOptions): Promise<WorkerS
   } finally {
     removeHandlers();
     await loop?.stop();
+    await deadLetters?.close();
     identity.release();
     await database.close().catch(() => undefined);
   }

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { taskTypeRule } from '../../lib/handlers/known-types.js';
+import { WorkerRegistry } from '../../lib/worker-registry/index.js';
 import { openTestDb, type TestDb } from '../support/db.js';
 import { expectProblem, harness, items, obj, runToEnd, type Harness } from './support.js';
 
@@ -47,6 +49,30 @@ describe('admin API: stats and workers', () => {
     expect(obj(s.rates)).toEqual({ failureRate: 0.25, retryRate: 0.25 });
     // Oldest bucket first, one minute apart.
     expect(Date.parse(buckets[1]!.at) - Date.parse(buckets[0]!.at)).toBe(60_000);
+  });
+
+  it('GET /stats: tasks waiting for a type no live worker handles are listed until a worker for it registers', async () => {
+    await h.store.ingest([
+      { type: 'orphan', idempotencyKey: 'o-1' },
+      { type: 'orphan', idempotencyKey: 'o-2' },
+    ]);
+    const unserved = async () =>
+      obj((await h.call('GET', '/stats')).json).waitingWithoutWorker as { type: string; count: number }[];
+    expect(await unserved()).toEqual(expect.arrayContaining([{ type: 'orphan', count: 2 }]));
+    await new WorkerRegistry(tdb.db).register({
+      id: 'w-orphan',
+      host: { hostname: 'h', pid: 1, platform: 'linux', nodeVersion: 'v20' },
+      types: ['orphan'],
+      concurrency: 1,
+    });
+    expect((await unserved()).map((w) => w.type)).not.toContain('orphan');
+    await tdb.db.collection('workers').deleteOne({ _id: 'w-orphan' as never });
+    // A deployment whose own handlers declare the type serves it (its processors start on demand).
+    const declared = harness(tdb.db, {
+      ctx: { taskTypes: taskTypeRule({ types: () => ['job'] }, { AllowUnknownTypes: false, ExtraTypes: undefined }) },
+    });
+    const s = obj((await declared.call('GET', '/stats')).json);
+    expect((s.waitingWithoutWorker as { type: string }[]).map((w) => w.type)).not.toContain('job');
   });
 
   it('GET /stats?minutes= narrows the window; bad values are refused', async () => {

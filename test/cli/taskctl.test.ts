@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminServer, type AdminServer } from '../../lib/admin/node-http.js';
+import { taskTypeRule } from '../../lib/handlers/known-types.js';
 import { commands, globalOptions } from '../../lib/cli/main.js';
 import { JobTaskStatus as S } from '../../lib/tasks/status.js';
 import { API_KEY, harness, runToEnd, type Harness } from '../admin/support.js';
@@ -165,6 +166,32 @@ describe('taskctl against a running admin API', () => {
       expect((await h.store.get(out.id))!.payload).toEqual({ to: 'a@b.c' });
     });
 
+    it('enqueue refuses a type no handler declares, naming the known types (through the queue or directly)', async () => {
+      const typed = await createAdminServer(
+        {
+          ...h.ctx,
+          taskTypes: taskTypeRule(
+            { types: () => ['echo', 'email.send'] },
+            { AllowUnknownTypes: false, ExtraTypes: undefined },
+          ),
+        },
+        { port: 0 },
+      );
+      try {
+        for (const via of ['messages', 'tasks']) {
+          const before = h.enqueued.length;
+          const r = await taskctl(['enqueue', 'emial.send', '--via', via, '--url', typed.url], {
+            env: { TASKCTL_KEY: API_KEY },
+          });
+          expect(r.code).toBe(2);
+          expect(r.stderr).toContain('task type "emial.send" has no handler; known types: echo, email.send');
+          expect(h.enqueued.length).toBe(before);
+        }
+      } finally {
+        await typed.close();
+      }
+    });
+
     it('enqueue many from a file: progress on stderr, a summary, exit 1 when a line fails', async () => {
       const file = join(dir, 'tasks.jsonl');
       const lines = [
@@ -289,6 +316,11 @@ describe('taskctl against a running admin API', () => {
       expect(status.code).toBe(0);
       expect(status.stdout).toContain('Status: HEALTHY');
       expect(status.stdout).toMatch(/Cancelled\s+26\s+1/);
+      // Tasks of types the only live worker (types ['x']) does not handle are called out.
+      await h.store.ingest([{ type: 'nobody.serves', idempotencyKey: 'unserved-1' }]);
+      expect((await run('status')).stdout).toContain(
+        'NO WORKER: 1 task(s) of type "nobody.serves" wait, and no live worker handles that type',
+      );
       const statusJson = await run('status', '--json');
       expect((JSON.parse(statusJson.stdout) as { health: { status: string } }).health.status).toBe('healthy');
 

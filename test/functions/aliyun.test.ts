@@ -14,6 +14,7 @@ import type { Task } from '../../lib/tasks/model.js';
 import { startMnsPeer, type MnsPeerHandle } from '../support/mns-peer/index.js';
 import { startFcPeer, type FcPeer } from '../support/fc-peer/index.js';
 import { mongoUri } from '../support/services.js';
+import { startHookServer } from '../support/hook-server.js';
 
 const suffix = randomBytes(3).toString('hex');
 const KEY = { accessKeyId: 'STS.fc-role', accessKeySecret: 'sts-secret', securityToken: 'sts-token' };
@@ -164,6 +165,44 @@ describe('Function Compute 3.0 handlers', () => {
       context('admin'),
     );
     expect(created.statusCode).toBe(201);
+  });
+
+  it('runs a task type defined only in handlers/ (webhook); a type no handler declares is dead-lettered at ingest and refused by the API', async () => {
+    const hook = await startHookServer();
+    const producer = createMnsProvider(loadConfig({ env: { ...process.env } }).Aliyun, { credentials: KEY });
+    try {
+      await producer.sendBatch([
+        { body: JSON.stringify({ type: 'webhook', payload: { url: hook.url, body: { from: 'fc' } } }) },
+        { body: JSON.stringify({ type: 'no-such-type', payload: {} }) },
+      ]);
+      const pulled = await fns.puller(timerEvent('mns-puller'), context('mns-puller'));
+      expect(pulled).toMatchObject({ stored: 1, rejected: 1, deadLettered: 1 });
+      const refused = await tasks().findOne({ type: 'no-such-type' });
+      expect(refused).toMatchObject({ status: S.Failed });
+      expect(refused!.reason).toMatch(/has no handler; known types: .*webhook/);
+      // The processor also runs the echo task the admin test created.
+      const summary = await fns.processor(Buffer.from('{}'), context('processor'));
+      expect(summary.outcomes.succeeded).toBe(2);
+      expect(await tasks().findOne({ type: 'webhook' })).toMatchObject({
+        status: S.Succeeded,
+        result: { status: 200 },
+      });
+      expect(hook.calls).toEqual([{ from: 'fc' }]);
+    } finally {
+      await producer.close();
+      await hook.close();
+    }
+    const unknown = await fns.admin(
+      httpEvent(
+        'POST',
+        '/api/tasks',
+        { 'x-functions-key': 'fc-admin-key', 'content-type': 'application/json' },
+        JSON.stringify({ type: 'nope' }),
+      ),
+      context('admin'),
+    );
+    expect(unknown.statusCode).toBe(422);
+    expect(JSON.parse(unknown.body)).toMatchObject({ knownTypes: expect.arrayContaining(['echo', 'webhook']) });
   });
 
   it('refuses a malformed timer event with a clear error', async () => {

@@ -3,6 +3,8 @@
  * InvocationContext with its trigger metadata, against the real database and Azurite.
  */
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { HttpRequest, InvocationContext, type Timer } from '@azure/functions';
 import { MongoClient, type Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -191,6 +193,61 @@ describe('Azure Functions app', () => {
     );
     expect(bad.status).toBe(400);
     expect(bad.headers).toMatchObject({ 'content-type': expect.stringContaining('problem+json') });
+  });
+
+  it('runs a task type defined only in handlers/ (webhook), and refuses a type no handler declares at ingest and at POST /api/tasks', async () => {
+    const calls: unknown[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      req.on('end', () => {
+        calls.push(JSON.parse(body));
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('thanks');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    try {
+      const r = await fns.ingestServiceBusQueue(
+        [
+          { type: 'webhook', payload: { url, body: { order: 42 } } },
+          { type: 'no-such-type', payload: {} },
+        ],
+        ctx('ingest-servicebus-queue', {
+          messageIdArray: ['h-1', 'h-2'],
+          deliveryCountArray: [1, 1],
+          enqueuedTimeUtcArray: [new Date().toISOString(), new Date().toISOString()],
+        }),
+      );
+      expect(r).toMatchObject({ stored: 1, rejected: 1 });
+      const refused = await tasks().findOne({ 'source.messageId': 'h-2' });
+      expect(refused).toMatchObject({ status: S.Failed });
+      expect(refused!.reason).toMatch(/"no-such-type" has no handler; known types: .*echo.*webhook/);
+      // The reclaimed task of the test before may have come due too: count only that this one ran.
+      const summary = await fns.processorDispatch({ kind: 'wake', stored: 1 }, ctx('processor-dispatch'));
+      expect(summary.outcomes.succeeded).toBeGreaterThanOrEqual(1);
+      expect(await tasks().findOne({ 'source.messageId': 'h-1' })).toMatchObject({
+        status: S.Succeeded,
+        result: { status: 200, body: 'thanks' },
+      });
+      expect(calls).toEqual([{ order: 42 }]);
+    } finally {
+      server.close();
+    }
+    const unknown = await fns.admin(
+      new HttpRequest({
+        method: 'POST',
+        url: 'http://localhost:7071/api/tasks',
+        body: { string: '{"type": "nope"}' },
+        headers: { 'content-type': 'application/json' },
+      }),
+      ctx('admin'),
+    );
+    expect(unknown.status).toBe(422);
+    const problem = JSON.parse(String(unknown.body)) as { type: string; detail: string; knownTypes: string[] };
+    expect(problem.type).toBe('urn:taskmesh:problem:unknown-task-type');
+    expect(problem.knownTypes).toEqual(expect.arrayContaining(['echo', 'webhook']));
+    expect(problem.detail).toContain('"nope"');
   });
 });
 

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/ports.js';
+import { startHookServer } from '../support/hook-server.js';
 
 interface TaskView {
   id: string;
@@ -124,6 +125,34 @@ describe('npm start (the local runtime)', () => {
     await waitFor('the sleep task to run', async () =>
       (await list()).find((t) => t.type === 'sleep' && t.statusName === 'Running'),
     );
+
+    // A type defined only in handlers/ (the example webhook) runs here too.
+    const hook = await startHookServer();
+    try {
+      const hooked = await fetch(`${api}/messages`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ body: { type: 'webhook', payload: { url: hook.url, body: { from: 'npm start' } } } }),
+      });
+      expect(hooked.status).toBe(202);
+      await waitFor('the webhook task to succeed', async () =>
+        (await list()).find((t) => t.type === 'webhook' && t.statusName === 'Succeeded'),
+      );
+      expect(hook.calls).toEqual([{ from: 'npm start' }]);
+    } finally {
+      await hook.close();
+    }
+    // A type no handler declares is refused at the door, with the known types.
+    const types = (await (await fetch(`${api}/task-types`, { headers })).json()) as { known: string[] };
+    expect(types.known).toEqual(expect.arrayContaining(['echo', 'sleep', 'fail', 'webhook']));
+    for (const [path, body] of [
+      ['messages', { body: { type: 'nope' } }],
+      ['tasks', { type: 'nope' }],
+    ] as const) {
+      const refused = await fetch(`${api}/${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+      expect(refused.status).toBe(422);
+      expect(((await refused.json()) as { knownTypes: string[] }).knownTypes).toEqual(types.known);
+    }
 
     expect(await stop()).toBe(0);
     expect(output).toMatch(/"msg":"stopped"/);

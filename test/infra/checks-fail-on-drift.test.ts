@@ -204,6 +204,16 @@ describe('infra/azure checks', () => {
       s.replace('AzureServiceBus__QueueName: serviceBusQueueName', "AzureServiceBus__QueueName: 'other'"),
     );
     expect(azure.queueProblems(unbound).join('\n')).toMatch(/AzureServiceBus__QueueName/);
+    const dlUnbound = driftedMain((s) =>
+      s.replace('DeadLetter__Queue: taskDeadLetterQueueName', "DeadLetter__Queue: 'elsewhere'"),
+    );
+    expect(azure.queueProblems(dlUnbound).join('\n')).toMatch(
+      /deadLetterQueueName .* is not the value of DeadLetter__Queue/,
+    );
+    const noForward = driftedMain((s) =>
+      s.replace('    forwardDeadLetteredMessagesTo: serviceBusForwardDeadLetteredMessagesTo\n', ''),
+    );
+    expect(azure.queueProblems(noForward).join('\n')).toMatch(/does not pass forwardDeadLetteredMessagesTo/);
     const noDispatch = driftedMain((s) => s.replace('      storageDispatchQueueName\n', ''));
     expect(azure.queueProblems(noDispatch).join('\n')).toMatch(
       /does not create the queue of AzureStorage__DispatchQueueName/,

@@ -32,10 +32,11 @@ describe('ingestPushed', () => {
     await store.ensureIndexes();
     const config = loadConfig({
       env: {},
-      overrides: { Ingest: { KnownTaskTypes: 'echo, report', RetryBaseDelay: 5, RetryAttempts: 1 } },
+      overrides: { Ingest: { RetryBaseDelay: 5, RetryAttempts: 1 } },
     });
     pipeline = createIngestPipeline(config, {
       store,
+      knownTaskTypes: ['echo', 'report'],
       onTasksStored: (n) => {
         notified.push(n);
       },

@@ -16,7 +16,8 @@ describe('Ingest and AzureStorage settings', () => {
       MaxDeliveryCount: 5,
       TaskTypeProperty: 'taskType',
     });
-    expect(c.Ingest.KnownTaskTypes).toBeUndefined();
+    expect(c.Handlers.ExtraTypes).toBeUndefined();
+    expect(c.Handlers.AllowUnknownTypes).toBe(false);
     expect(c.Ingest.DefaultTaskType).toBeUndefined();
     expect(ingestVisibilityTimeoutMs(c.Ingest)).toBe(330_000);
     expect(c.AzureStorage).toMatchObject({
@@ -33,7 +34,7 @@ describe('Ingest and AzureStorage settings', () => {
       env: {
         Ingest__Provider: 'mns',
         Ingest__MessageTimeout: '00:01:00',
-        Ingest__KnownTaskTypes: 'a, b ,c',
+        Handlers__ExtraTypes: 'a, b ,c',
         AzureStorage__MessageEncoding: 'text',
         Ingest__VisibilityTimeout: '45s',
       },
@@ -41,9 +42,9 @@ describe('Ingest and AzureStorage settings', () => {
     expect(c.Ingest).toMatchObject({
       Provider: 'mns',
       MessageTimeout: 60_000,
-      KnownTaskTypes: ['a', 'b', 'c'],
       VisibilityTimeout: 45_000,
     });
+    expect(c.Handlers.ExtraTypes).toEqual(['a', 'b', 'c']);
     expect(c.AzureStorage.MessageEncoding).toBe('text');
     expect(settingNames()).toEqual(
       expect.arrayContaining(['Ingest__Provider', 'AzureStorage__ConnectionString', 'AzureStorage__DispatchQueueName']),

@@ -500,6 +500,48 @@ export function describeTaskStoreConformance(name: string, factory: () => Promis
       });
     });
 
+    describe('dead-letter marks', () => {
+      it('one sender claims a finished task per run; a stale claim is taken over; a retried run is claimable again', async () => {
+        await store.ingest([task('a', { maxRetries: 0 }), task('b', { idempotencyKey: 'waiting' })]);
+        const [c] = await store.claim('w1', { types: ['a'] });
+        await store.start(c!.lease);
+        await store.fail(c!.lease, { message: 'x' });
+        const failed = (await store.get(c!.task._id))!;
+        const waiting = (await store.list({ status: [S.Queued] })).tasks[0]!;
+        // Only Error/Timeout tasks; of those, only the unsent.
+        expect(await store.deadLetters.claim(waiting, { token: 't0', queue: 'q' }, { staleMs: 60_000 })).toBeNull();
+        expect((await store.deadLetters.due(new Date(0), 10)).map((t) => t._id)).toEqual([failed._id]);
+        const claims = await Promise.all(
+          ['t1', 't2', 't3'].map((token) =>
+            store.deadLetters.claim(failed, { token, queue: 'q' }, { staleMs: 60_000 }),
+          ),
+        );
+        const winners = claims.filter((x) => x !== null);
+        expect(winners).toHaveLength(1);
+        const token = winners[0]!.deadLetter!.token;
+        // A live claim is not taken over; a stale one is (its sender died between claim and send).
+        expect(await store.deadLetters.claim(failed, { token: 't4', queue: 'q' }, { staleMs: 60_000 })).toBeNull();
+        const takeover = await store.deadLetters.claim(failed, { token: 't5', queue: 'q' }, { staleMs: -1 });
+        expect(takeover?.deadLetter).toMatchObject({ state: 'sending', token: 't5', attempts: 1 });
+        expect(await store.deadLetters.markSent(failed._id, token, 'm-old')).toBe(false);
+        expect(await store.deadLetters.markSent(failed._id, 't5', 'm-1')).toBe(true);
+        expect(await store.deadLetters.due(new Date(0), 10)).toEqual([]);
+        expect((await store.deadLetters.sent(10)).map((t) => t._id)).toEqual([failed._id]);
+        expect(await store.deadLetters.claim(failed, { token: 't6', queue: 'q' }, { staleMs: -1 })).toBeNull();
+        expect(await store.deadLetters.markReplayed(failed._id, 'm-2')).toBe(true);
+        // An operator's retry is a new run: if it fails again it is dead-lettered again.
+        await store.retry(failed._id, { by: 'op' });
+        const [again] = await store.claim('w1', { types: ['a'] });
+        await store.start(again!.lease);
+        await store.fail(again!.lease, { message: 'y' });
+        const second = (await store.get(failed._id))!;
+        expect(second.deadLetter ?? null).toBeNull();
+        expect(await store.deadLetters.claim(second, { token: 't7', queue: 'q' }, { staleMs: 60_000 })).toMatchObject({
+          deadLetter: { attempts: 2 },
+        });
+      });
+    });
+
     describe('retention and stats', () => {
       it('archives old finished tasks, deletes old archived ones, purges old deleted ones', async () => {
         await store.ingest([task('a'), task('a'), task('a', { idempotencyKey: 'recent' })]);

@@ -39,6 +39,12 @@ param deadLetteringOnMessageExpiration bool = true
 @description('Time to live of messages (ISO 8601).')
 param defaultMessageTimeToLive string = 'P14D'
 
+@description('Queue receiving tasks that fail for good (DeadLetter__Queue); created here. Empty: none.')
+param deadLetterQueueName string = ''
+
+@description('Entity the queue and subscription forward their dead letters to (created here as a queue if it is not deadLetterQueueName). Empty: each keeps its own dead-letter sub-queue.')
+param forwardDeadLetteredMessagesTo string = ''
+
 // SAS keys stay unusable: the app and the Functions host authenticate with the managed identity.
 @description('Disable SAS (local) authentication on the namespace.')
 param disableLocalAuth bool = true
@@ -69,6 +75,33 @@ resource queue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = {
     deadLetteringOnMessageExpiration: deadLetteringOnMessageExpiration
     defaultMessageTimeToLive: defaultMessageTimeToLive
     maxSizeInMegabytes: 1024
+    forwardDeadLetteredMessagesTo: empty(forwardDeadLetteredMessagesTo) ? null : forwardDeadLetteredMessagesTo
+  }
+  dependsOn: [taskDeadLetterQueue, deadLetterCollector]
+}
+
+// Tasks that fail for good (lib/dead-letters): their reason, last error and original message; `taskctl dlq` replays them.
+resource taskDeadLetterQueue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = if (!empty(deadLetterQueueName)) {
+  parent: namespace
+  name: empty(deadLetterQueueName) ? 'unused-dead-letters' : deadLetterQueueName
+  properties: {
+    maxDeliveryCount: maxDeliveryCount
+    lockDuration: lockDuration
+    enablePartitioning: enablePartitioning
+    defaultMessageTimeToLive: defaultMessageTimeToLive
+    maxSizeInMegabytes: 1024
+  }
+}
+
+// Where forwarded dead letters collect, unless that is the task dead-letter queue.
+resource deadLetterCollector 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = if (!empty(forwardDeadLetteredMessagesTo) && forwardDeadLetteredMessagesTo != deadLetterQueueName) {
+  parent: namespace
+  name: empty(forwardDeadLetteredMessagesTo) ? 'unused-forwarded-dead-letters' : forwardDeadLetteredMessagesTo
+  properties: {
+    lockDuration: lockDuration
+    enablePartitioning: enablePartitioning
+    defaultMessageTimeToLive: defaultMessageTimeToLive
+    maxSizeInMegabytes: 1024
   }
 }
 
@@ -92,7 +125,9 @@ resource subscription 'Microsoft.ServiceBus/namespaces/topics/subscriptions@2024
     deadLetteringOnMessageExpiration: deadLetteringOnMessageExpiration
     deadLetteringOnFilterEvaluationExceptions: true
     defaultMessageTimeToLive: defaultMessageTimeToLive
+    forwardDeadLetteredMessagesTo: empty(forwardDeadLetteredMessagesTo) ? null : forwardDeadLetteredMessagesTo
   }
+  dependsOn: [taskDeadLetterQueue, deadLetterCollector]
 }
 
 output id string = namespace.id

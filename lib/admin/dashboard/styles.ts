@@ -106,7 +106,7 @@ td.err { color: var(--red); max-width: 280px; overflow: hidden; text-overflow: e
   } .c-Retrying { --c: var(--pink); }
 .c-Succeeded { --c: var(--green); } .c-Error, .c-Failed { --c: var(--red); } .c-Timeout { --c: #fb923c;
   } .c-Cancelled { --c: var(--grey); }
-.c-total { --c: var(--accent); } .c-age { --c: var(--teal); }
+.c-total { --c: var(--accent); } .c-age { --c: var(--teal); } .c-unserved { --c: var(--red, #c0392b); }
 .filters { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; padding: 12px 16px;
   border-bottom: 1px solid var(--border); }
 .filters label { color: var(--muted); font-size: 12px; display: flex; align-items: center; gap: 6px; }

@@ -4,6 +4,7 @@ import { json, parseBody } from '../http.js';
 import { parseTaskInput } from '../../tasks/input-limits.js';
 import { HttpProblem, refusedInput } from '../problem.js';
 import type { Route } from '../route.js';
+import { refuseUnknownType } from './tasks.js';
 
 const MAX_MESSAGE_BYTES = 256 * 1024;
 
@@ -43,6 +44,8 @@ export const messageRoutes: Route[] = [
       // A JSON body is task input: refused here by the rules ingest would dead-letter it by.
       const parsed = parseTaskInput(m.body, { maxBytes: MAX_MESSAGE_BYTES });
       if (!parsed.ok && parsed.violation) throw refusedInput(parsed.violation);
+      const type = parsed.ok ? typeOf(parsed.value) : undefined;
+      if (type !== undefined) refuseUnknownType(ctx, type);
       const message: OutgoingMessage = {
         body: m.body,
         ...(m.properties ? { properties: m.properties } : {}),
@@ -55,3 +58,9 @@ export const messageRoutes: Route[] = [
     },
   },
 ];
+
+/** The "type" of a contract message body, when it has one (bare payloads are typed at ingest, by property or default). */
+function typeOf(doc: unknown): string | undefined {
+  const t = doc && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>).type : undefined;
+  return typeof t === 'string' ? t : undefined;
+}

@@ -125,6 +125,9 @@ export const queueRoutes: Route[] = [
           { name: 'name', reason: name.error.issues[0]?.message ?? 'invalid' },
         ]);
       const body = parseBody(req, replayBody, { optional: true, maxBytes: options.maxBodyBytes });
+      // DeadLetter:Queue itself holds dead letters (of tasks): replaying it makes new runs.
+      if (ctx.taskDeadLetters?.queueName === name.data && !body.provider)
+        return json(200, await ctx.taskDeadLetters.replay(body.max));
       const matches = ctx.queues.filter(
         (p) =>
           (p.queueName === name.data || p.deadLetterQueueName === name.data) &&

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { allStatuses, statusName } from '../../tasks/status.js';
 import { json, parseQuery } from '../http.js';
 import type { Route } from '../route.js';
+import { liveWorkerStates } from '../../worker-registry/queries.js';
 
 const statsQuery = z.strictObject({
   /** Throughput window in minutes (default the last hour). */
@@ -14,12 +15,21 @@ export const statsRoutes: Route[] = [
   {
     method: 'GET',
     path: '/stats',
-    async handle({ req, ctx, now }) {
+    async handle({ req, ctx, options, now }) {
       const q = parseQuery(req, statsQuery);
-      const [stats, throughput] = await Promise.all([
+      const [stats, throughput, live] = await Promise.all([
         ctx.store.stats(now),
         ctx.store.throughput(q.minutes * 60_000, now),
+        ctx.workers.list({ state: liveWorkerStates, limit: 1000 }),
       ]);
+      // Served: a type a live, fresh worker handles, or one this deployment's own handlers declare (its
+      // serverless processors start on demand, so no worker record need be live between invocations).
+      const fresh = live.filter((w) => now.getTime() - w.lastHeartbeatAt.getTime() <= options.workerStaleAfterMs);
+      const served = new Set([...fresh.flatMap((w) => w.types), ...(ctx.taskTypes?.declared ?? [])]);
+      const waitingWithoutWorker = Object.entries(stats.waitingByType ?? {})
+        .filter(([type]) => !served.has(type))
+        .map(([type, count]) => ({ type, count }))
+        .sort((a, b) => b.count - a.count);
       const t = throughput.totals;
       const finished = t.succeeded + t.failed;
       return json(200, {
@@ -28,6 +38,8 @@ export const statsRoutes: Route[] = [
         counts: stats.counts,
         statuses: allStatuses.map((s) => ({ status: s, name: statusName(s), count: stats.counts[statusName(s)] ?? 0 })),
         oldestClaimableAgeMs: stats.oldestClaimableAgeMs,
+        /** Tasks waiting for a type no live worker (and no handler of this deployment) handles: they would wait forever. */
+        waitingWithoutWorker,
         throughput: {
           since: throughput.since,
           until: throughput.until,

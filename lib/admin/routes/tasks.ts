@@ -9,6 +9,7 @@ import { headerValue } from '../auth.js';
 import { idParam, json, listParam, parseBody, parseQuery, timeParam } from '../http.js';
 import { problems } from '../problem.js';
 import type { Route } from '../route.js';
+import type { AdminContext } from '../types.js';
 import { taskDetail, taskSummary } from '../views.js';
 
 const statusList = listParam.transform((values, ctx) => {
@@ -59,6 +60,17 @@ const createBody = z.strictObject({
 const cancelBody = z.strictObject({ reason: z.string().trim().min(1).max(500).optional() });
 const retryBody = z.strictObject({ expectedVersion: z.number().int().min(0).optional() });
 
+/** A type no handler declares would wait forever: refused (422) with the known types, as ingest refuses it. */
+export function refuseUnknownType(ctx: AdminContext, type: string): void {
+  const rule = ctx.taskTypes;
+  if (!rule || rule.accepts(type)) return;
+  try {
+    rule.check(type);
+  } catch (e) {
+    throw problems.unknownTaskType(type, rule.known, e instanceof Error ? e.message : String(e));
+  }
+}
+
 function taskId(params: Record<string, string>): string {
   const r = idParam.safeParse(params.id);
   if (!r.success)
@@ -105,6 +117,7 @@ export const taskRoutes: Route[] = [
         maxBytes: options.maxBodyBytes,
         task: { maxBytes: options.maxTaskBytes },
       });
+      refuseUnknownType(ctx, body.type);
       // The IETF Idempotency-Key header is honoured when the body does not carry a key.
       const key = body.idempotencyKey ?? headerValue(req.headers, 'idempotency-key');
       const newTask: NewTask = {

@@ -40,6 +40,8 @@ export const statusCommand: Command = {
       ),
     );
     ctx.out(`total ${stats.total}; oldest waiting ${age(stats.oldestClaimableAgeMs)}`);
+    for (const w of stats.waitingWithoutWorker ?? [])
+      ctx.out(`NO WORKER: ${w.count} task(s) of type "${w.type}" wait, and no live worker handles that type`);
     const t = stats.throughput;
     ctx.out(
       `last hour: ${t.totals.succeeded} succeeded, ${t.totals.failed} failed, ${t.totals.cancelled} cancelled (${(t.perMinute.succeeded + t.perMinute.failed).toFixed(2)}/min); failure rate ${pct(stats.rates.failureRate)}, retry rate ${pct(stats.rates.retryRate)}`,

@@ -76,7 +76,8 @@ export const queuesCommand: Command = {
 export const dlqReplayCommand: Command = {
   name: 'dlq replay',
   args: '<queue>',
-  summary: 'Moves dead-lettered messages back to the queue. Exit 1 if any could not be moved.',
+  summary:
+    'Moves dead-lettered messages back to the queue; for DeadLetter:Queue, sends failed tasks again as new runs. Exit 1 if any could not be moved.',
   options: {
     max: { type: 'string', help: 'at most this many messages (default 100, up to 10000)' },
     provider: { type: 'string', help: 'provider kind, when several read a queue of that name' },
@@ -96,6 +97,9 @@ export const dlqReplayCommand: Command = {
       ctx.out(
         `replayed ${r.replayed} message(s) from ${r.provider}/${r.queue}'s dead-letter queue${r.failed ? `; ${r.failed} failed` : ''}`,
       );
+      const tasks = S.taskReplays.safeParse(res.data);
+      for (const x of tasks.success ? tasks.data.replays : [])
+        ctx.out(`  task ${x.taskId} -> new message ${x.messageId}`);
       for (const e of r.errors) ctx.err(`  ${e}`);
     }
     return r.failed > 0 ? ExitCode.failed : ExitCode.ok;

@@ -3,8 +3,10 @@ import { workerSection } from './worker.js';
 import { retentionSection } from './retention.js';
 import { adminSection } from './admin.js';
 import { ingestSection } from './ingest.js';
+import { handlersSection } from './handlers.js';
 import { functionComputeSection } from './function-compute.js';
 import { queueProviderSections } from './queue-providers.js';
+import { deadLetterSection } from './dead-letter.js';
 
 /**
  * Every configuration section the code reads. A section added here is loaded from defaults, the
@@ -17,7 +19,9 @@ export const sections = {
   Retention: retentionSection,
   Admin: adminSection,
   Ingest: ingestSection,
+  Handlers: handlersSection,
   FunctionCompute: functionComputeSection,
+  DeadLetter: deadLetterSection,
   ...queueProviderSections,
 } as const;
 

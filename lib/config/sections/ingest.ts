@@ -9,21 +9,6 @@ const providerDocs = Object.entries(queueProviders)
   .map(([name, p]) => `${name} (${p.description}; settings: ${p.section.name})`)
   .join(', ');
 
-/** A comma-separated list (env vars) or a JSON array (settings file); empty means "not set". */
-const nameList = () =>
-  z
-    .preprocess(
-      (v) =>
-        typeof v === 'string'
-          ? v
-              .split(',')
-              .map((s) => s.trim())
-              .filter((s) => s.length > 0)
-          : v,
-      z.array(z.string().min(1), { message: 'a comma-separated list of task types' }).optional(),
-    )
-    .transform((v) => (v && v.length > 0 ? v : undefined));
-
 export const ingestSection = defineSection({
   name: 'Ingest',
   schema: z.object({
@@ -42,7 +27,6 @@ export const ingestSection = defineSection({
     RetryMaxDelay: duration().default(300_000),
     DefaultTaskType: optionalText(),
     TaskTypeProperty: z.string().min(1).default('taskType'),
-    KnownTaskTypes: nameList(),
   }),
   secrets: [],
   docs: {
@@ -64,6 +48,5 @@ export const ingestSection = defineSection({
     RetryMaxDelay: 'Cap of the exponential backoff and of the redelivery delay.',
     DefaultTaskType: 'Task type of a bare payload (a JSON body without "type") that carries no TaskTypeProperty.',
     TaskTypeProperty: 'Message property naming the task type of a bare payload (wins over DefaultTaskType).',
-    KnownTaskTypes: 'Comma-separated task types accepted; when set, other types are dead-lettered as unknown.',
   },
 });

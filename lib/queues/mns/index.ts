@@ -46,6 +46,7 @@ export const queueProvider: QueueProviderDefinition<'mns'> = {
   create: (settings, o) =>
     createMnsProvider(settings, {
       ...o.extras,
+      ...(o.queueName ? { queueName: o.queueName } : {}),
       visibilityTimeoutMs: o.visibilityTimeoutMs,
       redelivery: o.redelivery,
       ...(o.logger ? { logger: o.logger } : {}),

@@ -18,7 +18,13 @@ export {
 export const queueProvider: QueueProviderDefinition<'service-bus'> = {
   name: 'service-bus',
   create: (settings, o) =>
-    createServiceBusProvider(settings, { ...o.extras, ...(o.logger ? { logger: o.logger } : {}) }),
+    createServiceBusProvider(
+      // Another queue of the namespace: that queue, not the configured queue or topic subscription.
+      o.queueName
+        ? { ...settings, QueueName: o.queueName, TopicName: undefined, SubscriptionName: undefined }
+        : settings,
+      { ...o.extras, ...(o.logger ? { logger: o.logger } : {}) },
+    ),
 };
 
 declare module '../provider.js' {

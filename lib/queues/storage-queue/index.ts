@@ -30,6 +30,7 @@ export const queueProvider: QueueProviderDefinition<'storage-queue'> = {
   create: (settings, o) =>
     createStorageQueueProvider(settings, {
       queue: o.queue,
+      ...(o.queueName ? { queueName: o.queueName } : {}),
       maxDequeueCount: o.maxDeliveryCount,
       visibilityTimeoutMs: o.visibilityTimeoutMs,
       redelivery: o.redelivery,

@@ -64,4 +64,9 @@ export const taskIndexes: readonly IndexDeclaration[] = [
     key: { status: 1, finishedAt: 1 },
     why: 'admin stats: tasks finished since a time, by outcome (throughput per minute)',
   },
+  {
+    name: 'dead_letter_due',
+    key: { status: 1, 'deadLetter.state': 1, finishedAt: 1 },
+    why: 'dead letters: Error/Timeout tasks finished recently and not sent to the dead-letter queue yet',
+  },
 ];

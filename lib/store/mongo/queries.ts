@@ -1,6 +1,7 @@
 import type { Filter } from 'mongodb';
 import { queryDeclarer } from './query-declaration.js';
 import { claimableNow } from './writes.js';
+import { deadLetterQueries } from './dead-letter-writes.js';
 import type { Task } from '../../tasks/model.js';
 import {
   JobTaskStatus as S,
@@ -56,6 +57,13 @@ export const queries = {
     index: 'status_updated',
     filter: (status: JobTaskStatus) => ({ status }),
     sample: [S.Queued],
+  }),
+  /** Tasks waiting to be claimed (now or later), grouped by type in the database: is any type left without a worker? */
+  waiting: declare({
+    name: 'waiting',
+    index: 'due',
+    filter: () => ({ status: { $in: [...claimableStatuses] } }),
+    sample: [],
   }),
   oldestClaimable: declare({
     name: 'oldestClaimable',
@@ -114,6 +122,7 @@ export const queries = {
     filter: (since: Date) => ({ status: { $in: [...finishedStatuses] }, finishedAt: { $gte: since } }),
     sample: [at],
   }),
+  ...deadLetterQueries,
 } as const;
 
 /** Keyset paging on (createdAt desc, _id desc). */

@@ -62,6 +62,12 @@ export async function taskStats(col: Collection<Task>, now = new Date()): Promis
   allStatuses.forEach((s, i) => {
     counts[statusName(s)] = values[i]!;
   });
+  const waiting = await col
+    .aggregate<{ _id: string; n: number }>([
+      { $match: queries.waiting.filter() },
+      { $group: { _id: '$type', n: { $sum: 1 } } },
+    ])
+    .toArray();
   const oldest = await col
     .find(queries.oldestClaimable.filter(now), { projection: { nextAttemptAt: 1 } })
     .sort(queries.oldestClaimable.sort!)
@@ -71,6 +77,7 @@ export async function taskStats(col: Collection<Task>, now = new Date()): Promis
     counts,
     total: values.reduce((a, b) => a + b, 0),
     oldestClaimableAgeMs: oldest ? Math.max(0, now.getTime() - oldest.nextAttemptAt.getTime()) : null,
+    waitingByType: Object.fromEntries(waiting.map((w) => [w._id, w.n])),
     at: now,
   };
 }

@@ -15,6 +15,7 @@ import { decodeCursor, listTasks, taskStats, taskThroughput } from './reports.js
 import { TurnBatch, type Settled } from './turn-batch.js';
 import { duplicatesOf, entryWritten, failApplied, sharedAnswers, toClaimed, writeEntry } from './write-outcomes.js';
 import { writes } from './writes.js';
+import { MongoDeadLetterMarks } from './dead-letter-marks.js';
 
 export interface MongoTaskStoreOptions {
   /** Default retries for tasks that do not say (Worker:MaxRetries). */
@@ -24,8 +25,7 @@ export interface MongoTaskStoreOptions {
 }
 
 type Lease = api.Lease;
-/** One caller's lease write: its lease and the id of its logical write (the same on every try). */
-type LeaseWrite = { lease: Lease; w: string };
+type LeaseWrite = { lease: Lease; w: string }; // one caller's lease write: its lease and its logical write's id
 type Answers = Settled<api.LeaseWriteResult>[];
 /** A lease write's statement (start, complete, cancelled, release): guarded by the lease, stamped with the write id. */
 interface LeaseStatement<A> {
@@ -34,19 +34,19 @@ interface LeaseStatement<A> {
 }
 
 /** Rounds at most of a batch claim whose candidates other workers take, and of a cancel whose write loses races. */
-const MAX_CLAIM_ROUNDS = 3;
-const MAX_CONFLICT_RETRIES = 5;
+const [MAX_CLAIM_ROUNDS, MAX_CONFLICT_RETRIES] = [3, 5];
 const isIn = (states: readonly JobTaskStatus[], s: JobTaskStatus) => states.includes(s);
 const after = { returnDocument: 'after' } as const;
 type Terminal = typeof S.Error | typeof S.Timeout;
 
 /**
- * The MongoDB task store: the logic of every operation (read, decide, write). Every statement that
- * changes a task is declared in ./writes.ts and every read in ./queries.ts; this class is their only
- * caller. Read-only reports (list, stats, throughput) are in ./reports.ts.
+ * The MongoDB task store: the logic of every operation (read, decide, write). Every statement that changes a task
+ * is declared in ./writes.ts and every read in ./queries.ts; this class is their only caller. Read-only reports
+ * (list, stats, throughput) are in ./reports.ts; dead-letter marks in ./dead-letter-marks.ts.
  */
 export class MongoTaskStore implements api.TaskStore {
   readonly tasks: Collection<Task>;
+  readonly deadLetters: MongoDeadLetterMarks;
   private readonly maxRetries: number;
   private readonly backoff: BackoffOptions;
   /** Metrics for every state change this store makes (lib/telemetry); a no-op until telemetry is set up. */
@@ -57,6 +57,7 @@ export class MongoTaskStore implements api.TaskStore {
 
   constructor(db: Db, options: MongoTaskStoreOptions = {}) {
     this.tasks = tasksCollection(db);
+    this.deadLetters = new MongoDeadLetterMarks(this.tasks);
     this.maxRetries = options.maxRetries ?? 3;
     this.backoff = options.backoff ?? { baseMs: 5_000, capMs: 3_600_000 };
   }
@@ -281,13 +282,13 @@ export class MongoTaskStore implements api.TaskStore {
   async reclaim(opts: api.ReclaimOptions): Promise<api.ReclaimResult> {
     const now = opts.now ?? new Date();
     const cutoff = new Date(now.getTime() - opts.heartbeatTimeoutMs);
-    const projection = { _id: 1, owner: 1, attempts: 1, maxRetries: 1, status: 1, heartbeatAt: 1 };
+    const projection = { _id: 1, type: 1, owner: 1, attempts: 1, maxRetries: 1, status: 1, heartbeatAt: 1 };
     const limit = opts.limit ?? 1000;
     const stalled = await this.tasks.find(queries.stalled.filter(cutoff), { projection }).limit(limit).toArray();
     const result: api.ReclaimResult = { found: stalled.length, retried: 0, timedOut: 0, lostRaces: 0, taskIds: [] };
     for (const t of stalled) {
       if (!t.owner) continue;
-      const retry = t.attempts <= t.maxRetries;
+      const retry = t.attempts <= (opts.maxRetriesOf?.(t.type) ?? t.maxRetries);
       const since = t.heartbeatAt?.toISOString() ?? 'never';
       const ms = opts.heartbeatTimeoutMs;
       const message = `lease expired: worker ${t.owner.workerId} sent no heartbeat since ${since} (timeout ${ms} ms)`;

@@ -16,6 +16,7 @@ import { messageIdempotencyKey, newIdempotencyKey, taskIdFor } from '../ids.js';
 import type { Lease, VersionedUpdate } from '../task-store.js';
 import { deleteStatement as remove, insertStatement as insert } from './write-declaration.js';
 import { updateStatement as update, type AttemptEnd, type ChangeOptions } from './write-declaration.js';
+import { deadLetterWrites } from './dead-letter-writes.js';
 
 /**
  * The update every state change sends: new status, version + 1, updatedAt, a bounded history entry,
@@ -317,6 +318,8 @@ export const writes = {
           heartbeatAt: null,
           cancelRequested: false,
           finishedAt: null,
+          // A new run: if it fails for good too, it is dead-lettered again.
+          deadLetter: null,
           maxRetries: Math.max(task.maxRetries, task.attempts),
         },
       }),
@@ -383,6 +386,7 @@ export const writes = {
     paths: [acceptedPath, rejectedPath],
     document: taskDocument,
   }),
+  ...deadLetterWrites,
 } as const;
 
 /** A new task's document, as the ingest statement inserts it (benchmarks build documents with it too). */

@@ -265,6 +265,29 @@ export function queueProblems(t: AzureTemplates): string[] {
   if (!declared('Microsoft.ServiceBus/namespaces/topics/subscriptions', 'subscriptionName'))
     problems.push('servicebus.bicep declares no subscription named subscriptionName');
 
+  // Failed tasks go to a queue the template creates: the one DeadLetter__Queue names.
+  const dlSetting = s.taskmesh.get('DeadLetter__Queue') ?? "''";
+  const dlParam = sb.params.get('deadLetterQueueName') ?? "''";
+  if (dlSetting !== dlParam)
+    problems.push(
+      `servicebus module deadLetterQueueName (${dlParam}) is not the value of DeadLetter__Queue (${dlSetting})`,
+    );
+  // Dead-letter forwarding: a parameter of main.bicep reaches the queue and the subscription.
+  if (!sb.params.get('forwardDeadLetteredMessagesTo'))
+    problems.push('servicebus module call does not pass forwardDeadLetteredMessagesTo');
+  for (const [type, name] of [
+    ['Microsoft.ServiceBus/namespaces/queues', 'queueName'],
+    ['Microsoft.ServiceBus/namespaces/topics/subscriptions', 'subscriptionName'],
+  ] as const) {
+    const res = sbFile.resources.find(
+      (r) => r.type === type && objectEntries(firstObject(r.body)!).get('name') === name,
+    );
+    if (res && !/forwardDeadLetteredMessagesTo:[^\n]*\bforwardDeadLetteredMessagesTo\b/.test(res.body))
+      problems.push(
+        `servicebus.bicep: the ${name} entity does not forward dead letters from forwardDeadLetteredMessagesTo`,
+      );
+  }
+
   const st = moduleCall(t, 'storage.bicep');
   const queues = arrayItems(st.params.get('queueNames') ?? '[]');
   const suffix = s.taskmesh.get('AzureStorage__PoisonQueueSuffix') ?? '';

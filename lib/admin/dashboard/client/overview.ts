@@ -61,6 +61,20 @@ export function overviewKit(app: App) {
         h('div', { class: 'value', text: stats.oldestClaimableAgeMs === null ? '—' : age(stats.oldestClaimableAgeMs) }),
       ),
     );
+    // Types nobody serves would wait silently: one warning card per type.
+    for (const w of stats.waitingWithoutWorker || [])
+      cards.push(
+        h(
+          'div',
+          {
+            class: 'card static c-unserved',
+            'data-testid': 'unserved-' + w.type,
+            title: 'Tasks of this type wait, and no live worker handles it',
+          },
+          h('div', { class: 'label', text: 'No worker: ' + w.type }),
+          h('div', { class: 'value', text: w.count.toLocaleString() }),
+        ),
+      );
     byId('counts').replaceChildren(...cards);
   }
 

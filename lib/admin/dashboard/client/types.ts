@@ -76,6 +76,7 @@ export interface Stats {
   total: number;
   counts: Record<string, number>;
   oldestClaimableAgeMs: number | null;
+  waitingWithoutWorker?: { type: string; count: number }[];
   throughput: {
     since: string;
     until: string;
