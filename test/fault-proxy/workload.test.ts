@@ -161,5 +161,5 @@ describe('workload through the fault proxy', () => {
         ingest,
       })}`,
     );
-  });
+  }, 1_800_000);
 });

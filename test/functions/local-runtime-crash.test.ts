@@ -140,7 +140,7 @@ describe('npm start survives crashes', () => {
     await runEcho(again.rt, 2);
     again.rt.child.kill('SIGINT');
     expect(await again.rt.exited).toBe(0);
-  });
+  }, 600_000);
 
   it('a helper left behind by an earlier run is found by its pid record and ended', async () => {
     const dataDir = newDataDir();
@@ -158,7 +158,7 @@ describe('npm start survives crashes', () => {
     } finally {
       await stale.stop();
     }
-  });
+  }, 600_000);
 
   it('a database server that dies is restarted and work resumes', async () => {
     const dataDir = newDataDir();
@@ -177,7 +177,7 @@ describe('npm start survives crashes', () => {
     expect(rt.output()).toContain('database exited unexpectedly; restarting it');
     rt.child.kill('SIGINT');
     expect(await rt.exited).toBe(0);
-  });
+  }, 600_000);
 
   it('Ctrl-C with the database down stops within the shutdown budget; a second Ctrl-C exits at once', async () => {
     const db = await openTestDb('crash_dbdown');
@@ -206,5 +206,5 @@ describe('npm start survives crashes', () => {
       await proxy.stop();
       await db.drop();
     }
-  });
+  }, 600_000);
 });
