@@ -14,6 +14,7 @@ import {
   type InvocationInfo,
 } from '../../lib/app/invocations.js';
 import { sharedServices, type AppServices } from '../../lib/app/services.js';
+import { sharedHostQueues, type HostQueues } from '../../lib/app/host-queues.js';
 import { noDispatch, type Dispatcher } from '../../lib/app/dispatch.js';
 import { createQueueProvider } from '../../lib/queues/factory.js';
 import type { MnsCredentials } from '../../lib/queues/mns/credentials.js';
@@ -116,24 +117,48 @@ export async function sweep(event: unknown, context: unknown) {
   return workerInvocation(event, context, (json) => timerEventSchema.parse(json));
 }
 
-/** Timer: one reclaimer pass. */
+/**
+ * The MNS queue this instance operates on (depth, dead letters, replay, POST /api/messages), built with
+ * the invocation's STS credentials and observed by the queue gauges; a rotated token opens a new one.
+ */
+function hostQueues(s: AppServices, ctx: FcContext): Promise<HostQueues> {
+  const credentials = credentialsOf(ctx);
+  return sharedHostQueues(s, {
+    dispatch: false, // processors are woken by asynchronous invocations, not a queue
+    ...(credentials
+      ? { key: credentials.securityToken ?? credentials.accessKeyId, extras: { mns: { credentials } } }
+      : {}),
+  });
+}
+
+/** Timer: one reclaimer pass (its backlog log line feeds the SLS alerts). */
 export async function reclaimer(event: unknown, context: unknown) {
   const ctx = fcContextSchema.parse(context);
   timerEventSchema.parse(eventJson(event));
-  return reclaimInvocation(await services(), info(ctx));
+  const s = await services();
+  await hostQueues(s, ctx);
+  return reclaimInvocation(s, info(ctx));
 }
 
-let adminRouter: ReturnType<typeof adminRouterFor> | undefined;
+let adminRouter: { queues: HostQueues; router: ReturnType<typeof adminRouterFor> } | undefined;
 
 /** HTTP trigger: the operations API; the key in Admin:ApiKey is checked by the router (x-functions-key or ?code=). */
 export async function admin(event: unknown, context: unknown): Promise<HttpResult> {
-  fcContextSchema.parse(context);
+  const ctx = fcContextSchema.parse(context);
   const e = httpEventSchema.parse(eventJson(event));
   const s = await services();
-  adminRouter ??= adminRouterFor(s, { router: { auth: 'key', basePath: '/api' } });
+  const queues = await hostQueues(s, ctx);
+  if (adminRouter?.queues !== queues) {
+    const router = adminRouterFor(s, {
+      queues: queues.all,
+      ...(queues.enqueue ? { enqueue: queues.enqueue } : {}),
+      router: { auth: 'key', basePath: '/api' },
+    });
+    adminRouter = { queues, router };
+  }
   const body = e.isBase64Encoded ? Buffer.from(e.body, 'base64').toString('utf8') : e.body;
   const method = e.requestContext.http.method.toUpperCase();
-  const res = await adminRouter.handle({
+  const res = await adminRouter.router.handle({
     method,
     path: e.rawPath.replace(/^\/api(?=\/|$)/, '') || '/',
     query: e.queryParameters,

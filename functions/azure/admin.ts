@@ -1,8 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import type { AdminRouter } from '../../lib/admin/router.js';
 import { adminRouterFor } from '../../lib/app/invocations.js';
-import { createQueueProvider } from '../../lib/queues/factory.js';
-import type { QueueProvider } from '../../lib/queues/provider.js';
+import { sharedHostQueues } from '../../lib/app/host-queues.js';
 import { services } from './services.js';
 
 let router: Promise<AdminRouter> | undefined;
@@ -11,17 +10,14 @@ async function getRouter(): Promise<AdminRouter> {
   if (!router) {
     router = (async () => {
       const s = await services();
-      const queues: QueueProvider[] = [];
-      for (const queue of ['ingest', 'dispatch'] as const) {
-        // A queue that cannot be configured is left out of /queues rather than failing the API.
-        try {
-          queues.push(await createQueueProvider(s.config, { queue, logger: s.logger }));
-        } catch (e) {
-          s.logger.warn('admin: queue provider unavailable', { queue, err: e });
-        }
-      }
+      // The ingest provider (Service Bus on Azure) and the dispatch queue: depth, dead letters, replay, POST /messages.
+      const queues = await sharedHostQueues(s, { dispatch: true });
       // The Functions host checks function keys (authLevel "function") before this runs.
-      return adminRouterFor(s, { queues, router: { auth: 'platform', basePath: '/api' } });
+      return adminRouterFor(s, {
+        queues: queues.all,
+        ...(queues.enqueue ? { enqueue: queues.enqueue } : {}),
+        router: { auth: 'platform', basePath: '/api' },
+      });
     })();
     router.catch(() => {
       router = undefined;

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { app, type InvocationContext, type ServiceBusQueueFunctionOptions } from '@azure/functions';
 import { z } from 'zod';
 import { ingestAndSettlePushed, ingestPushedMessages } from '../../lib/app/invocations.js';
+import { azureFunction, isFunctionConfigured } from '../../lib/app/catalog.js';
 import type { PushedMessage, PushResult } from '../../lib/ingest/index.js';
 import { abandonPushed, type PushSettlement } from '../../lib/ingest/push.js';
 import type { AppServices } from '../../lib/app/services.js';
@@ -97,19 +98,25 @@ createRequire(import.meta.url)('@azure/functions-extensions-servicebus');
 // sdkBinding + autoCompleteMessages false: the app settles each message itself (settlement.ts).
 const settledByApp = { cardinality: 'many', sdkBinding: true, autoCompleteMessages: false } as const;
 
-app.serviceBusQueue('ingest-servicebus-queue', {
-  connection: 'AzureServiceBus',
-  queueName: '%AzureServiceBus__QueueName%',
-  ...settledByApp,
-  handler: ingestServiceBusQueue,
-} satisfies ServiceBusQueueFunctionOptions);
+// Each trigger is registered only when its entity is configured (lib/app/catalog.ts): with the
+// settings as shipped neither is, and `func start` runs the rest of the app.
+if (isFunctionConfigured(azureFunction('ingest-servicebus-queue'), process.env)) {
+  app.serviceBusQueue('ingest-servicebus-queue', {
+    connection: 'AzureServiceBus',
+    queueName: '%AzureServiceBus__QueueName%',
+    ...settledByApp,
+    handler: ingestServiceBusQueue,
+  } satisfies ServiceBusQueueFunctionOptions);
+}
 
-// The topic trigger's typings lack autoCompleteMessages, though the host reads it from the binding as for queues.
-const topicOptions = {
-  connection: 'AzureServiceBus',
-  topicName: '%AzureServiceBus__TopicName%',
-  subscriptionName: '%AzureServiceBus__SubscriptionName%',
-  ...settledByApp,
-  handler: ingestServiceBusTopic,
-};
-app.serviceBusTopic('ingest-servicebus-topic', topicOptions);
+if (isFunctionConfigured(azureFunction('ingest-servicebus-topic'), process.env)) {
+  // The topic trigger's typings lack autoCompleteMessages, though the host reads it from the binding as for queues.
+  const topicOptions = {
+    connection: 'AzureServiceBus',
+    topicName: '%AzureServiceBus__TopicName%',
+    subscriptionName: '%AzureServiceBus__SubscriptionName%',
+    ...settledByApp,
+    handler: ingestServiceBusTopic,
+  };
+  app.serviceBusTopic('ingest-servicebus-topic', topicOptions);
+}

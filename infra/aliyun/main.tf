@@ -46,9 +46,10 @@ locals {
     DeadLetter__ClaimTimeout = "00:05:00"
     DeadLetter__SweepWindow  = "1.00:00:00"
     # Retention (reclaimer)
-    Retention__ArchiveAfter = "7.00:00:00"
-    Retention__DeleteAfter  = "30.00:00:00"
-    Retention__PurgeAfter   = "7.00:00:00"
+    Retention__ArchiveAfter    = "7.00:00:00"
+    Retention__DeleteAfter     = "30.00:00:00"
+    Retention__PurgeAfter      = "7.00:00:00"
+    Retention__ForgetKeysAfter = "30.00:00:00"
 
     # Aliyun (MNS). Without an AccessKey the functions use their role's STS credentials.
     Aliyun__AccessKeyId         = var.access_key_id

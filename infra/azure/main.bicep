@@ -347,6 +347,7 @@ var taskmeshSettings = {
   Retention__ArchiveAfter: '7.00:00:00'
   Retention__DeleteAfter: '30.00:00:00'
   Retention__PurgeAfter: '7.00:00:00'
+  Retention__ForgetKeysAfter: '30.00:00:00'
 
   // DeadLetter: failed tasks to a Service Bus queue of the namespace (Ingest__Provider), or off.
   DeadLetter__Queue: taskDeadLetterQueueName

@@ -25,6 +25,12 @@ export interface FunctionDefinition {
   /** For queue triggers: the setting that holds the queue/topic name. */
   queueSetting?: string;
   subscriptionSetting?: string;
+  /**
+   * Registered only when its entity settings (queueSetting, subscriptionSetting) are set: the Functions
+   * host refuses to start a trigger whose `%Setting%` is empty, and a deployment may read only a queue,
+   * only a topic, or neither (local.settings.example.json as shipped sets none).
+   */
+  optional?: true;
   /** What it calls in lib/. */
   purpose: string;
 }
@@ -35,6 +41,7 @@ export const azureFunctions: readonly FunctionDefinition[] = [
     name: 'ingest-servicebus-queue',
     trigger: 'serviceBusQueue',
     queueSetting: 'AzureServiceBus__QueueName',
+    optional: true,
     purpose: 'ingest pushed Service Bus messages',
   },
   {
@@ -42,6 +49,7 @@ export const azureFunctions: readonly FunctionDefinition[] = [
     trigger: 'serviceBusTopic',
     queueSetting: 'AzureServiceBus__TopicName',
     subscriptionSetting: 'AzureServiceBus__SubscriptionName',
+    optional: true,
     purpose: 'ingest pushed Service Bus topic messages',
   },
   {
@@ -79,3 +87,19 @@ export const aliyunFunctions: readonly FunctionDefinition[] = [
   { name: 'reclaimer', trigger: 'timer', schedule: schedules.reclaimer, purpose: 'reclaimer pass' },
   { name: 'admin', trigger: 'http', purpose: 'operations API and dashboard' },
 ];
+
+/**
+ * Whether a host registers the function under these settings: always, unless it is optional and one
+ * of its entity settings is unset or empty.
+ */
+export function isFunctionConfigured(def: FunctionDefinition, env: Record<string, string | undefined>): boolean {
+  if (!def.optional) return true;
+  return [def.queueSetting, def.subscriptionSetting].every((k) => k === undefined || (env[k] ?? '').trim() !== '');
+}
+
+/** The Azure function of this name (a name the catalog declares). */
+export function azureFunction(name: string): FunctionDefinition {
+  const def = azureFunctions.find((f) => f.name === name);
+  if (!def) throw new Error(`lib/app/catalog.ts declares no Azure function "${name}"`);
+  return def;
+}

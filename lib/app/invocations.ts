@@ -3,7 +3,8 @@
  * translate their trigger's input into one of these calls.
  */
 import { createIngestPipeline } from '../ingest/index.js';
-import type { PushedMessage, PushResult, PullUntilResult } from '../ingest/index.js';
+import type { IngestPipeline, PushedMessage, PushResult, PullUntilResult } from '../ingest/index.js';
+import type { Logger } from '../log/logger.js';
 import { abandonPushed, settlePushed, type PushSettlement, type PushSettler } from '../ingest/push.js';
 import type { QueueProvider } from '../queues/provider.js';
 import { runReclaimer } from '../reclaimer/reclaimer.js';
@@ -19,6 +20,8 @@ import { createQueueProvider } from '../queues/factory.js';
 import type { OutgoingMessage } from '../queues/provider.js';
 import type { AppServices } from './services.js';
 import { noDispatch, type Dispatcher } from './dispatch.js';
+import { logTaskBacklog } from '../telemetry/metrics.js';
+import { errorMessage } from '../errors/message.js';
 
 export interface InvocationInfo {
   /** The host's invocation id (logged with everything the invocation does). */
@@ -26,6 +29,25 @@ export interface InvocationInfo {
   functionName: string;
   /** The platform's instance id, for the worker identity. */
   instanceId?: string;
+}
+
+/**
+ * The ingest pipeline of every host and door (pushed batches, timer pulls, npm start, the subscriber),
+ * composed here and nowhere else: one place decides which task types ingest accepts.
+ */
+export function ingestPipelineFor(
+  s: AppServices,
+  o: { provider?: QueueProvider; logger: Logger; dispatch?: Dispatcher },
+): IngestPipeline {
+  const dispatch = o.dispatch ?? noDispatch;
+  return createIngestPipeline(s.config, {
+    store: s.store,
+    // Task types ingest accepts: the handlers' (and Ingest:KnownTaskTypes), one rule for every host.
+    knownTaskTypes: s.taskTypes.acceptList(),
+    logger: o.logger,
+    onTasksStored: (n) => dispatch.wake(n),
+    ...(o.provider ? { provider: o.provider } : {}),
+  });
 }
 
 /** Messages a platform already received (Service Bus trigger). Invalid ones are recorded and reported; a store failure throws so the platform redelivers. */
@@ -37,13 +59,7 @@ export async function ingestPushedMessages(
   dispatch: Dispatcher = noDispatch,
 ): Promise<PushResult> {
   const logger = s.logger.child({ invocationId: inv.invocationId, function: inv.functionName });
-  const pipeline = createIngestPipeline(s.config, {
-    store: s.store,
-    knownTaskTypes: s.taskTypes.acceptList(),
-    logger,
-    onTasksStored: (n) => dispatch.wake(n),
-  });
-  const result = await pipeline.ingestPushed(messages, source);
+  const result = await ingestPipelineFor(s, { logger, dispatch }).ingestPushed(messages, source);
   logger.info('ingested pushed messages', {
     received: messages.length,
     stored: result.stored,
@@ -95,13 +111,7 @@ export async function pullIngest(
     function: inv.functionName,
     queue: provider.queueName,
   });
-  const pipeline = createIngestPipeline(s.config, {
-    store: s.store,
-    provider,
-    knownTaskTypes: s.taskTypes.acceptList(),
-    logger,
-    onTasksStored: (n) => dispatch.wake(n),
-  });
+  const pipeline = ingestPipelineFor(s, { provider, logger, dispatch });
   const result = await pipeline.pullUntil({ deadline: inv.deadline, ...(inv.signal ? { signal: inv.signal } : {}) });
   logger.info('pulled ingest queue', { ...result });
   return result;
@@ -134,7 +144,11 @@ export async function processInvocation(
   return summary;
 }
 
-/** One reclaimer pass. */
+/**
+ * One reclaimer pass. It also logs the task backlog (the oldest runnable task's age): every host runs
+ * this timer, and on hosts whose metrics reach no backend (Function Compute) the log line is what the
+ * backlog alert and dashboard read.
+ */
 export async function reclaimInvocation(s: AppServices, inv: InvocationInfo): Promise<ReclaimerSummary> {
   const logger = s.logger.child({ invocationId: inv.invocationId, function: inv.functionName });
   const summary = await runReclaimer({
@@ -150,6 +164,11 @@ export async function reclaimInvocation(s: AppServices, inv: InvocationInfo): Pr
     ...summary,
     tasks: { ...summary.tasks, taskIds: summary.tasks.taskIds.length },
   });
+  try {
+    logTaskBacklog(logger, await s.store.stats());
+  } catch (e) {
+    logger.warn('task backlog not read', { error: errorMessage(e) });
+  }
   return summary;
 }
 

@@ -6,11 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createAdminServer, type AdminServer } from '../admin/node-http.js';
-import { createIngestPipeline } from '../ingest/index.js';
 import type { QueueProvider } from '../queues/provider.js';
 import { schedules } from './catalog.js';
 import { queueDispatcher } from './dispatch.js';
-import { adminRouterFor, processInvocation, reclaimInvocation } from './invocations.js';
+import { fromProviders, observeHostSignals } from './host-queues.js';
+import { adminRouterFor, ingestPipelineFor, processInvocation, reclaimInvocation } from './invocations.js';
 import { parseNcrontab } from './ncrontab.js';
 import { resolveWorkerIdentity } from '../worker/identity.js';
 import type { AppServices } from './services.js';
@@ -76,12 +76,10 @@ export async function startLocalHost(o: LocalHostOptions): Promise<LocalHost> {
   };
 
   // Ingest: what a queue trigger does, as a pull loop (one batch after another; the provider long-polls).
-  const pipeline = createIngestPipeline(s.config, {
-    store: s.store,
+  const pipeline = ingestPipelineFor(s, {
     provider: o.ingest,
-    knownTaskTypes: s.taskTypes.acceptList(),
     logger: s.logger.child({ function: 'ingest' }),
-    onTasksStored: (n) => queueDispatcher(o.dispatch, log).wake(n),
+    dispatch: queueDispatcher(o.dispatch, log),
   });
   loops.push(
     (async () => {
@@ -118,11 +116,13 @@ export async function startLocalHost(o: LocalHostOptions): Promise<LocalHost> {
   timer('processor-sweep', schedules.processorSweep, () => runProcessor('processor-sweep'));
   timer('reclaimer', schedules.reclaimer, () => reclaimInvocation(s, invocation('reclaimer')));
 
+  const queues = fromProviders(o.ingest, o.dispatch);
   const router = adminRouterFor(s, {
-    queues: [o.ingest, o.dispatch],
-    enqueue: async (m) => ({ messageId: (await o.ingest.send(m)).id }),
+    queues: queues.all,
+    ...(queues.enqueue ? { enqueue: queues.enqueue } : {}),
     router: { auth: 'key', basePath: '/api' },
   });
+  const stopObserving = observeHostSignals(s, queues.all);
   const api = await createAdminServer(router, {
     port: o.port ?? 7071,
     host: o.host ?? '127.0.0.1',
@@ -134,6 +134,7 @@ export async function startLocalHost(o: LocalHostOptions): Promise<LocalHost> {
     api,
     async stop() {
       stopping.abort();
+      stopObserving();
       await api.close();
       await Promise.allSettled(loops);
       await processing.catch(() => undefined);

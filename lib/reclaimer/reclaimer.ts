@@ -20,6 +20,7 @@ export interface ReclaimerOptions {
   logger?: Logger;
   /** Who runs the pass (a worker id, a function name); recorded in task history. */
   by?: string;
+  /** The database server's time (tests). Unset: stalled leases are judged by the server's clock, never this process's. */
   now?: Date;
   /** Stalled tasks handled in one pass at most (they are read in pages of 1,000). */
   maxTasks?: number;
@@ -44,6 +45,7 @@ const IDS_REPORTED = 100;
  */
 export async function runReclaimer(o: ReclaimerOptions): Promise<ReclaimerSummary> {
   const startedAt = new Date();
+  const at = o.now ? { now: o.now } : {};
   const now = o.now ?? startedAt;
   const by = o.by ?? 'reclaimer';
   const log = (o.logger ?? silentLogger).child({ component: 'reclaimer', by });
@@ -57,7 +59,7 @@ export async function runReclaimer(o: ReclaimerOptions): Promise<ReclaimerSummar
     startedAt,
     finishedAt: startedAt,
     durationMs: 0,
-    tasks: { found: 0, retried: 0, timedOut: 0, lostRaces: 0, taskIds: [] },
+    tasks: { found: 0, retried: 0, timedOut: 0, cancelled: 0, lostRaces: 0, failed: 0, taskIds: [] },
     workers: { markedDead: [], pruned: 0 },
     retention: null,
     errors: [],
@@ -78,7 +80,7 @@ export async function runReclaimer(o: ReclaimerOptions): Promise<ReclaimerSummar
       const r = await policy.execute(() =>
         store.reclaim({
           heartbeatTimeoutMs,
-          now,
+          ...at,
           limit: Math.min(PAGE, max - summary.tasks.found),
           by,
           ...(o.handlers ? { maxRetriesOf: (type: string) => o.handlers!.maxRetriesOf(type) } : {}),
@@ -87,7 +89,12 @@ export async function runReclaimer(o: ReclaimerOptions): Promise<ReclaimerSummar
       summary.tasks.found += r.found;
       summary.tasks.retried += r.retried;
       summary.tasks.timedOut += r.timedOut;
+      summary.tasks.cancelled += r.cancelled;
       summary.tasks.lostRaces += r.lostRaces;
+      summary.tasks.failed += r.failed;
+      // One task the database refuses is skipped, never the pass: it is named here and counted.
+      for (const f of r.failures)
+        log.error('could not reclaim a task; skipped', { taskId: f.taskId, error: f.message });
       summary.tasks.taskIds.push(...r.taskIds.slice(0, IDS_REPORTED - summary.tasks.taskIds.length));
       if (r.found < PAGE || summary.tasks.found >= max) break;
     }
@@ -108,17 +115,18 @@ export async function runReclaimer(o: ReclaimerOptions): Promise<ReclaimerSummar
         archiveAfterMs: r.ArchiveAfter,
         deleteAfterMs: r.DeleteAfter,
         purgeAfterMs: r.PurgeAfter,
-        now,
+        forgetKeysAfterMs: r.ForgetKeysAfter,
+        ...at,
       }),
     );
   });
 
   summary.finishedAt = new Date();
   summary.durationMs = summary.finishedAt.getTime() - startedAt.getTime();
-  summary.ok = summary.errors.length === 0;
+  summary.ok = summary.errors.length === 0 && summary.tasks.failed === 0;
   if (o.record !== false) {
     await step('record', () => policy.execute(() => recordReclaimerRun(o.db, summary)));
-    summary.ok = summary.errors.length === 0;
+    summary.ok = summary.errors.length === 0 && summary.tasks.failed === 0;
   }
   const { taskIds, ...taskCounts } = summary.tasks;
   log[summary.ok ? 'info' : 'warn']('reclaimer pass', {

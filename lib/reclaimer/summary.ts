@@ -9,7 +9,17 @@ export interface ReclaimerSummary {
   startedAt: Date;
   finishedAt: Date;
   durationMs: number;
-  tasks: { found: number; retried: number; timedOut: number; lostRaces: number; taskIds: string[] };
+  tasks: {
+    found: number;
+    retried: number;
+    timedOut: number;
+    /** A cancel had been requested: ended Cancelled. */
+    cancelled: number;
+    lostRaces: number;
+    /** Tasks whose write failed (each logged with its id and skipped; the others were reclaimed). */
+    failed: number;
+    taskIds: string[];
+  };
   workers: { markedDead: string[]; pruned: number };
   retention: RetentionResult | null;
   /** Failed tasks sent to DeadLetter:Queue by this pass (only when it is set). */

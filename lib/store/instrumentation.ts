@@ -1,6 +1,14 @@
 import type { NewTask } from '../tasks/model.js';
 import { JobTaskStatus as S } from '../tasks/status.js';
-import type { CancelResult, ClaimedTask, FailResult, IngestResult, Lease, ReclaimResult } from './task-store.js';
+import type {
+  CancelResult,
+  ClaimedTask,
+  FailResult,
+  IngestResult,
+  Lease,
+  LeaseEndResult,
+  ReclaimResult,
+} from './task-store.js';
 import { taskAttributes, taskMetrics } from '../telemetry/metrics.js';
 
 interface AttemptTiming {
@@ -64,6 +72,8 @@ export class StoreInstrumentation {
   /** fail() and timedOut(): a failed attempt; final unless the task went Retrying. */
   failed(lease: Lease, result: FailResult, kind: 'error' | 'timeout'): void {
     if (!result.owned) return this.forget(lease);
+    // A cancel had been requested: the attempt's end cancelled the task (counted as the worker's cancel).
+    if (result.status === S.Cancelled) return this.cancelledByWorker(lease, true);
     const t = this.finish(lease, kind === 'timeout' ? 'timed_out' : 'failed');
     const final = result.status !== S.Retrying;
     const attrs = taskAttributes(t?.type, { 'failure.kind': kind, 'task.final': final });
@@ -79,7 +89,8 @@ export class StoreInstrumentation {
     taskMetrics.cancelled(1, taskAttributes(t?.type, { 'cancel.by': 'worker' }));
   }
 
-  released(lease: Lease): void {
+  released(lease: Lease, result: LeaseEndResult): void {
+    if (result.owned && result.status === S.Cancelled) return this.cancelledByWorker(lease, true);
     this.forget(lease);
   }
 
@@ -96,6 +107,7 @@ export class StoreInstrumentation {
   reclaimed(result: ReclaimResult): void {
     taskMetrics.reclaimed(result.retried, { 'reclaim.outcome': 'retried' });
     taskMetrics.reclaimed(result.timedOut, { 'reclaim.outcome': 'timed_out' });
+    taskMetrics.reclaimed(result.cancelled, { 'reclaim.outcome': 'cancelled' });
   }
 
   private remember(lease: Lease, timing: AttemptTiming): void {

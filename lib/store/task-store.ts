@@ -10,6 +10,11 @@ export interface Lease {
   attempt: number;
 }
 
+/** A lease's key: its task id and token (two holders of one task, e.g. an old run and a new one, differ). */
+export function leaseKey(lease: Pick<Lease, 'taskId' | 'leaseToken'>): string {
+  return `${lease.taskId}/${lease.leaseToken}`;
+}
+
 export interface ClaimedTask {
   task: Task;
   lease: Lease;
@@ -54,6 +59,29 @@ export interface LeaseWriteResult {
   owned: boolean;
 }
 
+/** Options of start(). */
+export interface StartOptions extends LeaseWriteOptions {
+  /**
+   * The handler's own retry limit, when it declares one: recorded on the task as its maxRetries, so every
+   * later decision (the worker's failure path, the reclaimer's) uses the same effective limit.
+   */
+  maxRetries?: number;
+}
+
+/** Options of release(). */
+export interface ReleaseOptions extends LeaseWriteOptions {
+  /** Not claimable again before this many ms from now (the released run may still be ending). Default 0. */
+  minDelayMs?: number;
+}
+
+/**
+ * A lease write that ends the lease (release): Queued as asked, or Cancelled when a cancel was requested
+ * (a cancel request is never dropped by a lease ending).
+ */
+export interface LeaseEndResult extends LeaseWriteResult {
+  status?: JobTaskStatus;
+}
+
 export interface HeartbeatResult extends LeaseWriteResult {
   cancelRequested: boolean;
 }
@@ -67,12 +95,14 @@ export interface TaskFailure {
 export interface FailOptions extends LeaseWriteOptions {
   /** False: the failure is final whatever attempts remain (unknown type, invalid payload). */
   retryable?: boolean;
-  /** Overrides the task's maxRetries (a handler's own limit). */
+  /** Overrides the task's maxRetries (a handler's own limit; start() records it on the task already). */
   maxRetries?: number;
+  /** The next attempt is not due before this many ms from now (a handler that has not settled may still run). */
+  minDelayMs?: number;
 }
 
 export interface FailResult extends LeaseWriteResult {
-  /** Retrying (another attempt due at nextAttemptAt), or the terminal status. */
+  /** Retrying (another attempt due at nextAttemptAt), or the terminal status (Cancelled when a cancel was requested). */
   status?: JobTaskStatus;
   nextAttemptAt?: Date;
 }
@@ -86,6 +116,7 @@ export interface CancelResult {
 
 export interface ReclaimOptions {
   heartbeatTimeoutMs: number;
+  /** The database server's time (tests); unset: the store reads the server's clock (never this process's). */
   now?: Date;
   /** At most this many stalled tasks per pass. */
   limit?: number;
@@ -99,8 +130,13 @@ export interface ReclaimResult {
   found: number;
   retried: number;
   timedOut: number;
+  /** A cancel had been requested: ended Cancelled. */
+  cancelled: number;
   /** Another reclaimer, or the owner's heartbeat, got there first. */
   lostRaces: number;
+  /** Tasks whose write the database refused (each skipped; the others still reclaimed). */
+  failed: number;
+  failures: { taskId: string; message: string }[];
   taskIds: string[];
 }
 
@@ -108,6 +144,8 @@ export interface RetentionOptions {
   archiveAfterMs: number;
   deleteAfterMs: number;
   purgeAfterMs: number;
+  /** A purged task's idempotency key is still a duplicate for this long (default 30 days). */
+  forgetKeysAfterMs?: number;
   now?: Date;
 }
 
@@ -203,7 +241,10 @@ export interface TaskStore {
   /** Dead-letter bookkeeping of finished tasks (DeadLetter:Queue). */
   readonly deadLetters: DeadLetterMarks;
   ensureIndexes(): Promise<void>;
-  /** Idempotent: the same idempotency key (or source message) yields one task; duplicates are counted. One bulk write. */
+  /**
+   * Idempotent: the same idempotency key (or source message) yields one task, even after that task is purged
+   * (for Retention:ForgetKeysAfter); duplicates are counted. One read of kept keys, one bulk write.
+   */
   ingest(tasks: readonly NewTask[], opts?: { by?: string }): Promise<IngestResult>;
   get(taskId: string): Promise<Task | null>;
   list(filter: ListTasksFilter, page?: { limit?: number; cursor?: string | null }): Promise<ListTasksPage>;
@@ -212,22 +253,25 @@ export interface TaskStore {
 
   /** Atomically claims up to `limit` claimable tasks for `workerId`: highest priority first, then oldest. */
   claim(workerId: string, opts?: ClaimOptions): Promise<ClaimedTask[]>;
-  /** Assigned -> Running. */
-  start(lease: Lease, opts?: LeaseWriteOptions): Promise<LeaseWriteResult>;
+  /** Assigned -> Running, recording the handler's retry limit when given. */
+  start(lease: Lease, opts?: StartOptions): Promise<LeaseWriteResult>;
   /** Refreshes the heartbeat; says whether the lease still holds and whether cancel was requested. */
   heartbeat(lease: Lease, opts?: { progress?: unknown }): Promise<HeartbeatResult>;
-  /** Heartbeats many leases of one worker in a constant number of round trips. */
+  /** Heartbeats many leases of one worker in a constant number of round trips; answers keyed by leaseKey(). */
   heartbeatMany(leases: readonly Lease[]): Promise<Map<string, HeartbeatResult>>;
   /** Running -> Succeeded with the result. */
   complete(lease: Lease, result?: unknown, opts?: LeaseWriteOptions): Promise<LeaseWriteResult>;
-  /** Records the error; Retrying with backoff if attempts remain (and retryable), else Error. */
+  /**
+   * Records the error; Retrying with backoff if attempts remain (and retryable), else Error. With a cancel
+   * requested: Cancelled (as are timedOut, release and reclaim).
+   */
   fail(lease: Lease, error: TaskFailure, opts?: FailOptions): Promise<FailResult>;
   /** The handler outlived its timeout: Retrying if attempts remain, else Timeout. */
   timedOut(lease: Lease, error: TaskFailure, opts?: FailOptions): Promise<FailResult>;
   /** Acknowledges a cancel request: -> Cancelled. */
   cancelled(lease: Lease, reason?: string, opts?: LeaseWriteOptions): Promise<LeaseWriteResult>;
   /** Gives the task back (Queued) without counting the attempt (graceful shutdown). */
-  release(lease: Lease, reason?: string, opts?: LeaseWriteOptions): Promise<LeaseWriteResult>;
+  release(lease: Lease, reason?: string, opts?: ReleaseOptions): Promise<LeaseEndResult>;
 
   /** A waiting task is Cancelled at once; a running one gets cancelRequested. */
   cancel(taskId: string, opts?: { by?: string; reason?: string }): Promise<CancelResult>;
@@ -236,7 +280,11 @@ export interface TaskStore {
   /** A versioned (optimistic) state change; throws VersionConflictError when the task changed. */
   transition(taskId: string, update: VersionedUpdate): Promise<Task>;
 
-  /** Tasks whose heartbeat is older than the timeout lose their lease: Retrying, or Timeout with no attempts left. */
+  /**
+   * Tasks whose heartbeat is older than the timeout (by the database server's clock) lose their lease:
+   * Retrying, or Timeout with no attempts left, or Cancelled when a cancel was requested. A task whose
+   * write fails is counted and skipped.
+   */
   reclaim(opts: ReclaimOptions): Promise<ReclaimResult>;
   applyRetention(opts: RetentionOptions): Promise<RetentionResult>;
   stats(now?: Date): Promise<TaskStats>;

@@ -1,6 +1,6 @@
 import { DatabaseUnavailableError, type StorePolicy } from '../db/resilience.js';
 import type { Logger } from '../log/logger.js';
-import type { HeartbeatResult, TaskStore } from '../store/task-store.js';
+import { leaseKey, type HeartbeatResult, type TaskStore } from '../store/task-store.js';
 import type { TaskRun } from './task-run.js';
 
 export interface HeartbeatTarget {
@@ -79,7 +79,7 @@ export class Heartbeat {
           const seq = r.progressSeq;
           const res = await this.o.policy.execute(() => this.o.store.heartbeat(r.lease, { progress: r.progress }));
           if (res.owned) r.sentProgressSeq = seq;
-          return [r.lease.taskId, res] as const;
+          return [leaseKey(r.lease), res] as const;
         }),
       ]);
       for (const [id, res] of many) results.set(id, res);
@@ -93,7 +93,8 @@ export class Heartbeat {
       return;
     }
     for (const run of runs) {
-      const res = results.get(run.lease.taskId);
+      // Keyed by task id and token: an old run of a task and a new one are told apart.
+      const res = results.get(leaseKey(run.lease));
       // Only a run still waiting or running reacts: one that is starting or finishing learns its fate from that write.
       if (!res || (run.phase !== 'running' && run.phase !== 'waiting')) continue;
       if (!res.owned) this.o.target.onLeaseLost(run);

@@ -12,7 +12,8 @@ export interface ShutdownOptions {
 
 /**
  * SIGTERM/SIGINT stop the worker gracefully (no more claims, running tasks get Worker:ShutdownTimeout,
- * the rest is released). A second signal shortens the drain to nothing: tasks are released at once.
+ * the rest is released). A second signal shortens the drain to nothing: tasks are released at once,
+ * except those whose handler ignores its abort (they keep their lease until the handler settles or the hard stop).
  * Kubernetes sends SIGTERM after the preStop hook, then SIGKILL after terminationGracePeriodSeconds,
  * so ShutdownTimeout must stay below that. Returns a function removing the handlers.
  */

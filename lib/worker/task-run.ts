@@ -44,6 +44,10 @@ export interface TaskRunDeps {
   defaultTimeoutMs: number;
   /** After an abort, how long the handler may take to wind down before the worker moves on without it. */
   abortGraceMs: number;
+  /** Worker:HeartbeatTimeout: a timed-out handler that has not settled may run this long yet (its retry waits). */
+  heartbeatTimeoutMs: number;
+  /** When the worker stops for good (set once it drains): a handler that ignores a shutdown abort is waited for until then. */
+  hardStopAt(): number | undefined;
   /** No run may go past this (a serverless invocation's deadline minus its margin). */
   hardDeadline?: number;
 }
@@ -72,6 +76,8 @@ export class TaskRun {
     this.task = claimed.task;
     this.lease = claimed.lease;
     this.log = deps.logger.child({ taskId: this.task._id, type: this.task.type, attempt: this.lease.attempt });
+    // A cancel requested before the claim: the task is cancelled, its handler never started.
+    if (this.task.cancelRequested) this.abort('cancel');
   }
 
   get abortReason(): AbortReason | undefined {
@@ -150,7 +156,8 @@ export class TaskRun {
     }
 
     this.phase = 'starting';
-    const started = await this.persist('start', (o) => store.start(this.lease, o));
+    const limit = handler.maxRetries !== undefined ? { maxRetries: handler.maxRetries } : {};
+    const started = await this.persist('start', (o) => store.start(this.lease, { ...limit, ...o }));
     if (!started.owned) return { outcome: 'lease-lost' };
     if (this.controller.signal.aborted) return this.finishAborted(undefined, handler.maxRetries, timeoutMs);
 
@@ -191,17 +198,41 @@ export class TaskRun {
       // Give a cooperative handler time to wind down; one that ignores the signal is left behind.
       if (outcome === null)
         outcome = await Promise.race([settled, sleep(this.deps.abortGraceMs, null, { ref: false })]);
-      if (outcome === null)
+      if (outcome === null && this.abortReason === 'shutdown') outcome = await this.outwait(settled);
+      if (outcome === null) {
+        if (this.abortReason === 'shutdown') return this.abandon();
         this.log.warn('handler ignored the abort; moving on without it', {
           reason: this.abortReason,
           graceMs: this.deps.abortGraceMs,
         });
+      }
       this.phase = 'finishing';
-      return this.finishAborted(outcome ?? undefined, handler.maxRetries, timeoutMs);
+      return this.finishAborted(outcome ?? undefined, handler.maxRetries, timeoutMs, outcome !== null);
     }
     this.phase = 'finishing';
     if (outcome.ok) return this.complete(outcome.value);
     return this.fail(outcome.error, handler.maxRetries);
+  }
+
+  /**
+   * A handler that ignored the shutdown abort may still be doing the work, so its task is not given back:
+   * the run keeps its lease (phase 'running', so heartbeats go on) until the handler settles or the worker's
+   * hard stop. Null: it did not settle.
+   */
+  private async outwait(settled: Promise<Settled>): Promise<Settled | null> {
+    this.log.warn('handler ignored the shutdown abort; keeping its lease until it settles', {
+      graceMs: this.deps.abortGraceMs,
+    });
+    const hardStopAt = this.deps.hardStopAt();
+    if (hardStopAt === undefined) return settled;
+    return Promise.race([settled, sleep(Math.max(0, hardStopAt - Date.now()), null, { ref: false })]);
+  }
+
+  /** Still running at the hard stop: the task stays leased; once the process is gone the reclaimer retries it. */
+  private abandon(): OutcomeDetail {
+    const message = 'handler still running at the hard stop; the task is left to the reclaimer';
+    this.log.warn(message);
+    return { outcome: 'abandoned', error: { message, kind: 'HandlerNotSettled' } };
   }
 
   private async complete(value: unknown): Promise<OutcomeDetail> {
@@ -245,14 +276,20 @@ export class TaskRun {
 
   private async release(why: string, because: 'shutdown' | 'deadline'): Promise<OutcomeDetail> {
     const res = await this.persist('release', (o) => this.deps.store.release(this.lease, why, o));
-    if (res.owned) this.log.info('task released', { why });
-    return res.owned ? { outcome: 'released', releasedBecause: because } : { outcome: 'lease-lost' };
+    if (!res.owned) return { outcome: 'lease-lost' };
+    if (res.status === S.Cancelled) {
+      this.log.info('task cancelled (a cancel was requested) instead of released', { why });
+      return { outcome: 'cancelled' };
+    }
+    this.log.info('task released', { why });
+    return { outcome: 'released', releasedBecause: because };
   }
 
   private async finishAborted(
     settled: Settled | undefined,
     maxRetries: number | undefined,
     timeoutMs: number,
+    handlerSettled = true,
   ): Promise<OutcomeDetail> {
     const reason = this.abortReason ?? 'shutdown';
     switch (reason) {
@@ -270,8 +307,10 @@ export class TaskRun {
         const err = new TaskTimeoutError(this.task._id, this.deps.workerId, timeoutMs);
         const failure = { message: err.message, kind: 'Timeout' };
         const limit = maxRetries !== undefined ? { maxRetries } : {};
+        // A handler still running may go on until its process stops heartbeating: its retry is not due before.
+        const wait = handlerSettled ? {} : { minDelayMs: this.deps.heartbeatTimeoutMs };
         const res = await this.persist('timedOut', (o) =>
-          this.deps.store.timedOut(this.lease, failure, { ...limit, ...o }),
+          this.deps.store.timedOut(this.lease, failure, { ...limit, ...wait, ...o }),
         );
         return this.failureOutcome(res, failure, 'timed-out');
       }
@@ -307,6 +346,10 @@ export class TaskRun {
     terminal: 'failed' | 'timed-out',
   ) {
     if (!res.owned) return { outcome: 'lease-lost' as const };
+    if (res.status === S.Cancelled) {
+      this.log.info('task cancelled (a cancel was requested) as its attempt ended', { error: failure.message });
+      return { outcome: 'cancelled' as const, error: failure };
+    }
     const retrying = res.status === S.Retrying;
     this.log.info(
       retrying ? 'attempt failed; retry scheduled' : `task ${terminal === 'failed' ? 'failed' : 'timed out'} for good`,

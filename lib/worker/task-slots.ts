@@ -1,12 +1,12 @@
 import { errorMessage } from '../errors/message.js';
 import type { Logger } from '../log/logger.js';
-import type { Lease } from '../store/task-store.js';
+import { leaseKey, type Lease } from '../store/task-store.js';
 import type { TaskOutcome } from './outcome.js';
 import type { TaskRun } from './task-run.js';
 
 /** A run's key: its task id and lease token. */
 export function runKey(lease: Lease): string {
-  return `${lease.taskId}/${lease.leaseToken}`;
+  return leaseKey(lease);
 }
 
 export interface TaskSlotsOptions {

@@ -114,7 +114,8 @@ export class Worker {
 
   /**
    * Graceful stop: no more claims; running tasks may finish until Worker:ShutdownTimeout (or
-   * `timeoutMs`), then they are aborted and released, as are tasks that never started.
+   * `timeoutMs`), then they are aborted and released, as are tasks that never started. A handler that
+   * ignores the abort keeps its task (and heartbeats) until it settles or the hard stop shortly after.
    * Calling it again can only shorten the deadline.
    */
   stop(reason: StopReason = 'stopped', opts: { timeoutMs?: number } = {}): Promise<WorkerSummary> {
@@ -266,6 +267,8 @@ export class Worker {
       workerId: this.id,
       defaultTimeoutMs: this.o.settings.TaskTimeout,
       abortGraceMs: this.abortGraceMs,
+      heartbeatTimeoutMs: this.o.settings.HeartbeatTimeout,
+      hardStopAt: () => this.hardStopAt,
       ...(this.deadline !== undefined ? { hardDeadline: this.deadline - this.margin } : {}),
     });
     this.claims.claimed(claimed.task);

@@ -129,6 +129,30 @@ describe('loadConfig', () => {
     expect(bad!.message).not.toContain(SECRET);
   });
 
+  it('refuses a HeartbeatTimeout under 3 HeartbeatIntervals, naming both settings (issue 19, case 3)', () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig({ env });
+        return [];
+      } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        return (e as ConfigError).problems;
+      }
+    };
+    const [p] = problems({ Worker__HeartbeatInterval: '00:00:01', Worker__HeartbeatTimeout: '00:00:02' });
+    expect(p).toMatchObject({ key: 'Worker:HeartbeatTimeout', source: 'env', given: '"00:00:02"' });
+    expect(p!.expected).toContain('Worker:HeartbeatInterval');
+    expect(problems({ Worker__HeartbeatInterval: '00:00:01', Worker__HeartbeatTimeout: '00:00:03' })).toEqual([]);
+  });
+
+  it('refuses retention settings that forget an idempotency key within 7 days of the task finishing (issue 19, case 6)', () => {
+    const short = { Retention__ArchiveAfter: '1', Retention__DeleteAfter: '1', Retention__PurgeAfter: '1' };
+    expect(() => loadConfig({ env: { ...short, Retention__ForgetKeysAfter: '1.00:00:00' } })).toThrow(
+      /Retention:ForgetKeysAfter/,
+    );
+    expect(loadConfig({ env: short }).Retention.ForgetKeysAfter).toBe(30 * 86_400_000);
+  });
+
   it('reports a settings file that cannot be read', () => {
     expect(() => loadConfig({ env: {}, file: '/nonexistent/settings.json' })).toThrow(ConfigError);
   });

@@ -78,6 +78,7 @@ describe('task dead letters (DeadLetter:Queue)', () => {
       DeadLetter__ClaimTimeout: '300',
       Worker__RetryBaseDelay: '10',
       Worker__RetryMaxDelay: '20',
+      Worker__HeartbeatInterval: '50',
       Worker__HeartbeatTimeout: '200',
       Worker__PollingInterval: '50',
       Worker__TaskTimeout: '5000',

@@ -365,7 +365,7 @@ describe('infra/kubernetes checks', () => {
 
   it('report a grace period that does not cover preStop + Worker__ShutdownTimeout, and missing downward-API variables', () => {
     const short = cloneObjects(objects);
-    const deployment = findObject(short, 'Deployment');
+    const deployment = findObject(short, 'Deployment', k8s.names.deployment);
     const pod = (
       deployment.spec as {
         template: { spec: { terminationGracePeriodSeconds: number; containers: { env: { name: string }[] }[] } };

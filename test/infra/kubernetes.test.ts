@@ -1,7 +1,8 @@
 /**
  * infra/kubernetes against the code and the seed's worker deployment: `npm run worker` with the
  * downward-API identity, a preStop sleep and a grace period above sleep + Worker:ShutdownTimeout; a
- * ConfigMap and a Secret that together hold exactly the settings the code reads; the reclaimer CronJob
+ * ConfigMap and a Secret that together hold exactly the settings the code reads; subscribers (npm run
+ * subscriber) with probes and a disruption budget; the reclaimer CronJob
  * on the catalog's cadence.
  */
 import { existsSync } from 'node:fs';
@@ -45,6 +46,26 @@ describe('infra/kubernetes', () => {
 
   it('runs the workers like the seed: npm run worker, downward-API identity, preStop sleep, grace period above sleep + shutdown', () => {
     expect(k8s.deploymentProblems(objects)).toEqual([]);
+  });
+
+  it("runs subscribers: npm run subscriber, the workers' settings and image, probes, replicas, preStop, grace, disruption budget", () => {
+    expect(k8s.subscriberProblems(objects)).toEqual([]);
+    expect(scripts.subscriber).toBeDefined();
+  });
+
+  it('fails on a planted mistake in the subscriber Deployment', () => {
+    const planted = structuredClone(objects);
+    const pod = podSpecOf(findObject(planted, 'Deployment', k8s.names.subscriber));
+    const c = pod.containers[0]!;
+    c.readinessProbe = { httpGet: { path: '/healthz', port: 'probes' } };
+    c.args = ['npm', 'run', 'subscriber', '--', '--probe-port', '9090'];
+    pod.terminationGracePeriodSeconds = 10;
+    const problems = k8s.subscriberProblems(planted);
+    expect(problems).toEqual([
+      "the subscriber's livenessProbe probes port probes; the probes are served on 9090",
+      "the subscriber's readinessProbe must GET /readyz",
+      'terminationGracePeriodSeconds 10 does not exceed the preStop sleep (5 s) + Ingest__ReceiveWaitTime (10 s)',
+    ]);
   });
 
   it("runs the reclaimer as a CronJob on the catalog's reclaimer cadence (5-field translation)", () => {

@@ -10,7 +10,7 @@ import { testConfig } from '../worker/helpers.js';
 let t: TestDb;
 let store: TaskStore;
 const config = testConfig(
-  { HeartbeatTimeout: 1_000, RetryBaseDelay: 1, RetryMaxDelay: 1 },
+  { HeartbeatInterval: 200, HeartbeatTimeout: 1_000, RetryBaseDelay: 1, RetryMaxDelay: 1 },
   { ArchiveAfter: '1h', DeleteAfter: '1h', PurgeAfter: '1h' },
 );
 const later = (ms: number) => new Date(Date.now() + ms);

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { JobTaskStatus as S } from '../../lib/tasks/status.js';
 import type { NewTask } from '../../lib/tasks/model.js';
-import type { TaskStore } from '../../lib/store/task-store.js';
+import { leaseKey, type TaskStore } from '../../lib/store/task-store.js';
 import { VersionConflictError, TaskStateError, TaskStoreError } from '../../lib/store/errors.js';
 import { InvalidTransitionError } from '../../lib/tasks/transitions.js';
 
@@ -204,7 +204,7 @@ export function describeTaskStoreConformance(name: string, factory: () => Promis
         await store.ingest([task('a')]);
         const [c] = await store.claim('w1');
         await store.start(c!.lease);
-        expect(await store.release(c!.lease, 'shutdown')).toEqual({ owned: true });
+        expect(await store.release(c!.lease, 'shutdown')).toEqual({ owned: true, status: S.Queued });
         expect(await store.get(c!.task._id)).toMatchObject({ status: S.Queued, attempts: 0, owner: null });
         const [again] = await store.claim('w2');
         expect(again!.task).toMatchObject({ _id: c!.task._id, attempts: 1 });
@@ -269,9 +269,9 @@ export function describeTaskStoreConformance(name: string, factory: () => Promis
         await store.cancel(claimed[1]!.task._id);
         const lost = { ...claimed[2]!.lease, leaseToken: 'gone' };
         const res = await store.heartbeatMany([claimed[0]!.lease, claimed[1]!.lease, lost]);
-        expect(res.get(claimed[0]!.task._id)).toEqual({ owned: true, cancelRequested: false });
-        expect(res.get(claimed[1]!.task._id)).toEqual({ owned: true, cancelRequested: true });
-        expect(res.get(claimed[2]!.task._id)).toEqual({ owned: false, cancelRequested: false });
+        expect(res.get(leaseKey(claimed[0]!.lease))).toEqual({ owned: true, cancelRequested: false });
+        expect(res.get(leaseKey(claimed[1]!.lease))).toEqual({ owned: true, cancelRequested: true });
+        expect(res.get(leaseKey(lost))).toEqual({ owned: false, cancelRequested: false });
       });
     });
 
@@ -311,8 +311,8 @@ export function describeTaskStoreConformance(name: string, factory: () => Promis
         });
         expect(await store.cancelled(toCancel!.lease, 'asked', once('x'))).toEqual({ owned: true });
         expect(await store.cancelled(toCancel!.lease, 'asked', once('x'))).toEqual({ owned: true });
-        expect(await store.release(toRelease!.lease, 'stopping', once('r'))).toEqual({ owned: true });
-        expect(await store.release(toRelease!.lease, 'stopping', once('r'))).toEqual({ owned: true });
+        expect(await store.release(toRelease!.lease, 'stopping', once('r'))).toEqual({ owned: true, status: S.Queued });
+        expect(await store.release(toRelease!.lease, 'stopping', once('r'))).toEqual({ owned: true, status: S.Queued });
         const ends = {
           [toComplete!.task._id]: S.Succeeded,
           [toTimeOut!.task._id]: S.Timeout,
@@ -387,6 +387,76 @@ export function describeTaskStoreConformance(name: string, factory: () => Promis
         expect(done.map((r) => r.owned)).toEqual([true, true, false]);
         for (const c of good) expect(await store.get(c.task._id)).toMatchObject({ status: S.Succeeded });
         expect(await store.get(bad.task._id)).toMatchObject({ status: S.Assigned });
+      });
+    });
+
+    describe('a cancel request is never dropped; one retry limit; answers per lease (issue 19)', () => {
+      /** A running task whose operator asked to cancel it: the answer is `requested`. */
+      const runningCancelRequested = async () => {
+        await store.ingest([task('a', { maxRetries: 3 })]);
+        const [c] = await store.claim('w1');
+        await store.start(c!.lease);
+        expect((await store.cancel(c!.task._id)).outcome).toBe('requested');
+        return c!;
+      };
+
+      it('a retryable failure, a timeout, a release each end a cancel-requested task Cancelled; nobody claims it', async () => {
+        const failed = await runningCancelRequested();
+        expect(await store.fail(failed.lease, { message: 'transient' })).toEqual({ owned: true, status: S.Cancelled });
+        const timedOut = await runningCancelRequested();
+        expect(await store.timedOut(timedOut.lease, { message: 'slow' })).toEqual({ owned: true, status: S.Cancelled });
+        const released = await runningCancelRequested();
+        const once = { writeId: 'end-1' };
+        expect(await store.release(released.lease, 'stopping', once)).toEqual({ owned: true, status: S.Cancelled });
+        expect(await store.release(released.lease, 'stopping', once)).toEqual({ owned: true, status: S.Cancelled });
+        for (const c of [failed, timedOut, released])
+          expect(await store.get(c.task._id)).toMatchObject({ status: S.Cancelled, cancelRequested: true });
+        expect(await store.claim('w2')).toEqual([]);
+      });
+
+      it('the reclaimer ends a stalled, cancel-requested task Cancelled', async () => {
+        const c = await runningCancelRequested();
+        await h.age(c.task._id, { heartbeatMs: 60_000 });
+        const r = await store.reclaim({ heartbeatTimeoutMs: 30_000 });
+        expect(r).toMatchObject({ found: 1, retried: 0, cancelled: 1, failed: 0, taskIds: [c.task._id] });
+        expect(await store.get(c.task._id)).toMatchObject({ status: S.Cancelled, owner: null });
+        expect(await store.claim('w2')).toEqual([]);
+      });
+
+      it('an operator sending a cancelled task back to a claimable state clears the request', async () => {
+        await store.ingest([task('a')]);
+        const [c] = await store.claim('w1');
+        await store.cancel(c!.task._id);
+        await store.cancelled(c!.lease);
+        const cancelled = (await store.get(c!.task._id))!;
+        await store.transition(c!.task._id, { expectedVersion: cancelled.version, to: S.Retrying });
+        const [again] = await store.claim('w2');
+        expect(again!.task.cancelRequested).toBe(false);
+      });
+
+      it("start records the handler's retry limit, per caller of a turn; the reclaimer uses it", async () => {
+        await store.ingest([task('a', { maxRetries: 5 }), task('a', { maxRetries: 5 })]);
+        const [once, other] = await store.claim('w1', { limit: 2 });
+        await Promise.all([store.start(once!.lease, { maxRetries: 0 }), store.start(other!.lease)]);
+        expect((await store.get(other!.task._id))!.maxRetries).toBe(5);
+        expect((await store.get(once!.task._id))!.maxRetries).toBe(0);
+        await h.age(once!.task._id, { heartbeatMs: 60_000 });
+        expect(await store.reclaim({ heartbeatTimeoutMs: 30_000 })).toMatchObject({ retried: 0, timedOut: 1 });
+        expect(await store.get(once!.task._id)).toMatchObject({ status: S.Timeout, attempts: 1 });
+      });
+
+      it('heartbeatMany answers per lease: an old lease of a task is lost, the new one held', async () => {
+        await store.ingest([task('a', { maxRetries: 3 })]);
+        const [old] = await store.claim('w1');
+        await store.start(old!.lease);
+        await h.age(old!.task._id, { heartbeatMs: 60_000 });
+        await store.reclaim({ heartbeatTimeoutMs: 30_000 });
+        await h.age(old!.task._id, { nextAttemptMs: 3_600_000 });
+        const [fresh] = await store.claim('w1');
+        expect(fresh!.task._id).toBe(old!.task._id);
+        const res = await store.heartbeatMany([fresh!.lease, old!.lease]);
+        expect(res.get(leaseKey(old!.lease))).toEqual({ owned: false, cancelRequested: false });
+        expect(res.get(leaseKey(fresh!.lease))).toEqual({ owned: true, cancelRequested: false });
       });
     });
 

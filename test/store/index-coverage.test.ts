@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { queries } from '../../lib/store/mongo/queries.js';
 import { writes } from '../../lib/store/mongo/writes.js';
-import { taskIndexes } from '../../lib/store/mongo/indexes.js';
+import { taskIndexes, taskKeyIndexes } from '../../lib/store/mongo/indexes.js';
 import { indexCovers, shapeOf } from '../../lib/store/mongo/coverage.js';
 
 const ID_INDEX = { name: '_id', key: { _id: 1 as const }, why: 'primary key' };
@@ -38,6 +38,11 @@ describe('every store query is served by a declared index', () => {
     const typed = shapeOf({ status: { $in: [20, 25] }, type: { $in: ['a'] } }, { priority: -1 });
     expect(indexCovers({ key: { status: 1, priority: -1, type: 1 } }, typed).ok).toBe(true);
     expect(indexCovers({ key: { status: 1, priority: -1 } }, typed).ok).toBe(false);
+  });
+
+  it('task_keys: kept keys are read by _id only, and forgotten by a TTL index on forgetAt', () => {
+    // keptKeys (lib/store/mongo/task-keys.ts) reads { _id: { $in } }: the primary key. purgeKeepingKeys sets forgetAt.
+    expect(taskKeyIndexes).toEqual([expect.objectContaining({ key: { forgetAt: 1 }, expireAfterSeconds: 0 })]);
   });
 
   it('index names are unique', () => {

@@ -53,6 +53,7 @@ describe('every declared write follows the transition table', () => {
     }
     expect(moving.map((w) => w.name).sort()).toEqual([
       'cancelled',
+      'cancelledInstead',
       'complete',
       'fail',
       'reclaim',

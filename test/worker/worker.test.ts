@@ -271,7 +271,7 @@ describe('worker run loop', () => {
     await sleep(100);
     const pass = await runReclaimer({
       db: t.db,
-      config: testConfig({ HeartbeatTimeout: 50, RetryBaseDelay: 1, RetryMaxDelay: 1 }),
+      config: testConfig({ HeartbeatInterval: 10, HeartbeatTimeout: 50, RetryBaseDelay: 1, RetryMaxDelay: 1 }),
       record: false,
     });
     expect(pass.tasks.taskIds).toContain(id);

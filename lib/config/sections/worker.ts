@@ -3,21 +3,34 @@ import { defineSection } from '../section.js';
 import { duration } from '../duration.js';
 import { integer, optionalText } from '../coerce.js';
 
+/** Worker:HeartbeatTimeout must cover at least this many Worker:HeartbeatIntervals. */
+export const HEARTBEATS_PER_TIMEOUT = 3;
+
 export const workerSection = defineSection({
   name: 'Worker',
-  schema: z.object({
-    BatchSize: integer({ min: 1, max: 1000 }).default(10),
-    PollingInterval: duration({ min: 10 }).default(10_000),
-    HeartbeatInterval: duration({ min: 10 }).default(30_000),
-    MaxRetries: integer({ min: 0, max: 100 }).default(3),
-    HeartbeatTimeout: duration({ min: 10 }).default(300_000),
-    Concurrency: integer({ min: 1, max: 1000 }).optional(),
-    RetryBaseDelay: duration().default(5_000),
-    RetryMaxDelay: duration().default(3_600_000),
-    TaskTimeout: duration({ min: 1 }).default(300_000),
-    ShutdownTimeout: duration().default(25_000),
-    StateDirectory: optionalText(),
-  }),
+  schema: z
+    .object({
+      BatchSize: integer({ min: 1, max: 1000 }).default(10),
+      PollingInterval: duration({ min: 10 }).default(10_000),
+      HeartbeatInterval: duration({ min: 10 }).default(30_000),
+      MaxRetries: integer({ min: 0, max: 100 }).default(3),
+      HeartbeatTimeout: duration({ min: 10 }).default(300_000),
+      Concurrency: integer({ min: 1, max: 1000 }).optional(),
+      RetryBaseDelay: duration().default(5_000),
+      RetryMaxDelay: duration().default(3_600_000),
+      TaskTimeout: duration({ min: 1 }).default(300_000),
+      ShutdownTimeout: duration().default(25_000),
+      StateDirectory: optionalText(),
+    })
+    .superRefine((w, ctx) => {
+      // A lease must survive a few missed heartbeats (a slow beat, a GC pause, a failover) before it is reclaimed.
+      if (w.HeartbeatTimeout < HEARTBEATS_PER_TIMEOUT * w.HeartbeatInterval)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['HeartbeatTimeout'],
+          message: `at least ${HEARTBEATS_PER_TIMEOUT} x Worker:HeartbeatInterval (${w.HeartbeatInterval} ms), so at least ${HEARTBEATS_PER_TIMEOUT * w.HeartbeatInterval} ms; raise Worker:HeartbeatTimeout or lower Worker:HeartbeatInterval`,
+        });
+    }),
   secrets: [],
   docs: {
     BatchSize:
@@ -25,7 +38,8 @@ export const workerSection = defineSection({
     PollingInterval: 'Time between polls when the queue was empty ("hh:mm:ss").',
     HeartbeatInterval: 'Time between heartbeats of a running task and of the worker record.',
     MaxRetries: 'Retries after the first attempt before a task ends Error (a handler may set its own).',
-    HeartbeatTimeout: 'A task (or worker) whose last heartbeat is older than this is reclaimed (marked dead).',
+    HeartbeatTimeout:
+      "A task (or worker) whose last heartbeat is older than this (by the database server's clock) is reclaimed (marked dead). At least 3 x HeartbeatInterval.",
     Concurrency: 'Tasks run at once by one worker; defaults to BatchSize.',
     RetryBaseDelay: 'Base of the exponential backoff between attempts (full jitter).',
     RetryMaxDelay: 'Cap of the exponential backoff between attempts.',

@@ -4,6 +4,8 @@ export interface IndexDeclaration {
   name: string;
   key: Record<string, IndexDirection>;
   unique?: boolean;
+  /** A TTL index: documents go once their (date) field is this many seconds old. */
+  expireAfterSeconds?: number;
   why: string;
 }
 
@@ -68,5 +70,15 @@ export const taskIndexes: readonly IndexDeclaration[] = [
     name: 'dead_letter_due',
     key: { status: 1, 'deadLetter.state': 1, finishedAt: 1 },
     why: 'dead letters: Error/Timeout tasks finished recently and not sent to the dead-letter queue yet',
+  },
+];
+
+/** Every index of the task_keys collection (./collections.ts); it is read by _id only. */
+export const taskKeyIndexes: readonly IndexDeclaration[] = [
+  {
+    name: 'forget_at',
+    key: { forgetAt: 1 },
+    expireAfterSeconds: 0,
+    why: 'TTL: the key of a purged task is forgotten at forgetAt (Retention:ForgetKeysAfter after the purge)',
   },
 ];

@@ -52,6 +52,13 @@ export const queries = {
     filter: (cutoff: Date) => ({ status: { $in: [...leasedStatuses] }, heartbeatAt: { $lt: cutoff } }),
     sample: [at],
   }),
+  /** Deleted tasks due for purge: their ids and keys (the keys outlive them in task_keys). */
+  purgeDue: declare({
+    name: 'purgeDue',
+    index: 'status_updated',
+    filter: (cutoff: Date) => ({ status: S.Deleted, updatedAt: { $lt: cutoff } }),
+    sample: [at],
+  }),
   countByStatus: declare({
     name: 'countByStatus',
     index: 'status_updated',

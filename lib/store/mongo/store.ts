@@ -4,16 +4,20 @@ import { JobTaskStatus as S, type JobTaskStatus } from '../../tasks/status.js';
 import { InvalidTransitionError } from '../../tasks/transitions.js';
 import { StoreInstrumentation } from '../instrumentation.js';
 import { currentTraceparent } from '../../telemetry/tracing.js';
-import { backoffDelay, type BackoffOptions } from '../backoff.js';
+import type { BackoffOptions } from '../backoff.js';
 import { TaskNotFoundError, TaskStateError, VersionConflictError } from '../errors.js';
 import { newLeaseToken, newWriteId } from '../ids.js';
-import type * as api from '../task-store.js';
-import { tasksCollection } from './collections.js';
-import { taskIndexes } from './indexes.js';
+import { boundProgress, boundText, storedLimits } from '../limits.js';
+import * as api from '../task-store.js';
+import { taskKeysCollection, tasksCollection, type TaskKey } from './collections.js';
+import { taskIndexes, taskKeyIndexes } from './indexes.js';
+import { endAttempt, releaseLease, reclaimStalled, type LeaseEndContext } from './lease-ends.js';
 import { queries } from './queries.js';
 import { decodeCursor, listTasks, taskStats, taskThroughput } from './reports.js';
+import { ServerClock } from './server-clock.js';
+import { keptKeys, purgeKeepingKeys } from './task-keys.js';
 import { TurnBatch, type Settled } from './turn-batch.js';
-import { duplicatesOf, entryWritten, failApplied, sharedAnswers, toClaimed, writeEntry } from './write-outcomes.js';
+import { duplicatesOf, entryWritten, sharedAnswers, toClaimed, writeEntry } from './write-outcomes.js';
 import { writes } from './writes.js';
 import { MongoDeadLetterMarks } from './dead-letter-marks.js';
 
@@ -25,7 +29,8 @@ export interface MongoTaskStoreOptions {
 }
 
 type Lease = api.Lease;
-type LeaseWrite = { lease: Lease; w: string }; // one caller's lease write: its lease and its logical write's id
+/** One caller's lease write: its lease, the id of its logical write (the same on every try), its own argument. */
+type LeaseWrite<A> = { lease: Lease; w: string; arg: A };
 type Answers = Settled<api.LeaseWriteResult>[];
 /** A lease write's statement (start, complete, cancelled, release): guarded by the lease, stamped with the write id. */
 interface LeaseStatement<A> {
@@ -37,7 +42,8 @@ interface LeaseStatement<A> {
 const [MAX_CLAIM_ROUNDS, MAX_CONFLICT_RETRIES] = [3, 5];
 const isIn = (states: readonly JobTaskStatus[], s: JobTaskStatus) => states.includes(s);
 const after = { returnDocument: 'after' } as const;
-type Terminal = typeof S.Error | typeof S.Timeout;
+/** Retention:ForgetKeysAfter's default. */
+const DEFAULT_FORGET_KEYS_AFTER_MS = 30 * 86_400_000;
 
 /**
  * The MongoDB task store: the logic of every operation (read, decide, write). Every statement that changes a task
@@ -46,25 +52,42 @@ type Terminal = typeof S.Error | typeof S.Timeout;
  */
 export class MongoTaskStore implements api.TaskStore {
   readonly tasks: Collection<Task>;
+  /** Idempotency keys of purged tasks, kept for Retention:ForgetKeysAfter. */
+  readonly keys: Collection<TaskKey>;
   readonly deadLetters: MongoDeadLetterMarks;
   private readonly maxRetries: number;
   private readonly backoff: BackoffOptions;
+  /** The database server's clock: lease times and due times are the server's, whatever this process's clock says. */
+  readonly clock: ServerClock;
+  private readonly ends: LeaseEndContext;
   /** Metrics for every state change this store makes (lib/telemetry); a no-op until telemetry is set up. */
   private readonly telemetry = new StoreInstrumentation();
   /** start() and result-less complete() calls of one event-loop turn go as one bulk write (leaseWriteMany). */
-  private readonly starts = new TurnBatch((all: LeaseWrite[]) => this.leaseWriteMany(all, writes.start, undefined));
-  private readonly completions = new TurnBatch((all: LeaseWrite[]) => this.leaseWriteMany(all, writes.complete, null));
+  private readonly starts = new TurnBatch((all: LeaseWrite<{ maxRetries?: number }>[]) =>
+    this.leaseWriteMany(all, writes.start),
+  );
+  private readonly completions = new TurnBatch((all: LeaseWrite<null>[]) => this.leaseWriteMany(all, writes.complete));
 
   constructor(db: Db, options: MongoTaskStoreOptions = {}) {
     this.tasks = tasksCollection(db);
+    this.keys = taskKeysCollection(db);
     this.deadLetters = new MongoDeadLetterMarks(this.tasks);
     this.maxRetries = options.maxRetries ?? 3;
     this.backoff = options.backoff ?? { baseMs: 5_000, capMs: 3_600_000 };
+    this.clock = new ServerClock(db);
+    this.ends = { tasks: this.tasks, backoff: this.backoff, clock: this.clock };
   }
 
   async ensureIndexes(): Promise<void> {
-    const specs = taskIndexes.map((i) => ({ key: i.key, name: i.name, ...(i.unique ? { unique: true } : {}) }));
-    await this.tasks.createIndexes(specs);
+    const specs = (list: typeof taskIndexes) =>
+      list.map((i) => ({
+        key: i.key,
+        name: i.name,
+        ...(i.unique ? { unique: true } : {}),
+        ...(i.expireAfterSeconds !== undefined ? { expireAfterSeconds: i.expireAfterSeconds } : {}),
+      }));
+    await this.tasks.createIndexes(specs(taskIndexes));
+    await this.keys.createIndexes(specs(taskKeyIndexes));
   }
 
   /**
@@ -76,10 +99,22 @@ export class MongoTaskStore implements api.TaskStore {
     // Ingest inside a span stores that span's context, so the processing span can link back to it.
     const traceparent = currentTraceparent();
     const input = traceparent ? tasks.map((t) => (t.traceparent ? t : { ...t, traceparent })) : tasks;
-    const now = new Date();
+    const now = this.clock.now();
     const docs = input.map((t) => writes.ingest.document(t, now, { maxRetries: this.maxRetries }, opts.by));
+    // Keys of purged tasks are still kept (task_keys): those inputs are duplicates without an insert.
+    const kept = await keptKeys(this.keys, [...new Set(docs.map((d) => d._id))]);
+    const fresh = docs.flatMap((d, i) => (kept.has(d._id) ? [] : [i]));
+    const duplicate = new Set(docs.flatMap((d, i) => (kept.has(d._id) ? [i] : [])));
     // Inputs already stored are duplicates (duplicatesOf rethrows any other failure).
-    const duplicate = new Set(await this.tasks.insertMany(docs, { ordered: false }).then(() => [], duplicatesOf));
+    if (fresh.length > 0) {
+      const refused = await this.tasks
+        .insertMany(
+          fresh.map((i) => docs[i]!),
+          { ordered: false },
+        )
+        .then(() => [], duplicatesOf);
+      for (const j of refused) duplicate.add(fresh[j]!);
+    }
     const items = docs.map((d, i) => ({ taskId: d._id, duplicate: duplicate.has(i) }));
     const result = { inserted: docs.length - duplicate.size, duplicates: duplicate.size, items };
     this.telemetry.ingested(input, result);
@@ -109,7 +144,7 @@ export class MongoTaskStore implements api.TaskStore {
 
   /** One task, one round trip: the original .NET design's atomic FindAndModify. */
   private async claimOne(workerId: string, opts: api.ClaimOptions): Promise<api.ClaimedTask[]> {
-    const now = opts.now ?? new Date();
+    const now = opts.now ?? (await this.clock.sync());
     const { filter, update, sort } = writes.claimOne;
     const options = { sort, returnDocument: 'after' } as const;
     const task = await this.tasks.findOneAndUpdate(
@@ -128,7 +163,7 @@ export class MongoTaskStore implements api.TaskStore {
   private async claimBatch(workerId: string, opts: api.ClaimOptions, limit: number): Promise<api.ClaimedTask[]> {
     const won: Task[] = [];
     for (let round = 0; round < MAX_CLAIM_ROUNDS && won.length < limit; round++) {
-      const now = opts.now ?? new Date();
+      const now = opts.now ?? (await this.clock.sync());
       const candidates = await this.tasks
         .find(queries.claimable.filter(now, opts.types), { projection: { _id: 1 } })
         .sort(queries.claimable.sort!)
@@ -148,32 +183,38 @@ export class MongoTaskStore implements api.TaskStore {
     return won.map(toClaimed);
   }
 
-  async start(lease: Lease, opts: api.LeaseWriteOptions = {}): Promise<api.LeaseWriteResult> {
-    const result = await this.starts.add({ lease, w: opts.writeId ?? newWriteId() });
+  async start(lease: Lease, opts: api.StartOptions = {}): Promise<api.LeaseWriteResult> {
+    const arg = opts.maxRetries !== undefined ? { maxRetries: opts.maxRetries } : {};
+    const result = await this.starts.add({ lease, w: opts.writeId ?? newWriteId(), arg });
     this.telemetry.started(lease, result.owned);
     return result;
   }
 
   async heartbeat(lease: Lease, opts: { progress?: unknown } = {}): Promise<api.HeartbeatResult> {
-    const update = writes.heartbeat.update(new Date(), opts.progress);
+    const progress = opts.progress === undefined ? undefined : boundProgress(opts.progress);
+    const update = writes.heartbeat.update(this.clock.now(), progress);
     const options = { returnDocument: 'after', projection: { cancelRequested: 1 } } as const;
     const doc = await this.tasks.findOneAndUpdate(writes.heartbeat.filter(lease), update, options);
     return { owned: doc !== null, cancelRequested: doc?.cancelRequested === true };
   }
 
-  /** One updateMany and one read per lease token, whatever the number of tasks. */
+  /** One updateMany and one read per lease token, whatever the number of tasks. Answers keyed by api.leaseKey. */
   async heartbeatMany(leases: readonly Lease[]): Promise<Map<string, api.HeartbeatResult>> {
-    const now = new Date();
+    const now = this.clock.now();
     const byToken = new Map<string, string[]>();
     for (const l of leases) byToken.set(l.leaseToken, [...(byToken.get(l.leaseToken) ?? []), l.taskId]);
     const out = new Map<string, api.HeartbeatResult>();
-    for (const l of leases) out.set(l.taskId, { owned: false, cancelRequested: false });
+    for (const l of leases) out.set(api.leaseKey(l), { owned: false, cancelRequested: false });
     await Promise.all(
       [...byToken].map(async ([token, ids]) => {
         const filter = writes.heartbeatMany.filter(ids, token);
         await this.tasks.updateMany(filter, writes.heartbeatMany.update(now));
         const owned = await this.tasks.find(filter, { projection: { _id: 1, cancelRequested: 1 } }).toArray();
-        for (const d of owned) out.set(d._id, { owned: true, cancelRequested: d.cancelRequested === true });
+        for (const d of owned)
+          out.set(api.leaseKey({ taskId: d._id, leaseToken: token }), {
+            owned: true,
+            cancelRequested: d.cancelRequested === true,
+          });
       }),
     );
     return out;
@@ -183,33 +224,33 @@ export class MongoTaskStore implements api.TaskStore {
     // Only result-less completions share a write: a result the driver or server refuses must fail its own task alone.
     const res =
       result === undefined || result === null
-        ? await this.completions.add({ lease, w: opts.writeId ?? newWriteId() })
+        ? await this.completions.add({ lease, w: opts.writeId ?? newWriteId(), arg: null })
         : await this.leaseWrite(lease, opts, writes.complete, result);
     this.telemetry.succeeded(lease, res.owned);
     return res;
   }
 
   async fail(lease: Lease, error: api.TaskFailure, opts: api.FailOptions = {}): Promise<api.FailResult> {
-    const res = await this.endAttempt(lease, error, S.Error, opts);
+    const res = await endAttempt(this.ends, lease, error, S.Error, opts);
     this.telemetry.failed(lease, res, 'error');
     return res;
   }
 
   async timedOut(lease: Lease, error: api.TaskFailure, opts: api.FailOptions = {}): Promise<api.FailResult> {
-    const res = await this.endAttempt(lease, error, S.Timeout, opts);
+    const res = await endAttempt(this.ends, lease, error, S.Timeout, opts);
     this.telemetry.failed(lease, res, 'timeout');
     return res;
   }
 
   async cancelled(lease: Lease, reason = 'cancel requested', opts: api.LeaseWriteOptions = {}) {
-    const res = await this.leaseWrite(lease, opts, writes.cancelled, reason);
+    const res = await this.leaseWrite(lease, opts, writes.cancelled, boundText(reason, storedLimits.reasonBytes));
     this.telemetry.cancelledByWorker(lease, res.owned);
     return res;
   }
 
-  async release(lease: Lease, reason = 'released', opts: api.LeaseWriteOptions = {}) {
-    const res = await this.leaseWrite(lease, opts, writes.release, reason);
-    this.telemetry.released(lease);
+  async release(lease: Lease, reason = 'released', opts: api.ReleaseOptions = {}): Promise<api.LeaseEndResult> {
+    const res = await releaseLease(this.ends, lease, boundText(reason, storedLimits.reasonBytes), opts);
+    this.telemetry.released(lease, res);
     return res;
   }
 
@@ -225,7 +266,7 @@ export class MongoTaskStore implements api.TaskStore {
     for (let i = 0; i < MAX_CONFLICT_RETRIES; i++) {
       const task = await this.tasks.findOne(queries.byId.filter(taskId));
       if (!task) return { outcome: 'not-found', task: null };
-      const now = new Date();
+      const now = this.clock.now();
       let updated: Task | null;
       if (isIn(cancelWaiting.from, task.status)) {
         const filter = cancelWaiting.filter(taskId, task.version, task.status);
@@ -252,7 +293,7 @@ export class MongoTaskStore implements api.TaskStore {
     if (task.version !== expected) throw new VersionConflictError(taskId, expected, task.version, task.status);
     if (!isIn(writes.operatorRetry.from, task.status)) throw new TaskStateError(taskId, task.status, 'retry');
     const filter = writes.operatorRetry.filter(taskId, task.version, task.status);
-    const update = writes.operatorRetry.update(task, new Date(), opts.by);
+    const update = writes.operatorRetry.update(task, this.clock.now(), opts.by);
     const updated = await this.tasks.findOneAndUpdate(filter, update, after);
     if (!updated) {
       const latest = await this.tasks.findOne(queries.byId.filter(taskId));
@@ -265,7 +306,7 @@ export class MongoTaskStore implements api.TaskStore {
   /** A versioned state change by someone who holds no lease (operators, tools): never out of a leased state. */
   async transition(taskId: string, u: api.VersionedUpdate): Promise<Task> {
     const filter = writes.transition.filter(taskId, u.expectedVersion, u.to);
-    const updated = await this.tasks.findOneAndUpdate(filter, writes.transition.update(u, new Date()), after);
+    const updated = await this.tasks.findOneAndUpdate(filter, writes.transition.update(u, this.clock.now()), after);
     if (updated) return updated;
     const latest = await this.tasks.findOne(queries.byId.filter(taskId));
     if (!latest) throw new TaskNotFoundError(taskId);
@@ -274,56 +315,23 @@ export class MongoTaskStore implements api.TaskStore {
     throw new InvalidTransitionError(latest.status, u.to, taskId);
   }
 
-  /**
-   * Tasks whose owner stopped heartbeating lose their lease. Each write is conditional on the lease
-   * token it saw and on the heartbeat still being stale, so a reclaimer racing another reclaimer (or an
-   * owner whose heartbeat just arrived) changes nothing and counts a lost race.
-   */
+  /** Stalled leases taken back (./lease-ends.ts): by the server's clock, each task on its own. */
   async reclaim(opts: api.ReclaimOptions): Promise<api.ReclaimResult> {
-    const now = opts.now ?? new Date();
-    const cutoff = new Date(now.getTime() - opts.heartbeatTimeoutMs);
-    const projection = { _id: 1, type: 1, owner: 1, attempts: 1, maxRetries: 1, status: 1, heartbeatAt: 1 };
-    const limit = opts.limit ?? 1000;
-    const stalled = await this.tasks.find(queries.stalled.filter(cutoff), { projection }).limit(limit).toArray();
-    const result: api.ReclaimResult = { found: stalled.length, retried: 0, timedOut: 0, lostRaces: 0, taskIds: [] };
-    for (const t of stalled) {
-      if (!t.owner) continue;
-      const retry = t.attempts <= (opts.maxRetriesOf?.(t.type) ?? t.maxRetries);
-      const since = t.heartbeatAt?.toISOString() ?? 'never';
-      const ms = opts.heartbeatTimeoutMs;
-      const message = `lease expired: worker ${t.owner.workerId} sent no heartbeat since ${since} (timeout ${ms} ms)`;
-      const res = await this.tasks.updateOne(
-        writes.reclaim.filter(t._id, t.owner.leaseToken, cutoff),
-        writes.reclaim.update({
-          now,
-          from: t.status,
-          to: retry ? S.Retrying : S.Timeout,
-          by: opts.by ?? 'reclaimer',
-          reason: 'lease expired',
-          error: { message, kind: 'LeaseExpired', workerId: t.owner.workerId, attempt: t.attempts, at: now },
-          ...(retry ? { nextAttemptAt: new Date(now.getTime() + backoffDelay(t.attempts, this.backoff)) } : {}),
-        }),
-      );
-      if (res.matchedCount !== 1) {
-        result.lostRaces++;
-        continue;
-      }
-      result.taskIds.push(t._id);
-      result[retry ? 'retried' : 'timedOut']++;
-    }
+    const result = await reclaimStalled(this.ends, opts);
     this.telemetry.reclaimed(result);
     return result;
   }
 
   /** Finished -> Archived -> Deleted -> removed, each by age; status-conditional, so idempotent and race-safe. */
   async applyRetention(opts: api.RetentionOptions): Promise<api.RetentionResult> {
-    const now = opts.now ?? new Date();
+    const now = opts.now ?? this.clock.now();
     const ago = (ms: number) => new Date(now.getTime() - ms);
     const { archive, delete: remove } = writes;
     const archived = await this.tasks.updateMany(archive.filter(ago(opts.archiveAfterMs)), archive.update(now));
     const deleted = await this.tasks.updateMany(remove.filter(ago(opts.deleteAfterMs)), remove.update(now));
-    const purged = await this.tasks.deleteMany(writes.purge.filter(ago(opts.purgeAfterMs)));
-    return { archived: archived.modifiedCount, deleted: deleted.modifiedCount, purged: purged.deletedCount };
+    const forgetAt = new Date(now.getTime() + (opts.forgetKeysAfterMs ?? DEFAULT_FORGET_KEYS_AFTER_MS));
+    const purged = await purgeKeepingKeys(this.tasks, this.keys, ago(opts.purgeAfterMs), now, forgetAt);
+    return { archived: archived.modifiedCount, deleted: deleted.modifiedCount, purged };
   }
 
   stats(now?: Date): Promise<api.TaskStats> {
@@ -334,42 +342,10 @@ export class MongoTaskStore implements api.TaskStore {
     return taskThroughput(this.tasks, sinceMs, now);
   }
 
-  /**
-   * Failure and timeout: the error is recorded; with attempts left (and retryable) the task goes Retrying,
-   * due after backoff, else `terminal`. The lease's attempt is exact (only a claim changes attempts, and it
-   * changes the token). The read that decides also shows whether an earlier try (same write id) applied.
-   */
-  private async endAttempt(lease: Lease, error: api.TaskFailure, terminal: Terminal, opts: api.FailOptions) {
-    const w = opts.writeId ?? newWriteId();
-    const statement = terminal === S.Timeout ? writes.timedOut : writes.fail;
-    const projection = { ...writeEntry(w), maxRetries: 1, owner: 1 };
-    const current = await this.tasks.findOne(queries.byId.filter(lease.taskId), { projection });
-    if (!current) return { owned: false };
-    const earlier = failApplied(current);
-    if (earlier) return earlier;
-    const held = current.owner?.leaseToken === lease.leaseToken && isIn(statement.from, current.status);
-    if (!held) return { owned: false };
-    const now = new Date();
-    const retry = opts.retryable !== false && lease.attempt <= (opts.maxRetries ?? current.maxRetries);
-    const to: JobTaskStatus = retry ? S.Retrying : terminal;
-    const nextAttemptAt = retry ? new Date(now.getTime() + backoffDelay(lease.attempt, this.backoff)) : undefined;
-    const { workerId, attempt } = lease;
-    const kind = error.kind ?? (terminal === S.Timeout ? 'Timeout' : 'Error');
-    const stack = error.stack ? { stack: error.stack } : {};
-    const record = { message: error.message, ...stack, kind, workerId, attempt, at: now };
-    const due = nextAttemptAt ? { nextAttemptAt } : {};
-    const reason = error.message.slice(0, 500);
-    const update = statement.update({ now, from: current.status, to, by: workerId, reason, error: record, w, ...due });
-    const res = await this.tasks.updateOne(statement.filter(lease, current.status), update);
-    if (res.matchedCount === 1) return { owned: true, status: to, ...due };
-    const later = await this.tasks.findOne(queries.byId.filter(lease.taskId), { projection: writeEntry(w) });
-    return (later && failApplied(later)) ?? { owned: false };
-  }
-
   /** One lease write. When it matched nothing, one read tells whether an earlier try (same write id) applied. */
   private async leaseWrite<A>(lease: Lease, opts: api.LeaseWriteOptions, statement: LeaseStatement<A>, arg: A) {
     const w = opts.writeId ?? newWriteId();
-    const res = await this.tasks.updateOne(statement.filter(lease), statement.update(lease, new Date(), w, arg));
+    const res = await this.tasks.updateOne(statement.filter(lease), statement.update(lease, this.clock.now(), w, arg));
     if (res.matchedCount === 1) return { owned: true };
     const doc = await this.tasks.findOne(queries.byId.filter(lease.taskId), { projection: writeEntry(w) });
     return { owned: doc !== null && entryWritten(doc) !== undefined } satisfies api.LeaseWriteResult;
@@ -379,9 +355,9 @@ export class MongoTaskStore implements api.TaskStore {
    * The lease writes of one turn as one unordered bulk write: one updateOne per caller, guarded by its lease,
    * stamped with its write id. If fewer matched than were sent (or it threw), one read by id tells each caller.
    */
-  private async leaseWriteMany<A>(items: LeaseWrite[], statement: LeaseStatement<A>, arg: A): Promise<Answers> {
-    const now = new Date();
-    const ops = items.map(({ lease, w }) => ({
+  private async leaseWriteMany<A>(items: LeaseWrite<A>[], statement: LeaseStatement<A>): Promise<Answers> {
+    const now = this.clock.now();
+    const ops = items.map(({ lease, w, arg }) => ({
       updateOne: { filter: statement.filter(lease), update: statement.update(lease, now, w, arg) },
     }));
     let failure: unknown;

@@ -1,6 +1,5 @@
 import type { Filter, UpdateFilter } from 'mongodb';
-import type { NewTask, Task, TaskHistoryEntry } from '../../tasks/model.js';
-import { MAX_ERRORS_KEPT, MAX_HISTORY_KEPT } from '../../tasks/model.js';
+import type { Task } from '../../tasks/model.js';
 import {
   JobTaskStatus as S,
   allStatuses,
@@ -12,44 +11,13 @@ import {
   type JobTaskStatus,
 } from '../../tasks/status.js';
 import { canTransition } from '../../tasks/transitions.js';
-import { messageIdempotencyKey, newIdempotencyKey, taskIdFor } from '../ids.js';
 import type { Lease, VersionedUpdate } from '../task-store.js';
+import { acceptedPath, claimableNow, rejectedPath, stateChange, taskDocument, touch } from './write-builders.js';
 import { deleteStatement as remove, insertStatement as insert } from './write-declaration.js';
-import { updateStatement as update, type AttemptEnd, type ChangeOptions } from './write-declaration.js';
+import { updateStatement as update, type AttemptEnd } from './write-declaration.js';
 import { deadLetterWrites } from './dead-letter-writes.js';
 
-/**
- * The update every state change sends: new status, version + 1, updatedAt, a bounded history entry,
- * optionally a bounded error entry and more fields. One builder, so no write forgets the version.
- */
-export function stateChange(to: JobTaskStatus, o: ChangeOptions): UpdateFilter<Task> {
-  const entry: TaskHistoryEntry = {
-    from: o.from ?? null,
-    to,
-    at: o.now,
-    ...(o.by ? { by: o.by } : {}),
-    ...(o.reason ? { reason: o.reason } : {}),
-    ...(o.w ? { w: o.w } : {}),
-  };
-  const push: Record<string, unknown> = { history: { $each: [entry], $slice: -MAX_HISTORY_KEPT } };
-  if (o.error) push.errors = { $each: [o.error], $slice: -MAX_ERRORS_KEPT };
-  return {
-    $set: { ...o.set, status: to, updatedAt: o.now },
-    $inc: { version: 1, ...o.inc },
-    $push: push,
-  } as UpdateFilter<Task>;
-}
-
-/** A write that changes no state (heartbeat, cancel request): still bumps the version. */
-export function touch(now: Date, set: Partial<Task>): UpdateFilter<Task> {
-  return { $set: { ...set, updatedAt: now }, $inc: { version: 1 } } as UpdateFilter<Task>;
-}
-
-/** Claimable now: Queued or Retrying whose time has come, optionally of given types. */
-export function claimableNow(now: Date, types?: readonly string[]): Filter<Task> {
-  const ofTypes = types ? { type: { $in: [...types] } } : {};
-  return { status: { $in: [...claimableStatuses] }, nextAttemptAt: { $lte: now }, ...ofTypes };
-}
+export { claimableNow, stateChange } from './write-builders.js';
 
 type LeaseKey = Pick<Lease, 'taskId' | 'leaseToken'>;
 
@@ -67,13 +35,42 @@ const versioned = (taskId: string, version: number, from: readonly JobTaskStatus
   status: { $in: [...from] },
 });
 
+/**
+ * A lease-ending write (fail, timeout, release, reclaim) applies only while no cancel is requested; when one
+ * is, cancelledInstead ends the task Cancelled. The database decides, so a request that lands between the
+ * caller's read and its write is never dropped.
+ */
+const live = (lease: LeaseKey, from: readonly JobTaskStatus[]): Filter<Task> => ({
+  ...leased(lease, from),
+  cancelRequested: { $ne: true },
+});
+
+/** Lease times are the database server's (one clock for every process): see ./server-clock.ts. */
+const beatNow = { $currentDate: { heartbeatAt: true } } as const;
+const withBeat = (u: UpdateFilter<Task>): UpdateFilter<Task> => ({ ...u, ...beatNow }) as UpdateFilter<Task>;
+
+/** A claim keeps cancelRequested: a flagged task is cancelled by its worker, never run (see cancelledInstead). */
 const claim = (workerId: string, leaseToken: string, now: Date) =>
-  stateChange(S.Assigned, {
-    now,
-    by: workerId,
-    inc: { attempts: 1 },
-    set: { owner: { workerId, leaseToken, acquiredAt: now }, heartbeatAt: now, cancelRequested: false },
-  });
+  withBeat(
+    stateChange(S.Assigned, {
+      now,
+      by: workerId,
+      inc: { attempts: 1 },
+      set: { owner: { workerId, leaseToken, acquiredAt: now } },
+    }),
+  );
+
+/** How a lease ended when a cancel was requested: Cancelled, with the error of the attempt if any. */
+export interface CancelledInstead {
+  now: Date;
+  from?: JobTaskStatus;
+  by: string;
+  reason: string;
+  error?: AttemptEnd['error'];
+  w?: string;
+  /** The reclaimer drops the owner (it died); a worker stays on record. */
+  dropOwner?: boolean;
+}
 
 /** A worker that ends its own attempt for good stays on record as the owner; a reclaimed one does not (it died). */
 const endAttempt = (e: AttemptEnd, owner: 'kept' | 'dropped') =>
@@ -93,47 +90,8 @@ const endAttempt = (e: AttemptEnd, owner: 'kept' | 'dropped') =>
 const unleased = allStatuses.filter((s) => !(leasedStatuses as readonly JobTaskStatus[]).includes(s));
 const versionedSources = (to: JobTaskStatus) => unleased.filter((s) => canTransition(s, to));
 
-/** The subscriber flow the insert records in a new task's history (the original .NET design's). */
-const acceptedPath: readonly JobTaskStatus[] = [S.Created, S.Processing, S.Completed, S.Queued];
-const rejectedPath: readonly JobTaskStatus[] = [S.Created, S.Processing, S.Failed];
-
-function taskDocument(t: NewTask, now: Date, defaults: { maxRetries: number }, by?: string): Task {
-  const idempotencyKey =
-    t.idempotencyKey ??
-    (t.source?.messageId
-      ? messageIdempotencyKey(t.source.provider, t.source.queue, t.source.messageId)
-      : newIdempotencyKey());
-  const path = t.failedReason ? rejectedPath : acceptedPath;
-  return {
-    _id: taskIdFor(idempotencyKey),
-    type: t.type,
-    payload: t.payload ?? null,
-    priority: t.priority ?? 0,
-    status: path[path.length - 1]!,
-    version: 1,
-    ...(t.source ? { source: t.source } : {}),
-    idempotencyKey,
-    attempts: 0,
-    maxRetries: t.maxRetries ?? defaults.maxRetries,
-    nextAttemptAt: t.notBefore ?? now,
-    owner: null,
-    heartbeatAt: null,
-    cancelRequested: false,
-    ...(t.timeoutMs !== undefined ? { timeoutMs: t.timeoutMs } : {}),
-    ...(t.traceparent ? { traceparent: t.traceparent } : {}),
-    errors: [],
-    history: path.map((to, i) => ({
-      from: i === 0 ? null : path[i - 1]!,
-      to,
-      at: now,
-      ...(by ? { by } : {}),
-      ...(to === S.Failed && t.failedReason ? { reason: t.failedReason } : {}),
-    })),
-    ...(t.failedReason ? { reason: t.failedReason, finishedAt: now } : {}),
-    createdAt: now,
-    updatedAt: now,
-  };
-}
+const claimableReset = (to: JobTaskStatus) =>
+  (claimableStatuses as readonly JobTaskStatus[]).includes(to) ? { cancelRequested: false } : {};
 
 const at = new Date(0);
 const aLease: LeaseKey = { taskId: 'a', leaseToken: 't' };
@@ -178,14 +136,17 @@ export const writes = {
     index: '_id',
     sample: [aLease],
     filter: (lease: LeaseKey) => leased(lease, [S.Assigned]),
-    update: (lease: Lease, now: Date, w: string) =>
-      stateChange(S.Running, {
-        now,
-        from: S.Assigned,
-        by: lease.workerId,
-        w,
-        set: { startedAt: now, heartbeatAt: now },
-      }),
+    /** The handler's own retry limit, when it has one, becomes the task's: every later path (the reclaimer's too) reads it. */
+    update: (lease: Lease, now: Date, w: string, arg: { maxRetries?: number } | undefined) =>
+      withBeat(
+        stateChange(S.Running, {
+          now,
+          from: S.Assigned,
+          by: lease.workerId,
+          w,
+          set: { startedAt: now, ...(arg?.maxRetries !== undefined ? { maxRetries: arg.maxRetries } : {}) },
+        }),
+      ),
   }),
   heartbeat: update({
     name: 'heartbeat',
@@ -194,8 +155,7 @@ export const writes = {
     index: '_id',
     sample: [aLease],
     filter: (lease: LeaseKey) => leased(lease, leasedStatuses),
-    update: (now: Date, progress?: unknown) =>
-      touch(now, { heartbeatAt: now, ...(progress !== undefined ? { progress } : {}) }),
+    update: (now: Date, progress?: unknown) => withBeat(touch(now, progress !== undefined ? { progress } : {})),
   }),
   /** Several leases of one token (a batch claim's) in one updateMany; the same filter reads back which held. */
   heartbeatMany: update({
@@ -209,7 +169,7 @@ export const writes = {
       'owner.leaseToken': leaseToken,
       status: { $in: [...leasedStatuses] },
     }),
-    update: (now: Date) => touch(now, { heartbeatAt: now }),
+    update: (now: Date) => withBeat(touch(now, {})),
   }),
   /** With the handler's result, or none (stored as null). */
   complete: update({
@@ -235,7 +195,7 @@ export const writes = {
     to: [S.Retrying, S.Error],
     index: '_id',
     sample: [aLease, S.Running],
-    filter: (lease: LeaseKey, status: JobTaskStatus) => leased(lease, [status]),
+    filter: (lease: LeaseKey, status: JobTaskStatus) => live(lease, [status]),
     update: (e: AttemptEnd) => endAttempt(e, 'kept'),
   }),
   /** The handler outlived its timeout: Retrying while attempts remain, else Timeout. */
@@ -245,7 +205,7 @@ export const writes = {
     to: [S.Retrying, S.Timeout],
     index: '_id',
     sample: [aLease, S.Running],
-    filter: (lease: LeaseKey, status: JobTaskStatus) => leased(lease, [status]),
+    filter: (lease: LeaseKey, status: JobTaskStatus) => live(lease, [status]),
     update: (e: AttemptEnd) => endAttempt(e, 'kept'),
   }),
   /** The worker acknowledges a cancel request. */
@@ -259,22 +219,48 @@ export const writes = {
     update: (lease: Lease, now: Date, w: string, reason: string) =>
       stateChange(S.Cancelled, { now, by: lease.workerId, reason, w, set: { finishedAt: now } }),
   }),
-  /** Back to Queued, the attempt not counted (graceful shutdown, or a timeout that does not fit a deadline). */
+  /**
+   * Back to Queued, the attempt not counted (graceful shutdown, or a timeout that does not fit a deadline),
+   * claimable from `due` (no earlier than the released run could have ended).
+   */
   release: update({
     name: 'release',
     from: leasedStatuses,
     to: [S.Queued],
     index: '_id',
     sample: [aLease],
-    filter: (lease: LeaseKey) => leased(lease, leasedStatuses),
-    update: (lease: Lease, now: Date, w: string, reason: string) =>
+    filter: (lease: LeaseKey) => live(lease, leasedStatuses),
+    update: (lease: Lease, now: Date, w: string, arg: { reason: string; due: Date }) =>
       stateChange(S.Queued, {
         now,
         by: lease.workerId,
-        reason,
+        reason: arg.reason,
         w,
         inc: { attempts: -1 },
-        set: { owner: null, heartbeatAt: null, startedAt: null, nextAttemptAt: now },
+        set: { owner: null, heartbeatAt: null, startedAt: null, nextAttemptAt: arg.due },
+      }),
+  }),
+  /** A lease-ending write (fail, timeout, release, reclaim) found cancel requested: the task ends Cancelled instead. */
+  cancelledInstead: update({
+    name: 'cancelledInstead',
+    from: leasedStatuses,
+    to: [S.Cancelled],
+    index: '_id',
+    sample: [aLease, at],
+    filter: (lease: LeaseKey, staleBefore?: Date) => ({
+      ...leased(lease, leasedStatuses),
+      cancelRequested: true,
+      ...(staleBefore ? { heartbeatAt: { $lt: staleBefore } } : {}),
+    }),
+    update: (e: CancelledInstead) =>
+      stateChange(S.Cancelled, {
+        now: e.now,
+        from: e.from ?? null,
+        by: e.by,
+        reason: e.reason,
+        ...(e.error ? { error: e.error } : {}),
+        ...(e.w ? { w: e.w } : {}),
+        set: { finishedAt: e.now, ...(e.dropOwner ? { owner: null, heartbeatAt: null } : {}) },
       }),
   }),
   /** An operator cancels a task no worker holds: Cancelled at once. */
@@ -333,8 +319,9 @@ export const writes = {
     index: '_id',
     sample: ['a', 1, S.Cancelled],
     filter: (taskId: string, version: number, to: JobTaskStatus) => versioned(taskId, version, versionedSources(to)),
+    // A task sent back to a claimable state starts with no cancel request unless the caller sets one.
     update: (u: VersionedUpdate, now: Date) =>
-      stateChange(u.to, { now, by: u.by, reason: u.reason, set: { ...u.set } }),
+      stateChange(u.to, { now, by: u.by, reason: u.reason, set: { ...claimableReset(u.to), ...u.set } }),
   }),
   /** The reclaimer takes a stalled lease: still held by the token it saw, heartbeat still stale. */
   reclaim: update({
@@ -344,9 +331,7 @@ export const writes = {
     index: '_id',
     sample: ['a', 't', at],
     filter: (taskId: string, leaseToken: string, cutoff: Date) => ({
-      _id: taskId,
-      'owner.leaseToken': leaseToken,
-      status: { $in: [...leasedStatuses] },
+      ...live({ taskId, leaseToken }, leasedStatuses),
       heartbeatAt: { $lt: cutoff },
     }),
     update: (e: AttemptEnd) => endAttempt(e, 'dropped'),
@@ -373,9 +358,14 @@ export const writes = {
     name: 'purge',
     from: [S.Deleted],
     to: [],
-    index: 'status_updated',
-    sample: [at],
-    filter: (cutoff: Date) => ({ status: S.Deleted, updatedAt: { $lt: cutoff } }),
+    index: '_id',
+    sample: [['a'], at],
+    /** The ids read by queries.purgeDue, whose keys are already kept in task_keys; still Deleted and old. */
+    filter: (ids: readonly string[], cutoff: Date) => ({
+      _id: { $in: [...ids] },
+      status: S.Deleted,
+      updatedAt: { $lt: cutoff },
+    }),
   }),
   /** A new task, Queued (or Failed with its reason when the message was refused); the _id index makes it idempotent. */
   ingest: insert({

@@ -19,6 +19,7 @@ export const names = {
   configMap: 'taskmesh-config',
   secret: 'taskmesh-secrets',
   deployment: 'taskmesh-worker',
+  subscriber: 'taskmesh-subscriber',
   cronJob: 'taskmesh-reclaimer',
 };
 
@@ -128,6 +129,72 @@ export function deploymentProblems(objects: readonly K8sObject[]): string[] {
       `terminationGracePeriodSeconds ${grace} does not exceed the preStop sleep (${sleep} s) + Worker__ShutdownTimeout (${shutdownMs / 1000} s)`,
     );
   }
+  return problems;
+}
+
+interface Probe {
+  httpGet?: { path?: string; port?: number | string };
+}
+
+/** The container port a probe's named or numbered port refers to. */
+function probePort(c: Container, p: Probe | undefined): number | undefined {
+  const port = p?.httpGet?.port;
+  if (typeof port === 'number') return port;
+  const ports = (c.ports ?? []) as { name?: string; containerPort: number }[];
+  return ports.find((x) => x.name === port)?.containerPort;
+}
+
+/**
+ * The subscriber Deployment as tools/subscriber.ts needs it: npm run subscriber, the same settings as
+ * the workers, probes on the port it serves them on (/healthz, /readyz), several replicas, a preStop
+ * sleep and a grace period above sleep + Ingest__ReceiveWaitTime (the receive it finishes when
+ * draining), the workers' image, and a disruption budget over its pods.
+ */
+export function subscriberProblems(objects: readonly K8sObject[]): string[] {
+  const problems: string[] = [];
+  const d = findObject(objects, 'Deployment', names.subscriber);
+  const pod = podSpecOf(d);
+  const c = pod.containers[0];
+  if (!c || pod.containers.length !== 1) return ['the subscriber Deployment must have one container'];
+  const line = commandLine(c);
+  if (!/^npm run subscriber(\s|$)/.test(line))
+    problems.push(`the subscriber container runs "${line}", not npm run subscriber`);
+  problems.push(...envFromProblems('subscriber', c));
+  const served = Number(/--probe-port[ =](\d+)/.exec(line)?.[1] ?? 8080);
+  for (const [kind, path] of [
+    ['livenessProbe', '/healthz'],
+    ['readinessProbe', '/readyz'],
+  ] as const) {
+    const p = c[kind] as Probe | undefined;
+    if (p?.httpGet?.path !== path) problems.push(`the subscriber's ${kind} must GET ${path}`);
+    else if (probePort(c, p) !== served)
+      problems.push(
+        `the subscriber's ${kind} probes port ${String(p.httpGet.port)}; the probes are served on ${served}`,
+      );
+  }
+  const replicas = (d.spec as { replicas?: number }).replicas ?? 1;
+  if (replicas < 2) problems.push(`the subscriber runs ${replicas} replica(s); a drain or a crash would stop ingest`);
+  const sleep = preStopSeconds(c);
+  if (sleep === undefined) problems.push('the subscriber has no preStop sleep');
+  const waitMs = Number(
+    configMapData(objects).Ingest__ReceiveWaitTime ?? loadConfig({ env: {} }).Ingest.ReceiveWaitTime,
+  );
+  const grace = pod.terminationGracePeriodSeconds ?? 30;
+  if (sleep !== undefined && grace <= sleep + waitMs / 1000)
+    problems.push(
+      `terminationGracePeriodSeconds ${grace} does not exceed the preStop sleep (${sleep} s) + Ingest__ReceiveWaitTime (${waitMs / 1000} s)`,
+    );
+  const worker = podSpecOf(findObject(objects, 'Deployment', names.deployment)).containers[0];
+  if (worker && c.image !== worker.image)
+    problems.push(`the subscriber runs image ${c.image}, the workers ${worker.image}`);
+  const labels =
+    (d.spec as { template: { metadata?: { labels?: Record<string, string> } } }).template.metadata?.labels ?? {};
+  const budgets = objects.filter((o) => {
+    if (o.kind !== 'PodDisruptionBudget') return false;
+    const sel = (o.spec as { selector?: { matchLabels?: Record<string, string> } }).selector?.matchLabels ?? {};
+    return Object.keys(sel).length > 0 && Object.entries(sel).every(([k, v]) => labels[k] === v);
+  });
+  if (budgets.length !== 1) problems.push(`the subscriber pods need one PodDisruptionBudget, found ${budgets.length}`);
   return problems;
 }
 
