@@ -53,6 +53,15 @@ class AnnouncingStore implements api.TaskStore {
   get(taskId: string): Promise<Task | null> {
     return this.s.get(taskId);
   }
+  orderingKeys(filter?: { blocked?: boolean; limit?: number }): Promise<api.OrderingKeyState[]> {
+    return this.s.orderingKeys(filter);
+  }
+  /** An unblocked key's next task is due now. */
+  async unblockKey(key: string, opts?: { by?: string }): ReturnType<api.TaskStore['unblockKey']> {
+    const r = await this.s.unblockKey(key, opts);
+    if (r.outcome === 'unblocked' && r.state?.activeTaskId) await this.announce(1);
+    return r;
+  }
   list(filter: api.ListTasksFilter, page?: { limit?: number; cursor?: string | null }): Promise<api.ListTasksPage> {
     return this.s.list(filter, page);
   }
