@@ -20,7 +20,8 @@ export const handlersSection = defineSection({
     BuiltIns: 'Also run the built-in echo, sleep and fail task types.',
     Isolation:
       "Where handlers run unless they say otherwise: inline (the worker's event loop), thread (a pooled worker thread) or process (a pooled child process). Isolated handlers cannot stall heartbeats and can be terminated.",
-    PoolSize: 'Threads or child processes kept per isolation kind (default: Worker:Concurrency).',
+    PoolSize:
+      'Threads or child processes kept per isolation kind (default: Worker:Concurrency). For CPU-bound handlers set it to the number of cores: more busy threads than cores starve the worker loop.',
     MemoryLimit: 'Heap limit of one isolated handler thread or process, in MB (unset: the Node.js default).',
     AllowUnknownTypes:
       'Accept tasks of any type at ingest and POST /api/tasks (they wait for a worker that handles them).',
