@@ -52,6 +52,7 @@ async function main() {
     ['worker', await optional('worker.ts', 'benchWorker', firstSystemPerScenario)],
     ['ingest', await optional('ingest.ts', 'benchIngest', firstSystemPerScenario)],
     ['compare', await optional('compare.ts', 'benchCompare', firstSystemPerScenario)],
+    ['admin-load', await optional('admin-load.ts', 'benchAdminLoad', firstSystemPerScenario)],
     ['isolation', await optional('isolation.ts', 'benchIsolation', firstSystemPerScenario)],
   ];
   const all: BenchResult[] = [];

@@ -3,7 +3,7 @@
  * the local runtime. Port 0 picks a free port (Azurite prints the one it got). Without a `location`
  * the data lives in memory; with one it persists there.
  */
-import { stopChild } from './child-process.js';
+import { EXIT_WITH_PARENT_IMPORT, exitOf, stopChild } from './child-process.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -32,6 +32,8 @@ export interface AzuriteHandle {
   /** Explicit connection string for this instance (the port may not be the default one). */
   connectionString: string;
   pid: number;
+  /** Resolves when the process has exited, stopped or not. */
+  exited: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -50,6 +52,8 @@ export async function startAzuriteQueue(opts: AzuriteOptions = {}): Promise<Azur
   const workDir = opts.location ? resolve(opts.location) : mkdtempSync(join(tmpdir(), 'azurite-'));
   mkdirSync(workDir, { recursive: true });
   const args = [
+    '--import',
+    EXIT_WITH_PARENT_IMPORT,
     azuriteQueueMain(),
     '--queueHost',
     host,
@@ -61,8 +65,9 @@ export async function startAzuriteQueue(opts: AzuriteOptions = {}): Promise<Azur
     ...(opts.location ? ['--location', workDir] : ['--inMemoryPersistence']),
     ...(opts.accessLog ? [] : ['--silent']),
   ];
-  // Its own process group: a Ctrl-C meant for the parent must not stop Azurite before the parent has shut down gracefully.
-  const child = spawn(process.execPath, args, { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  // Its own process group: a Ctrl-C meant for the parent must not stop Azurite before the parent has shut down
+  // gracefully. Its stdin is our pipe: when we die, even by SIGKILL, the pipe closes and Azurite exits.
+  const child = spawn(process.execPath, args, { cwd: workDir, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   // Never outlive the process that started it (a crashed test run must not leave Azurite behind).
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
@@ -83,6 +88,7 @@ export async function startAzuriteQueue(opts: AzuriteOptions = {}): Promise<Azur
     queuePort: port,
     connectionString: azuriteConnectionString(host, port),
     pid: child.pid ?? -1,
+    exited: exitOf(child),
     stop: async () => {
       await stopChild(child);
       cleanup();

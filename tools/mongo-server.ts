@@ -3,7 +3,7 @@
  * and local runs (no real mongod can be installed here). The jar classpath comes from Maven
  * (tools/pom.xml); the launcher is a single-file Java program run straight from source.
  */
-import { stopChild } from './child-process.js';
+import { exitOf, stopChild } from './child-process.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -31,6 +31,8 @@ export interface MongoServerHandle {
   port: number;
   pid: number;
   options: Required<Pick<MongoServerOptions, 'host' | 'backend'>> & MongoServerOptions;
+  /** Resolves when the process has exited, stopped or not. */
+  exited: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -109,6 +111,7 @@ export async function startMongoServer(opts: MongoServerOptions = {}): Promise<M
     port,
     pid: child.pid ?? -1,
     options,
+    exited: exitOf(child),
     stop: () => stopChild(child),
   };
 }

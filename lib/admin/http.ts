@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { MAX_TASK_DEPTH, checkSize, scanDocument } from '../tasks/input-limits.js';
 import { headerValue } from './auth.js';
-import { fromZodError, problems } from './problem.js';
+import { fromZodError, problems, refusedInput } from './problem.js';
 import type { AdminRequest, AdminResponse } from './types.js';
 
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): AdminResponse {
@@ -43,14 +44,24 @@ export function parseQuery<S extends z.ZodType>(
   return result.data;
 }
 
-/** Parses a JSON body with `schema`. An empty body reads as `{}` when `optional` (e.g. cancel without a reason). */
+/**
+ * Parses a JSON body with `schema`. An empty body reads as `{}` when `optional` (e.g. cancel without a reason).
+ *
+ * Before zod sees it, every body is scanned without recursion (lib/tasks/input-limits.ts): a deeply nested
+ * body is a 400, never a stack overflow in a recursive schema. `task`: the body is task input, so it gets
+ * the full rules every door applies (size, depth, keys, types), with `task.maxBytes` as its size limit.
+ */
 export function parseBody<S extends z.ZodType>(
   req: AdminRequest,
   schema: S,
-  opts: { optional?: boolean; maxBytes: number },
+  opts: { optional?: boolean; maxBytes: number; task?: { maxBytes: number } },
 ): z.output<S> {
   const text = req.body ?? '';
   if (Buffer.byteLength(text, 'utf8') > opts.maxBytes) throw problems.tooLarge(opts.maxBytes);
+  if (opts.task) {
+    const tooLarge = checkSize(text, opts.task.maxBytes, 'the task size limit (Ingest:MaxBodyBytes)');
+    if (tooLarge) throw refusedInput(tooLarge);
+  }
   let value: unknown = {};
   if (text.trim() === '') {
     if (!opts.optional) throw problems.badRequest('A JSON body is required.');
@@ -63,6 +74,9 @@ export function parseBody<S extends z.ZodType>(
       throw problems.badRequest('The body is not valid JSON.');
     }
   }
+  // One level more for a wrapper such as POST /messages' { body: ... }.
+  const violation = scanDocument(value, opts.task ? {} : { maxDepth: MAX_TASK_DEPTH + 1, checkKeys: false });
+  if (violation) throw refusedInput(violation);
   const result = schema.safeParse(value);
   if (!result.success) throw fromZodError(result.error, 'body');
   return result.data;

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { describeViolation, type InputViolation } from '../tasks/input-limits.js';
 import type { AdminResponse } from './types.js';
 
 /** One entry of RFC 9457's `invalid-params` extension. */
@@ -55,6 +56,19 @@ export const problems = {
   internal: () =>
     new HttpProblem(500, 'internal', 'Internal error', 'The request failed; the server log has the details.'),
 };
+
+/**
+ * Input the shared limits refuse (lib/tasks/input-limits.ts): 413 when too large, else 400; `code` is the
+ * same reason a queue message gets in its dead letter.
+ */
+export function refusedInput(v: InputViolation): HttpProblem {
+  if (v.code === 'BodyTooLarge')
+    return new HttpProblem(413, 'body-too-large', 'Request body too large', describeViolation(v), { code: v.code });
+  return new HttpProblem(400, 'invalid-request', 'Invalid request', describeViolation(v), {
+    invalidParams: [{ name: v.path, reason: v.detail }],
+    code: v.code,
+  });
+}
 
 /** A zod failure as a 400 with one invalid-params entry per issue (path joined with dots; values never echoed). */
 export function fromZodError(error: z.ZodError, where: 'query' | 'body' | 'path'): HttpProblem {

@@ -8,6 +8,7 @@ export interface ResolvedOptions {
   reclaimerStaleAfterMs: number | undefined;
   dependencyTimeoutMs: number;
   maxBodyBytes: number;
+  maxTaskBytes: number;
 }
 
 export interface RouteInput {

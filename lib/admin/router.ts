@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { redactConnectionString } from '../config/redact.js';
 import { silentLogger } from '../log/logger.js';
 import { TaskNotFoundError, TaskStateError, VersionConflictError, isTransientDbError } from '../store/errors.js';
+import { DEFAULT_MAX_TASK_BYTES } from '../tasks/input-limits.js';
 import { statusName } from '../tasks/status.js';
 import { InvalidTransitionError } from '../tasks/transitions.js';
 import { keyMatches, presentedKey } from './auth.js';
@@ -55,6 +56,7 @@ function resolveOptions(o: AdminRouterOptions): ResolvedOptions {
     reclaimerStaleAfterMs: o.reclaimerStaleAfterMs,
     dependencyTimeoutMs: o.dependencyTimeoutMs ?? 5_000,
     maxBodyBytes: o.maxBodyBytes ?? 1024 * 1024,
+    maxTaskBytes: o.maxTaskBytes ?? DEFAULT_MAX_TASK_BYTES,
   };
 }
 

@@ -78,4 +78,6 @@ export interface AdminRouterOptions {
   dependencyTimeoutMs?: number;
   /** Largest request body accepted (default 1 MiB). */
   maxBodyBytes?: number;
+  /** Largest task accepted by POST /tasks, the limit a queue message has (default 64 KiB, Ingest:MaxBodyBytes). */
+  maxTaskBytes?: number;
 }

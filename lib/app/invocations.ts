@@ -226,5 +226,9 @@ export function adminRouterFor(
     },
     logger: s.logger.child({ component: 'admin' }),
   };
-  return createAdminRouter(ctx, { workerStaleAfterMs: s.config.Worker.HeartbeatTimeout, ...opts.router });
+  return createAdminRouter(ctx, {
+    workerStaleAfterMs: s.config.Worker.HeartbeatTimeout,
+    maxTaskBytes: s.config.Ingest.MaxBodyBytes,
+    ...opts.router,
+  });
 }

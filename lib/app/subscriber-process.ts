@@ -137,6 +137,7 @@ function emptySummary(stoppedBecause: string): SubscriberSummary {
     completed: 0,
     abandoned: 0,
     settleFailures: 0,
+    removedUndeliverable: 0,
     batches: 0,
     receiveErrors: 0,
     stoppedBecause,

@@ -55,6 +55,7 @@ const countKeys: readonly (keyof IngestCounts)[] = [
   'completed',
   'abandoned',
   'settleFailures',
+  'removedUndeliverable',
 ];
 
 export function startSubscriber(o: SubscriberOptions): Subscriber {
@@ -77,6 +78,7 @@ export function startSubscriber(o: SubscriberOptions): Subscriber {
     completed: 0,
     abandoned: 0,
     settleFailures: 0,
+    removedUndeliverable: 0,
     batches: 0,
     receiveErrors: 0,
     stoppedBecause: 'stopped',

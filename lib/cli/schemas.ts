@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { taskTypeSchema } from '../ingest/contract.js';
 
 /** The parts of the admin API's answers the CLI shows; unknown fields pass through (the API may grow). */
 
@@ -133,8 +134,9 @@ export const replay = z.object({
 });
 
 /** One line of an enqueue file: a task as POST /tasks takes it. */
+/** A task line; the shared input limits were applied before (lib/tasks/input-limits.ts). */
 export const enqueueLine = z.strictObject({
-  type: z.string().trim().min(1).max(200),
+  type: taskTypeSchema,
   payload: z.json().optional(),
   priority: z.number().int().optional(),
   idempotencyKey: z.string().min(1).max(512).optional(),

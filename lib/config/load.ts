@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { sections } from './sections/index.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
-import { redactSecretValue } from './redact.js';
+import { redactConnectionString, redactSecretValue } from './redact.js';
 import { errorMessage } from '../errors/message.js';
 
 type Sections = typeof sections;
@@ -105,7 +105,13 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
       problems.push({
         key: `${name}:${key}`,
         envVar: `${name}__${key}`,
-        given: given === undefined ? '(nothing)' : secret ? redactSecretValue(given) : JSON.stringify(given),
+        // A connection string pasted into the wrong setting is still masked.
+        given:
+          given === undefined
+            ? '(nothing)'
+            : secret
+              ? redactSecretValue(given)
+              : redactConnectionString(JSON.stringify(given) ?? String(given)),
         expected: describeExpected(issue),
         source: origin[`${name}:${key}`] ?? 'default',
       });

@@ -2,7 +2,9 @@ export { connectDatabase, DatabaseConnectionError, type Database } from './conne
 export {
   createStorePolicy,
   DatabaseUnavailableError,
+  DatabaseThrottledError,
   isDatabaseUnavailable,
   type StorePolicy,
   type ResilienceOptions,
 } from './resilience.js';
+export { isThrottled, throttleOf, THROTTLED_CODE } from './throttling.js';

@@ -17,6 +17,7 @@ import { MongoNetworkError, MongoServerClosedError } from 'mongodb';
 import { errorMessage } from '../errors/message.js';
 import type { Logger } from '../log/logger.js';
 import { isTransientDbError } from '../store/errors.js';
+import { isThrottled, throttleAwareBackoff, throttleOf } from './throttling.js';
 
 export interface ResilienceOptions {
   /** Retries of one call after its first try (transient errors only). */
@@ -33,6 +34,8 @@ export interface ResilienceOptions {
    * would otherwise hang a write, and with it a task whose lease the heartbeat keeps alive, forever.
    */
   callTimeoutMs?: number;
+  /** Retries of a call the database throttles (Cosmos DB 16500), each waiting at least its RetryAfterMs (default 8). */
+  throttleRetries?: number;
 }
 
 /**
@@ -58,6 +61,21 @@ export class DatabaseUnavailableError extends Error {
 }
 
 /**
+ * The database kept throttling a call (Cosmos DB 16500) through all its retries. A kind of unavailable:
+ * callers pause as they do for an outage, and try again later.
+ */
+export class DatabaseThrottledError extends DatabaseUnavailableError {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'DatabaseThrottledError';
+  }
+}
+
+/**
  * Transient database errors, calls that outlived the call timeout, and the driver's own "that server
  * went away mid-call" errors (any network error subclass; a server closed while the call was checked
  * out on it), which an outage produces too.
@@ -71,8 +89,9 @@ function isTransient(e: unknown): boolean {
   );
 }
 
+/** Unavailable for now: down, or throttling past the retries (the caller pauses either way). */
 export function isDatabaseUnavailable(e: unknown): boolean {
-  return e instanceof DatabaseUnavailableError || e instanceof BrokenCircuitError || isTransient(e);
+  return e instanceof DatabaseUnavailableError || e instanceof BrokenCircuitError || isTransient(e) || isThrottled(e);
 }
 
 export function createStorePolicy(logger: Logger, o: ResilienceOptions = {}): StorePolicy {
@@ -97,7 +116,15 @@ export function createStorePolicy(logger: Logger, o: ResilienceOptions = {}): St
   );
   // Aggressive: the caller gets the timeout at once; the abandoned call may still apply, which the lease writes reconcile.
   const callTimeout = timeout(o.callTimeoutMs ?? 30_000, TimeoutStrategy.Aggressive);
-  const policy: IPolicy = wrap(retrying, breaker, callTimeout);
+  // Throttling is outermost and outside the breaker: a throttled database is up, it asks to slow down.
+  const throttled = retry(handleWhen(isThrottled), {
+    maxAttempts: o.throttleRetries ?? 8,
+    backoff: throttleAwareBackoff(o.initialDelayMs ?? 100, o.maxDelayMs ?? 2_000),
+  });
+  throttled.onRetry((r) =>
+    logger.debug('database throttled the call; retrying after its hint', { delayMs: r.delay, attempt: r.attempt }),
+  );
+  const policy: IPolicy = wrap(throttled, retrying, breaker, callTimeout);
   return {
     breaker,
     pauseMs: halfOpenAfterMs,
@@ -107,6 +134,13 @@ export function createStorePolicy(logger: Logger, o: ResilienceOptions = {}): St
         // A signal of its own per call: cockatiel otherwise hangs every call's abort listener on one shared signal (and Node warns past 10).
         return await policy.execute(() => fn(), new AbortController().signal);
       } catch (e) {
+        const throttle = throttleOf(e);
+        if (throttle)
+          throw new DatabaseThrottledError(
+            `database throttled the call through every retry (last hint ${throttle.retryAfterMs} ms): ${errorMessage(e)}`,
+            throttle.retryAfterMs,
+            { cause: e },
+          );
         if (e instanceof BrokenCircuitError)
           throw new DatabaseUnavailableError('database unavailable (circuit open)', { cause: e });
         if (isTransient(e))

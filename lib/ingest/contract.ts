@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { parseDuration } from '../config/duration.js';
+import { MAX_TASK_DEPTH } from '../tasks/input-limits.js';
 
 /** Task types: letters, digits and `_ . : - /`, starting with a letter or digit (never `$`). */
 export const taskTypeSchema = z
@@ -68,11 +69,12 @@ export const rejectionCodes = [
   'InvalidJson',
   'ForbiddenKey',
   'PayloadTooDeep',
+  'UnsupportedValue',
   'SchemaViolation',
   'MissingTaskType',
   'UnknownTaskType',
 ] as const;
 export type RejectionCode = (typeof rejectionCodes)[number];
 
-/** MongoDB refuses documents nested deeper than 100 levels; stay well inside with the task around it. */
-export const MAX_PAYLOAD_DEPTH = 64;
+/** The nesting limit every door applies (lib/tasks/input-limits.ts). */
+export const MAX_PAYLOAD_DEPTH = MAX_TASK_DEPTH;

@@ -7,10 +7,12 @@
  * reason says what was wrong, keyed by the message id (never by the producer's idempotency key, so a
  * corrected resend with the same key is not mistaken for a duplicate).
  */
+import { createHash } from 'node:crypto';
 import { messageIdempotencyKey } from '../store/ids.js';
 import type { NewTask, TaskSource } from '../tasks/model.js';
-import { MAX_PAYLOAD_DEPTH, messageEnvelopeSchema, taskTypeSchema, type RejectionCode } from './contract.js';
 import { errorMessage } from '../errors/message.js';
+import { checkSize, scanDocument } from '../tasks/input-limits.js';
+import { messageEnvelopeSchema, taskTypeSchema, type RejectionCode } from './contract.js';
 
 export interface DecodeOptions {
   maxBodyBytes: number;
@@ -26,6 +28,8 @@ export interface DecodeInput {
   properties?: Record<string, string | number | boolean>;
   /** The bytes were not UTF-8 (`body` holds a lossy decoding, for the record). */
   invalidEncoding?: boolean;
+  /** The host handed over a parsed value too deep to serialize back to text (`body` holds a note). */
+  tooDeep?: boolean;
 }
 
 export interface Rejection {
@@ -37,8 +41,8 @@ export type Decoded = { task: NewTask; rejection?: undefined } | { task: NewTask
 
 /** Type recorded on a Failed task whose message named no usable type. */
 export const INVALID_MESSAGE_TYPE = 'invalid-message';
-/** How much of a refused body is kept on its Failed task, for the operator. */
-export const RAW_BODY_KEPT_CHARS = 4096;
+/** How much of a refused body its Failed task keeps (well inside MongoDB's 16 MiB document limit). */
+export const RAW_BODY_KEPT_CHARS = 256 * 1024;
 
 export function decodeMessage(
   msg: DecodeInput,
@@ -59,18 +63,17 @@ export function decodeMessage(
   });
 
   if (msg.invalidEncoding) return reject('InvalidEncoding', 'the body is not valid UTF-8');
-  const bytes = Buffer.byteLength(msg.body, 'utf8');
-  if (bytes > opts.maxBodyBytes)
-    return reject('BodyTooLarge', `the body is ${bytes} bytes; Ingest:MaxBodyBytes is ${opts.maxBodyBytes}`);
-
+  if (msg.tooDeep) return reject('PayloadTooDeep', 'the host parsed a body nested too deep to serialize');
+  // The checks every door shares (lib/tasks/input-limits.ts): size, then JSON, then the iterative scan.
+  const tooLarge = checkSize(msg.body, opts.maxBodyBytes, 'Ingest:MaxBodyBytes');
+  if (tooLarge) return reject(tooLarge.code, tooLarge.detail);
   let doc: unknown;
   try {
     doc = JSON.parse(msg.body);
   } catch (e) {
     return reject('InvalidJson', `the body is not JSON (${errorMessage(e)})`);
   }
-
-  const unsafe = findUnsafeKey(doc);
+  const unsafe = scanDocument(doc);
   if (unsafe) return reject(unsafe.code, unsafe.detail, typeHint(doc));
 
   const isEnvelope = doc !== null && typeof doc === 'object' && !Array.isArray(doc) && Object.hasOwn(doc, 'type');
@@ -130,49 +133,16 @@ function typeHint(doc: unknown): string | undefined {
   return taskTypeSchema.safeParse(t).success ? (t as string) : undefined;
 }
 
-function rawBodyRecord(body: string): { rawBody: string; truncated: boolean; bodyChars: number } {
+/**
+ * The refused body as its Failed task keeps it: whole, so a message removed without a dead letter loses
+ * nothing; past RAW_BODY_KEPT_CHARS a prefix with the whole body's size and SHA-256.
+ */
+function rawBodyRecord(body: string): { rawBody: string; truncated: boolean; bodyChars: number; sha256?: string } {
+  const truncated = body.length > RAW_BODY_KEPT_CHARS;
   return {
     rawBody: body.slice(0, RAW_BODY_KEPT_CHARS),
-    truncated: body.length > RAW_BODY_KEPT_CHARS,
+    truncated,
     bodyChars: body.length,
+    ...(truncated ? { sha256: createHash('sha256').update(body, 'utf8').digest('hex') } : {}),
   };
-}
-
-/** Walks the document (iteratively: a hostile one may be deep) for keys MongoDB would misread. */
-function findUnsafeKey(doc: unknown): Rejection | undefined {
-  const stack: { value: unknown; path: string; depth: number }[] = [{ value: doc, path: '', depth: 0 }];
-  while (stack.length > 0) {
-    const { value, path, depth } = stack.pop()!;
-    if (value === null || typeof value !== 'object') continue;
-    if (depth >= MAX_PAYLOAD_DEPTH)
-      return {
-        code: 'PayloadTooDeep',
-        detail: `the document is nested deeper than ${MAX_PAYLOAD_DEPTH} levels (at ${path || '(root)'})`,
-      };
-    if (Array.isArray(value)) {
-      value.forEach((v, i) => stack.push({ value: v, path: `${path}[${i}]`, depth: depth + 1 }));
-      continue;
-    }
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      const where = path ? `${path}.${k}` : k;
-      if (k.startsWith('$'))
-        return {
-          code: 'ForbiddenKey',
-          detail: `key "${k.slice(0, 100)}" at ${truncate(where)} starts with "$" (MongoDB operator injection)`,
-        };
-      if (k.includes('.'))
-        return {
-          code: 'ForbiddenKey',
-          detail: `key "${k.slice(0, 100)}" at ${truncate(where)} contains "." (MongoDB path injection)`,
-        };
-      if (k.includes('\u0000'))
-        return { code: 'ForbiddenKey', detail: `a key at ${truncate(path || '(root)')} contains a NUL character` };
-      stack.push({ value: v, path: where, depth: depth + 1 });
-    }
-  }
-  return undefined;
-}
-
-function truncate(s: string): string {
-  return s.length > 200 ? `${s.slice(0, 200)}...` : s;
 }

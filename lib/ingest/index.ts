@@ -80,6 +80,7 @@ export function createIngestPipeline(
     messageTimeoutMs: s.MessageTimeout,
     receiveWaitMs: s.ReceiveWaitTime,
     maxBodyBytes: s.MaxBodyBytes,
+    maxDeliveryCount: s.MaxDeliveryCount,
     retry: { attempts: s.RetryAttempts, baseDelayMs: s.RetryBaseDelay, maxDelayMs: s.RetryMaxDelay },
     taskTypeProperty: s.TaskTypeProperty,
     ...(s.DefaultTaskType ? { defaultTaskType: s.DefaultTaskType } : {}),

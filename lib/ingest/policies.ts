@@ -12,6 +12,8 @@ import {
   wrap,
   type IPolicy,
 } from 'cockatiel';
+import { isBulkDriverFailure } from '../db/bulk-failure.js';
+import { isThrottled, throttleAwareBackoff } from '../db/throttling.js';
 import { isTransientDbError } from '../store/errors.js';
 import { QueueProviderError } from '../queues/provider.js';
 
@@ -45,7 +47,15 @@ export function createIngestPolicies(opts: {
       initialDelay: Math.max(1, opts.retry.baseDelayMs),
       maxDelay: Math.max(1, opts.retry.maxDelayMs),
     });
-  const store = retry(handleWhen(isTransientDbError), { maxAttempts: opts.retry.attempts, backoff: backoff() });
+  // Throttling (Cosmos DB 16500) is retried too, never sooner than its RetryAfterMs hint; so is a bulk write
+  // that failed in the driver (a lost reply): the write is idempotent, and the retry finds what applied.
+  const store = retry(
+    handleWhen((e) => isTransientDbError(e) || isThrottled(e) || isBulkDriverFailure(e)),
+    {
+      maxAttempts: opts.retry.attempts,
+      backoff: throttleAwareBackoff(Math.max(1, opts.retry.baseDelayMs), Math.max(1, opts.retry.maxDelayMs)),
+    },
+  );
   const settle = retry(handleWhen(isTransientQueueError), { maxAttempts: opts.retry.attempts, backoff: backoff() });
   // Aggressive: a hung SDK call must not hold the batch; the message is then redelivered and deduplicated.
   const limit = timeout(opts.messageTimeoutMs, TimeoutStrategy.Aggressive);

@@ -24,6 +24,11 @@ export interface IngestPipelineOptions {
   /** Long-poll wait of a pull's first receive. */
   receiveWaitMs: number;
   maxBodyBytes: number;
+  /**
+   * Deliveries after which a refused message that cannot be dead-lettered is removed (its Failed task keeps
+   * it) rather than redelivered again (Ingest:MaxDeliveryCount, default 5).
+   */
+  maxDeliveryCount?: number;
   retry: RetrySettings;
   defaultTaskType?: string;
   taskTypeProperty?: string;

@@ -24,6 +24,11 @@ export interface IngestCounts {
   abandoned: number;
   /** Settlement calls that failed for good; those messages come back and are deduplicated. */
   settleFailures: number;
+  /**
+   * Refused messages that could not be dead-lettered by their last allowed delivery (dead-letter queue
+   * unreachable or refusing them): removed, their Failed task keeping the body and the reason.
+   */
+  removedUndeliverable: number;
 }
 
 export interface PullResult extends IngestCounts {
@@ -46,6 +51,7 @@ const emptyCounts = (): IngestCounts => ({
   completed: 0,
   abandoned: 0,
   settleFailures: 0,
+  removedUndeliverable: 0,
 });
 
 /** Pulls and ingests one batch. Never throws for a message's fault; a failing receive throws. */
@@ -95,8 +101,10 @@ export async function pullOnce(
       return;
     }
     if (item.rejection) {
-      await provider.deadLetter(item.queued!, item.rejection.code, item.rejection.detail);
-      counts.deadLettered++;
+      const settled = await deadLetterOrEnd(steps, provider, item, result.items[item.taskIndex]?.taskId);
+      if (settled === 'dead-lettered') counts.deadLettered++;
+      else if (settled === 'abandoned') counts.abandoned++;
+      else counts.removedUndeliverable++;
     } else {
       await provider.complete(item.queued!);
       counts.completed++;
@@ -201,6 +209,44 @@ async function settleEach(
       }
     }),
   );
+}
+
+/**
+ * Dead-letters a refused message. When that fails, the message is given back (with backoff) so
+ * dead-lettering is tried again on its next delivery; on its last allowed delivery it is removed instead:
+ * its Failed task (stored before any settlement) keeps the body and the reason, so nothing is lost, and a
+ * message the dead-letter queue cannot take no longer comes back forever.
+ */
+async function deadLetterOrEnd(
+  steps: IngestSteps,
+  provider: QueueProvider,
+  item: Prepared,
+  taskId: string | undefined,
+): Promise<'dead-lettered' | 'abandoned' | 'removed'> {
+  const rejection = item.rejection!;
+  try {
+    await provider.deadLetter(item.queued!, rejection.code, rejection.detail);
+    return 'dead-lettered';
+  } catch (e) {
+    const where = {
+      messageId: item.message.id,
+      taskId,
+      reason: rejection.code,
+      deliveryCount: item.message.deliveryCount,
+      error: describeError(e),
+    };
+    if (item.message.deliveryCount < (steps.opts.maxDeliveryCount ?? 5)) {
+      steps.log.warn('dead-lettering a refused message failed; giving it back to try again', where);
+      await provider.abandon(item.queued!, backoffOf(steps, item));
+      return 'abandoned';
+    }
+    steps.log.error(
+      'dead-lettering a refused message failed on its last delivery; removed (its Failed task keeps it)',
+      where,
+    );
+    await provider.complete(item.queued!);
+    return 'removed';
+  }
 }
 
 /** Redelivery delay, exponential in the delivery count: a store that is down is not hammered by its own backlog. */

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import type { IngestResult } from '../store/task-store.js';
 import type { Rejection } from './decode.js';
+import { MAX_TASK_DEPTH, scanDocument } from '../tasks/input-limits.js';
 import { IngestStoreError } from './errors.js';
 import { describeError, type IngestSteps, type MessageSource } from './prepare.js';
 
@@ -101,7 +102,7 @@ export async function ingestPushed(
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** A pushed body as text: bytes must be UTF-8 (else refused as InvalidEncoding, text kept lossy for the record). */
-function bodyText(body: unknown): { body: string; invalidEncoding?: true } {
+function bodyText(body: unknown): { body: string; invalidEncoding?: true; tooDeep?: true } {
   if (typeof body === 'string') return { body };
   if (body instanceof Uint8Array) {
     try {
@@ -110,8 +111,15 @@ function bodyText(body: unknown): { body: string; invalidEncoding?: true } {
       return { body: Buffer.from(body).toString('utf8'), invalidEncoding: true };
     }
   }
-  // The host parsed the JSON already (Service Bus trigger with a JSON content type).
-  return { body: JSON.stringify(body) ?? '' };
+  // The host parsed the JSON already (Service Bus trigger with a JSON content type). JSON.stringify recurses:
+  // the iterative scan decides first, so a hostile depth is refused, never a stack overflow.
+  const tooDeep = scanDocument(body, { checkKeys: false, maxDepth: MAX_TASK_DEPTH + 1 })?.code === 'PayloadTooDeep';
+  if (tooDeep) return { body: '(a value nested too deep to keep)', tooDeep: true };
+  try {
+    return { body: JSON.stringify(body) ?? '' };
+  } catch {
+    return { body: '(a value nested too deep to keep)', tooDeep: true };
+  }
 }
 
 /**

@@ -5,6 +5,7 @@
  * keeps the original body intact next to the reason, so `receiveDeadLetters` can give both back. A
  * message that is not an envelope (put there by the Functions host, or by hand) is read as a plain body.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { DEAD_LETTER_DESCRIPTION_PROPERTY, DEAD_LETTER_REASON_PROPERTY, type QueueMessage } from './provider.js';
 
@@ -22,6 +23,10 @@ const envelopeSchema = z.object({
   queue: z.string(),
   deadLetteredAt: z.string(),
   body: z.string(),
+  /** Set when only a prefix of the body fitted the dead-letter queue's size limit. */
+  bodyTruncated: z.boolean().optional(),
+  bodyBytes: z.number().int().optional(),
+  bodySha256: z.string().optional(),
 });
 export type DeadLetterEnvelope = z.infer<typeof envelopeSchema>;
 
@@ -44,6 +49,52 @@ export function encodeDeadLetter(message: QueueMessage, queue: string, reason: s
     body: message.body,
   };
   return JSON.stringify(envelope);
+}
+
+/** How a dead letter was written: the envelope, the bare body (no room for the reason), or a truncated envelope. */
+export type DeadLetterForm = 'envelope' | 'body' | 'truncated';
+
+/**
+ * The dead letter in the first form that `fits` the dead-letter queue: the envelope with the whole body;
+ * else the bare body (kept intact; ingest records the reason on the Failed task); else the envelope with a
+ * prefix of the body, its size and SHA-256, so a message too large for every form still ends somewhere
+ * instead of coming back forever.
+ */
+export function fitDeadLetter(
+  message: QueueMessage,
+  queue: string,
+  reason: string,
+  description: string | undefined,
+  fits: (text: string) => boolean,
+): { text: string; form: DeadLetterForm } {
+  const full = encodeDeadLetter(message, queue, reason, description);
+  if (fits(full)) return { text: full, form: 'envelope' };
+  if (fits(message.body)) return { text: message.body, form: 'body' };
+  const body = message.body;
+  const extra = {
+    bodyTruncated: true,
+    bodyBytes: Buffer.byteLength(body, 'utf8'),
+    bodySha256: createHash('sha256').update(body, 'utf8').digest('hex'),
+  };
+  const withPrefix = (chars: number, desc: string | undefined): string => {
+    let end = chars;
+    // Never split a surrogate pair.
+    const last = end > 0 && end < body.length ? body.charCodeAt(end - 1) : 0;
+    if (last >= 0xd800 && last <= 0xdbff) end--;
+    const prefix = { ...message, body: body.slice(0, end) };
+    const envelope = JSON.parse(encodeDeadLetter(prefix, queue, reason, desc)) as Record<string, unknown>;
+    return JSON.stringify({ ...envelope, ...extra });
+  };
+  // The longest prefix that fits (binary search; fits is monotone in the prefix length).
+  const desc = fits(withPrefix(0, description)) ? description : undefined;
+  let lo = 0;
+  let hi = body.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (fits(withPrefix(mid, desc))) lo = mid;
+    else hi = mid - 1;
+  }
+  return { text: withPrefix(lo, desc), form: 'truncated' };
 }
 
 export interface DecodedDeadLetter {
@@ -74,6 +125,7 @@ export function decodeDeadLetter(text: string): DecodedDeadLetter {
       OriginalDeliveryCount: e.deliveryCount,
       DeadLetterSource: e.queue,
       DeadLetteredAt: e.deadLetteredAt,
+      ...(e.bodyTruncated ? { BodyTruncated: true, BodyBytes: e.bodyBytes ?? -1, BodySha256: e.bodySha256 ?? '' } : {}),
     },
     ...(Number.isNaN(enqueuedAt.getTime()) ? {} : { enqueuedAt }),
   };

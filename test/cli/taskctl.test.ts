@@ -212,6 +212,27 @@ describe('taskctl against a running admin API', () => {
       expect(await tdb.db.collection('tasks').countDocuments({ type: 'bulk' })).toBe(6);
     });
 
+    it('enqueue refuses lines by the limits every door applies (depth, keys), without crashing', async () => {
+      const file = join(dir, 'hostile.jsonl');
+      const deep = `${'['.repeat(5000)}1${']'.repeat(5000)}`;
+      const lines = [
+        `{"type":"hostile","payload":${deep}}`,
+        '{"type":"hostile","payload":{"$where":"1"}}',
+        '{"type":"hostile","payload":{"a.b":1}}',
+        '{"type":"hostile","payload":{"fine":"$where a.b"}}',
+      ];
+      writeFileSync(file, lines.join('\n'));
+      const r = await run('enqueue', '--file', file, '--via', 'tasks');
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('line 1: PayloadTooDeep');
+      expect(r.stderr).toContain('line 2: ForbiddenKey');
+      expect(r.stderr).toContain('line 3: ForbiddenKey');
+      expect(await tdb.db.collection('tasks').countDocuments({ type: 'hostile' })).toBe(1);
+      const one = await run('enqueue', 'hostile', '--payload', deep);
+      expect(one.code).toBe(2);
+      expect(one.stderr).toContain('PayloadTooDeep');
+    });
+
     it('enqueue from stdin with --json summary; all good exits 0', async () => {
       const input = Array.from({ length: 4 }, (_, i) => JSON.stringify({ type: 'piped', payload: { i } })).join('\n');
       const r = await taskctl(['enqueue', '--file', '-', '--json', '--url', direct.url], {

@@ -1,6 +1,12 @@
 /** The message contract's decoding rules (pure; the pipeline tests cover them end to end). */
 import { describe, expect, it } from 'vitest';
-import { decodeMessage, INVALID_MESSAGE_TYPE, type DecodeOptions } from '../../lib/ingest/decode.js';
+import { createHash } from 'node:crypto';
+import {
+  decodeMessage,
+  INVALID_MESSAGE_TYPE,
+  RAW_BODY_KEPT_CHARS,
+  type DecodeOptions,
+} from '../../lib/ingest/decode.js';
 import { messageIdempotencyKey } from '../../lib/store/ids.js';
 
 const source = { provider: 'mns', queue: 'tasks' };
@@ -85,12 +91,20 @@ describe('decodeMessage', () => {
     expect(decode('{"order":1}', {}, { taskType: '$bad' }).rejection?.code).toBe('SchemaViolation');
   });
 
-  it('keeps the start of a refused body for the operator', () => {
-    const d = decode(`not json ${'x'.repeat(5000)}`, { maxBodyBytes: 100_000 });
-    expect(d.rejection?.code).toBe('InvalidJson');
-    expect(d.task.type).toBe(INVALID_MESSAGE_TYPE);
-    expect(d.task.payload).toMatchObject({ truncated: true, bodyChars: 5009 });
-    expect((d.task.payload as { rawBody: string }).rawBody).toHaveLength(4096);
+  it('keeps a refused body whole for the operator; past the limit a prefix, its size and SHA-256', () => {
+    const small = decode(`not json ${'x'.repeat(5000)}`, { maxBodyBytes: 100_000 });
+    expect(small.rejection?.code).toBe('InvalidJson');
+    expect(small.task.type).toBe(INVALID_MESSAGE_TYPE);
+    expect(small.task.payload).toEqual({ rawBody: `not json ${'x'.repeat(5000)}`, truncated: false, bodyChars: 5009 });
+    const body = `not json ${'x'.repeat(RAW_BODY_KEPT_CHARS)}`;
+    const big = decode(body, { maxBodyBytes: 100_000 });
+    expect(big.rejection?.code).toBe('BodyTooLarge');
+    expect(big.task.payload).toMatchObject({
+      truncated: true,
+      bodyChars: body.length,
+      sha256: createHash('sha256').update(body).digest('hex'),
+    });
+    expect((big.task.payload as { rawBody: string }).rawBody).toHaveLength(RAW_BODY_KEPT_CHARS);
   });
 
   it('checks known task types only when they are configured', () => {

@@ -82,6 +82,18 @@ describe('ingestPushed', () => {
     expect(notified).toEqual([3]);
   });
 
+  it('refuses a host-parsed body nested too deep to serialize (PayloadTooDeep), never a stack overflow', async () => {
+    const deep: unknown = JSON.parse(`${'['.repeat(100_000)}1${']'.repeat(100_000)}`);
+    const r = await pipeline.ingestPushed(
+      [msg('deep', { type: 'echo', payload: deep }), msg('ok', '{"type":"echo"}')],
+      source,
+    );
+    expect(r.outcomes.map((o) => [o.id, o.outcome, o.outcome === 'rejected' ? o.reason : undefined])).toEqual([
+      ['deep', 'rejected', 'PayloadTooDeep'],
+      ['ok', 'stored', undefined],
+    ]);
+  });
+
   it('throws IngestStoreError when the store cannot be reached, so the platform redelivers', async () => {
     const down = new MongoClient('mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=200&connectTimeoutMS=200');
     try {

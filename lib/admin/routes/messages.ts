@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { OutgoingMessage } from '../../queues/provider.js';
 import { json, parseBody } from '../http.js';
-import { HttpProblem } from '../problem.js';
+import { parseTaskInput } from '../../tasks/input-limits.js';
+import { HttpProblem, refusedInput } from '../problem.js';
 import type { Route } from '../route.js';
 import { refuseUnknownType } from './tasks.js';
 
@@ -40,7 +41,10 @@ export const messageRoutes: Route[] = [
           'This host does not send messages to a queue; create tasks with POST /tasks.',
         );
       const m = parseBody(req, messageBody, { maxBytes: options.maxBodyBytes });
-      const type = typeOf(m.body);
+      // A JSON body is task input: refused here by the rules ingest would dead-letter it by.
+      const parsed = parseTaskInput(m.body, { maxBytes: MAX_MESSAGE_BYTES });
+      if (!parsed.ok && parsed.violation) throw refusedInput(parsed.violation);
+      const type = parsed.ok ? typeOf(parsed.value) : undefined;
       if (type !== undefined) refuseUnknownType(ctx, type);
       const message: OutgoingMessage = {
         body: m.body,
@@ -56,12 +60,7 @@ export const messageRoutes: Route[] = [
 ];
 
 /** The "type" of a contract message body, when it has one (bare payloads are typed at ingest, by property or default). */
-function typeOf(body: string): string | undefined {
-  try {
-    const doc = JSON.parse(body) as unknown;
-    const t = doc && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>).type : undefined;
-    return typeof t === 'string' ? t : undefined;
-  } catch {
-    return undefined;
-  }
+function typeOf(doc: unknown): string | undefined {
+  const t = doc && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>).type : undefined;
+  return typeof t === 'string' ? t : undefined;
 }

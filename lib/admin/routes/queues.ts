@@ -63,6 +63,15 @@ export async function replayDeadLetters(p: QueueProvider, max: number): Promise<
     if (batch.length === 0) break;
     let sentInBatch = 0;
     for (const m of batch) {
+      if (m.properties?.BodyTruncated === true) {
+        // Only a prefix fitted the dead-letter queue; replaying it would only be refused again.
+        result.failed++;
+        note(
+          `replay ${m.id}`,
+          new Error('only a prefix of the body was dead-lettered; its Failed task keeps the body'),
+        );
+        continue;
+      }
       try {
         await p.send(asNewMessage(m));
       } catch (e) {

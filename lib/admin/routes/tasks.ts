@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { taskTypeSchema } from '../../ingest/contract.js';
 import { TaskNotFoundError } from '../../store/errors.js';
 import type { TaskStore } from '../../store/task-store.js';
 import type { NewTask } from '../../tasks/model.js';
@@ -40,8 +41,9 @@ const listQuery = (store: TaskStore) =>
     })
     .refine((q) => !q.from || !q.to || q.from < q.to, { message: 'from must be before to', path: ['from'] });
 
+/** The body was scanned by the shared input limits first (parseBody's `task`); the type follows the message contract. */
 const createBody = z.strictObject({
-  type: z.string().trim().min(1).max(200),
+  type: taskTypeSchema,
   payload: z.json().optional(),
   priority: z.number().int().min(-1_000_000).max(1_000_000).optional(),
   idempotencyKey: z.string().min(1).max(512).optional(),
@@ -111,7 +113,10 @@ export const taskRoutes: Route[] = [
     method: 'POST',
     path: '/tasks',
     async handle({ req, ctx, options }) {
-      const body = parseBody(req, createBody, { maxBytes: options.maxBodyBytes });
+      const body = parseBody(req, createBody, {
+        maxBytes: options.maxBodyBytes,
+        task: { maxBytes: options.maxTaskBytes },
+      });
       refuseUnknownType(ctx, body.type);
       // The IETF Idempotency-Key header is honoured when the body does not carry a key.
       const key = body.idempotencyKey ?? headerValue(req.headers, 'idempotency-key');

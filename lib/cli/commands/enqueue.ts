@@ -7,8 +7,12 @@ import { intOpt, jsonOpt, stringOpt } from '../options.js';
 import { ProgressBar } from '../progress.js';
 import { enqueueLine, type EnqueueLine } from '../schemas.js';
 import { errorMessage } from '../../errors/message.js';
+import { describeViolation, parseTaskInput, scanDocument } from '../../tasks/input-limits.js';
 
 type Via = 'messages' | 'tasks';
+
+/** A line larger than this cannot be a task the API accepts (its request limit is 1 MiB). */
+const MAX_LINE_BYTES = 1024 * 1024;
 
 interface Outcome {
   line: number;
@@ -71,9 +75,12 @@ class Sender {
 function single(ctx: CommandContext): EnqueueLine {
   const type = ctx.positionals[0];
   if (!type) throw new UsageError('give a task type, or --file FILE (JSON lines; - for stdin)');
+  const payload = ctx.options.payload !== undefined ? jsonOpt(ctx, 'payload') : undefined;
+  const violation = payload === undefined ? undefined : scanDocument(payload);
+  if (violation) throw new UsageError(`invalid --payload: ${describeViolation(violation)}`);
   const r = enqueueLine.safeParse({
     type,
-    ...(ctx.options.payload !== undefined ? { payload: jsonOpt(ctx, 'payload') } : {}),
+    ...(payload !== undefined ? { payload } : {}),
     ...(ctx.options.priority !== undefined ? { priority: intOpt(ctx, 'priority') } : {}),
     ...(ctx.options['idempotency-key'] !== undefined ? { idempotencyKey: stringOpt(ctx, 'idempotency-key') } : {}),
     ...(ctx.options['max-retries'] !== undefined
@@ -137,20 +144,18 @@ export const enqueueCommand: Command = {
       while (next < lines.length && !fatal) {
         const { text, line } = lines[next++]!;
         let outcome: Outcome;
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          parsed = undefined;
-        }
-        const task = parsed === undefined ? undefined : enqueueLine.safeParse(parsed);
+        // The limits every door applies (size, depth, keys, types), before zod's recursive checks.
+        const parsed = parseTaskInput(text, { maxBytes: MAX_LINE_BYTES });
+        const task = parsed.ok ? enqueueLine.safeParse(parsed.value) : undefined;
         if (!task?.success) {
           outcome = {
             line,
             ok: false,
             error: task
               ? task.error.issues.map((i) => `${i.path.join('.') || 'line'}: ${i.message}`).join('; ')
-              : 'not JSON',
+              : parsed.ok || !parsed.violation
+                ? 'not JSON'
+                : describeViolation(parsed.violation),
           };
         } else {
           try {

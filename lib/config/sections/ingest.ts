@@ -38,9 +38,10 @@ export const ingestSection = defineSection({
       'Time budget of one message\'s processing and settlement ("hh:mm:ss"; 5 minutes, as in the original .NET design).',
     VisibilityTimeout: 'How long a received message stays hidden before redelivery (default: MessageTimeout + 30s).',
     ReceiveWaitTime: 'Long-poll wait of the first receive of a pull (at most 30s, the MNS limit).',
-    MaxBodyBytes: 'Largest message body accepted (UTF-8 bytes); larger ones are dead-lettered and recorded as Failed.',
+    MaxBodyBytes:
+      'Largest message body accepted (UTF-8 bytes); larger ones are dead-lettered and recorded as Failed. Also the largest task POST /api/tasks accepts (413 above).',
     MaxDeliveryCount:
-      'Deliveries before a message is dead-lettered, for providers without their own setting (Storage Queue: moved to <queue>-poison). MNS uses Aliyun:MaxReceiveCount.',
+      'Deliveries before a message is dead-lettered, for providers without their own setting (Storage Queue: moved to <queue>-poison). MNS uses Aliyun:MaxReceiveCount. A refused message whose dead-lettering still fails on this delivery is removed; its Failed task keeps it.',
     RetryAttempts: 'Retries of a transient failure (store write, settlement) before giving the message back.',
     RetryBaseDelay:
       'First delay of the exponential backoff between retries, and of the redelivery delay of abandoned messages.',

@@ -14,7 +14,7 @@
 import MNSClient from '@alicloud/mns';
 import { z } from 'zod';
 import { silentLogger, type Logger } from '../../log/logger.js';
-import { decodeDeadLetter, encodeDeadLetter, MAX_DELIVERY_EXCEEDED } from '../dead-letter-envelope.js';
+import { decodeDeadLetter, fitDeadLetter, MAX_DELIVERY_EXCEEDED } from '../dead-letter-envelope.js';
 import {
   QueueProviderError,
   type OutgoingMessage,
@@ -341,15 +341,20 @@ export class MnsQueueProvider implements QueueProvider {
 
   private async moveToDeadLetter(message: QueueMessage, reason: string, description?: string): Promise<void> {
     const h = this.handleOf(message, this.queueName, 'deadLetter');
-    let body = encodeDeadLetter(message, this.queueName, reason, description);
-    if (Buffer.byteLength(body, 'utf8') > this.maxBytes) {
-      // The envelope would not fit: keep the body intact rather than the reason (ingest records the reason).
-      this.log.warn('dead-letter envelope too large; original body dead-lettered without its reason', {
+    const fitted = fitDeadLetter(
+      message,
+      this.queueName,
+      reason,
+      description,
+      (t) => Buffer.byteLength(t, 'utf8') <= this.maxBytes,
+    );
+    if (fitted.form !== 'envelope')
+      this.log.warn('dead-letter envelope too large for the dead-letter queue; sent in a form that fits', {
         messageId: message.id,
         reason,
+        form: fitted.form,
       });
-      body = message.body;
-    }
+    const body = fitted.text;
     try {
       await this.client.sendMessage(this.deadLetterQueueName, { MessageBody: encodeMnsBody(body) });
     } catch (e) {

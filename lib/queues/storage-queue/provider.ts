@@ -15,7 +15,7 @@ import { QueueServiceClient, RestError, type QueueClient } from '@azure/storage-
 import { z } from 'zod';
 import { redactConnectionString } from '../../config/redact.js';
 import { silentLogger, type Logger } from '../../log/logger.js';
-import { decodeDeadLetter, encodeDeadLetter, MAX_DELIVERY_EXCEEDED } from '../dead-letter-envelope.js';
+import { decodeDeadLetter, fitDeadLetter, MAX_DELIVERY_EXCEEDED } from '../dead-letter-envelope.js';
 import {
   QueueProviderError,
   type OutgoingMessage,
@@ -306,15 +306,20 @@ export class StorageQueueProvider implements QueueProvider {
 
   private async moveToPoison(message: QueueMessage, reason: string, description?: string): Promise<void> {
     const h = this.handleOf(message, this.queueName, 'deadLetter');
-    let text = encodeStorageBody(encodeDeadLetter(message, this.queueName, reason, description), this.encoding);
-    if (encodedSize(text) > STORAGE_MAX_MESSAGE_BYTES) {
-      // The envelope would not fit: keep the body intact rather than the reason (ingest records the reason).
-      this.log.warn('dead-letter envelope too large; original body moved to the poison queue without its reason', {
+    const fitted = fitDeadLetter(
+      message,
+      this.queueName,
+      reason,
+      description,
+      (t) => encodedSize(encodeStorageBody(t, this.encoding)) <= STORAGE_MAX_MESSAGE_BYTES,
+    );
+    if (fitted.form !== 'envelope')
+      this.log.warn('dead-letter envelope too large for the poison queue; moved in a form that fits', {
         messageId: message.id,
         reason,
+        form: fitted.form,
       });
-      text = encodeStorageBody(message.body, this.encoding);
-    }
+    const text = encodeStorageBody(fitted.text, this.encoding);
     await this.call('sendMessage', this.deadLetterQueueName, () => this.poison.sendMessage(text), message.id);
     // Sent first, deleted second: a failure in between duplicates the poison message, it never loses it.
     await this.call('deleteMessage', h.queue, () => this.main.deleteMessage(h.messageId, h.popReceipt), message.id);
