@@ -54,6 +54,7 @@ async function main() {
     ['compare', await optional('compare.ts', 'benchCompare', firstSystemPerScenario)],
     ['admin-load', await optional('admin-load.ts', 'benchAdminLoad', firstSystemPerScenario)],
     ['isolation', await optional('isolation.ts', 'benchIsolation', firstSystemPerScenario)],
+    ['ordered', await optional('ordered.ts', 'benchOrdered', firstSystemPerScenario)],
   ];
   const all: BenchResult[] = [];
   const baselines: Record<string, string> = {};

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { app, type InvocationContext, type ServiceBusQueueFunctionOptions } from '@azure/functions';
 import { z } from 'zod';
 import { ingestAndSettlePushed, ingestPushedMessages } from '../../lib/app/invocations.js';
-import { azureFunction, isFunctionConfigured } from '../../lib/app/catalog.js';
+import { azureFunction, isFunctionConfigured, sessionsEnabled } from '../../lib/app/catalog.js';
 import type { PushedMessage, PushResult } from '../../lib/ingest/index.js';
 import { abandonPushed, type PushSettlement } from '../../lib/ingest/push.js';
 import type { AppServices } from '../../lib/app/services.js';
@@ -81,6 +81,10 @@ export function ingestServiceBusTopic(input: unknown, context: InvocationContext
   );
 }
 
+/** The trigger follows the entity: session-enabled entities (AzureServiceBus__RequiresSession) need a session trigger. */
+export const serviceBusSessions = (name: string, env: Record<string, string | undefined> = process.env) =>
+  sessionsEnabled(azureFunction(name), env);
+
 // The connection "AzureServiceBus" resolves to the app setting AzureServiceBus (a connection string) or,
 // identity-based, AzureServiceBus__fullyQualifiedNamespace: the same key the code reads for RBAC.
 // Registers the SDK binding's message factory (ServiceBusReceivedMessage + settlement client) with
@@ -97,6 +101,7 @@ if (isFunctionConfigured(azureFunction('ingest-servicebus-queue'), process.env))
   app.serviceBusQueue('ingest-servicebus-queue', {
     connection: 'AzureServiceBus',
     queueName: '%AzureServiceBus__QueueName%',
+    isSessionsEnabled: serviceBusSessions('ingest-servicebus-queue'),
     ...settledByApp,
     handler: ingestServiceBusQueue,
   } satisfies ServiceBusQueueFunctionOptions);
@@ -108,6 +113,7 @@ if (isFunctionConfigured(azureFunction('ingest-servicebus-topic'), process.env))
     connection: 'AzureServiceBus',
     topicName: '%AzureServiceBus__TopicName%',
     subscriptionName: '%AzureServiceBus__SubscriptionName%',
+    isSessionsEnabled: serviceBusSessions('ingest-servicebus-topic'),
     ...settledByApp,
     handler: ingestServiceBusTopic,
   };

@@ -51,6 +51,9 @@ locals {
     Retention__PurgeAfter      = "7.00:00:00"
     Retention__ForgetKeysAfter = "30.00:00:00"
 
+    # Ordering: what a failed task of an ordering key does to its key (continue or block).
+    Ordering__OnFailure = "continue"
+
     # Aliyun (MNS). Without an AccessKey the functions use their role's STS credentials.
     Aliyun__AccessKeyId         = var.access_key_id
     Aliyun__AccessKeySecret     = var.access_key_secret

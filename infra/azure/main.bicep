@@ -70,6 +70,10 @@ param serviceBusLockDuration string = 'PT1M'
 @description('Session-enabled queue and subscription (AzureServiceBus__RequiresSession; code default false). Fixed at creation.')
 param serviceBusRequiresSession bool = false
 
+@description('What a task of an ordering key (a session id) that fails for good does to its key (Ordering__OnFailure; code default continue).')
+@allowed(['continue', 'block'])
+param orderingOnFailure string = 'continue'
+
 @description('Partitioned queue and topic (AzureServiceBus__EnablePartitioning; code default true). Fixed at creation.')
 param serviceBusEnablePartitioning bool = true
 
@@ -348,6 +352,9 @@ var taskmeshSettings = {
   Retention__DeleteAfter: '30.00:00:00'
   Retention__PurgeAfter: '7.00:00:00'
   Retention__ForgetKeysAfter: '30.00:00:00'
+
+  // Ordering: a failed task of an ordering key (session id) blocks its key, or the key goes on.
+  Ordering__OnFailure: orderingOnFailure
 
   // DeadLetter: failed tasks to a Service Bus queue of the namespace (Ingest__Provider), or off.
   DeadLetter__Queue: taskDeadLetterQueueName

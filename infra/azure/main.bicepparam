@@ -24,6 +24,7 @@ param serviceBusSubscriptionName = 'taskmesh'
 param serviceBusMaxDeliveryCount = 10
 param serviceBusLockDuration = 'PT1M'
 param serviceBusRequiresSession = false
+param orderingOnFailure = 'continue'
 param serviceBusEnablePartitioning = true
 // Failed tasks to a queue (replay with `taskctl dlq replay failed-tasks`); every dead letter forwarded to one queue.
 param taskDeadLetterQueueName = ''

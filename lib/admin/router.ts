@@ -14,6 +14,7 @@ import { dashboardRoutes } from './routes/dashboard.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { healthRoutes } from './routes/health.js';
 import { messageRoutes } from './routes/messages.js';
+import { orderingRoutes } from './routes/ordering.js';
 import { queueRoutes } from './routes/queues.js';
 import { statsRoutes } from './routes/stats.js';
 import { taskRoutes } from './routes/tasks.js';
@@ -34,6 +35,7 @@ const allRoutes: readonly Route[] = [
   ...queueRoutes,
   ...deadLetterRoutes,
   ...messageRoutes,
+  ...orderingRoutes,
   ...dashboardRoutes,
 ];
 const compiled = allRoutes.map((route) => ({ route, ...compilePath(route.path) }));

@@ -24,6 +24,10 @@ export interface TaskSummaryView {
   startedAt: Date | null;
   finishedAt: Date | null;
   heartbeatAt: Date | null;
+  /** Tasks of one ordering key run one at a time, in ingest order (orderingSeq); held: waiting for its turn. */
+  orderingKey: string | null;
+  orderingSeq: number | null;
+  held: boolean;
 }
 
 export type TaskErrorView = TaskError;
@@ -66,6 +70,9 @@ export function taskSummary(t: Task): TaskSummaryView {
     startedAt: t.startedAt ?? null,
     finishedAt: t.finishedAt ?? null,
     heartbeatAt: t.heartbeatAt,
+    orderingKey: t.orderingKey ?? null,
+    orderingSeq: t.orderingSeq ?? null,
+    held: t.held === true,
   };
 }
 

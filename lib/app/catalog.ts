@@ -6,6 +6,9 @@
  * Schedules are NCRONTAB with seconds ("s m h dom mon dow"), the form both Azure Functions timers and
  * Function Compute 3.0 cron timer triggers take.
  */
+import { ConfigError } from '../config/errors.js';
+import { azureServiceBusSection } from '../config/sections/azure-service-bus.js';
+
 export const schedules = {
   /** Catches retries that came due and tasks no dispatch message woke a processor for. */
   processorSweep: '0 */1 * * * *',
@@ -14,6 +17,29 @@ export const schedules = {
   /** Pull-based ingest (MNS on Function Compute): each run pulls until the queue is empty or its time is spent (FC timers fire at most once a minute). */
   ingestPuller: '0 */1 * * * *',
 } as const;
+
+const SESSIONS_SETTING = 'AzureServiceBus__RequiresSession';
+
+/**
+ * Whether a function's trigger reads sessions (`isSessionsEnabled`), from its sessions setting in the
+ * app settings (AzureServiceBus:RequiresSession). The host binds triggers before any invocation, so this
+ * is read when the function is registered; an invalid value is an error naming the setting.
+ */
+export function sessionsEnabled(fn: FunctionDefinition, env: Record<string, string | undefined>): boolean {
+  if (!fn.sessionsSetting) return false;
+  const parsed = azureServiceBusSection.schema.shape.RequiresSession.safeParse(env[fn.sessionsSetting]);
+  if (!parsed.success)
+    throw new ConfigError([
+      {
+        key: fn.sessionsSetting.replace('__', ':'),
+        envVar: fn.sessionsSetting,
+        given: JSON.stringify(env[fn.sessionsSetting]),
+        expected: `true or false (whether the Service Bus entity of function ${fn.name} is session-enabled)`,
+        source: 'env',
+      },
+    ]);
+  return parsed.data;
+}
 
 export type TriggerKind = 'serviceBusQueue' | 'serviceBusTopic' | 'storageQueue' | 'timer' | 'http' | 'invoke';
 
@@ -25,6 +51,11 @@ export interface FunctionDefinition {
   /** For queue triggers: the setting that holds the queue/topic name. */
   queueSetting?: string;
   subscriptionSetting?: string;
+  /**
+   * Service Bus triggers: the setting that says whether the entity is session-enabled (the same
+   * setting the templates make the entities session-enabled from). The trigger must follow the entity.
+   */
+  sessionsSetting?: string;
   /**
    * Registered only when its entity settings (queueSetting, subscriptionSetting) are set: the Functions
    * host refuses to start a trigger whose `%Setting%` is empty, and a deployment may read only a queue,
@@ -41,6 +72,7 @@ export const azureFunctions: readonly FunctionDefinition[] = [
     name: 'ingest-servicebus-queue',
     trigger: 'serviceBusQueue',
     queueSetting: 'AzureServiceBus__QueueName',
+    sessionsSetting: SESSIONS_SETTING,
     optional: true,
     purpose: 'ingest pushed Service Bus messages',
   },
@@ -49,6 +81,7 @@ export const azureFunctions: readonly FunctionDefinition[] = [
     trigger: 'serviceBusTopic',
     queueSetting: 'AzureServiceBus__TopicName',
     subscriptionSetting: 'AzureServiceBus__SubscriptionName',
+    sessionsSetting: SESSIONS_SETTING,
     optional: true,
     purpose: 'ingest pushed Service Bus topic messages',
   },

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { AdminClient } from './client.js';
 import type { CliIO, Command, CommandContext, OptionSpec, OptionValues } from './command.js';
 import { enqueueCommand } from './commands/enqueue.js';
+import { keysListCommand, keysUnblockCommand } from './commands/keys.js';
 import { dlqListCommand } from './commands/dlq.js';
 import { statusCommand } from './commands/status.js';
 import { tasksCancelCommand, tasksListCommand, tasksRetryCommand, tasksShowCommand } from './commands/tasks.js';
@@ -21,6 +22,8 @@ export const commands: readonly Command[] = [
   dlqListCommand,
   dlqReplayCommand,
   enqueueCommand,
+  keysListCommand,
+  keysUnblockCommand,
 ];
 
 const DEFAULT_URL = 'http://127.0.0.1:7071/api';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { taskTypeSchema } from '../ingest/contract.js';
+import { orderingKeySchema, taskTypeSchema } from '../ingest/contract.js';
 
 /** The parts of the admin API's answers the CLI shows; unknown fields pass through (the API may grow). */
 
@@ -79,6 +79,12 @@ export const health = z.object({
 
 const totals = z.object({ succeeded: z.number(), failed: z.number(), cancelled: z.number(), retried: z.number() });
 
+export const orderingKey = z
+  .object({ key: z.string(), activeTaskId: z.string().nullable(), blocked: z.boolean(), seq: z.number() })
+  .loose();
+export const orderingKeys = z.object({ items: z.array(orderingKey) });
+export const unblockAnswer = z.object({ outcome: z.literal('unblocked'), key: orderingKey.nullable() });
+
 export const stats = z.object({
   total: z.number(),
   statuses: z.array(z.object({ status: z.number(), name: z.string(), count: z.number() })),
@@ -86,6 +92,7 @@ export const stats = z.object({
   waitingWithoutWorker: z.array(z.object({ type: z.string(), count: z.number() })).optional(),
   throughput: z.object({ totals, perMinute: z.object({ succeeded: z.number(), failed: z.number() }) }).loose(),
   rates: z.object({ failureRate: z.number().nullable(), retryRate: z.number().nullable() }),
+  blockedOrderingKeys: z.array(orderingKey).optional(),
 });
 
 export const workers = z.object({
@@ -143,6 +150,7 @@ export const enqueueLine = z.strictObject({
   maxRetries: z.number().int().min(0).max(100).optional(),
   notBefore: z.string().optional(),
   timeoutMs: z.number().int().min(1).optional(),
+  orderingKey: orderingKeySchema.optional(),
 });
 export type EnqueueLine = z.output<typeof enqueueLine>;
 

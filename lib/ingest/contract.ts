@@ -22,6 +22,9 @@ export const taskTypeSchema = z
 
 const MAX_TIMEOUT_MS = 7 * 86_400_000;
 
+/** An ordering key: 1-128 characters, as a Service Bus session id. */
+export const orderingKeySchema = z.string().min(1).max(128);
+
 /** ISO 8601 with an offset ("2026-01-01T10:00:00Z") or epoch milliseconds. */
 const instantSchema = z
   .union([
@@ -56,6 +59,8 @@ export const messageEnvelopeSchema = z.strictObject({
   notBefore: instantSchema.optional(),
   /** Handler time limit for this task. */
   timeout: timeoutSchema.optional(),
+  /** Tasks with the same key run one at a time, in ingest order (a Service Bus message's session id wins). */
+  orderingKey: orderingKeySchema.optional(),
 });
 
 export type MessageEnvelope = z.output<typeof messageEnvelopeSchema>;

@@ -12,7 +12,7 @@ import { messageIdempotencyKey } from '../store/ids.js';
 import type { NewTask, TaskSource } from '../tasks/model.js';
 import { errorMessage } from '../errors/message.js';
 import { checkSize, scanDocument } from '../tasks/input-limits.js';
-import { messageEnvelopeSchema, taskTypeSchema, type RejectionCode } from './contract.js';
+import { messageEnvelopeSchema, orderingKeySchema, taskTypeSchema, type RejectionCode } from './contract.js';
 
 export interface DecodeOptions {
   maxBodyBytes: number;
@@ -28,9 +28,14 @@ export interface DecodeInput {
   properties?: Record<string, string | number | boolean>;
   /** The bytes were not UTF-8 (`body` holds a lossy decoding, for the record). */
   invalidEncoding?: boolean;
+  /** The transport's session id (Service Bus): the task's ordering key. */
+  sessionId?: string;
   /** The host handed over a parsed value too deep to serialize back to text (`body` holds a note). */
   tooDeep?: boolean;
 }
+
+/** The message property that carries an ordering key on a queue with properties but no sessions. */
+export const ORDERING_KEY_PROPERTY = 'orderingKey';
 
 export interface Rejection {
   code: RejectionCode;
@@ -97,6 +102,7 @@ export function decodeMessage(
       ...(e.maxRetries !== undefined ? { maxRetries: e.maxRetries } : {}),
       ...(e.notBefore !== undefined ? { notBefore: e.notBefore } : {}),
       ...(e.timeout !== undefined ? { timeoutMs: e.timeout } : {}),
+      ...(e.orderingKey !== undefined ? { orderingKey: e.orderingKey } : {}),
     };
   } else {
     // A bare payload: the type comes from the message, else from the configuration.
@@ -122,6 +128,16 @@ export function decodeMessage(
       `task type "${task.type.slice(0, 100)}" has no handler; known types: ${listed} (Handlers:ExtraTypes adds types served by another deployment)`,
       task.type,
     );
+  }
+  // The session id (the transport's own order) wins over the envelope's key, which wins over a property.
+  const raw = msg.properties?.[ORDERING_KEY_PROPERTY];
+  const property = typeof raw === 'number' ? String(raw) : raw;
+  const key = msg.sessionId ?? task.orderingKey ?? property;
+  if (key !== undefined) {
+    const k = orderingKeySchema.safeParse(key);
+    if (!k.success)
+      return reject('SchemaViolation', `ordering key: ${k.error.issues[0]?.message ?? 'invalid'}`, task.type);
+    task.orderingKey = k.data;
   }
   return { task };
 }

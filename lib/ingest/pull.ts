@@ -71,6 +71,7 @@ export async function pullOnce(
       body: m.body,
       deliveryCount: m.deliveryCount,
       ...(m.properties ? { properties: m.properties } : {}),
+      ...(m.sessionId ? { sessionId: m.sessionId } : {}),
       queued: m,
     })),
     source,

@@ -57,6 +57,7 @@ export async function ingestPushed(
       ...bodyText(m.body),
       deliveryCount: m.deliveryCount,
       ...(m.properties ? { properties: m.properties } : {}),
+      ...(m.sessionId ? { sessionId: m.sessionId } : {}),
     })),
     src,
   );

@@ -16,7 +16,7 @@ export interface ReclaimerOptions {
   db: Db;
   /** Default: createTaskStore(db, config). */
   store?: TaskStore;
-  config: Pick<AppConfig, 'Worker' | 'Retention'>;
+  config: Pick<AppConfig, 'Worker' | 'Retention'> & Partial<Pick<AppConfig, 'Ordering'>>;
   logger?: Logger;
   /** Who runs the pass (a worker id, a function name); recorded in task history. */
   by?: string;

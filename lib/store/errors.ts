@@ -88,3 +88,18 @@ export class WriteRefusedError extends TaskStoreError {
     this.name = 'WriteRefusedError';
   }
 }
+
+/** An ordering key's turn could not be handed over: other writers kept changing the key (it is retried as a whole). */
+export class OrderingConflictError extends TaskStoreError {
+  constructor(
+    readonly key: string,
+    taskId: string | undefined,
+    rounds: number,
+  ) {
+    super(
+      `ordering key "${key}": the turn could not be handed over after ${rounds} tries (concurrent writers)`,
+      taskId,
+    );
+    this.name = 'OrderingConflictError';
+  }
+}

@@ -8,6 +8,8 @@ export interface Lease {
   workerId: string;
   /** The attempt this lease is for (task.attempts at claim time). */
   attempt: number;
+  /** The task's ordering key: when the task finishes, the next task of the key gets its turn. */
+  orderingKey?: string;
 }
 
 /** A lease's key: its task id and token (two holders of one task, e.g. an old run and a new one, differ). */
@@ -138,6 +140,8 @@ export interface ReclaimResult {
   failed: number;
   failures: { taskId: string; message: string }[];
   taskIds: string[];
+  /** Ordering keys whose head had finished without handing the turn on (its finisher died): handed on now. */
+  orderingKeysRepaired?: number;
 }
 
 export interface RetentionOptions {
@@ -208,6 +212,23 @@ export interface ListTasksPage {
   /** Pass back to get the next page; null at the end. */
   nextCursor: string | null;
 }
+
+/** What a task of an ordered key does to its key when it fails for good (Ordering:OnFailure). */
+export type OrderingFailurePolicy = 'block' | 'continue';
+
+/** One ordering key: its head task (Assigned, Running, waiting to be claimed, or failed and blocking). */
+export interface OrderingKeyState {
+  key: string;
+  /** The task whose turn it is (null: the key is idle). */
+  activeTaskId: string | null;
+  /** Its head failed for good and Ordering:OnFailure is block: nothing more of the key runs until an operator acts. */
+  blocked: boolean;
+  /** Tasks ingested under the key so far (the last sequence number given). */
+  seq: number;
+  updatedAt: Date;
+}
+
+export type UnblockOutcome = 'unblocked' | 'not-blocked' | 'not-found';
 
 /**
  * A finished task's trip to the dead-letter queue (lib/dead-letters): one sender claims it (a
@@ -290,4 +311,9 @@ export interface TaskStore {
   stats(now?: Date): Promise<TaskStats>;
   /** Tasks finished in the last `sinceMs`, per minute (succeeded/failed/cancelled/retried): one indexed aggregation. */
   throughput(sinceMs: number, now?: Date): Promise<TaskThroughput>;
+
+  /** Ordering keys, blocked ones only when asked; by key. */
+  orderingKeys(filter?: { blocked?: boolean; limit?: number }): Promise<OrderingKeyState[]>;
+  /** A blocked key goes on: its failed head is passed over and the next task of the key gets its turn. */
+  unblockKey(key: string, opts?: { by?: string }): Promise<{ outcome: UnblockOutcome; state: OrderingKeyState | null }>;
 }

@@ -69,6 +69,17 @@ export interface Task {
   reason?: string;
   /** W3C trace context of the span that ingested the task, so processing spans can link back to it. */
   traceparent?: string;
+  /** Tasks of one key run one at a time, in ingest order (the Service Bus session id, or the message's `orderingKey`). */
+  orderingKey?: string;
+  /** Place in its key's order, assigned at ingest. */
+  orderingSeq?: number;
+  /**
+   * Waiting for its key's turn: nextAttemptAt is then HELD_UNTIL, so the claim never sees it; the task
+   * before it in the key's order, when it finishes, makes it due (lib/store/mongo/ordering.ts).
+   */
+  held?: boolean;
+  /** The producer's notBefore of an ordered task, applied when its turn comes. */
+  notBefore?: Date;
   /** Sent to the dead-letter queue after its last attempt (DeadLetter:Queue); lib/dead-letters. */
   deadLetter?: TaskDeadLetterMark | null;
   createdAt: Date;
@@ -115,7 +126,12 @@ export interface NewTask {
   failedReason?: string;
   /** W3C `traceparent` of the ingest span (set by the store from the active span when absent). */
   traceparent?: string;
+  /** Tasks with the same key run one at a time, in ingest order. */
+  orderingKey?: string;
 }
+
+/** Due time of a held task (waiting for its ordering key's turn): never reached, so no claim takes it. */
+export const HELD_UNTIL = new Date('9999-12-31T00:00:00Z');
 
 export const MAX_ERRORS_KEPT = 20;
 export const MAX_HISTORY_KEPT = 50;

@@ -53,6 +53,15 @@ class AnnouncingStore implements api.TaskStore {
   get(taskId: string): Promise<Task | null> {
     return this.s.get(taskId);
   }
+  orderingKeys(filter?: { blocked?: boolean; limit?: number }): Promise<api.OrderingKeyState[]> {
+    return this.s.orderingKeys(filter);
+  }
+  /** An unblocked key's next task is due now. */
+  async unblockKey(key: string, opts?: { by?: string }): ReturnType<api.TaskStore['unblockKey']> {
+    const r = await this.s.unblockKey(key, opts);
+    if (r.outcome === 'unblocked' && r.state?.activeTaskId) await this.announce(1);
+    return r;
+  }
   list(filter: api.ListTasksFilter, page?: { limit?: number; cursor?: string | null }): Promise<api.ListTasksPage> {
     return this.s.list(filter, page);
   }
@@ -71,31 +80,38 @@ class AnnouncingStore implements api.TaskStore {
   heartbeatMany(leases: readonly api.Lease[]): Promise<Map<string, api.HeartbeatResult>> {
     return this.s.heartbeatMany(leases);
   }
-  complete(lease: api.Lease, result?: unknown, opts?: api.LeaseWriteOptions): Promise<api.LeaseWriteResult> {
-    return this.s.complete(lease, result, opts);
+  async complete(lease: api.Lease, result?: unknown, opts?: api.LeaseWriteOptions): Promise<api.LeaseWriteResult> {
+    return this.handedOn(lease, await this.s.complete(lease, result, opts));
+  }
+  /** A finished task of an ordering key gives the key's next task its turn: that task is claimable now. */
+  private async handedOn<R extends api.FailResult>(lease: api.Lease, r: R): Promise<R> {
+    if (lease.orderingKey && r.owned && r.status !== S.Retrying) await this.announce(1);
+    return r;
   }
 
   async fail(lease: api.Lease, error: api.TaskFailure, opts?: api.FailOptions): Promise<api.FailResult> {
-    return this.retrying(await this.s.fail(lease, error, opts));
+    return this.handedOn(lease, await this.retrying(await this.s.fail(lease, error, opts)));
   }
   async timedOut(lease: api.Lease, error: api.TaskFailure, opts?: api.FailOptions): Promise<api.FailResult> {
-    return this.retrying(await this.s.timedOut(lease, error, opts));
+    return this.handedOn(lease, await this.retrying(await this.s.timedOut(lease, error, opts)));
   }
   private async retrying(r: api.FailResult): Promise<api.FailResult> {
     if (r.owned && r.status === S.Retrying && r.nextAttemptAt) await this.announce(1, r.nextAttemptAt);
     return r;
   }
 
-  cancelled(lease: api.Lease, reason?: string, opts?: api.LeaseWriteOptions): Promise<api.LeaseWriteResult> {
-    return this.s.cancelled(lease, reason, opts);
+  async cancelled(lease: api.Lease, reason?: string, opts?: api.LeaseWriteOptions): Promise<api.LeaseWriteResult> {
+    return this.handedOn(lease, await this.s.cancelled(lease, reason, opts));
   }
   async release(lease: api.Lease, reason?: string, opts?: api.LeaseWriteOptions): Promise<api.LeaseWriteResult> {
     const r = await this.s.release(lease, reason, opts);
     if (r.owned) await this.announce(1);
     return r;
   }
-  cancel(taskId: string, opts?: { by?: string; reason?: string }): Promise<api.CancelResult> {
-    return this.s.cancel(taskId, opts);
+  async cancel(taskId: string, opts?: { by?: string; reason?: string }): Promise<api.CancelResult> {
+    const r = await this.s.cancel(taskId, opts);
+    if (r.outcome === 'cancelled' && r.task?.orderingKey) await this.announce(1); // the key's next task's turn
+    return r;
   }
   async retry(taskId: string, opts?: { by?: string; expectedVersion?: number }): Promise<Task> {
     return this.claimable(await this.s.retry(taskId, opts));
@@ -111,6 +127,8 @@ class AnnouncingStore implements api.TaskStore {
   async reclaim(opts: api.ReclaimOptions): Promise<api.ReclaimResult> {
     const r = await this.s.reclaim(opts);
     if (r.retried > 0) void this.announceReclaimed(r.taskIds);
+    // A task that ended here may have handed its ordering key on; the hint costs at most one coalesced message.
+    if (r.found > r.retried + r.lostRaces + r.failed) await this.announce(1);
     return r;
   }
   /** A reclaimed task is due after its backoff, which the result does not carry: read it back (rare; bounded). */

@@ -66,7 +66,13 @@ export class Claimer {
       .filter((t) => t.owner?.workerId === id)
       .map((t): ClaimedTask => ({
         task: t,
-        lease: { taskId: t._id, leaseToken: t.owner!.leaseToken, workerId: id, attempt: t.attempts },
+        lease: {
+          taskId: t._id,
+          leaseToken: t.owner!.leaseToken,
+          workerId: id,
+          attempt: t.attempts,
+          ...(t.orderingKey ? { orderingKey: t.orderingKey } : {}),
+        },
       }))
       .filter((c) => !known.has(runKey(c.lease)));
     if (orphans.length)

@@ -36,6 +36,8 @@ function sampleRequests(taskId: string): { route: string; method: string; path: 
       body: { max: 10 },
     },
     { route: 'POST /messages', method: 'POST', path: '/messages', body: { body: { type: 'echo' } } },
+    { route: 'GET /ordering-keys', method: 'GET', path: '/ordering-keys?blocked=true' },
+    { route: 'POST /ordering-keys/{key}/unblock', method: 'POST', path: '/ordering-keys/k/unblock' },
     { route: 'GET /dashboard', method: 'GET', path: '/dashboard' },
   ];
 }

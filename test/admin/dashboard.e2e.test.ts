@@ -174,6 +174,29 @@ describe.skipIf(!hasChromium)(
       await shot('06-retried-succeeded');
     });
 
+    it('lists a blocked ordering key with its failed task and unblocks it; the next task of the key runs', async () => {
+      const blocking = new MongoTaskStore(tdb.db, { maxRetries: 0, orderingOnFailure: 'block' });
+      const { items } = await blocking.ingest([
+        { type: 'manual', orderingKey: 'dash-key', payload: null },
+        { type: 'echo', orderingKey: 'dash-key', payload: { after: 'unblock' } },
+      ]);
+      // No handler runs "manual": this test is its worker, and fails it for good.
+      const [head] = await blocking.claim('w-dash', { types: ['manual'] });
+      await blocking.start(head!.lease);
+      await blocking.fail(head!.lease, { message: 'planned failure' }, { retryable: false });
+      await page.keyboard.press('Escape');
+      const keyRow = page.locator('#blocked-keys tr[data-key="dash-key"]');
+      await keyRow.getByText(items[0]!.taskId).waitFor();
+      await shot('07-blocked-key');
+      expect(await store.get(items[1]!.taskId)).toMatchObject({ status: S.Queued, held: true });
+      await keyRow.getByRole('button').click();
+      await keyRow.getByRole('button', { name: 'Skip the failed task?' }).click();
+      await page.getByTestId('blocked-keys').getByText('No blocked keys').waitFor();
+      await expect
+        .poll(async () => (await store.get(items[1]!.taskId))?.status, { timeout: UI_TIMEOUT })
+        .toBe(S.Succeeded);
+    });
+
     it('filters the list by status and closes the detail view', async () => {
       await page.keyboard.press('Escape');
       await page.getByTestId('filter-status').selectOption('Cancelled');
@@ -186,7 +209,7 @@ describe.skipIf(!hasChromium)(
           { timeout: UI_TIMEOUT },
         )
         .toEqual(['Cancelled']);
-      await shot('07-filtered');
+      await shot('08-filtered');
     });
 
     it('raised no script error and no CSP violation', () => {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminServer, type AdminServer } from '../../lib/admin/node-http.js';
 import { taskTypeRule } from '../../lib/handlers/known-types.js';
 import { commands, globalOptions } from '../../lib/cli/main.js';
+import { MongoTaskStore } from '../../lib/store/mongo/store.js';
 import { JobTaskStatus as S } from '../../lib/tasks/status.js';
 import { API_KEY, harness, runToEnd, type Harness } from '../admin/support.js';
 import { openTestDb, type TestDb } from '../support/db.js';
@@ -295,6 +296,33 @@ describe('taskctl against a running admin API', () => {
       const conflict = await run('tasks', 'retry', failedId);
       expect(conflict.code).toBe(1);
       expect(conflict.stderr).toContain('cannot retry');
+    });
+
+    it('keys, keys --blocked, keys unblock, and blocked keys in status; enqueue --ordering-key', async () => {
+      const blocking = new MongoTaskStore(tdb.db, { maxRetries: 0, orderingOnFailure: 'block' });
+      const enq = await taskctl(['enqueue', 'x', '--ordering-key', 'cust-7', '--payload', '{"n":1}'], {
+        env: { TASKCTL_KEY: API_KEY, TASKCTL_URL: direct.url },
+      });
+      expect(enq.code).toBe(0);
+      await blocking.ingest([{ type: 'x', orderingKey: 'cust-7', payload: { n: 2 } }]);
+      const [head] = await blocking.claim('w-cli', { limit: 10, types: ['x'] });
+      expect(head!.task.orderingKey).toBe('cust-7');
+      await blocking.start(head!.lease);
+      await blocking.fail(head!.lease, { message: 'boom' }, { retryable: false });
+
+      const all = await run('keys');
+      expect(all.code).toBe(0);
+      expect(all.stdout).toMatch(new RegExp(`cust-7\\s+BLOCKED\\s+${head!.task._id}\\s+2`));
+      const blocked = await run('keys', '--blocked', '--json');
+      expect(JSON.parse(blocked.stdout)).toMatchObject({ items: [{ key: 'cust-7', blocked: true }] });
+      expect((await run('status')).stdout).toContain(`blocked ordering keys (1): cust-7 (task ${head!.task._id})`);
+
+      const unblock = await run('keys', 'unblock', 'cust-7');
+      expect(unblock.code).toBe(0);
+      expect(unblock.stdout).toMatch(/^unblocked cust-7; task \w+ runs next/);
+      expect((await run('keys', '--blocked')).stdout).toContain('no blocked keys');
+      const again = await run('keys', 'unblock', 'cust-7');
+      expect(again.code).toBe(1);
     });
 
     it('status, workers, queues, dlq replay', async () => {

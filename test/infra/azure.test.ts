@@ -41,6 +41,10 @@ describe('infra/azure (Bicep)', () => {
     expect(azure.triggerProblems(t, exp, azureCodeConnections())).toEqual([]);
   });
 
+  it('makes the Service Bus triggers session-enabled from the same parameter as the entities', () => {
+    expect(azure.sessionProblems(t, exp)).toEqual([]);
+  });
+
   it('declares every queue the code uses (Service Bus queue, topic, subscription; storage queues), from the same parameters as the settings', () => {
     expect(azure.queueProblems(t)).toEqual([]);
   });

@@ -220,6 +220,23 @@ describe('infra/azure checks', () => {
     );
   });
 
+  it('report a Service Bus trigger whose sessions do not follow the entities', () => {
+    const t = azure.loadAzure();
+    const fns = exp.azureFunctions.map((f) => ({ ...f, sessionsSetting: undefined }));
+    expect(azure.sessionProblems(t, { azureFunctions: fns }).join('\n')).toMatch(
+      /ingest-servicebus-queue: no sessions/,
+    );
+    const unbound = driftedMain((s) =>
+      s.replace(
+        "AzureServiceBus__RequiresSession: serviceBusRequiresSession ? 'true' : 'false'",
+        "AzureServiceBus__RequiresSession: 'false'",
+      ),
+    );
+    expect(azure.sessionProblems(unbound, exp).join('\n')).toMatch(
+      /ingest-servicebus-topic: app setting AzureServiceBus__RequiresSession .* requiresSession/,
+    );
+  });
+
   it('report a trigger whose queue setting or connection is gone, and host.json drift', () => {
     const noTopic = driftedMain((s) =>
       s.replace('AzureServiceBus__TopicName: serviceBusTopicName', "AzureServiceBus__TopicName: ''"),

@@ -40,6 +40,23 @@ describe('decodeMessage', () => {
     });
   });
 
+  it('takes the ordering key from the session id, else the envelope, else the orderingKey property; validated', () => {
+    const withSession = (body: string, sessionId?: string, properties?: Record<string, string | number>) =>
+      decodeMessage(
+        { id: 'm-1', body, ...(sessionId ? { sessionId } : {}), ...(properties ? { properties } : {}) },
+        source,
+        opts,
+      );
+    expect(withSession('{"type":"t","orderingKey":"env"}', 'session-1').task.orderingKey).toBe('session-1');
+    expect(withSession('{"type":"t","orderingKey":"env"}').task.orderingKey).toBe('env');
+    expect(withSession('{"x":1}', undefined, { taskType: 't', orderingKey: 42 }).task.orderingKey).toBe('42');
+    expect(withSession('{"type":"t"}').task.orderingKey).toBeUndefined();
+    const long = withSession(JSON.stringify({ type: 't', orderingKey: 'k'.repeat(129) }));
+    expect(long.rejection).toMatchObject({ code: 'SchemaViolation', detail: expect.stringMatching(/^orderingKey:/) });
+    const empty = withSession('{"x":1}', undefined, { taskType: 't', orderingKey: '' });
+    expect(empty.rejection).toMatchObject({ code: 'SchemaViolation', detail: expect.stringMatching(/^ordering key:/) });
+  });
+
   it('keys a task by the message when the producer gives no key', () => {
     expect(decode('{"type":"t"}').task.idempotencyKey).toBe(messageIdempotencyKey('mns', 'tasks', 'm-1'));
   });

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { JobTaskStatus as S } from '../../lib/tasks/status.js';
 import type { NewTask } from '../../lib/tasks/model.js';
-import { leaseKey, type TaskStore } from '../../lib/store/task-store.js';
+import { leaseKey, type ClaimedTask, type TaskStore } from '../../lib/store/task-store.js';
 import { VersionConflictError, TaskStateError, TaskStoreError } from '../../lib/store/errors.js';
 import { InvalidTransitionError } from '../../lib/tasks/transitions.js';
 
@@ -18,6 +18,8 @@ export interface StoreHarness {
     taskId: string,
     fields: { heartbeatMs?: number; updatedMs?: number; nextAttemptMs?: number; createdMs?: number },
   ): Promise<void>;
+  /** The same backend and data, with a task of an ordering key that fails for good blocking its key. */
+  blockingStore(): TaskStore;
   /** Makes the backend refuse every later write to this task (as MongoDB refuses a document grown past its size limit). */
   refuseWrites(taskId: string): Promise<void>;
   close(): Promise<void>;
@@ -567,6 +569,134 @@ export function describeTaskStoreConformance(name: string, factory: () => Promis
         await store.start(ok!.lease);
         await store.complete(ok!.lease);
         await expect(store.retry(ok!.task._id)).rejects.toBeInstanceOf(TaskStateError);
+      });
+    });
+
+    describe('ordering keys', () => {
+      const keyed = (key: string, n: number, extra: Partial<NewTask> = {}) =>
+        Array.from({ length: n }, (_, i) => task('o', { orderingKey: key, payload: { key, i }, ...extra }));
+      /** Claims everything claimable now, in one batch. */
+      const claimAll = (w = 'w1') => store.claim(w, { limit: 100 });
+      const finish = async (c: ClaimedTask) => {
+        expect(await store.start(c.lease)).toEqual({ owned: true });
+        expect(await store.complete(c.lease)).toEqual({ owned: true });
+      };
+      const payloadOf = (c: ClaimedTask) => c.task.payload as { key: string; i: number };
+
+      it('only the head of each key is claimable; the next gets its turn when it finishes, in ingest order', async () => {
+        await store.ingest([...keyed('a', 2), ...keyed('b', 1), task('free'), task('free')]);
+        await store.ingest(keyed('a', 2).map((t, i) => ({ ...t, payload: { key: 'a', i: i + 2 } })));
+        const first = await claimAll();
+        expect(first.map((c) => c.task.type).sort()).toEqual(['free', 'free', 'o', 'o']);
+        const heads = first.filter((c) => c.task.type === 'o');
+        expect(heads.map(payloadOf).sort((x, y) => x.key.localeCompare(y.key))).toEqual([
+          { key: 'a', i: 0 },
+          { key: 'b', i: 0 },
+        ]);
+        expect(heads.every((c) => c.lease.orderingKey === payloadOf(c).key)).toBe(true);
+        expect(await claimAll()).toEqual([]);
+        const order: number[] = [];
+        let head = heads.find((c) => payloadOf(c).key === 'a')!;
+        for (;;) {
+          order.push(payloadOf(head).i);
+          await finish(head);
+          const next = await claimAll();
+          if (next.length === 0) break;
+          expect(next).toHaveLength(1);
+          head = next[0]!;
+        }
+        expect(order).toEqual([0, 1, 2, 3]);
+        expect((await store.orderingKeys()).find((k) => k.key === 'a')).toMatchObject({
+          activeTaskId: null,
+          blocked: false,
+          seq: 4,
+        });
+      });
+
+      it('a retry keeps the turn; a head that fails for good passes it on (Ordering:OnFailure=continue)', async () => {
+        await store.ingest(keyed('k', 3, { maxRetries: 1 }));
+        const [c1] = await claimAll();
+        await store.start(c1!.lease);
+        expect(await store.fail(c1!.lease, { message: 'boom' })).toMatchObject({ status: S.Retrying });
+        await h.age(c1!.task._id, { nextAttemptMs: 3_600_000 });
+        const [again] = await claimAll();
+        expect(again!.task._id).toBe(c1!.task._id);
+        await store.start(again!.lease);
+        expect(await store.fail(again!.lease, { message: 'boom' })).toMatchObject({ status: S.Error });
+        const [c2] = await claimAll();
+        expect(payloadOf(c2!).i).toBe(1);
+        expect(await store.orderingKeys({ blocked: true })).toEqual([]);
+      });
+
+      it('with Ordering:OnFailure=block a failed head blocks its key until an operator retries it or unblocks the key', async () => {
+        const blocking = h.blockingStore();
+        await blocking.ingest(keyed('blk', 3, { maxRetries: 0 }));
+        const [c1] = await blocking.claim('w1', { limit: 10 });
+        await blocking.start(c1!.lease);
+        expect(await blocking.fail(c1!.lease, { message: 'boom' })).toMatchObject({ status: S.Error });
+        expect(await blocking.claim('w1', { limit: 10 })).toEqual([]);
+        expect(await blocking.orderingKeys({ blocked: true })).toMatchObject([
+          { key: 'blk', activeTaskId: c1!.task._id, blocked: true },
+        ]);
+        // An operator's retry runs the failed task again, still first.
+        await blocking.retry(c1!.task._id, { by: 'op' });
+        expect(await blocking.orderingKeys({ blocked: true })).toEqual([]);
+        const [again] = await blocking.claim('w1', { limit: 10 });
+        expect(again!.task._id).toBe(c1!.task._id);
+        await blocking.start(again!.lease);
+        await blocking.fail(again!.lease, { message: 'boom again' });
+        expect((await blocking.orderingKeys({ blocked: true })).map((k) => k.key)).toEqual(['blk']);
+        // Unblocking passes over it.
+        expect(await blocking.unblockKey('blk')).toMatchObject({ outcome: 'unblocked', state: { blocked: false } });
+        const [c2] = await blocking.claim('w1', { limit: 10 });
+        expect(payloadOf(c2!).i).toBe(1);
+        expect((await blocking.unblockKey('blk')).outcome).toBe('not-blocked');
+        expect((await blocking.unblockKey('nope')).outcome).toBe('not-found');
+      });
+
+      it('a cancelled waiting task is skipped; a cancelled head passes the turn; a refused message takes no place', async () => {
+        const r = await store.ingest([
+          ...keyed('c', 3),
+          task('o', { orderingKey: 'c', failedReason: 'SchemaViolation: x' }),
+          ...keyed('c', 1).map((t) => ({ ...t, payload: { key: 'c', i: 3 } })),
+        ]);
+        const ids = r.items.map((i) => i.taskId);
+        expect((await store.cancel(ids[1]!)).outcome).toBe('cancelled');
+        expect((await store.cancel(ids[0]!)).outcome).toBe('cancelled');
+        const [next] = await claimAll();
+        expect(payloadOf(next!).i).toBe(2);
+        await finish(next!);
+        const [last] = await claimAll();
+        expect(payloadOf(last!).i).toBe(3);
+        expect(await store.get(ids[3]!)).toMatchObject({ status: S.Failed, orderingKey: 'c' });
+      });
+
+      it('a reclaimed head keeps the turn while it retries and passes it on when it times out for good', async () => {
+        await store.ingest(keyed('r', 2, { maxRetries: 1 }));
+        const [c1] = await claimAll();
+        await h.age(c1!.task._id, { heartbeatMs: 600_000 });
+        expect(await store.reclaim({ heartbeatTimeoutMs: 60_000 })).toMatchObject({ retried: 1 });
+        await h.age(c1!.task._id, { nextAttemptMs: 3_600_000 });
+        const [again] = await claimAll();
+        expect(again!.task._id).toBe(c1!.task._id);
+        await h.age(c1!.task._id, { heartbeatMs: 600_000 });
+        expect(await store.reclaim({ heartbeatTimeoutMs: 60_000 })).toMatchObject({ timedOut: 1 });
+        const [c2] = await claimAll();
+        expect(payloadOf(c2!).i).toBe(1);
+      });
+
+      it('an ingest racing the head finishing never leaves the key without a runnable task', async () => {
+        for (let round = 0; round < 20; round++) {
+          const key = `race-${round}`;
+          await store.ingest(keyed(key, 1));
+          const [head] = await store.claim('w1', { limit: 100 });
+          await store.start(head!.lease);
+          await Promise.all([store.complete(head!.lease), store.ingest(keyed(key, 1))]);
+          const [next] = await store.claim('w1', { limit: 100 });
+          expect(next?.task.orderingKey, `round ${round}`).toBe(key);
+          await finish(next!);
+          expect(await store.claim('w1', { limit: 100 })).toEqual([]);
+        }
       });
     });
 

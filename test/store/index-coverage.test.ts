@@ -3,6 +3,11 @@ import { queries } from '../../lib/store/mongo/queries.js';
 import { writes } from '../../lib/store/mongo/writes.js';
 import { taskIndexes, taskKeyIndexes } from '../../lib/store/mongo/indexes.js';
 import { indexCovers, shapeOf } from '../../lib/store/mongo/coverage.js';
+import {
+  orderingKeyIndexes,
+  orderingKeyQueries,
+  orderingKeyWrites,
+} from '../../lib/store/mongo/ordering-statements.js';
 
 const ID_INDEX = { name: '_id', key: { _id: 1 as const }, why: 'primary key' };
 
@@ -11,6 +16,27 @@ const statements = [
   ...Object.values(queries).map((q) => [`read ${q.name}`, q] as const),
   ...Object.values(writes).flatMap((w) => (w.kind === 'insert' ? [] : [[`write ${w.name}`, w] as const])),
 ];
+
+/** The ordering keys' collection (lib/store/mongo/ordering-statements.ts), against its own indexes. */
+const keyStatements = [
+  ...Object.values(orderingKeyQueries).map((q) => [`read ${q.name}`, q] as const),
+  ...Object.values(orderingKeyWrites).map((w) => [`write ${w.name}`, { ...w, sort: undefined }] as const),
+];
+
+describe('every ordering-key query and write is served by a declared index', () => {
+  it.each(keyStatements)('%s', (_name, q) => {
+    const filter = (q.filter as (...a: unknown[]) => Record<string, unknown>)(...q.sample);
+    const shape = shapeOf(filter, q.sort);
+    if (q.index === '_id') {
+      expect([...shape.equality, ...shape.multi, ...shape.range, ...shape.sort.map(([f]) => f)]).toContain('_id');
+      return;
+    }
+    const index = orderingKeyIndexes.find((i) => i.name === q.index);
+    expect(index, `query ${q.name} names index ${q.index}, which is not declared`).toBeDefined();
+    const verdict = indexCovers(index!, shape);
+    expect(verdict, verdict.why).toEqual({ ok: true });
+  });
+});
 
 describe('every store query is served by a declared index', () => {
   it.each(statements)('%s', (_name, q) => {

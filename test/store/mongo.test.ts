@@ -11,8 +11,11 @@ describeTaskStoreConformance('MongoDB', async () => {
   const store = new MongoTaskStore(t.db, { maxRetries: 3, backoff: { baseMs: 1000, capMs: 60_000 } });
   return {
     store,
+    blockingStore: () =>
+      new MongoTaskStore(t.db, { maxRetries: 3, backoff: { baseMs: 1000, capMs: 60_000 }, orderingOnFailure: 'block' }),
     reset: async () => {
       await store.tasks.deleteMany({});
+      await t.db.collection('ordering_keys').deleteMany({});
     },
     age: async (id, f) => {
       const doc = await store.tasks.findOne({ _id: id });
@@ -116,5 +119,31 @@ describe('MongoDB store: answers of a shared lease write that threw', () => {
       { ok: true, value: { owned: true } },
       { ok: true, value: { owned: false } },
     ]);
+  });
+});
+
+describe('MongoDB store: ordering keys after a finisher died', () => {
+  it('a head that finished without handing its turn on (the process died in between) is handed on by the reclaimer', async () => {
+    const t = await openTestDb('order_repair');
+    try {
+      const store = new MongoTaskStore(t.db, { maxRetries: 0 });
+      await store.ensureIndexes();
+      await store.ingest([0, 1].map((n) => ({ type: 'o', orderingKey: 'k', payload: { n } })));
+      const [head] = await store.claim('w1', { limit: 10 });
+      // The task's own write, as complete() sends it, but no hand-over after it: the worker died there.
+      await store.tasks.updateOne({ _id: head!.task._id }, { $set: { status: S.Succeeded } });
+      expect(await store.claim('w1', { limit: 10 })).toEqual([]);
+      // Not before the key has been still for the heartbeat timeout; then once.
+      expect((await store.reclaim({ heartbeatTimeoutMs: 60_000 })).orderingKeysRepaired).toBeUndefined();
+      const later = new Date(Date.now() + 120_000);
+      expect(await store.reclaim({ heartbeatTimeoutMs: 60_000, now: later })).toMatchObject({
+        orderingKeysRepaired: 1,
+      });
+      const [next] = await store.claim('w1', { limit: 10 });
+      expect(next!.task.payload).toEqual({ n: 1 });
+      expect((await store.reclaim({ heartbeatTimeoutMs: 60_000, now: later })).orderingKeysRepaired).toBeUndefined();
+    } finally {
+      await t.drop();
+    }
   });
 });

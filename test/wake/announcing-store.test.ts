@@ -17,8 +17,18 @@ describeTaskStoreConformance('MongoDB, announcing wake-ups', async () => {
   const off = hub.subscribe((w) => (heard += w.count));
   return {
     store: announcingStore(raw, hub),
+    blockingStore: () =>
+      announcingStore(
+        new MongoTaskStore(t.db, {
+          maxRetries: 3,
+          backoff: { baseMs: 1000, capMs: 60_000 },
+          orderingOnFailure: 'block',
+        }),
+        hub,
+      ),
     reset: async () => {
       await raw.tasks.deleteMany({});
+      await t.db.collection('ordering_keys').deleteMany({});
     },
     age: async (id, f) => {
       const doc = await raw.tasks.findOne({ _id: id });

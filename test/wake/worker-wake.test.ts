@@ -149,6 +149,21 @@ describe('every source of claimable work wakes an idle worker', () => {
     const task = await until(s.store, claimed!.task._id, succeeded, 'the reclaimed task');
     expect(task.attempts).toBe(2);
   });
+  it("an ordering key's next task, when the head ends without any worker finishing it (operator cancel)", async () => {
+    const s = await setup();
+    await s.worker();
+    const k = key();
+    const later = new Date(Date.now() + HOUR);
+    const res = await s.store.ingest([
+      { type: 'echo', payload: 'head', idempotencyKey: key(), orderingKey: k, notBefore: later },
+      { type: 'echo', payload: 'next', idempotencyKey: key(), orderingKey: k },
+    ]);
+    const [head, next] = res.items.map((i) => i.taskId);
+    await sleep(300);
+    expect((await s.store.get(next!))?.status).toBe(S.Queued); // held behind its head
+    expect((await s.store.cancel(head!, { by: 'operator' })).outcome).toBe('cancelled');
+    expect((await until(s.store, next!, succeeded, "the key's next task")).attempts).toBe(1);
+  });
 });
 
 describe('wake-ups are hints', () => {

@@ -65,6 +65,10 @@ export function dashboardPage(opts: { nonce: string; basePath: string }): AdminR
         <th class="num">Dead letters</th><th class="num">Oldest</th><th>Status</th><th></th></tr></thead>
       <tbody id="queues"></tbody></table></div></section>
   </div>
+  <section class="panel" data-testid="blocked-keys-panel"><h2>Blocked ordering keys <span class="count" id="blocked-count">0</span></h2>
+    <div class="table-wrap"><table><thead><tr><th>Key</th><th>Failed task</th><th class="num">Tasks so far</th>
+      <th>Since</th><th></th></tr></thead>
+    <tbody id="blocked-keys" data-testid="blocked-keys"></tbody></table></div></section>
   <section class="panel">
     <h2>Tasks</h2>
     <form id="filters" class="filters" autocomplete="off">

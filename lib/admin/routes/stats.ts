@@ -2,12 +2,15 @@ import { z } from 'zod';
 import { allStatuses, statusName } from '../../tasks/status.js';
 import { json, parseQuery } from '../http.js';
 import type { Route } from '../route.js';
+import { orderingKeyView } from './ordering.js';
 import { liveWorkerStates } from '../../worker-registry/queries.js';
 
 const statsQuery = z.strictObject({
   /** Throughput window in minutes (default the last hour). */
   minutes: z.coerce.number().int().min(1).max(1440).default(60),
 });
+
+const BLOCKED_KEYS_SHOWN = 20;
 
 const ratio = (part: number, whole: number): number | null => (whole > 0 ? part / whole : null);
 
@@ -17,10 +20,11 @@ export const statsRoutes: Route[] = [
     path: '/stats',
     async handle({ req, ctx, options, now }) {
       const q = parseQuery(req, statsQuery);
-      const [stats, throughput, live] = await Promise.all([
+      const [stats, throughput, live, blocked] = await Promise.all([
         ctx.store.stats(now),
         ctx.store.throughput(q.minutes * 60_000, now),
         ctx.workers.list({ state: liveWorkerStates, limit: 1000 }),
+        ctx.store.orderingKeys({ blocked: true, limit: BLOCKED_KEYS_SHOWN }),
       ]);
       // Served: a type a live, fresh worker handles, or one this deployment's own handlers declare (its
       // serverless processors start on demand, so no worker record need be live between invocations).
@@ -38,6 +42,8 @@ export const statsRoutes: Route[] = [
         counts: stats.counts,
         statuses: allStatuses.map((s) => ({ status: s, name: statusName(s), count: stats.counts[statusName(s)] ?? 0 })),
         oldestClaimableAgeMs: stats.oldestClaimableAgeMs,
+        /** Ordering keys blocked by a task that failed for good (Ordering:OnFailure=block), the first few by key. */
+        blockedOrderingKeys: blocked.map(orderingKeyView),
         /** Tasks waiting for a type no live worker (and no handler of this deployment) handles: they would wait forever. */
         waitingWithoutWorker,
         throughput: {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { taskTypeSchema } from '../../ingest/contract.js';
+import { orderingKeySchema, taskTypeSchema } from '../../ingest/contract.js';
 import { TaskNotFoundError } from '../../store/errors.js';
 import type { TaskStore } from '../../store/task-store.js';
 import type { NewTask } from '../../tasks/model.js';
@@ -55,6 +55,7 @@ const createBody = z.strictObject({
     .min(1)
     .max(7 * 86_400_000)
     .optional(),
+  orderingKey: orderingKeySchema.optional(),
 });
 
 const cancelBody = z.strictObject({ reason: z.string().trim().min(1).max(500).optional() });
@@ -128,6 +129,7 @@ export const taskRoutes: Route[] = [
         ...(body.maxRetries !== undefined ? { maxRetries: body.maxRetries } : {}),
         ...(body.notBefore ? { notBefore: new Date(body.notBefore) } : {}),
         ...(body.timeoutMs !== undefined ? { timeoutMs: body.timeoutMs } : {}),
+        ...(body.orderingKey !== undefined ? { orderingKey: body.orderingKey } : {}),
         source: { provider: 'api', queue: 'admin' },
       };
       // The span makes the store record its traceparent in the task, like a message's ingest span does.

@@ -86,6 +86,7 @@ function single(ctx: CommandContext): EnqueueLine {
     ...(ctx.options['max-retries'] !== undefined
       ? { maxRetries: intOpt(ctx, 'max-retries', { min: 0, max: 100 }) }
       : {}),
+    ...(ctx.options['ordering-key'] !== undefined ? { orderingKey: stringOpt(ctx, 'ordering-key') } : {}),
   });
   if (!r.success)
     throw new UsageError(`invalid task: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
@@ -102,6 +103,7 @@ export const enqueueCommand: Command = {
     priority: { type: 'string', help: 'priority of the one task (higher runs first)' },
     'idempotency-key': { type: 'string', help: 'idempotency key of the one task (same key, same task)' },
     'max-retries': { type: 'string', help: 'retries of the one task' },
+    'ordering-key': { type: 'string', help: 'ordering key of the one task (same key: one at a time, in order)' },
     file: {
       type: 'string',
       short: 'f',

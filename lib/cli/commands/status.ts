@@ -46,6 +46,11 @@ export const statusCommand: Command = {
     ctx.out(
       `last hour: ${t.totals.succeeded} succeeded, ${t.totals.failed} failed, ${t.totals.cancelled} cancelled (${(t.perMinute.succeeded + t.perMinute.failed).toFixed(2)}/min); failure rate ${pct(stats.rates.failureRate)}, retry rate ${pct(stats.rates.retryRate)}`,
     );
+    const blocked = stats.blockedOrderingKeys ?? [];
+    if (blocked.length > 0)
+      ctx.out(
+        `blocked ordering keys (${blocked.length}${blocked.length >= 20 ? '+' : ''}): ${blocked.map((k) => `${k.key} (task ${k.activeTaskId ?? '?'})`).join(', ')}; see taskctl keys --blocked`,
+      );
     return code;
   },
 };

@@ -1,6 +1,7 @@
 import { mongoDbSection } from './mongodb.js';
 import { workerSection } from './worker.js';
 import { retentionSection } from './retention.js';
+import { orderingSection } from './ordering.js';
 import { adminSection } from './admin.js';
 import { ingestSection } from './ingest.js';
 import { handlersSection } from './handlers.js';
@@ -17,6 +18,7 @@ export const sections = {
   MongoDB: mongoDbSection,
   Worker: workerSection,
   Retention: retentionSection,
+  Ordering: orderingSection,
   Admin: adminSection,
   Ingest: ingestSection,
   Handlers: handlersSection,

@@ -4,6 +4,8 @@ export interface IndexDeclaration {
   name: string;
   key: Record<string, IndexDirection>;
   unique?: boolean;
+  /** Only documents that have one of the key's fields (ordered tasks), so unordered ones cost nothing. */
+  sparse?: boolean;
   /** A TTL index: documents go once their (date) field is this many seconds old. */
   expireAfterSeconds?: number;
   why: string;
@@ -60,6 +62,12 @@ export const taskIndexes: readonly IndexDeclaration[] = [
     name: 'worker_created',
     key: { 'owner.workerId': 1, createdAt: -1, _id: -1 },
     why: 'admin listing filtered by worker',
+  },
+  {
+    name: 'ordering_held',
+    key: { orderingKey: 1, held: 1, orderingSeq: 1 },
+    sparse: true,
+    why: "ordering: a key's next held task, lowest sequence number first",
   },
   {
     name: 'status_finished',

@@ -122,6 +122,14 @@ export const queries = {
     sort: { createdAt: -1, _id: -1 },
     sample: ['w', { createdAt: at, id: 'a' }, at, at],
   }),
+  /** The next task of an ordering key waiting for its turn. */
+  nextHeld: declare({
+    name: 'nextHeld',
+    index: 'ordering_held',
+    filter: (key: string) => ({ orderingKey: key, held: true }),
+    sort: { orderingSeq: 1 },
+    sample: ['k'],
+  }),
   /** Tasks that reached a finished status at or after `since` (throughput, failure and retry rates). */
   finishedSince: declare({
     name: 'finishedSince',

@@ -18,6 +18,7 @@ import { ServerClock } from './server-clock.js';
 import { keptKeys, purgeKeepingKeys } from './task-keys.js';
 import { TurnBatch, type Settled } from './turn-batch.js';
 import { duplicatesOf, entryWritten, sharedAnswers, toClaimed, writeEntry } from './write-outcomes.js';
+import { KeyOrder } from './ordering.js';
 import { writes } from './writes.js';
 import { MongoDeadLetterMarks } from './dead-letter-marks.js';
 
@@ -26,6 +27,8 @@ export interface MongoTaskStoreOptions {
   maxRetries?: number;
   /** Backoff between attempts (Worker:RetryBaseDelay, Worker:RetryMaxDelay). */
   backoff?: BackoffOptions;
+  /** Whether a task of an ordering key that fails for good blocks its key (Ordering:OnFailure; default continue). */
+  orderingOnFailure?: api.OrderingFailurePolicy;
 }
 
 type Lease = api.Lease;
@@ -67,6 +70,8 @@ export class MongoTaskStore implements api.TaskStore {
     this.leaseWriteMany(all, writes.start),
   );
   private readonly completions = new TurnBatch((all: LeaseWrite<null>[]) => this.leaseWriteMany(all, writes.complete));
+  /** Ordered execution per key: every write that ends a task of a key tells it (./ordering.ts). */
+  private readonly order: KeyOrder;
 
   constructor(db: Db, options: MongoTaskStoreOptions = {}) {
     this.tasks = tasksCollection(db);
@@ -76,6 +81,7 @@ export class MongoTaskStore implements api.TaskStore {
     this.backoff = options.backoff ?? { baseMs: 5_000, capMs: 3_600_000 };
     this.clock = new ServerClock(db);
     this.ends = { tasks: this.tasks, backoff: this.backoff, clock: this.clock };
+    this.order = new KeyOrder(db, this.tasks, options.orderingOnFailure ?? 'continue', this.clock);
   }
 
   async ensureIndexes(): Promise<void> {
@@ -84,10 +90,12 @@ export class MongoTaskStore implements api.TaskStore {
         key: i.key,
         name: i.name,
         ...(i.unique ? { unique: true } : {}),
+        ...(i.sparse ? { sparse: true } : {}),
         ...(i.expireAfterSeconds !== undefined ? { expireAfterSeconds: i.expireAfterSeconds } : {}),
       }));
     await this.tasks.createIndexes(specs(taskIndexes));
     await this.keys.createIndexes(specs(taskKeyIndexes));
+    await this.order.ensureIndexes();
   }
 
   /**
@@ -100,7 +108,8 @@ export class MongoTaskStore implements api.TaskStore {
     const traceparent = currentTraceparent();
     const input = traceparent ? tasks.map((t) => (t.traceparent ? t : { ...t, traceparent })) : tasks;
     const now = this.clock.now();
-    const docs = input.map((t) => writes.ingest.document(t, now, { maxRetries: this.maxRetries }, opts.by));
+    const seqs = await this.order.reserve(input);
+    const docs = input.map((t, i) => writes.ingest.document(t, now, { maxRetries: this.maxRetries }, opts.by, seqs[i]));
     // Keys of purged tasks are still kept (task_keys): those inputs are duplicates without an insert.
     const kept = await keptKeys(this.keys, [...new Set(docs.map((d) => d._id))]);
     const fresh = docs.flatMap((d, i) => (kept.has(d._id) ? [] : [i]));
@@ -115,6 +124,7 @@ export class MongoTaskStore implements api.TaskStore {
         .then(() => [], duplicatesOf);
       for (const j of refused) duplicate.add(fresh[j]!);
     }
+    await this.order.admitted(docs.flatMap((d) => (d.held ? [d.orderingKey!] : [])));
     const items = docs.map((d, i) => ({ taskId: d._id, duplicate: duplicate.has(i) }));
     const result = { inserted: docs.length - duplicate.size, duplicates: duplicate.size, items };
     this.telemetry.ingested(input, result);
@@ -226,36 +236,42 @@ export class MongoTaskStore implements api.TaskStore {
       result === undefined || result === null
         ? await this.completions.add({ lease, w: opts.writeId ?? newWriteId(), arg: null })
         : await this.leaseWrite(lease, opts, writes.complete, result);
+    if (res.owned) await this.order.finished(lease.orderingKey, lease.taskId, S.Succeeded);
     this.telemetry.succeeded(lease, res.owned);
     return res;
   }
 
   async fail(lease: Lease, error: api.TaskFailure, opts: api.FailOptions = {}): Promise<api.FailResult> {
     const res = await endAttempt(this.ends, lease, error, S.Error, opts);
+    await this.order.finished(lease.orderingKey, lease.taskId, res.status);
     this.telemetry.failed(lease, res, 'error');
     return res;
   }
 
   async timedOut(lease: Lease, error: api.TaskFailure, opts: api.FailOptions = {}): Promise<api.FailResult> {
     const res = await endAttempt(this.ends, lease, error, S.Timeout, opts);
+    await this.order.finished(lease.orderingKey, lease.taskId, res.status);
     this.telemetry.failed(lease, res, 'timeout');
     return res;
   }
 
   async cancelled(lease: Lease, reason = 'cancel requested', opts: api.LeaseWriteOptions = {}) {
     const res = await this.leaseWrite(lease, opts, writes.cancelled, boundText(reason, storedLimits.reasonBytes));
+    if (res.owned) await this.order.finished(lease.orderingKey, lease.taskId, S.Cancelled);
     this.telemetry.cancelledByWorker(lease, res.owned);
     return res;
   }
 
   async release(lease: Lease, reason = 'released', opts: api.ReleaseOptions = {}): Promise<api.LeaseEndResult> {
     const res = await releaseLease(this.ends, lease, boundText(reason, storedLimits.reasonBytes), opts);
+    await this.order.finished(lease.orderingKey, lease.taskId, res.status);
     this.telemetry.released(lease, res);
     return res;
   }
 
   async cancel(taskId: string, opts: { by?: string; reason?: string } = {}): Promise<api.CancelResult> {
     const res = await this.cancelDecided(taskId, opts.by, opts.reason ?? 'cancelled');
+    if (res.outcome === 'cancelled') await this.order.finished(res.task?.orderingKey, taskId, S.Cancelled);
     this.telemetry.cancelled(res);
     return res;
   }
@@ -293,12 +309,15 @@ export class MongoTaskStore implements api.TaskStore {
     if (task.version !== expected) throw new VersionConflictError(taskId, expected, task.version, task.status);
     if (!isIn(writes.operatorRetry.from, task.status)) throw new TaskStateError(taskId, task.status, 'retry');
     const filter = writes.operatorRetry.filter(taskId, task.version, task.status);
-    const update = writes.operatorRetry.update(task, this.clock.now(), opts.by);
+    // A task of a key that is not its key's head waits for its turn again, last in the key's order.
+    const heldAs = await this.order.placeForRetry(task);
+    const update = writes.operatorRetry.update(task, this.clock.now(), opts.by, heldAs);
     const updated = await this.tasks.findOneAndUpdate(filter, update, after);
     if (!updated) {
       const latest = await this.tasks.findOne(queries.byId.filter(taskId));
       throw new VersionConflictError(taskId, task.version, latest?.version ?? null, latest?.status);
     }
+    await this.order.retried(updated);
     this.telemetry.retriedByOperator(updated.type);
     return updated;
   }
@@ -307,6 +326,7 @@ export class MongoTaskStore implements api.TaskStore {
   async transition(taskId: string, u: api.VersionedUpdate): Promise<Task> {
     const filter = writes.transition.filter(taskId, u.expectedVersion, u.to);
     const updated = await this.tasks.findOneAndUpdate(filter, writes.transition.update(u, this.clock.now()), after);
+    if (updated) await this.order.finished(updated.orderingKey, taskId, updated.status);
     if (updated) return updated;
     const latest = await this.tasks.findOne(queries.byId.filter(taskId));
     if (!latest) throw new TaskNotFoundError(taskId);
@@ -318,6 +338,7 @@ export class MongoTaskStore implements api.TaskStore {
   /** Stalled leases taken back (./lease-ends.ts): by the server's clock, each task on its own. */
   async reclaim(opts: api.ReclaimOptions): Promise<api.ReclaimResult> {
     const result = await reclaimStalled(this.ends, opts);
+    await this.order.reclaimed(result, opts.now ?? this.clock.now(), opts.heartbeatTimeoutMs);
     this.telemetry.reclaimed(result);
     return result;
   }
@@ -341,6 +362,9 @@ export class MongoTaskStore implements api.TaskStore {
   throughput(sinceMs: number, now?: Date): Promise<api.TaskThroughput> {
     return taskThroughput(this.tasks, sinceMs, now);
   }
+
+  orderingKeys = (filter?: { blocked?: boolean; limit?: number }) => this.order.list(filter);
+  unblockKey = (key: string) => this.order.unblock(key);
 
   /** One lease write. When it matched nothing, one read tells whether an earlier try (same write id) applied. */
   private async leaseWrite<A>(lease: Lease, opts: api.LeaseWriteOptions, statement: LeaseStatement<A>, arg: A) {

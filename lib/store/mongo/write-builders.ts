@@ -1,6 +1,6 @@
 import type { Filter, UpdateFilter } from 'mongodb';
 import type { NewTask, Task, TaskHistoryEntry } from '../../tasks/model.js';
-import { MAX_ERRORS_KEPT, MAX_HISTORY_KEPT } from '../../tasks/model.js';
+import { HELD_UNTIL, MAX_ERRORS_KEPT, MAX_HISTORY_KEPT } from '../../tasks/model.js';
 import { JobTaskStatus as S, claimableStatuses, type JobTaskStatus } from '../../tasks/status.js';
 import { messageIdempotencyKey, newIdempotencyKey, taskIdFor } from '../ids.js';
 import type { ChangeOptions } from './write-declaration.js';
@@ -45,7 +45,11 @@ export function claimableNow(now: Date, types?: readonly string[]): Filter<Task>
 export const acceptedPath: readonly JobTaskStatus[] = [S.Created, S.Processing, S.Completed, S.Queued];
 export const rejectedPath: readonly JobTaskStatus[] = [S.Created, S.Processing, S.Failed];
 
-export function taskDocument(t: NewTask, now: Date, defaults: { maxRetries: number }, by?: string): Task {
+/**
+ * `seq`: the task's place in its ordering key's order; it is stored held (not due) until its turn comes.
+ * A refused message keeps its key for the record but takes no place in the order.
+ */
+export function taskDocument(t: NewTask, now: Date, defaults: { maxRetries: number }, by?: string, seq?: number): Task {
   const idempotencyKey =
     t.idempotencyKey ??
     (t.source?.messageId
@@ -63,7 +67,9 @@ export function taskDocument(t: NewTask, now: Date, defaults: { maxRetries: numb
     idempotencyKey,
     attempts: 0,
     maxRetries: t.maxRetries ?? defaults.maxRetries,
-    nextAttemptAt: t.notBefore ?? now,
+    nextAttemptAt: seq !== undefined ? HELD_UNTIL : (t.notBefore ?? now),
+    ...(t.orderingKey ? { orderingKey: t.orderingKey } : {}),
+    ...(seq !== undefined ? { orderingSeq: seq, held: true, ...(t.notBefore ? { notBefore: t.notBefore } : {}) } : {}),
     owner: null,
     heartbeatAt: null,
     cancelRequested: false,

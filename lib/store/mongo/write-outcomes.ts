@@ -16,6 +16,7 @@ export const toClaimed = (task: Task): ClaimedTask => ({
     leaseToken: task.owner!.leaseToken,
     workerId: task.owner!.workerId,
     attempt: task.attempts,
+    ...(task.orderingKey ? { orderingKey: task.orderingKey } : {}),
   },
 });
 

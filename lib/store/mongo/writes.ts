@@ -1,5 +1,6 @@
 import type { Filter, UpdateFilter } from 'mongodb';
 import type { Task } from '../../tasks/model.js';
+import { HELD_UNTIL } from '../../tasks/model.js';
 import {
   JobTaskStatus as S,
   allStatuses,
@@ -89,6 +90,8 @@ const endAttempt = (e: AttemptEnd, owner: 'kept' | 'dropped') =>
 /** Operators and tools move a task by a versioned write, never out of a leased state (owner and reclaimer only). */
 const unleased = allStatuses.filter((s) => !(leasedStatuses as readonly JobTaskStatus[]).includes(s));
 const versionedSources = (to: JobTaskStatus) => unleased.filter((s) => canTransition(s, to));
+
+const unclaimable = allStatuses.filter((s) => !(claimableStatuses as readonly JobTaskStatus[]).includes(s));
 
 const claimableReset = (to: JobTaskStatus) =>
   (claimableStatuses as readonly JobTaskStatus[]).includes(to) ? { cancelRequested: false } : {};
@@ -292,14 +295,16 @@ export const writes = {
     index: '_id',
     sample: ['a', 1, S.Error],
     filter: (taskId: string, version: number, status: JobTaskStatus) => versioned(taskId, version, [status]),
-    update: (task: Pick<Task, 'status' | 'maxRetries' | 'attempts'>, now: Date, by?: string) =>
+    /** `heldAs`: a task of an ordering key that is not the key's head waits for its turn again, as this sequence number. */
+    update: (task: Pick<Task, 'status' | 'maxRetries' | 'attempts'>, now: Date, by?: string, heldAs?: number) =>
       stateChange(S.Retrying, {
         now,
         from: task.status,
         by,
         reason: 'retried by operator',
         set: {
-          nextAttemptAt: now,
+          ...(heldAs !== undefined ? { held: true, orderingSeq: heldAs } : {}),
+          nextAttemptAt: heldAs !== undefined ? HELD_UNTIL : now,
           owner: null,
           heartbeatAt: null,
           cancelRequested: false,
@@ -335,6 +340,26 @@ export const writes = {
       heartbeatAt: { $lt: cutoff },
     }),
     update: (e: AttemptEnd) => endAttempt(e, 'dropped'),
+  }),
+  /** Its ordering key's turn came: the held task becomes due (its notBefore, if later). */
+  promote: update({
+    name: 'promote',
+    from: claimableStatuses,
+    to: [],
+    index: '_id',
+    sample: ['a'],
+    filter: (taskId: string) => ({ _id: taskId, held: true, status: { $in: [...claimableStatuses] } }),
+    update: (due: Date, now: Date) => touch(now, { held: false, nextAttemptAt: due }),
+  }),
+  /** A held task that finished while waiting (cancelled) leaves its key's queue, so the scan for the next one skips it. */
+  dropHold: update({
+    name: 'dropHold',
+    from: unclaimable,
+    to: [],
+    index: '_id',
+    sample: ['a'],
+    filter: (taskId: string) => ({ _id: taskId, held: true, status: { $in: [...unclaimable] } }),
+    update: (now: Date) => touch(now, { held: false }),
   }),
   archive: update({
     name: 'archive',

@@ -229,6 +229,31 @@ export function triggerProblems(
   return problems;
 }
 
+/**
+ * The Service Bus triggers follow their entities: each reads `isSessionsEnabled` from its sessions
+ * setting (lib/app/catalog.ts), and that app setting comes from the parameter the servicebus module
+ * makes the queue and subscription session-enabled from. Turning the parameter on turns both on.
+ */
+export function sessionProblems(t: AzureTemplates, exp: Pick<Expectations, 'azureFunctions'>): string[] {
+  const problems: string[] = [];
+  const s = appSettings(t);
+  const requiresSession = moduleCall(t, 'servicebus.bicep').params.get('requiresSession') ?? '';
+  for (const fn of exp.azureFunctions) {
+    if (fn.trigger !== 'serviceBusQueue' && fn.trigger !== 'serviceBusTopic') continue;
+    if (!fn.sessionsSetting) {
+      problems.push(`${fn.name}: no sessions setting, so its trigger cannot follow a session-enabled entity`);
+      continue;
+    }
+    const expr = s.taskmesh.get(fn.sessionsSetting);
+    if (expr === undefined) problems.push(`${fn.name}: app setting ${fn.sessionsSetting} missing`);
+    else if (!identifiers(expr).has(requiresSession))
+      problems.push(
+        `${fn.name}: app setting ${fn.sessionsSetting} (${expr}) is not set from the servicebus module's requiresSession (${requiresSession})`,
+      );
+  }
+  return problems;
+}
+
 /** Every queue name the code uses is declared, bound to the same parameter as its app setting. */
 export function queueProblems(t: AzureTemplates): string[] {
   const problems: string[] = [];

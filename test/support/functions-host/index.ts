@@ -3,7 +3,9 @@
  * receives from Service Bus (the test peer) with the real @azure/service-bus SDK in peek-lock, invokes
  * the app's function in a separate worker process the way the host does (ModelBindingData per message,
  * trigger metadata), and serves the settlement gRPC service the app's settlement client calls. With
- * `autoCompleteMessages` not false it settles on its own afterwards, as the host does.
+ * `autoCompleteMessages` not false it settles on its own afterwards, as the host does. A trigger with
+ * `isSessionsEnabled` reads one session at a time (accept the next session, deliver its batches until it
+ * is empty, close it) and passes each message's session id in `SessionIdArray`, as the host does.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -82,6 +84,36 @@ export async function startFunctionsHost(opts: {
 
   const clients = new Map<string, ServiceBusClient>();
   const receivers = new Map<string, ServiceBusReceiver>();
+  /** The session a session trigger reads now, per entity (kept until a receive finds it empty). */
+  const sessions = new Map<string, ServiceBusReceiver>();
+
+  async function sessionReceiverFor(fn: RegisteredFunction, waitMs: number): Promise<ServiceBusReceiver | undefined> {
+    const trigger = Object.values(fn.bindings).find((b) => b.type === 'serviceBusTrigger')!;
+    const connection = opts.env[String(trigger.connection)]!;
+    const entity =
+      trigger.queueName !== undefined
+        ? resolveSetting(trigger.queueName, opts.env)
+        : `${resolveSetting(trigger.topicName, opts.env)}/${resolveSetting(trigger.subscriptionName, opts.env)}`;
+    const current = sessions.get(entity);
+    if (current) return current;
+    let client = clients.get(connection);
+    if (!client) clients.set(connection, (client = new ServiceBusClient(connection)));
+    const [topic, subscription] = entity.split('/');
+    const options = { receiveMode: 'peekLock', skipParsingBodyAsJson: true, maxWaitTimeInMs: waitMs } as const;
+    try {
+      const r = subscription
+        ? await client.acceptNextSession(topic!, subscription, options)
+        : await client.acceptNextSession(topic!, options);
+      sessions.set(entity, r);
+      return r;
+    } catch {
+      return undefined; // no session has messages waiting
+    }
+  }
+
+  const isSessionTrigger = (fn: RegisteredFunction) =>
+    Object.values(fn.bindings).some((b) => b.type === 'serviceBusTrigger' && b.isSessionsEnabled === true);
+
   function receiverFor(fn: RegisteredFunction): ServiceBusReceiver {
     const trigger = Object.values(fn.bindings).find((b) => b.type === 'serviceBusTrigger');
     if (!trigger) throw new Error(`function ${fn.name} has no Service Bus trigger`);
@@ -105,17 +137,28 @@ export async function startFunctionsHost(opts: {
   }
 
   let nextId = 1;
-  async function deliver(functionName: string, o: { maxMessages?: number; waitMs?: number } = {}): Promise<Delivery> {
+  async function deliver(
+    functionName: string,
+    o: { maxMessages?: number; waitMs?: number; nextSession?: boolean } = {},
+  ): Promise<Delivery> {
     const fn = functions.find((f) => f.name === functionName);
     if (!fn) throw new Error(`no function ${functionName}; registered: ${functions.map((f) => f.name).join(', ')}`);
     const [bindingName, trigger] = Object.entries(fn.bindings).find(([, b]) => b.type === 'serviceBusTrigger')!;
     const deferred = (trigger.properties as { supportsDeferredBinding?: string } | undefined)?.supportsDeferredBinding;
     if (deferred !== 'true')
       throw new Error(`function ${functionName} does not use the SDK binding (sdkBinding: true)`);
-    const receiver = receiverFor(fn);
+    const bySession = isSessionTrigger(fn);
+    const receiver = bySession ? await sessionReceiverFor(fn, o.waitMs ?? 2_000) : receiverFor(fn);
+    if (!receiver) return { delivered: 0, ok: true };
     const messages: ServiceBusReceivedMessage[] = await receiver.receiveMessages(o.maxMessages ?? 32, {
       maxWaitTimeInMs: o.waitMs ?? 2_000,
     });
+    if (messages.length === 0 && bySession) {
+      // The session is drained: release it; the next delivery accepts the next session.
+      for (const [entity, r] of sessions) if (r === receiver) sessions.delete(entity);
+      await receiver.close();
+      return o.nextSession ? { delivered: 0, ok: true } : deliver(functionName, { ...o, nextSession: true });
+    }
     if (messages.length === 0) return { delivered: 0, ok: true };
     for (const m of messages) settlement.hold(m, receiver);
     const id = nextId++;
@@ -136,6 +179,7 @@ export async function startFunctionsHost(opts: {
         MessageIdArray: { json: JSON.stringify(messages.map((m) => String(m.messageId))) },
         DeliveryCountArray: { json: JSON.stringify(messages.map((m) => m.deliveryCount ?? 1)) },
         EnqueuedTimeUtcArray: { json: JSON.stringify(messages.map((m) => m.enqueuedTimeUtc?.toISOString())) },
+        ...(bySession ? { SessionIdArray: { json: JSON.stringify(messages.map((m) => m.sessionId ?? null)) } } : {}),
       },
     };
     const reply = await new Promise<Extract<WorkerReply, { type: 'result' }>>((res) => {
@@ -160,7 +204,7 @@ export async function startFunctionsHost(opts: {
     deliver,
     async stop() {
       worker.kill('SIGTERM');
-      for (const r of receivers.values()) await r.close();
+      for (const r of [...receivers.values(), ...sessions.values()]) await r.close();
       for (const c of clients.values()) await c.close();
       await settlement.stop();
     },

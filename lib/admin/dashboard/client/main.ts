@@ -155,6 +155,7 @@ export function main(config: ClientConfig, kits: ClientKits): void {
     if (last.stats && last.stats.ok) {
       overview.renderCounts(last.stats.data);
       overview.renderChart(last.stats.data);
+      overview.renderBlockedKeys(last.stats.data);
     }
     if (last.workers) overview.renderWorkers(last.workers);
     if (last.queues) overview.renderQueues(last.queues);

@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 /** The dashboard's overview: health, counts, throughput, rates, workers, queues (self-contained, see dom.ts). */
 import type { App } from './app.js';
-import type { ApiResult, Health, QueueItem, Replay, Stats, WorkerItem } from './types.js';
+import type { ApiResult, Health, OrderingKeyItem, QueueItem, Replay, Stats, WorkerItem } from './types.js';
 
 export function overviewKit(app: App) {
   const { config, api, problemText } = app;
@@ -223,5 +223,38 @@ export function overviewKit(app: App) {
     byId('queues').replaceChildren(...rows);
   }
 
-  return { renderHealth, renderCounts, renderChart, renderWorkers, renderQueues };
+  /** Keys held up by a failed task: open the task, or let the key go on past it. */
+  function renderBlockedKeys(stats: Stats): void {
+    const items = stats.blockedOrderingKeys || [];
+    byId('blocked-count').textContent = String(items.length);
+    if (!items.length) {
+      byId('blocked-keys').replaceChildren(emptyRow(5, 'No blocked keys'));
+      return;
+    }
+    const rows = items.map((k: OrderingKeyItem) => {
+      const unblock = async () => {
+        const res = await api('POST', '/ordering-keys/' + encodeURIComponent(k.key) + '/unblock', {});
+        toast(res.ok ? 'Unblocked ' + k.key : 'Unblock failed: ' + problemText(res), res.ok);
+      };
+      const task = k.activeTaskId;
+      return h(
+        'tr',
+        { 'data-key': k.key },
+        h('td', { class: 'mono', text: k.key }),
+        h(
+          'td',
+          { class: 'mono' },
+          task
+            ? h('span', { class: 'clickable', title: 'Show task', text: task, onclick: () => app.select(task) })
+            : '—',
+        ),
+        h('td', { class: 'num', text: k.seq.toLocaleString() }),
+        h('td', { class: 'muted', text: ago(k.updatedAt) }),
+        h('td', {}, app.confirmButton('unblock:' + k.key, 'Unblock', 'Skip the failed task?', false, unblock)),
+      );
+    });
+    byId('blocked-keys').replaceChildren(...rows);
+  }
+
+  return { renderHealth, renderCounts, renderChart, renderWorkers, renderQueues, renderBlockedKeys };
 }

@@ -85,6 +85,17 @@ export interface Stats {
     perMinute: { succeeded: number; failed: number };
   };
   rates: { failureRate: number | null; retryRate: number | null };
+  /** Ordering keys a task that failed for good blocks (Ordering:OnFailure=block); absent from older servers. */
+  blockedOrderingKeys?: OrderingKeyItem[];
+}
+
+/** GET /ordering-keys, one item. */
+export interface OrderingKeyItem {
+  key: string;
+  activeTaskId: string | null;
+  blocked: boolean;
+  seq: number;
+  updatedAt: string;
 }
 
 /** GET /queues, one item. */
