@@ -182,7 +182,10 @@ async function receiveBatch(steps: IngestSteps, provider: QueueProvider, waitMs:
     const fresh = got.filter((m) => !seen.has(m.id));
     for (const m of fresh) seen.add(m.id);
     batch.push(...fresh);
-    if (fresh.length === 0) break;
+    // Fewer than asked: the queue had no more just now. Another receive would come back empty and
+    // delay the whole batch by a round trip. (A provider capped below the batch size, MNS at 16 or
+    // Storage at 32, cuts the batch short; the next pull takes the rest at once.)
+    if (fresh.length === 0 || got.length < want) break;
   }
   return batch;
 }

@@ -5,10 +5,20 @@
 export class WakeSignal {
   private wakeUp: (() => void) | undefined;
   private notified = false;
+  private hinted = 0;
 
-  notify(): void {
+  /** `hinted`: tasks a wake-up announced (0 for a freed slot or a stop). */
+  notify(hinted = 0): void {
+    this.hinted += hinted;
     this.notified = true;
     this.wakeUp?.();
+  }
+
+  /** Tasks announced by wake-ups since the last call (a hint: the store decides what is claimable). */
+  takeHinted(): number {
+    const n = this.hinted;
+    this.hinted = 0;
+    return n;
   }
 
   /** Resolves after `ms`, or at once if notified since the last wait. */

@@ -14,6 +14,8 @@ import { WakeSignal } from './wake-signal.js';
 import { releaseWorkerId, reserveWorkerId } from './worker-ids.js';
 import type { StopReason, WorkerOptions, WorkerSummary } from './worker-options.js';
 
+const HINT_RECHECK_MS = 25;
+
 /**
  * A worker: polls for tasks of the types it has handlers for, runs them under a concurrency limit,
  * heartbeats their leases, records each outcome through the fenced store writes, and drains on stop.
@@ -172,9 +174,8 @@ export class Worker {
     this.heartbeat.start();
     // A wake-up ends the idle pause at once. While the worker finds full batches, or every slot is busy,
     // nobody needs to listen (a channel that asks the database skips its reads).
-    const unsubscribe = this.o.wake?.subscribe(() => this.wakeSignal.notify(), {
-      wanted: () => !this.stopping && this.idleSince !== undefined && this.claims.wantsClaim(this.held()),
-    });
+    const wanted = () => !this.stopping && this.idleSince !== undefined && this.claims.wantsClaim(this.held());
+    const unsubscribe = this.o.wake?.subscribe((w) => this.wakeSignal.notify(w.count), { wanted });
     try {
       await this.loop();
     } catch (e) {
@@ -240,7 +241,14 @@ export class Worker {
         await this.wakeSignal.wait(this.untilDeadline(s.PollingInterval));
         continue;
       }
-      const limit = this.claims.limit(this.held());
+      // Woken while idle: ask for what the wake-ups announced (one task: one findOneAndUpdate, not a batch
+      // claim's three round trips). A hint: a claim that fills it is a full batch, so the worker claims
+      // again at once with the whole limit; one that finds nothing looks once more shortly (a due time
+      // on another clock, or a timer a millisecond early, must not cost a PollingInterval).
+      const hinted = this.wakeSignal.takeHinted();
+      const woken = hinted > 0;
+      let limit = this.claims.limit(this.held());
+      if (this.idleSince !== undefined && woken) limit = Math.min(limit, hinted);
       let claimed: ClaimedTask[];
       try {
         claimed = await this.claimer.claim(limit, types, () => this.slots.keys());
@@ -269,6 +277,10 @@ export class Worker {
         continue;
       }
       this.idleSince ??= Date.now();
+      if (woken) {
+        await this.wakeSignal.wait(this.untilDeadline(HINT_RECHECK_MS));
+        continue;
+      }
       if (this.o.exitWhenIdle && this.slots.held === 0) {
         const linger = this.idleSince + (this.o.idleLingerMs ?? 0) - Date.now();
         if (linger <= 0) {

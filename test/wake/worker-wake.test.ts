@@ -175,6 +175,17 @@ describe('wake-ups are hints', () => {
     expect((await until(s.store, res.items[0]!.taskId, succeeded, 'the polled task')).attempts).toBe(1);
   });
 
+  it('undercounted: a wake-up for one task while five are claimable runs all five', async () => {
+    const s = await setup();
+    await s.worker();
+    // Stored behind the announcing store's back: only the hint below says anything, and it says one.
+    const res = await s.raw.ingest(
+      Array.from({ length: 5 }, (_, i) => ({ type: 'echo', payload: i, idempotencyKey: key() })),
+    );
+    await s.hub.announce({ count: 1 });
+    for (const item of res.items) expect((await until(s.store, item.taskId, succeeded, 'echo')).attempts).toBe(1);
+  });
+
   it('duplicated: many wake-ups for one task run it once', async () => {
     const s = await setup();
     const a = await s.worker();

@@ -134,6 +134,15 @@ async function localHostPaths(ctx: CompareContext, scenario: string): Promise<Be
       ctx.log(`${scenario}: ${label}`);
       const sentAt = await onSchedule(rate, total, send);
       await waitForAll(startedAt, total, 30_000);
+      // Which starts make the tail (the first after the idle pause, or a stall mid-run): [n, ms].
+      ctx.log(
+        `${label}: slowest starts [n, ms] ${JSON.stringify(
+          [...startedAt]
+            .map(([n, at]) => [n, Math.round(at - sentAt[n]!)])
+            .sort((x, y) => y[1]! - x[1]!)
+            .slice(0, 8),
+        )}`,
+      );
       out.push(
         ...latencyRows(
           scenario,

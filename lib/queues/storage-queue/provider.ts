@@ -1,8 +1,9 @@
 /**
  * Azure Storage Queue provider, on `@azure/storage-queue` (Azurite locally).
  *
- * - Storage queues have no long polling: a receive that may wait polls with a growing pause (up to
- *   `maxPollIntervalMs`) until a message comes or the wait is over.
+ * - Storage queues have no long polling: a receive that may wait polls with a growing pause (10 ms
+ *   doubling up to `maxPollIntervalMs`) until a message comes or the wait is over. A send through the
+ *   same provider ends the pause (the local runtime's POST /api/messages beside its ingest loop).
  * - Poison handling follows the Functions host: a message dequeued more than `maxDequeueCount` times,
  *   or abandoned on its last allowed delivery, moves to `<queue><poisonSuffix>` ("-poison"). Moves and
  *   deadLetter write the dead-letter envelope there (body intact, reason readable).
@@ -33,6 +34,7 @@ import { errorMessage } from '../../errors/message.js';
 export const STORAGE_RECEIVE_LIMIT = 32;
 export const STORAGE_MAX_MESSAGE_BYTES = 65_536;
 const MAX_VISIBILITY_SECONDS = 7 * 86_400;
+const MIN_POLL_PAUSE_MS = 10;
 
 export interface StorageQueueProviderOptions {
   /** Storage connection string (Azurite: UseDevelopmentStorage=true or the devstoreaccount1 one). */
@@ -82,6 +84,8 @@ export class StorageQueueProvider implements QueueProvider {
   private readonly redelivery: RedeliveryBackoff;
   private readonly log: Logger;
   private readonly account: string;
+  /** Receives of the main queue pausing between polls: a send through this provider ends their pause. */
+  private readonly pausing = new Set<() => void>();
 
   constructor(opts: StorageQueueProviderOptions) {
     this.queueName = opts.queueName;
@@ -178,6 +182,7 @@ export class StorageQueueProvider implements QueueProvider {
     const res = await this.call('sendMessage', this.queueName, () =>
       this.main.sendMessage(text, delaySeconds > 0 ? { visibilityTimeout: delaySeconds } : {}),
     );
+    if (delaySeconds === 0) this.sentNow();
     return { id: res.messageId };
   }
 
@@ -197,6 +202,7 @@ export class StorageQueueProvider implements QueueProvider {
       }
     };
     await Promise.all(Array.from({ length: Math.min(8, messages.length) }, worker));
+    if (messages.some((m) => delayOf(m) === 0)) this.sentNow();
     return out;
   }
 
@@ -246,7 +252,10 @@ export class StorageQueueProvider implements QueueProvider {
   private async receiveWaiting(client: QueueClient, queue: string, options: ReceiveOptions): Promise<QueueMessage[]> {
     const n = clamp(Math.floor(options.maxMessages), 1, STORAGE_RECEIVE_LIMIT);
     const deadline = Date.now() + Math.max(0, options.waitMs);
-    let pause = 50;
+    // The first pauses are short (a message sent just after an empty receive waits ~10 ms, not 50-100),
+    // and they double: a receive that waits costs a few requests more, and an idle queue is still
+    // polled at most every maxPollIntervalMs.
+    let pause = MIN_POLL_PAUSE_MS;
     while (true) {
       const res = await this.call('receiveMessages', queue, () =>
         client.receiveMessages({ numberOfMessages: n, visibilityTimeout: this.visibilitySeconds }),
@@ -270,9 +279,29 @@ export class StorageQueueProvider implements QueueProvider {
       }
       const left = deadline - Date.now();
       if (left <= 0) return [];
-      await sleep(Math.min(pause, left));
+      await (client === this.main ? this.pauseUnlessSent(Math.min(pause, left)) : sleep(Math.min(pause, left)));
       pause = Math.min(this.maxPollMs, pause * 2);
     }
+  }
+
+  /**
+   * A pause between polls that a send through this provider ends (the local runtime's POST /api/messages
+   * beside its ingest loop): a hint only; other senders are still found by the next poll.
+   */
+  private pauseUnlessSent(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.pausing.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.pausing.add(done);
+    });
+  }
+
+  private sentNow(): void {
+    for (const done of [...this.pausing]) done();
   }
 
   private async moveToPoison(message: QueueMessage, reason: string, description?: string): Promise<void> {

@@ -3,6 +3,7 @@
  * message encoding (Base64 by default, both accepted), errors, settings.
  */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../lib/config/load.js';
@@ -83,6 +84,22 @@ describe('Storage Queue poison handling', () => {
     expect(dead!.properties ?? {}).toEqual({});
     await p.completeDeadLetter(dead!);
   });
+});
+
+describe('Storage Queue receive pauses', () => {
+  it('a send through the same provider ends the pause of a waiting receive, before its next poll', async () => {
+    const p = provider({ maxPollIntervalMs: 60_000 });
+    await p.ensureQueues();
+    const receiving = p.receive({ maxMessages: 16, waitMs: 120_000 });
+    // Pauses of 10, 20, 40 ... ms: the one that starts near 5.1 s lasts 5.1 s, so the poll after this
+    // send is at least 4 s away.
+    await sleep(6_000);
+    await p.send({ body: 'hint' });
+    const got = await Promise.race([receiving, sleep(3_500).then(() => 'the next poll' as const)]);
+    if (got === 'the next poll')
+      throw new Error('the receive waited for its next poll: the send did not end its pause');
+    expect(got[0]?.body).toBe('hint');
+  }, 30_000);
 });
 
 describe('Storage Queue message encoding', () => {
