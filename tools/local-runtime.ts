@@ -18,7 +18,7 @@ import { loadConfig } from '../lib/config/index.js';
 import { ConfigError } from '../lib/config/errors.js';
 import { createLogger } from '../lib/log/logger.js';
 import { createServices, shutdownTelemetry } from '../lib/app/services.js';
-import { startLocalHost } from '../lib/app/local-host.js';
+import { EMULATOR_MAX_POLLING_INTERVAL_MS, startLocalHost } from '../lib/app/local-host.js';
 import { createQueueProvider } from '../lib/queues/factory.js';
 import { startMongoServer, type MongoServerHandle } from './mongo-server.js';
 import { startAzuriteQueue, type AzuriteHandle } from './azurite.js';
@@ -145,6 +145,9 @@ async function main() {
         ...env,
         MONGODB_URI: env.MONGODB_URI ?? db!.uri,
         ...(azurite ? { AzureStorage__ConnectionString: azurite.connectionString } : {}),
+        ...(azurite && !env.AzureStorage__MaxPollingInterval
+          ? { AzureStorage__MaxPollingInterval: String(EMULATOR_MAX_POLLING_INTERVAL_MS) }
+          : {}),
         Admin__ApiKey: key,
       },
     });

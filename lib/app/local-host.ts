@@ -14,6 +14,13 @@ import { parseNcrontab } from './ncrontab.js';
 import { resolveWorkerIdentity } from '../worker/identity.js';
 import type { AppServices } from './services.js';
 
+/**
+ * AzureStorage:MaxPollingInterval on the local runtime when it runs on Azurite: an emulator bills no
+ * requests, so an idle ingest queue is polled often and a new message starts within ~100 ms (a real
+ * account keeps the setting's default, a latency/cost trade-off the user sets).
+ */
+export const EMULATOR_MAX_POLLING_INTERVAL_MS = 100;
+
 export interface LocalHostOptions {
   services: AppServices;
   ingest: QueueProvider;

@@ -16,7 +16,7 @@ import { MongoClient, type Filter } from 'mongodb';
 import { z } from 'zod';
 import { loadConfig } from '../../../lib/config/index.js';
 import { createServices } from '../../../lib/app/services.js';
-import { startLocalHost } from '../../../lib/app/local-host.js';
+import { EMULATOR_MAX_POLLING_INTERVAL_MS, startLocalHost } from '../../../lib/app/local-host.js';
 import { defineHandler, HandlerRegistry } from '../../../lib/handlers/index.js';
 import { silentLogger } from '../../../lib/log/logger.js';
 import { createQueueProvider } from '../../../lib/queues/factory.js';
@@ -107,6 +107,9 @@ async function localHostPaths(ctx: CompareContext, scenario: string): Promise<Be
       Worker__Concurrency: String(c),
       Worker__BatchSize: String(c),
       Worker__PollingInterval: String(DEFAULT_POLL_MS),
+      // As npm start composes it on Azurite (an emulator polls often; a real account's poll is a cost setting).
+      AzureStorage__MaxPollingInterval:
+        process.env.AzureStorage__MaxPollingInterval ?? String(EMULATOR_MAX_POLLING_INTERVAL_MS),
     },
   });
   let startedAt = new Map<number, number>();
