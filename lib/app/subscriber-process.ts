@@ -14,7 +14,7 @@ import { errorMessage } from '../errors/message.js';
 import { observeHostSignals } from './host-queues.js';
 import { startProbeServer, type ProbeStatus } from './probe-server.js';
 import { createServices, shutdownTelemetry, type AppServices } from './services.js';
-import { startSubscriber, type Subscriber, type SubscriberSummary } from './subscriber.js';
+import { emptySubscriberSummary, startSubscriber, type Subscriber, type SubscriberSummary } from './subscriber.js';
 
 export interface SubscriberProcessOptions {
   config: AppConfig;
@@ -79,7 +79,7 @@ export async function runSubscriberProcess(o: SubscriberProcessOptions): Promise
   log.info('probes listening', { probePort: probes.port, liveness: '/healthz', readiness: '/readyz' });
   try {
     services = await connectWithRetry(o, log, stopping.signal);
-    if (!services) return emptySummary(stopReason ?? 'stopped');
+    if (!services) return emptySubscriberSummary(stopReason ?? 'stopped');
     provider = await createQueueProvider(o.config, { logger: services.logger });
     try {
       // Idempotent; the templates declare the queues, and a role without the right to create them is fine.
@@ -125,21 +125,4 @@ async function connectWithRetry(
     }
   }
   return undefined;
-}
-
-function emptySummary(stoppedBecause: string): SubscriberSummary {
-  return {
-    received: 0,
-    stored: 0,
-    duplicates: 0,
-    rejected: 0,
-    deadLettered: 0,
-    completed: 0,
-    abandoned: 0,
-    settleFailures: 0,
-    removedUndeliverable: 0,
-    batches: 0,
-    receiveErrors: 0,
-    stoppedBecause,
-  };
 }

@@ -69,20 +69,7 @@ export function startSubscriber(o: SubscriberOptions): Subscriber {
   const stopping = new AbortController();
   let state: SubscriberState = 'running';
   let receiving = true;
-  const summary: SubscriberSummary = {
-    received: 0,
-    stored: 0,
-    duplicates: 0,
-    rejected: 0,
-    deadLettered: 0,
-    completed: 0,
-    abandoned: 0,
-    settleFailures: 0,
-    removedUndeliverable: 0,
-    batches: 0,
-    receiveErrors: 0,
-    stoppedBecause: 'stopped',
-  };
+  const summary = emptySubscriberSummary('stopped');
   const pause = (ms: number) => sleep(ms, undefined, { signal: stopping.signal }).catch(() => undefined);
 
   const loop = async (): Promise<SubscriberSummary> => {
@@ -127,5 +114,23 @@ export function startSubscriber(o: SubscriberOptions): Subscriber {
       return done;
     },
     done,
+  };
+}
+
+/** A summary with nothing counted yet (also what a subscriber that never started reports). */
+export function emptySubscriberSummary(stoppedBecause: string): SubscriberSummary {
+  return {
+    received: 0,
+    stored: 0,
+    duplicates: 0,
+    rejected: 0,
+    deadLettered: 0,
+    completed: 0,
+    abandoned: 0,
+    settleFailures: 0,
+    removedUndeliverable: 0,
+    batches: 0,
+    receiveErrors: 0,
+    stoppedBecause,
   };
 }
