@@ -10,7 +10,7 @@
  * timeout; their idempotency keys make the second write a no-op.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { IngestCounts } from '../ingest/index.js';
+import { emptyIngestCounts, type IngestCounts } from '../ingest/index.js';
 import type { QueueProvider } from '../queues/provider.js';
 import { errorMessage } from '../errors/message.js';
 import type { Dispatcher } from './dispatch.js';
@@ -119,18 +119,5 @@ export function startSubscriber(o: SubscriberOptions): Subscriber {
 
 /** A summary with nothing counted yet (also what a subscriber that never started reports). */
 export function emptySubscriberSummary(stoppedBecause: string): SubscriberSummary {
-  return {
-    received: 0,
-    stored: 0,
-    duplicates: 0,
-    rejected: 0,
-    deadLettered: 0,
-    completed: 0,
-    abandoned: 0,
-    settleFailures: 0,
-    removedUndeliverable: 0,
-    batches: 0,
-    receiveErrors: 0,
-    stoppedBecause,
-  };
+  return { ...emptyIngestCounts(), batches: 0, receiveErrors: 0, stoppedBecause };
 }

@@ -26,6 +26,7 @@ export {
   type RejectionCode,
 } from './contract.js';
 export { IngestStoreError } from './errors.js';
+export { emptyIngestCounts } from './pull.js';
 
 /** The subscriber pipeline: one set of settings, both doors. */
 export class IngestPipeline {

@@ -42,7 +42,8 @@ export interface PullUntilResult extends IngestCounts {
   storeError?: string;
 }
 
-const emptyCounts = (): IngestCounts => ({
+/** Ingest counts with nothing counted yet. */
+export const emptyIngestCounts = (): IngestCounts => ({
   received: 0,
   stored: 0,
   duplicates: 0,
@@ -61,7 +62,7 @@ export async function pullOnce(
   options: { waitMs?: number } = {},
 ): Promise<PullResult> {
   const messages = await receiveBatch(steps, provider, options.waitMs ?? steps.opts.receiveWaitMs);
-  const counts: PullResult = { ...emptyCounts(), received: messages.length };
+  const counts: PullResult = { ...emptyIngestCounts(), received: messages.length };
   if (messages.length === 0) return counts;
 
   const source = { provider: provider.kind, queue: provider.queueName };
@@ -131,7 +132,7 @@ export async function pullUntil(
   options: { deadline: Date | number; signal?: AbortSignal },
 ): Promise<PullUntilResult> {
   const deadline = typeof options.deadline === 'number' ? options.deadline : options.deadline.getTime();
-  const total: PullUntilResult = { ...emptyCounts(), batches: 0, stoppedBecause: 'deadline' };
+  const total: PullUntilResult = { ...emptyIngestCounts(), batches: 0, stoppedBecause: 'deadline' };
   let first = true;
   while (true) {
     if (options.signal?.aborted) {
@@ -151,7 +152,7 @@ export async function pullUntil(
       break;
     }
     total.batches++;
-    for (const k of Object.keys(emptyCounts()) as (keyof IngestCounts)[]) total[k] += r[k];
+    for (const k of Object.keys(emptyIngestCounts()) as (keyof IngestCounts)[]) total[k] += r[k];
     if (r.storeError) {
       total.stoppedBecause = 'store-failure';
       total.storeError = r.storeError;
