@@ -55,10 +55,12 @@ describe('every declared write follows the transition table', () => {
       'cancelled',
       'cancelledInstead',
       'complete',
+      'completeMany',
       'fail',
       'reclaim',
       'release',
       'start',
+      'startMany',
       'timedOut',
     ]);
   });

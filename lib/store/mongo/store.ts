@@ -1,4 +1,4 @@
-import type { Collection, Db, Filter, UpdateFilter } from 'mongodb';
+import type { Collection, Db } from 'mongodb';
 import type { NewTask, Task } from '../../tasks/model.js';
 import { JobTaskStatus as S, type JobTaskStatus } from '../../tasks/status.js';
 import { InvalidTransitionError } from '../../tasks/transitions.js';
@@ -14,10 +14,11 @@ import { taskIndexes, taskKeyIndexes } from './indexes.js';
 import { endAttempt, releaseLease, reclaimStalled, type LeaseEndContext } from './lease-ends.js';
 import { queries } from './queries.js';
 import { decodeCursor, listTasks, taskStats, taskThroughput } from './reports.js';
+import { LeaseBatch, type LeaseStatement } from './lease-batch.js';
+import { imageAfter } from './post-image.js';
 import { ServerClock } from './server-clock.js';
 import { keptKeys, purgeKeepingKeys } from './task-keys.js';
-import { TurnBatch, type Settled } from './turn-batch.js';
-import { duplicatesOf, entryWritten, sharedAnswers, toClaimed, writeEntry } from './write-outcomes.js';
+import { duplicatesOf, entryWritten, toClaimed, writeEntry } from './write-outcomes.js';
 import { KeyOrder } from './ordering.js';
 import { writes } from './writes.js';
 import { MongoDeadLetterMarks } from './dead-letter-marks.js';
@@ -32,14 +33,6 @@ export interface MongoTaskStoreOptions {
 }
 
 type Lease = api.Lease;
-/** One caller's lease write: its lease, the id of its logical write (the same on every try), its own argument. */
-type LeaseWrite<A> = { lease: Lease; w: string; arg: A };
-type Answers = Settled<api.LeaseWriteResult>[];
-/** A lease write's statement (start, complete, cancelled, release): guarded by the lease, stamped with the write id. */
-interface LeaseStatement<A> {
-  filter(lease: Lease): Filter<Task>;
-  update(lease: Lease, now: Date, w: string, arg: A): UpdateFilter<Task>;
-}
 
 /** Rounds at most of a batch claim whose candidates other workers take, and of a cancel whose write loses races. */
 const [MAX_CLAIM_ROUNDS, MAX_CONFLICT_RETRIES] = [3, 5];
@@ -65,11 +58,9 @@ export class MongoTaskStore implements api.TaskStore {
   private readonly ends: LeaseEndContext;
   /** Metrics for every state change this store makes (lib/telemetry); a no-op until telemetry is set up. */
   private readonly telemetry = new StoreInstrumentation();
-  /** start() and result-less complete() calls of one event-loop turn go as one bulk write (leaseWriteMany). */
-  private readonly starts = new TurnBatch((all: LeaseWrite<{ maxRetries?: number }>[]) =>
-    this.leaseWriteMany(all, writes.start),
-  );
-  private readonly completions = new TurnBatch((all: LeaseWrite<null>[]) => this.leaseWriteMany(all, writes.complete));
+  /** start() and result-less complete() calls of one event-loop turn, written together (./lease-batch.ts). */
+  private readonly starts: LeaseBatch<{ maxRetries?: number } | undefined>;
+  private readonly completions: LeaseBatch<unknown>;
   /** Ordered execution per key: every write that ends a task of a key tells it (./ordering.ts). */
   private readonly order: KeyOrder;
 
@@ -81,6 +72,8 @@ export class MongoTaskStore implements api.TaskStore {
     this.backoff = options.backoff ?? { baseMs: 5_000, capMs: 3_600_000 };
     this.clock = new ServerClock(db);
     this.ends = { tasks: this.tasks, backoff: this.backoff, clock: this.clock };
+    this.starts = new LeaseBatch(this.tasks, this.clock, writes.start, writes.startMany);
+    this.completions = new LeaseBatch(this.tasks, this.clock, writes.complete, writes.completeMany);
     this.order = new KeyOrder(db, this.tasks, options.orderingOnFailure ?? 'continue', this.clock);
   }
 
@@ -166,26 +159,29 @@ export class MongoTaskStore implements api.TaskStore {
   }
 
   /**
-   * Up to `limit` tasks, three round trips a round: candidate ids in claim order, one conditional updateMany
-   * under a fresh token (atomic per task: no task goes to two workers), a read of what the token won.
-   * When other workers took some candidates, another round (at most MAX_CLAIM_ROUNDS) tries fresh ones.
+   * Up to `limit` tasks, two round trips a round: candidates in claim order, one conditional updateMany under
+   * a fresh token (atomic per task: no task goes to two workers), pinned to the version read. When it took
+   * every candidate, what it won is the candidates as read with the claim applied (./post-image.ts); when
+   * other workers took some, a third round trip reads what the token won, and another round (at most
+   * MAX_CLAIM_ROUNDS) tries fresh candidates.
    */
   private async claimBatch(workerId: string, opts: api.ClaimOptions, limit: number): Promise<api.ClaimedTask[]> {
     const won: Task[] = [];
     for (let round = 0; round < MAX_CLAIM_ROUNDS && won.length < limit; round++) {
       const now = opts.now ?? (await this.clock.sync());
       const candidates = await this.tasks
-        .find(queries.claimable.filter(now, opts.types), { projection: { _id: 1 } })
+        .find(queries.claimable.filter(now, opts.types))
         .sort(queries.claimable.sort!)
         .limit(limit - won.length)
         .toArray();
       if (candidates.length === 0) break;
       const leaseToken = newLeaseToken();
       const update = writes.claimBatch.update(workerId, leaseToken, now);
-      const ids = candidates.map((c) => c._id);
-      const res = await this.tasks.updateMany(writes.claimBatch.filter(ids, now), update);
-      const mine = queries.byLeaseToken.filter(leaseToken);
-      if (res.modifiedCount > 0) won.push(...(await this.tasks.find(mine).toArray()));
+      const res = await this.tasks.updateMany(writes.claimBatch.filter(candidates, now), update);
+      if (res.modifiedCount === 0) continue;
+      const images = res.modifiedCount === candidates.length ? candidates.map((c) => imageAfter(c, update, now)) : [];
+      if (images.length > 0 && images.every((t) => t !== undefined)) won.push(...images);
+      else won.push(...(await this.tasks.find(queries.byLeaseToken.filter(leaseToken)).toArray()));
       // Everything we saw was ours: nobody raced us, so there is nothing more to gain from another round.
       if (res.modifiedCount === candidates.length) break;
     }
@@ -373,27 +369,5 @@ export class MongoTaskStore implements api.TaskStore {
     if (res.matchedCount === 1) return { owned: true };
     const doc = await this.tasks.findOne(queries.byId.filter(lease.taskId), { projection: writeEntry(w) });
     return { owned: doc !== null && entryWritten(doc) !== undefined } satisfies api.LeaseWriteResult;
-  }
-
-  /**
-   * The lease writes of one turn as one unordered bulk write: one updateOne per caller, guarded by its lease,
-   * stamped with its write id. If fewer matched than were sent (or it threw), one read by id tells each caller.
-   */
-  private async leaseWriteMany<A>(items: LeaseWrite<A>[], statement: LeaseStatement<A>): Promise<Answers> {
-    const now = this.clock.now();
-    const ops = items.map(({ lease, w, arg }) => ({
-      updateOne: { filter: statement.filter(lease), update: statement.update(lease, now, w, arg) },
-    }));
-    let failure: unknown;
-    try {
-      const res = await this.tasks.bulkWrite(ops, { ordered: false });
-      if (res.matchedCount === items.length) return items.map(() => ({ ok: true, value: { owned: true } }));
-    } catch (e) {
-      failure = e;
-    }
-    const ids = [...new Set(items.map((i) => i.lease.taskId))];
-    const read = this.tasks.find(queries.byIds.filter(ids), { projection: { 'history.w': 1 } }).toArray();
-    const tasks = await read.catch((e: unknown) => Promise.reject(failure ?? e));
-    return sharedAnswers(items, tasks, failure);
   }
 }

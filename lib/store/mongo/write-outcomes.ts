@@ -58,10 +58,17 @@ export function failApplied(doc: Written): FailResult | undefined {
   return { owned: true, status: entry.to, ...(unchanged ? { nextAttemptAt: doc.nextAttemptAt } : {}) };
 }
 
-/** One caller of a shared bulk write: its task and its write id. */
+/** One caller of a shared bulk write: its task and its write id (`also`: ids an earlier try was sent under). */
 export interface SharedWrite {
   lease: { taskId: string };
   w: string;
+  also?: readonly string[];
+}
+
+/** Whether one of the write ids `ws` is on the task's history: that write applied. */
+export function writtenBy(task: Pick<Task, 'history'> | undefined, ws: readonly string[]): boolean {
+  const history: unknown = task?.history;
+  return Array.isArray(history) && (history as TaskHistoryEntry[]).some((h) => h.w !== undefined && ws.includes(h.w));
 }
 
 /**
@@ -83,8 +90,7 @@ export function sharedAnswers(
   return items.map((item, i): Settled<LeaseWriteResult> => {
     const own = refusedAt.get(i);
     if (own) return { ok: false, error: new WriteRefusedError(item.lease.taskId, own.code, own.errmsg) };
-    const history: unknown = byId.get(item.lease.taskId)?.history;
-    const owned = Array.isArray(history) && (history as TaskHistoryEntry[]).some((h) => h.w === item.w);
+    const owned = writtenBy(byId.get(item.lease.taskId), [item.w, ...(item.also ?? [])]);
     return owned || decided ? { ok: true, value: { owned } } : { ok: false, error: failure };
   });
 }

@@ -5,7 +5,6 @@ import {
   JobTaskStatus as S,
   allStatuses,
   claimableStatuses,
-  finishedStatuses,
   leasedStatuses,
   retryableByOperatorStatuses,
   waitingStatuses,
@@ -14,9 +13,10 @@ import {
 import { canTransition } from '../../tasks/transitions.js';
 import type { Lease, VersionedUpdate } from '../task-store.js';
 import { acceptedPath, claimableNow, rejectedPath, stateChange, taskDocument, touch } from './write-builders.js';
-import { deleteStatement as remove, insertStatement as insert } from './write-declaration.js';
+import { insertStatement as insert } from './write-declaration.js';
 import { updateStatement as update, type AttemptEnd } from './write-declaration.js';
 import { deadLetterWrites } from './dead-letter-writes.js';
+import { retentionWrites } from './retention-writes.js';
 
 export { claimableNow, stateChange } from './write-builders.js';
 
@@ -26,6 +26,13 @@ type LeaseKey = Pick<Lease, 'taskId' | 'leaseToken'>;
 const leased = (lease: LeaseKey, from: readonly JobTaskStatus[]): Filter<Task> => ({
   _id: lease.taskId,
   'owner.leaseToken': lease.leaseToken,
+  status: { $in: [...from] },
+});
+
+/** Several tasks held under one token (a batch claim's), the same states left by each. */
+const leasedMany = (taskIds: readonly string[], leaseToken: string, from: readonly JobTaskStatus[]): Filter<Task> => ({
+  _id: { $in: [...taskIds] },
+  'owner.leaseToken': leaseToken,
   status: { $in: [...from] },
 });
 
@@ -60,6 +67,33 @@ const claim = (workerId: string, leaseToken: string, now: Date) =>
       set: { owner: { workerId, leaseToken, acquiredAt: now } },
     }),
   );
+
+/**
+ * A lease write's update uses only the lease's worker id (and the token, in the filter): the set-wise form
+ * of a write (startMany, completeMany) applies one update to the tasks of one token and worker.
+ */
+type LeaseUpdate<A> = (lease: Pick<Lease, 'workerId'>, now: Date, w: string, arg: A) => UpdateFilter<Task>;
+
+/** The handler's own retry limit, when it has one, becomes the task's: every later path (the reclaimer's too) reads it. */
+const startUpdate: LeaseUpdate<{ maxRetries?: number } | undefined> = (lease, now, w, arg) =>
+  withBeat(
+    stateChange(S.Running, {
+      now,
+      from: S.Assigned,
+      by: lease.workerId,
+      w,
+      set: { startedAt: now, ...(arg?.maxRetries !== undefined ? { maxRetries: arg.maxRetries } : {}) },
+    }),
+  );
+
+const completeUpdate: LeaseUpdate<unknown> = (lease, now, w, result) =>
+  stateChange(S.Succeeded, {
+    now,
+    from: S.Running,
+    by: lease.workerId,
+    w,
+    set: { result: result === undefined ? null : result, finishedAt: now, heartbeatAt: now },
+  });
 
 /** How a lease ended when a cancel was requested: Cancelled, with the error of the attempt if any. */
 export interface CancelledInstead {
@@ -118,19 +152,23 @@ export const writes = {
     update: claim,
     sample: [at, ['echo']],
   }),
-  /** The batch claim: candidates read in claim order, taken if still claimable, all under one fresh token. */
+  /**
+   * The batch claim: candidates read in claim order, taken if still claimable and unchanged since read (the
+   * version pin lets the store compute what it won instead of reading it back), all under one fresh token.
+   */
   claimBatch: update({
     name: 'claimBatch',
     from: claimableStatuses,
     to: [S.Assigned],
     index: '_id',
-    filter: (ids: readonly string[], now: Date) => ({
-      _id: { $in: [...ids] },
+    filter: (read: readonly Pick<Task, '_id' | 'version'>[], now: Date): Filter<Task> => ({
+      _id: { $in: read.map((t) => t._id) },
+      $or: read.map((t) => ({ _id: t._id, version: t.version })),
       status: { $in: [...claimableStatuses] },
       nextAttemptAt: { $lte: now },
     }),
     update: claim,
-    sample: [['a'], at],
+    sample: [[{ _id: 'a', version: 1 }], at],
   }),
   start: update({
     name: 'start',
@@ -139,17 +177,17 @@ export const writes = {
     index: '_id',
     sample: [aLease],
     filter: (lease: LeaseKey) => leased(lease, [S.Assigned]),
-    /** The handler's own retry limit, when it has one, becomes the task's: every later path (the reclaimer's too) reads it. */
-    update: (lease: Lease, now: Date, w: string, arg: { maxRetries?: number } | undefined) =>
-      withBeat(
-        stateChange(S.Running, {
-          now,
-          from: S.Assigned,
-          by: lease.workerId,
-          w,
-          set: { startedAt: now, ...(arg?.maxRetries !== undefined ? { maxRetries: arg.maxRetries } : {}) },
-        }),
-      ),
+    update: startUpdate,
+  }),
+  /** start for several tasks of one token and one argument: one updateMany (see ./lease-batch.ts). */
+  startMany: update({
+    name: 'startMany',
+    from: [S.Assigned],
+    to: [S.Running],
+    index: '_id',
+    sample: [['a'], 't'],
+    filter: (taskIds: readonly string[], leaseToken: string) => leasedMany(taskIds, leaseToken, [S.Assigned]),
+    update: startUpdate,
   }),
   heartbeat: update({
     name: 'heartbeat',
@@ -167,11 +205,7 @@ export const writes = {
     to: [],
     index: '_id',
     sample: [['a'], 't'],
-    filter: (taskIds: readonly string[], leaseToken: string) => ({
-      _id: { $in: [...taskIds] },
-      'owner.leaseToken': leaseToken,
-      status: { $in: [...leasedStatuses] },
-    }),
+    filter: (taskIds: readonly string[], leaseToken: string) => leasedMany(taskIds, leaseToken, leasedStatuses),
     update: (now: Date) => withBeat(touch(now, {})),
   }),
   /** With the handler's result, or none (stored as null). */
@@ -182,14 +216,17 @@ export const writes = {
     index: '_id',
     sample: [aLease],
     filter: (lease: LeaseKey) => leased(lease, [S.Running]),
-    update: (lease: Lease, now: Date, w: string, result: unknown) =>
-      stateChange(S.Succeeded, {
-        now,
-        from: S.Running,
-        by: lease.workerId,
-        w,
-        set: { result: result === undefined ? null : result, finishedAt: now, heartbeatAt: now },
-      }),
+    update: completeUpdate,
+  }),
+  /** complete for several tasks of one token, none with a result: one updateMany (see ./lease-batch.ts). */
+  completeMany: update({
+    name: 'completeMany',
+    from: [S.Running],
+    to: [S.Succeeded],
+    index: '_id',
+    sample: [['a'], 't'],
+    filter: (taskIds: readonly string[], leaseToken: string) => leasedMany(taskIds, leaseToken, [S.Running]),
+    update: completeUpdate,
   }),
   /** The handler failed: Retrying with backoff while attempts remain (and retryable), else Error. */
   fail: update({
@@ -361,37 +398,6 @@ export const writes = {
     filter: (taskId: string) => ({ _id: taskId, held: true, status: { $in: [...unclaimable] } }),
     update: (now: Date) => touch(now, { held: false }),
   }),
-  archive: update({
-    name: 'archive',
-    from: finishedStatuses,
-    to: [S.Archived],
-    index: 'status_updated',
-    sample: [at],
-    filter: (cutoff: Date) => ({ status: { $in: [...finishedStatuses] }, updatedAt: { $lt: cutoff } }),
-    update: (now: Date) => stateChange(S.Archived, { now, by: 'retention', set: { archivedAt: now } }),
-  }),
-  delete: update({
-    name: 'delete',
-    from: [S.Archived],
-    to: [S.Deleted],
-    index: 'status_updated',
-    sample: [at],
-    filter: (cutoff: Date) => ({ status: S.Archived, updatedAt: { $lt: cutoff } }),
-    update: (now: Date) => stateChange(S.Deleted, { now, from: S.Archived, by: 'retention', set: { deletedAt: now } }),
-  }),
-  purge: remove({
-    name: 'purge',
-    from: [S.Deleted],
-    to: [],
-    index: '_id',
-    sample: [['a'], at],
-    /** The ids read by queries.purgeDue, whose keys are already kept in task_keys; still Deleted and old. */
-    filter: (ids: readonly string[], cutoff: Date) => ({
-      _id: { $in: [...ids] },
-      status: S.Deleted,
-      updatedAt: { $lt: cutoff },
-    }),
-  }),
   /** A new task, Queued (or Failed with its reason when the message was refused); the _id index makes it idempotent. */
   ingest: insert({
     name: 'ingest',
@@ -402,6 +408,7 @@ export const writes = {
     document: taskDocument,
   }),
   ...deadLetterWrites,
+  ...retentionWrites,
 } as const;
 
 /** A new task's document, as the ingest statement inserts it (benchmarks build documents with it too). */
