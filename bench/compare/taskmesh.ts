@@ -5,7 +5,8 @@
  * HeartbeatInterval = lease.refreshMs, HeartbeatTimeout = lease.timeoutMs, reclaimer every lease.checkMs,
  * RetryBaseDelay 0 (a reclaimed task is due at once, as in the other systems). Composed with wake-ups as a
  * worker process is (lib/wake): enqueues announce, the worker listens in process and, from another
- * process, through the database.
+ * process, through the database. `wake: false` composes it as before issue 15 (plain store, no hub, the
+ * worker finds work by its adaptive polling alone), so a run can set wake-ups' cost beside it.
  */
 import { MongoClient, type Db } from 'mongodb';
 import { z } from 'zod';
@@ -64,6 +65,7 @@ export class TaskmeshAdapter implements QueueAdapter {
   private client: MongoClient | undefined;
   private db: Db | undefined;
   private store: MongoTaskStore | undefined;
+  /** What enqueues go through: the announcing store with wake-ups, the plain store without. */
   private announcing: TaskStore | undefined;
   private hub: WakeHub | undefined;
   private readonly workers: { worker: Worker; reclaimer: ReclaimerLoop }[] = [];
@@ -76,9 +78,13 @@ export class TaskmeshAdapter implements QueueAdapter {
 
   constructor(
     private readonly c: AdapterConfig,
-    private readonly opts: { monitorCommands?: boolean; label?: string } = {},
+    private readonly opts: { monitorCommands?: boolean; label?: string; wake?: boolean } = {},
   ) {
     this.label = opts.label ?? 'taskmesh';
+  }
+
+  private get withWake(): boolean {
+    return this.opts.wake !== false;
   }
 
   async setup(): Promise<void> {
@@ -95,11 +101,11 @@ export class TaskmeshAdapter implements QueueAdapter {
     await this.client.connect();
     this.db = this.client.db(taskmeshDbName(this.c.ns));
     this.store = new MongoTaskStore(this.db, taskStoreOptions(taskmeshConfig(this.c, 1)));
-    this.hub = createWakeHub(this.db, {});
-    this.announcing = announcingStore(this.store, this.hub);
+    if (this.withWake) this.hub = createWakeHub(this.db, {});
+    this.announcing = this.hub ? announcingStore(this.store, this.hub) : this.store;
     await this.store.ensureIndexes();
     await new WorkerRegistry(this.db).ensureIndexes();
-    await ensureWakeIndexes(this.db);
+    if (this.hub) await ensureWakeIndexes(this.db);
   }
 
   private get s(): MongoTaskStore {
@@ -118,7 +124,9 @@ export class TaskmeshAdapter implements QueueAdapter {
   async startWorker(o: StartWorkerOptions): Promise<void> {
     const db = this.db!;
     const config = taskmeshConfig(this.c, o.concurrency);
-    const store = announcingStore(createTaskStore(db, config), this.hub!);
+    const hub = this.hub;
+    const plain = createTaskStore(db, config);
+    const store = hub ? announcingStore(plain, hub) : plain;
     const registry = new WorkerRegistry(db);
     const byTask = new Map<string, number>();
     const stopAll = this.stopAll.signal;
@@ -138,7 +146,7 @@ export class TaskmeshAdapter implements QueueAdapter {
       registry,
       handlers,
       settings: config.Worker,
-      wake: this.hub!,
+      ...(hub ? { wake: hub } : {}),
       hooks: {
         onTaskFinished: (out) => {
           const n = byTask.get(out.taskId);
@@ -170,6 +178,7 @@ export class TaskmeshAdapter implements QueueAdapter {
   async teardown(opts: { drop?: boolean } = {}): Promise<void> {
     await this.stop();
     await this.hub?.close();
+    this.hub = undefined;
     if (opts.drop) await this.db?.dropDatabase().catch(() => undefined);
     await this.client?.close();
     this.client = undefined;

@@ -8,6 +8,8 @@ import { spawnWorkerProcess, type WorkerProcess } from '../../bench/compare/proc
 import { Progress, range } from '../../bench/compare/scenarios/common.js';
 import { pgUnavailable, redisUnavailable, serviceEndpoints } from '../../bench/compare/services.js';
 import { createAdapter, newNamespace } from '../../bench/compare/systems.js';
+import { TaskmeshAdapter } from '../../bench/compare/taskmesh.js';
+import { wakeCollections } from '../../lib/wake/index.js';
 import type { AdapterConfig, SystemName } from '../../bench/compare/types.js';
 import { mongoUri } from '../support/services.js';
 
@@ -63,6 +65,26 @@ describe('bench compare adapters: every task processed exactly once', () => {
       60_000,
     );
   }
+});
+
+describe('bench compare taskmesh adapter without wake-ups (polling only)', () => {
+  it(`one worker, concurrency 4, ${TASKS} tasks, each run exactly once`, async () => {
+    const adapter = new TaskmeshAdapter(config('taskmesh'), { wake: false });
+    try {
+      await adapter.setup();
+      await adapter.enqueueBulk(range(0, TASKS));
+      const p = new Progress();
+      await adapter.startWorker({ concurrency: 4, onStart: (n) => p.started(n), onDone: (n) => p.done(n) });
+      expect(await p.doneBy(TASKS, 30_000)).toBe(true);
+      await expect.poll(() => adapter.completed(), { timeout: 10_000, interval: 50 }).toBe(TASKS);
+      expectExactlyOnce(p);
+      // No wake-up collections: nothing in this composition announces or listens through the database.
+      const names = (await adapter.database.listCollections().toArray()).map((c) => c.name);
+      expect(names.filter((n) => Object.values<string>(wakeCollections).includes(n))).toEqual([]);
+    } finally {
+      await adapter.teardown({ drop: true });
+    }
+  }, 60_000);
 });
 
 describe('bench compare worker processes', () => {

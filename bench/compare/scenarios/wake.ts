@@ -7,12 +7,12 @@
  *   (c) a long-running worker process (bench/compare/worker-process.ts) woken through the database;
  *   (d) a retry due at T (backoff 1 s, full jitter): second attempt's start - T, in a worker process's composition.
  * One clock per measure: (a), (b), (d) in this process; (c) counts the start when its IPC report arrives.
- * Then the write limit: throughput at concurrency 16 with the documents it writes per task, against a
- * bare loop of task-sized updates on the same server.
+ * Then (write-limit.ts) throughput at concurrency 16 with wake-ups off and on, alternately, and as a
+ * fraction of the server's write limit (a bare loop of task-sized updates, interleaved with those runs).
  */
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MongoClient, type Filter } from 'mongodb';
+import { MongoClient } from 'mongodb';
 import { z } from 'zod';
 import { loadConfig } from '../../../lib/config/index.js';
 import { createServices } from '../../../lib/app/services.js';
@@ -22,27 +22,17 @@ import { silentLogger } from '../../../lib/log/logger.js';
 import { createQueueProvider } from '../../../lib/queues/factory.js';
 import { taskStoreOptions } from '../../../lib/store/create.js';
 import { MongoTaskStore } from '../../../lib/store/mongo/store.js';
-import { stateChange, toTaskDocument } from '../../../lib/store/mongo/writes.js';
-import { taskIndexes } from '../../../lib/store/mongo/indexes.js';
-import type { Task } from '../../../lib/tasks/model.js';
-import { JobTaskStatus as S, type JobTaskStatus } from '../../../lib/tasks/status.js';
+import { JobTaskStatus as S } from '../../../lib/tasks/status.js';
 import { announcingStore, createWakeHub, ensureWakeIndexes } from '../../../lib/wake/index.js';
 import { createWorker } from '../../../lib/worker/index.js';
 import { startAzuriteQueue } from '../../../tools/azurite.js';
-import { perSecond, type BenchResult } from '../../result.js';
+import type { BenchResult } from '../../result.js';
 import { spawnWorkerProcess } from '../procs.js';
 import { throughputLease } from '../settings.js';
 import { newNamespace } from '../systems.js';
 import { TaskmeshAdapter } from '../taskmesh.js';
-import {
-  adapterConfig,
-  enqueueAll,
-  percentile,
-  Progress,
-  round1,
-  type CompareContext,
-  type ScenarioOutput,
-} from './common.js';
+import { writeLimitFraction } from './write-limit.js';
+import { adapterConfig, percentile, Progress, round1, type CompareContext, type ScenarioOutput } from './common.js';
 
 const DEFAULT_POLL_MS = 10_000;
 
@@ -270,125 +260,6 @@ async function retryDuePath(ctx: CompareContext, scenario: string): Promise<Benc
     await db.dropDatabase().catch(() => undefined);
     await client.close();
   }
-}
-
-/**
- * The server's write limit for task-sized documents on a tasks collection with our indexes: a state
- * change (version, history entry) written one updateOne per document (`inFlight` at once), as unordered
- * bulk writes of `inFlight` documents and as updateMany over `inFlight` ids (4 at once); the best of the
- * three, in documents/s.
- */
-async function bareWriteLimit(ctx: CompareContext, docs: number, inFlight: number): Promise<number> {
-  const client = await new MongoClient(ctx.mongoUri, { maxPoolSize: 100 }).connect();
-  const db = client.db(`bench_${newNamespace('writelimit')}`);
-  try {
-    const col = db.collection<Task>('tasks');
-    await col.createIndexes(taskIndexes.map((i) => ({ key: i.key, name: i.name })));
-    const now = new Date();
-    const all = Array.from({ length: docs }, (_, n) =>
-      toTaskDocument({ type: 'bench.noop', payload: { n }, idempotencyKey: `k${n}` }, now, { maxRetries: 3 }),
-    );
-    for (let i = 0; i < all.length; i += 500) await col.insertMany(all.slice(i, i + 500));
-    const change = (from: JobTaskStatus, to: JobTaskStatus) => ({
-      filter: (id: string): Filter<Task> => ({ _id: id, status: from }),
-      update: () => stateChange(to, { now: new Date(), from, by: 'bench' }),
-    });
-    const single = change(S.Queued, S.Running);
-    let next = 0;
-    let t0 = performance.now();
-    await Promise.all(
-      Array.from({ length: inFlight }, async () => {
-        while (next < all.length) {
-          const doc = all[next++]!;
-          await col.updateOne(single.filter(doc._id), single.update());
-        }
-      }),
-    );
-    const one = perSecond(docs, performance.now() - t0);
-    const bulk = change(S.Running, S.Succeeded);
-    next = 0;
-    t0 = performance.now();
-    await Promise.all(
-      Array.from({ length: 4 }, async () => {
-        while (next < all.length) {
-          const group = all.slice(next, next + inFlight);
-          next += group.length;
-          await col.bulkWrite(
-            group.map((d) => ({ updateOne: { filter: bulk.filter(d._id), update: bulk.update() } })),
-            { ordered: false },
-          );
-        }
-      }),
-    );
-    const grouped = perSecond(docs, performance.now() - t0);
-    const many = change(S.Succeeded, S.Archived);
-    next = 0;
-    t0 = performance.now();
-    await Promise.all(
-      Array.from({ length: 4 }, async () => {
-        while (next < all.length) {
-          const ids = all.slice(next, next + inFlight).map((d) => d._id);
-          next += ids.length;
-          await col.updateMany({ _id: { $in: ids }, status: S.Succeeded }, many.update());
-        }
-      }),
-    );
-    const setWise = perSecond(docs, performance.now() - t0);
-    ctx.log(
-      `bare writes: updateOne x${inFlight} ${one}, bulkWrite of ${inFlight} x4 ${grouped}, updateMany of ${inFlight} x4 ${setWise} docs/s`,
-    );
-    return Math.max(one, grouped, setWise);
-  } finally {
-    await db.dropDatabase().catch(() => undefined);
-    await client.close();
-  }
-}
-
-/** Throughput at concurrency 16 (in process) with the documents written per task while it runs, against the bare limit. */
-async function writeLimitFraction(ctx: CompareContext): Promise<BenchResult[]> {
-  const tasks = Math.min(ctx.sizes.tasks, 4_000);
-  const c = 16;
-  const scenario = `write limit: claim+complete ${tasks} no-op tasks at concurrency ${c} vs a bare loop of task-sized updates (${c} in flight)`;
-  ctx.log(scenario);
-  const config = adapterConfig(ctx, 'wlim', ctx.sizes.throughputPollMs, throughputLease);
-  const a = new TaskmeshAdapter(config, { monitorCommands: true });
-  await a.setup();
-  let tput: number;
-  let perTask: number;
-  try {
-    await enqueueAll(a, tasks, ctx.sizes.bulkChunk);
-    const p = new Progress();
-    a.counting = true;
-    const t0 = performance.now();
-    await a.startWorker({ concurrency: c, onStart: (n) => p.started(n), onDone: (n) => p.done(n) });
-    await p.doneBy(tasks, ctx.sizes.maxRunMs);
-    const ms = performance.now() - t0;
-    a.counting = false;
-    tput = perSecond(p.doneCount, ms);
-    perTask = a.docsWritten / Math.max(1, p.doneCount);
-  } finally {
-    await a.teardown({ drop: true });
-  }
-  const limit = await bareWriteLimit(ctx, 3_000, c);
-  const label = 'taskmesh';
-  return [
-    { scenario, system: label, metric: 'throughput', value: tput, unit: 'tasks/s' },
-    {
-      scenario,
-      system: label,
-      metric: 'documents written per task (claim to complete)',
-      value: round1(perTask),
-      unit: 'docs',
-    },
-    { scenario, system: label, metric: 'bare update loop', value: limit, unit: 'docs/s' },
-    {
-      scenario,
-      system: label,
-      metric: 'fraction of the write limit (throughput x docs/task / bare docs/s)',
-      value: Math.round(((tput * perTask) / limit) * 100) / 100,
-      unit: '',
-    },
-  ];
 }
 
 export async function wakeScenarios(ctx: CompareContext): Promise<ScenarioOutput> {

@@ -1,0 +1,214 @@
+/**
+ * Issue 15's throughput figures, measured in the same minutes so the machine's load cancels out:
+ *   - wake-ups' cost: throughput at concurrency 16 with wake-ups off (as before issue 15: plain store,
+ *     adaptive polling only) and on, alternately; the ratio of the medians (target >= 0.9);
+ *   - the write limit: median throughput (wake-ups on) x documents written per task / the median of a bare
+ *     loop of task-sized updates on the same server (target >= 0.9).
+ * Each round runs bare, off, on, each on a fresh database holding the same number of task documents; one
+ * round's figure swings with the machine (one run of ~1 s), the median of `ROUNDS` much less.
+ */
+import type { Filter } from 'mongodb';
+import { MongoClient } from 'mongodb';
+import { stateChange, toTaskDocument } from '../../../lib/store/mongo/writes.js';
+import { taskIndexes } from '../../../lib/store/mongo/indexes.js';
+import type { Task } from '../../../lib/tasks/model.js';
+import { JobTaskStatus as S, type JobTaskStatus } from '../../../lib/tasks/status.js';
+import { perSecond, type BenchResult } from '../../result.js';
+import { throughputLease } from '../settings.js';
+import { newNamespace } from '../systems.js';
+import { TaskmeshAdapter } from '../taskmesh.js';
+import { adapterConfig, enqueueAll, Progress, round1, type CompareContext } from './common.js';
+
+const ROUNDS = 3;
+const CONCURRENCY = 16;
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+const r2 = (x: number) => Math.round(x * 100) / 100;
+
+interface ThroughputSample {
+  tput: number;
+  /** Documents inserted, updated or deleted from the worker's start to the last completion, per task done. */
+  perTask: number;
+  done: number;
+}
+
+/** One claim-and-complete run of `tasks` no-op tasks at concurrency 16, on a fresh database. */
+async function throughputRun(ctx: CompareContext, tasks: number, wake: boolean): Promise<ThroughputSample> {
+  const config = adapterConfig(ctx, wake ? 'wlimon' : 'wlimoff', ctx.sizes.throughputPollMs, throughputLease);
+  // Commands are counted in both runs, so the monitoring's own cost is the same on both sides of the ratio.
+  const a = new TaskmeshAdapter(config, { monitorCommands: true, wake });
+  await a.setup();
+  try {
+    await enqueueAll(a, tasks, ctx.sizes.bulkChunk);
+    const p = new Progress();
+    a.counting = true;
+    const t0 = performance.now();
+    await a.startWorker({ concurrency: CONCURRENCY, onStart: (n) => p.started(n), onDone: (n) => p.done(n) });
+    await p.doneBy(tasks, ctx.sizes.maxRunMs);
+    const ms = performance.now() - t0;
+    a.counting = false;
+    return { tput: perSecond(p.doneCount, ms), perTask: a.docsWritten / Math.max(1, p.doneCount), done: p.doneCount };
+  } finally {
+    await a.teardown({ drop: true });
+  }
+}
+
+/**
+ * The server's write limit for task-sized documents on a tasks collection with our indexes: a state
+ * change (version, history entry) written one updateOne per document (`inFlight` at once), as unordered
+ * bulk writes of `inFlight` documents and as updateMany over `inFlight` ids (4 at once); the best of the
+ * three, in documents/s.
+ */
+async function bareWriteLimit(ctx: CompareContext, docs: number, inFlight: number): Promise<number> {
+  const client = await new MongoClient(ctx.mongoUri, { maxPoolSize: 100 }).connect();
+  const db = client.db(`bench_${newNamespace('writelimit')}`);
+  try {
+    const col = db.collection<Task>('tasks');
+    await col.createIndexes(taskIndexes.map((i) => ({ key: i.key, name: i.name })));
+    const now = new Date();
+    const all = Array.from({ length: docs }, (_, n) =>
+      toTaskDocument({ type: 'bench.noop', payload: { n }, idempotencyKey: `k${n}` }, now, { maxRetries: 3 }),
+    );
+    for (let i = 0; i < all.length; i += 500) await col.insertMany(all.slice(i, i + 500));
+    const change = (from: JobTaskStatus, to: JobTaskStatus) => ({
+      filter: (id: string): Filter<Task> => ({ _id: id, status: from }),
+      update: () => stateChange(to, { now: new Date(), from, by: 'bench' }),
+    });
+    const single = change(S.Queued, S.Running);
+    let next = 0;
+    let t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: inFlight }, async () => {
+        while (next < all.length) {
+          const doc = all[next++]!;
+          await col.updateOne(single.filter(doc._id), single.update());
+        }
+      }),
+    );
+    const one = perSecond(docs, performance.now() - t0);
+    const bulk = change(S.Running, S.Succeeded);
+    next = 0;
+    t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (next < all.length) {
+          const group = all.slice(next, next + inFlight);
+          next += group.length;
+          await col.bulkWrite(
+            group.map((d) => ({ updateOne: { filter: bulk.filter(d._id), update: bulk.update() } })),
+            { ordered: false },
+          );
+        }
+      }),
+    );
+    const grouped = perSecond(docs, performance.now() - t0);
+    const many = change(S.Succeeded, S.Archived);
+    next = 0;
+    t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (next < all.length) {
+          const ids = all.slice(next, next + inFlight).map((d) => d._id);
+          next += ids.length;
+          await col.updateMany({ _id: { $in: ids }, status: S.Succeeded }, many.update());
+        }
+      }),
+    );
+    const setWise = perSecond(docs, performance.now() - t0);
+    ctx.log(
+      `bare writes: updateOne x${inFlight} ${one}, bulkWrite of ${inFlight} x4 ${grouped}, updateMany of ${inFlight} x4 ${setWise} docs/s`,
+    );
+    return Math.max(one, grouped, setWise);
+  } finally {
+    await db.dropDatabase().catch(() => undefined);
+    await client.close();
+  }
+}
+
+/** `ROUNDS` rounds of (bare loop, wake-ups off, wake-ups on); medians, their ratios and every sample. */
+export async function writeLimitFraction(ctx: CompareContext): Promise<BenchResult[]> {
+  const tasks = Math.min(Math.max(ctx.sizes.tasks, 2_000), 4_000);
+  const c = CONCURRENCY;
+  const scenario = `write limit: claim+complete ${tasks} no-op tasks at concurrency ${c}, wake-ups off and on alternately, vs a bare loop of task-sized updates (${c} in flight, ${tasks} documents); medians of ${ROUNDS} rounds`;
+  ctx.log(scenario);
+  const bare: number[] = [];
+  const off: ThroughputSample[] = [];
+  const on: ThroughputSample[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    bare.push(await bareWriteLimit(ctx, tasks, c));
+    off.push(await throughputRun(ctx, tasks, false));
+    on.push(await throughputRun(ctx, tasks, true));
+    const [b, f, n] = [bare.at(-1)!, off.at(-1)!, on.at(-1)!];
+    ctx.log(
+      `round ${round}: bare ${b} docs/s; wake-ups off ${f.tput} tasks/s (${round1(f.perTask)} docs/task); on ${n.tput} tasks/s (${round1(n.perTask)} docs/task)`,
+    );
+  }
+  const tputOff = median(off.map((s) => s.tput));
+  const tputOn = median(on.map((s) => s.tput));
+  const perTaskOn = median(on.map((s) => s.perTask));
+  const perTaskOff = median(off.map((s) => s.perTask));
+  const limit = median(bare);
+  const label = 'taskmesh';
+  const offLabel = 'taskmesh, wake-ups off (polling only, as before issue 15)';
+  const out: BenchResult[] = [
+    { scenario, system: label, metric: 'throughput', value: round1(tputOn), unit: 'tasks/s' },
+    { scenario, system: offLabel, metric: 'throughput', value: round1(tputOff), unit: 'tasks/s' },
+    {
+      scenario,
+      system: label,
+      metric: 'throughput with wake-ups / without (target >= 0.9)',
+      value: tputOff ? r2(tputOn / tputOff) : 0,
+      unit: '',
+    },
+    {
+      scenario,
+      system: label,
+      metric: 'documents written per task (claim to complete)',
+      value: round1(perTaskOn),
+      unit: 'docs',
+    },
+    {
+      scenario,
+      system: offLabel,
+      metric: 'documents written per task (claim to complete)',
+      value: round1(perTaskOff),
+      unit: 'docs',
+    },
+    { scenario, system: label, metric: 'bare update loop', value: round1(limit), unit: 'docs/s' },
+    {
+      scenario,
+      system: label,
+      metric: 'fraction of the write limit (throughput x docs/task / bare docs/s)',
+      value: limit ? r2((tputOn * perTaskOn) / limit) : 0,
+      unit: '',
+    },
+  ];
+  for (let i = 0; i < ROUNDS; i++) {
+    const round = `round ${i + 1}`;
+    out.push(
+      {
+        scenario,
+        system: label,
+        metric: `bare update loop (best of 3 shapes), ${round}`,
+        value: bare[i]!,
+        unit: 'docs/s',
+      },
+      { scenario, system: offLabel, metric: `throughput, ${round}`, value: off[i]!.tput, unit: 'tasks/s' },
+      { scenario, system: label, metric: `throughput, ${round}`, value: on[i]!.tput, unit: 'tasks/s' },
+    );
+  }
+  const short = [...off, ...on].filter((s) => s.done < tasks).length;
+  if (short > 0)
+    out.push({
+      scenario,
+      system: label,
+      metric: `runs that did not finish ${tasks} tasks within the ${ctx.sizes.maxRunMs / 1000}s cap`,
+      value: short,
+      unit: 'runs',
+    });
+  return out;
+}
