@@ -41,7 +41,7 @@ export const taskIndexes: readonly IndexDeclaration[] = [
   {
     name: 'lease_token',
     key: { 'owner.leaseToken': 1 },
-    why: 'batch claim read-back and batch heartbeat by lease token',
+    why: 'batch heartbeat by lease token, and the read-back of a batch claim that raced another worker',
   },
   {
     name: 'created',

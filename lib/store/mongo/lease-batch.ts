@@ -90,22 +90,23 @@ export class LeaseBatch<A> {
     await Promise.all(
       [...sets.values()].map(async (set) => {
         if (set.length === 1) return void rest.push(set[0]!);
-        const undecided = await this.writeSet(
+        const outcomes = await this.writeSet(
           set.map((i) => items[i]!),
           now,
         );
         set.forEach((i, k) => {
-          const a = undecided[k];
+          const a = outcomes[k]!;
           if (a === 'undecided') rest.push(i);
           else answers[i] = a;
         });
       }),
     );
     if (rest.length > 0) {
+      // Only these callers share this write's fate: the set-wise ones already have their answers.
       const each = await this.writeEach(
         rest.map((i) => items[i]!),
         now,
-      );
+      ).catch((error: unknown) => rest.map((): Answer => ({ ok: false, error })));
       rest.forEach((i, k) => (answers[i] = each[k]));
     }
     return answers.map((a) => a!);
