@@ -133,7 +133,7 @@ async function bareWriteLimit(ctx: CompareContext, docs: number, inFlight: numbe
 export async function writeLimitFraction(ctx: CompareContext): Promise<BenchResult[]> {
   const tasks = Math.min(Math.max(ctx.sizes.tasks, 2_000), 4_000);
   const c = CONCURRENCY;
-  const scenario = `write limit: claim+complete ${tasks} no-op tasks at concurrency ${c}, wake-ups off and on alternately, vs a bare loop of task-sized updates (${c} in flight, ${tasks} documents); medians of ${ROUNDS} rounds`;
+  const scenario = `write limit: claim+complete ${tasks} no-op tasks at concurrency ${c}, wake-ups off and on alternately, vs a bare loop of task-sized updates (updateOne x${c}, bulkWrite of ${c} x4, updateMany of ${c} x4; best of the three; ${tasks} documents); medians of ${ROUNDS} rounds`;
   ctx.log(scenario);
   const bare: number[] = [];
   const off: ThroughputSample[] = [];
