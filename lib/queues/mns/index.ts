@@ -5,7 +5,8 @@ import type { RedeliveryBackoff } from '../redelivery.js';
 import { resolveMnsAccount, resolveMnsCredentials, type MnsCredentials } from './credentials.js';
 import { MnsQueueProvider } from './provider.js';
 
-export { MnsQueueProvider, mnsQueueName, type MnsProviderOptions } from './provider.js';
+export { MnsQueueProvider } from './provider.js';
+export { mnsQueueName, type MnsProviderOptions } from './options.js';
 export {
   resolveMnsCredentials,
   resolveMnsAccount,

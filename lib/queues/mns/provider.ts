@@ -31,74 +31,25 @@ import {
 import { defaultRedeliveryBackoff, redeliveryDelay, type RedeliveryBackoff } from '../redelivery.js';
 import { clamp, receiveUnlessAborted } from '../toolkit.js';
 import { encodeMnsBody, findInvalidXmlChar, xmlEscapeText } from './body-codec.js';
-import type { MnsCredentials } from './credentials.js';
+import {
+  MNS_MAX_DELAY_SECONDS,
+  MNS_MAX_MESSAGE_BYTES,
+  MNS_MAX_VISIBILITY_SECONDS,
+  MNS_MAX_WAIT_SECONDS,
+  mnsQueueName,
+  type MnsProviderOptions,
+} from './options.js';
 import { DeleteBatcher, MNS_BATCH_LIMIT } from './delete-batcher.js';
 import { isMnsCode, toMnsProviderError } from './errors.js';
+import {
+  batchDeleteBody,
+  batchSendBody,
+  handleSchema,
+  queueAttributes,
+  receiveBody,
+  type MnsHandle,
+} from './replies.js';
 import { errorMessage } from '../../errors/message.js';
-
-export const MNS_MAX_WAIT_SECONDS = 30;
-export const MNS_MAX_DELAY_SECONDS = 604_800;
-export const MNS_MAX_VISIBILITY_SECONDS = 43_200;
-export const MNS_MAX_MESSAGE_BYTES = 65_536;
-
-/** MNS queue names: a letter, then letters, digits and dashes (at most 120 characters here). */
-export const mnsQueueName = z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,119}$/, {
-  message: 'an MNS queue name (a letter, then letters, digits, dashes; at most 120)',
-});
-
-export interface MnsProviderOptions {
-  accountId: string;
-  /** http(s)://<account>.mns.<region>.aliyuncs.com, or a local peer. */
-  endpoint: string;
-  credentials: MnsCredentials;
-  /** Fresh STS credentials, asked for every `refreshIntervalMs` (Function Compute rotates them). */
-  refreshCredentials?: () => Promise<MnsCredentials>;
-  refreshIntervalMs?: number;
-  queueName: string;
-  deadLetterQueueName: string;
-  /** Deliveries before a message moves to the dead-letter queue (Aliyun:MaxReceiveCount). */
-  maxReceiveCount: number;
-  /** Visibility timeout of queues this provider creates (default 30 s). */
-  visibilityTimeoutMs?: number;
-  /** Message size limit of queues this provider creates, and checked on send (default 64 KiB). */
-  maxMessageBytes?: number;
-  /** Backoff of `abandon` without an explicit delay. */
-  redelivery?: RedeliveryBackoff;
-  logger?: Logger;
-}
-
-/** What `handle` holds for an MNS message. */
-const handleSchema = z.object({ kind: z.literal('mns'), queue: z.string(), receiptHandle: z.string().min(1) });
-type MnsHandle = z.infer<typeof handleSchema>;
-
-const messageFields = z.object({
-  MessageId: z.string().min(1),
-  ReceiptHandle: z.string().min(1),
-  MessageBody: z.string().optional().default(''),
-  EnqueueTime: z.coerce.number().int(),
-  DequeueCount: z.coerce.number().int().min(1),
-});
-const receiveBody = z.union([z.array(messageFields), messageFields.transform((m) => [m])]);
-
-const sendResultFields = z.object({
-  MessageId: z.string().optional(),
-  ErrorCode: z.string().optional(),
-  ErrorMessage: z.string().optional(),
-});
-const batchSendBody = z.union([z.array(sendResultFields), sendResultFields.transform((m) => [m])]);
-
-const deleteErrorFields = z.object({
-  ErrorCode: z.string(),
-  ErrorMessage: z.string().optional(),
-  ReceiptHandle: z.string(),
-});
-const batchDeleteBody = z.union([z.array(deleteErrorFields), deleteErrorFields.transform((m) => [m]), z.undefined()]);
-
-const queueAttributes = z.object({
-  ActiveMessages: z.coerce.number().int(),
-  InactiveMessages: z.coerce.number().int(),
-  DelayMessages: z.coerce.number().int(),
-});
 
 export class MnsQueueProvider implements QueueProvider {
   readonly kind = 'mns';
