@@ -115,6 +115,37 @@ describe.skipIf(!mongoManaged())('database channel on change streams', () => {
   });
 });
 
+describe.skipIf(!mongoManaged())('database channel on change streams, server restarted', () => {
+  it('still delivers after the server restarts under an open stream (the driver resumes it, or the channel polls)', async () => {
+    let own = await startMongoServer({ oplog: true });
+    const clients = [await new MongoClient(own.uri).connect(), await new MongoClient(own.uri).connect()];
+    try {
+      const [ca, cb] = clients as [MongoClient, MongoClient];
+      await ensureWakeIndexes(ca.db('restart'));
+      const a = databaseChannel(ca.db('restart'), { origin: 'rsa', changeStreams: 'auto', pollMs: 10 });
+      const b = databaseChannel(cb.db('restart'), { origin: 'rsb', changeStreams: 'auto', pollMs: 10 });
+      const heard: number[] = [];
+      b.subscribe((w) => heard.push(w.count));
+      await waitFor(() => b.mode === 'stream', 'b on a stream');
+      await a.announce({ count: 1 });
+      await waitFor(() => heard.includes(1), 'b hears a');
+      await own.stop();
+      own = await startMongoServer({ oplog: true, port: own.port }); // in memory: a new, empty database
+      // Announced until heard: what was announced while the stream was being resumed may be missed (a hint).
+      await waitFor(async () => {
+        await a.announce({ count: 9 });
+        return heard.includes(9);
+      }, 'b hears a after the restart');
+      expect(['stream', 'poll']).toContain(b.mode);
+      await a.close();
+      await b.close();
+    } finally {
+      for (const c of clients) await c.close();
+      await own.stop();
+    }
+  });
+});
+
 describe.skipIf(!mongoManaged())('database channel on a server without change streams', () => {
   let t: TestDb;
   beforeAll(async () => {
