@@ -31,7 +31,8 @@ export const EXIT_WITH_PARENT_IMPORT = `data:text/javascript,${encodeURIComponen
     'const parent = process.ppid;',
     'const bye = () => process.exit(0);',
     "process.stdin.on('end', bye); process.stdin.on('close', bye); process.stdin.on('error', bye);",
-    'process.stdin.resume();',
+    // Unref'd: the watch must not keep a helper alive that has closed its server (Azurite on SIGTERM).
+    'process.stdin.resume(); process.stdin.unref?.();',
     'setInterval(() => { if (process.ppid !== parent) bye(); }, 500).unref();',
   ].join('\n'),
 )}`;

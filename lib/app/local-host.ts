@@ -42,6 +42,8 @@ export async function startLocalHost(o: LocalHostOptions): Promise<LocalHost> {
   const s = o.services;
   const log = s.logger.child({ component: 'local-host' });
   const stopping = new AbortController();
+  /** A loop's pause after a failure, cut short by stop(). */
+  const pause = (ms: number) => sleep(ms, undefined, { signal: stopping.signal }).catch(() => undefined);
   const loops: Promise<void>[] = [];
   const invocation = (functionName: string) => ({ invocationId: randomUUID(), functionName });
   const timeoutMs = o.invocationTimeoutMs ?? 10 * 60_000;
@@ -104,12 +106,13 @@ export async function startLocalHost(o: LocalHostOptions): Promise<LocalHost> {
     (async () => {
       while (!stopping.signal.aborted) {
         try {
-          const r = await pipeline.pullOnce();
+          // Stopping ends the long poll (Ingest:ReceiveWaitTime) at once; a batch already received is finished.
+          const r = await pipeline.pullOnce({ signal: stopping.signal });
           if (r.received > 0) log.info('ingest batch', { ...r });
-          if (r.storeError) await sleep(1_000);
+          if (r.storeError) await pause(1_000);
         } catch (e) {
           log.error('ingest pull failed', { queue: o.ingest.queueName, err: e });
-          await sleep(2_000);
+          await pause(2_000);
         }
       }
     })(),
@@ -121,13 +124,13 @@ export async function startLocalHost(o: LocalHostOptions): Promise<LocalHost> {
     (async () => {
       while (!stopping.signal.aborted) {
         try {
-          const wakeUps = await o.dispatch.receive({ maxMessages: 32, waitMs: 1_000 });
+          const wakeUps = await o.dispatch.receive({ maxMessages: 32, waitMs: 1_000, signal: stopping.signal });
           if (wakeUps.length === 0) continue;
           await Promise.all(wakeUps.map((m) => o.dispatch.complete(m)));
           await runProcessor('processor-dispatch');
         } catch (e) {
           log.error('dispatch poll failed', { queue: o.dispatch.queueName, err: e });
-          await sleep(2_000);
+          await pause(2_000);
         }
       }
     })(),

@@ -4,8 +4,10 @@
  *
  * Stopping never loses or duplicates a message: after stop() no new receive starts, and the batch in
  * flight finishes as every batch does (its tasks stored in one idempotent write, then each message
- * completed or dead-lettered; on a store failure given back). A receive already long-polling when the
- * stop comes is finished too (at most Ingest:ReceiveWaitTime): what it returns is ingested, not dropped.
+ * completed or dead-lettered; on a store failure given back). A receive still long-polling when the
+ * stop comes ends at once (ReceiveOptions.signal), so a stop does not sit out Ingest:ReceiveWaitTime;
+ * messages it had already received are ingested, and one the service hands out after that is given
+ * back by the provider, not dropped.
  * A process killed anyway (SIGKILL) leaves its unsettled messages to come back after their visibility
  * timeout; their idempotency keys make the second write a no-op.
  */
@@ -76,7 +78,7 @@ export function startSubscriber(o: SubscriberOptions): Subscriber {
     log.info('subscriber started');
     while (!stopping.signal.aborted) {
       try {
-        const r = await pipeline.pullOnce();
+        const r = await pipeline.pullOnce({ signal: stopping.signal });
         receiving = true;
         if (r.received === 0) continue;
         summary.batches++;

@@ -10,11 +10,11 @@ import type { Logger } from '../log/logger.js';
 import type { QueueProvider } from '../queues/provider.js';
 import type { TaskStore } from '../store/task-store.js';
 import { IngestSteps, type IngestPipelineOptions, type MessageSource } from './prepare.js';
-import { pullOnce, pullUntil, type PullResult, type PullUntilResult } from './pull.js';
+import { pullOnce, pullUntil, type PullOptions, type PullResult, type PullUntilResult } from './pull.js';
 import { ingestPushed, type PushedMessage, type PushResult } from './push.js';
 
 export type { IngestPipelineOptions, MessageSource } from './prepare.js';
-export type { IngestCounts, PullResult, PullUntilResult } from './pull.js';
+export type { IngestCounts, PullOptions, PullResult, PullUntilResult } from './pull.js';
 export type { PushedMessage, PushOutcome, PushResult } from './push.js';
 export { decodeMessage, INVALID_MESSAGE_TYPE, type DecodeOptions, type Rejection } from './decode.js';
 export {
@@ -37,7 +37,7 @@ export class IngestPipeline {
   }
 
   /** Pulls and ingests one batch (pull.ts). Never throws for a message's fault; a failing receive throws. */
-  pullOnce(options: { waitMs?: number } = {}): Promise<PullResult> {
+  pullOnce(options: PullOptions = {}): Promise<PullResult> {
     return pullOnce(this.steps, this.requireProvider(), options);
   }
 

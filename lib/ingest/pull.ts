@@ -55,13 +55,23 @@ export const emptyIngestCounts = (): IngestCounts => ({
   removedUndeliverable: 0,
 });
 
+export interface PullOptions {
+  /** Long-poll of the first receive (default Ingest:ReceiveWaitTime). */
+  waitMs?: number;
+  /**
+   * Ends the long poll early (a host stopping): the pull then ingests nothing and returns. Messages
+   * already received are ingested and settled as usual; it never interrupts a batch.
+   */
+  signal?: AbortSignal;
+}
+
 /** Pulls and ingests one batch. Never throws for a message's fault; a failing receive throws. */
 export async function pullOnce(
   steps: IngestSteps,
   provider: QueueProvider,
-  options: { waitMs?: number } = {},
+  options: PullOptions = {},
 ): Promise<PullResult> {
-  const messages = await receiveBatch(steps, provider, options.waitMs ?? steps.opts.receiveWaitMs);
+  const messages = await receiveBatch(steps, provider, options.waitMs ?? steps.opts.receiveWaitMs, options.signal);
   const counts: PullResult = { ...emptyIngestCounts(), received: messages.length };
   if (messages.length === 0) return counts;
 
@@ -145,7 +155,10 @@ export async function pullUntil(
       break;
     }
     // Only the first pull waits: later ones stop the loop as soon as the queue is drained.
-    const r = await pullOnce(steps, provider, { waitMs: first ? Math.min(steps.opts.receiveWaitMs, left) : 0 });
+    const r = await pullOnce(steps, provider, {
+      waitMs: first ? Math.min(steps.opts.receiveWaitMs, left) : 0,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
     first = false;
     if (r.received === 0) {
       total.stoppedBecause = 'empty';
@@ -163,7 +176,12 @@ export async function pullUntil(
 }
 
 /** Fills a batch: the first receive may long-poll, the rest only take what is already there. */
-async function receiveBatch(steps: IngestSteps, provider: QueueProvider, waitMs: number): Promise<QueueMessage[]> {
+async function receiveBatch(
+  steps: IngestSteps,
+  provider: QueueProvider,
+  waitMs: number,
+  signal: AbortSignal | undefined,
+): Promise<QueueMessage[]> {
   const { batchSize } = steps.opts;
   const batch: QueueMessage[] = [];
   const seen = new Set<string>();
@@ -172,7 +190,12 @@ async function receiveBatch(steps: IngestSteps, provider: QueueProvider, waitMs:
     let got: QueueMessage[];
     try {
       got = await steps.policies.receive.execute(
-        () => provider.receive({ maxMessages: want, waitMs: batch.length === 0 ? waitMs : 0 }),
+        () =>
+          provider.receive({
+            maxMessages: want,
+            waitMs: batch.length === 0 ? waitMs : 0,
+            ...(signal ? { signal } : {}),
+          }),
         ownSignal(),
       );
     } catch (e) {

@@ -14,6 +14,9 @@
  *   message and stable across its redeliveries; `enqueuedAt` is a valid time; `deliveryCount` >= 1.
  * - `receive` returns at most `maxMessages`, more than one when that many wait (a provider whose
  *   service hands out one message a call loops), and [] at once on an empty queue with `waitMs` 0.
+ * - A receive still waiting for its first message returns [] soon after its `signal` aborts (so a host
+ *   stops without sitting out a long poll), and loses no message doing so: one that arrives anyway is
+ *   returned, or given back / kept for the next receive (natively, or emulated by racing the wait).
  * - `complete` removes a message for good; `abandon(message, 0)` gives it back for redelivery.
  * - `deadLetter` moves a message to the dead-letter queue, its reason and description readable there
  *   (`DEAD_LETTER_REASON_PROPERTY`, `DEAD_LETTER_DESCRIPTION_PROPERTY`); a provider whose messages carry
@@ -113,6 +116,13 @@ export interface ReceiveOptions {
   maxMessages: number;
   /** Long-poll: wait up to this long for the first message. 0 returns at once. */
   waitMs: number;
+  /**
+   * Ends the wait early: when it aborts while the receive is still waiting for a first message, the
+   * receive returns [] promptly (an already aborted signal: no wait). Messages already received are
+   * returned as usual, never dropped or held back; one the service hands out after the caller got its
+   * [] is given back or kept for the next receive, never lost. Settling stays the caller's.
+   */
+  signal?: AbortSignal;
 }
 
 export interface QueueHealth {

@@ -258,6 +258,23 @@ describe.each([
     expect(all.every((t) => t.source?.provider === kit.name)).toBe(true);
     expect(await unsettled()).toEqual({ waiting: 0, deadLetters: 0 });
   });
+
+  it('an idle SIGTERM ends the long poll: exit 0 with nothing received, even with ReceiveWaitTime 30 s', async () => {
+    // The queue is empty now. This test's own timeout is shorter than the long poll: a stop that sat it
+    // out would not finish in time.
+    const idle = await startSubscriberProcess({ ...env, Ingest__ReceiveWaitTime: '30000' });
+    // Let the loop get into its long poll.
+    await new Promise((r) => setTimeout(r, 1_000));
+    idle.child.kill('SIGTERM');
+    const exited = await idle.exit;
+    expect(exited, exited.stderr).toMatchObject({ code: 0, signal: null });
+    expect(idle.lines.find((l) => l.msg === 'subscriber stopped')).toMatchObject({
+      batches: 0,
+      received: 0,
+      stoppedBecause: 'SIGTERM',
+    });
+    expect(await tasks().countDocuments({})).toBe(MESSAGES);
+  }, 25_000);
 });
 
 describe('npm run subscriber before the database is reachable', () => {

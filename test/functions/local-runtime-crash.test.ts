@@ -119,6 +119,22 @@ async function runEcho(rt: Runtime, n: number): Promise<void> {
   });
 }
 
+/** Starts a long `sleep` task and waits until it runs. */
+async function startSleeping(rt: Runtime): Promise<void> {
+  const headers = { 'x-functions-key': rt.key, 'content-type': 'application/json' };
+  const res = await fetch(`${rt.api}/tasks`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ type: 'sleep', payload: { ms: 120_000 } }),
+  });
+  expect(res.status).toBe(201);
+  const { id } = (await res.json()) as { id: string };
+  await waitFor(`task ${id} to run`, async () => {
+    const t = (await (await fetch(`${rt.api}/tasks/${id}`, { headers })).json()) as { statusName?: string };
+    return t.statusName === 'Running' ? true : undefined;
+  });
+}
+
 describe('npm start survives crashes', () => {
   afterAll(() => {
     for (const c of runtimes) c.kill('SIGKILL');
@@ -187,6 +203,9 @@ describe('npm start survives crashes', () => {
         const dataDir = newDataDir();
         const { rt } = await startRuntime(dataDir, { MONGODB_URI: proxy.uri, Worker__ShutdownTimeout: '2000' });
         await runEcho(rt, 1);
+        // A task running when Ctrl-C comes keeps the stop going (up to Worker:ShutdownTimeout): the second
+        // Ctrl-C then surely finds it still stopping (an idle stop can be over before it).
+        if (second) await startSleeping(rt);
         // The database goes away: every connection refused and the open ones cut.
         await proxy.addRule({ id: `down-${String(second)}`, fault: { kind: 'refuseConnection' } });
         await proxy.killConnections();

@@ -42,7 +42,7 @@ describe('npm start (the local runtime)', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  async function start(ports: { db: number; azurite: number; api: number }) {
+  async function start(ports: { db: number; azurite: number; api: number }, settings: NodeJS.ProcessEnv = {}) {
     output = '';
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -52,6 +52,7 @@ describe('npm start (the local runtime)', () => {
       TASKMESH_PORT: String(ports.api),
       Worker__PollingInterval: '200',
       Worker__HeartbeatInterval: '500',
+      ...settings,
     };
     delete env.Admin__ApiKey;
     child = spawn(process.execPath, ['--import', 'tsx', 'tools/local-runtime.ts'], {
@@ -169,5 +170,17 @@ describe('npm start (the local runtime)', () => {
     expect(['Queued', 'Assigned', 'Running']).toContain(sleep!.statusName);
     expect(sleep!.attempts).toBeLessThanOrEqual(1);
     expect(await stop()).toBe(0);
+  });
+
+  it('an idle Ctrl-C ends the ingest long poll: "stopped" and exit 0 within its budget, even with ReceiveWaitTime 30 s', async () => {
+    // The graceful stop's budget is Worker:ShutdownTimeout + 10 s = 11 s here; a stop that sat out the
+    // 30 s long poll would be cut off by it (exit 1, "took longer than its budget").
+    const ports = { db: await freePort(), azurite: await freePort(), api: await freePort() };
+    await start(ports, { Ingest__ReceiveWaitTime: '30000', Worker__ShutdownTimeout: '1000' });
+    // Let the ingest loop get into its long poll.
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await stop()).toBe(0);
+    expect(output).toMatch(/"msg":"stopped"/);
+    expect(output).not.toMatch(/longer than its budget/);
   });
 });

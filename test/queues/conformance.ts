@@ -250,6 +250,29 @@ export function describeQueueProviderConformance(name: string, factory: () => Pr
       expect(got.map((m) => [m.id, m.body])).toEqual([[sent.id, 'arrived while waiting']]);
     });
 
+    it('a receive waiting on an empty queue returns [] soon after its signal aborts, and a message sent afterwards is still delivered to the next receive', async () => {
+      // waitMs is longer than this test's own timeout: the test finishing is the "soon".
+      const stop = new AbortController();
+      const pending = p.receive({ maxMessages: 5, waitMs: 20_000, signal: stop.signal });
+      await new Promise((r) => setTimeout(r, 300));
+      stop.abort();
+      expect(await pending).toEqual([]);
+      // A signal aborted before the call: no wait at all.
+      expect(await p.receive({ maxMessages: 5, waitMs: 20_000, signal: stop.signal })).toEqual([]);
+
+      // The service may still hold the stopped long poll open: the message must not be lost to it.
+      const sent = await p.send({ body: 'sent after the abort' });
+      const { messages } = await receiveAtLeast(receive, 1, { budgetMs: 10_000 });
+      expect(messages.map((m) => [m.id, m.body])).toEqual([[sent.id, 'sent after the abort']]);
+      await p.complete(messages[0]!);
+
+      const stopDead = new AbortController();
+      const pendingDead = p.receiveDeadLetters({ maxMessages: 5, waitMs: 20_000, signal: stopDead.signal });
+      await new Promise((r) => setTimeout(r, 300));
+      stopDead.abort();
+      expect(await pendingDead).toEqual([]);
+    }, 18_000);
+
     it('carries the session id of a message (where sessions are declared)', async (t) => {
       if (!can.sessions) t.skip();
       const sent = await p.send({ body: 'in a session', sessionId: 'conformance-session' });

@@ -2,7 +2,10 @@
  * Alibaba Cloud MNS queue provider, on the official `@alicloud/mns` SDK.
  *
  * - ensureQueues creates the queue and its dead-letter queue (an existing queue is left as it is).
- * - receive is a batch receive (up to 16) with long polling (`waitseconds`, up to 30 s).
+ * - receive is a batch receive (up to 16) with long polling (`waitseconds`, up to 30 s). The SDK's
+ *   request cannot be cut short, so a receive whose `signal` aborts answers [] at once and leaves the
+ *   long poll running; messages it brings afterwards are given back (visible again in 1 s, their
+ *   receive counted), or, should that fail, come back after their visibility timeout. None is lost.
  * - complete deletes (coalesced into batch deletes); abandon changes the visibility timeout, by
  *   default with exponential backoff in the delivery count.
  * - MNS has no dead-letter policy in this SDK: a message received more than `maxReceiveCount` times,
@@ -26,7 +29,7 @@ import {
   type SendResult,
 } from '../provider.js';
 import { defaultRedeliveryBackoff, redeliveryDelay, type RedeliveryBackoff } from '../redelivery.js';
-import { clamp } from '../toolkit.js';
+import { clamp, receiveUnlessAborted } from '../toolkit.js';
 import { encodeMnsBody, findInvalidXmlChar, xmlEscapeText } from './body-codec.js';
 import type { MnsCredentials } from './credentials.js';
 import { DeleteBatcher, MNS_BATCH_LIMIT } from './delete-batcher.js';
@@ -117,6 +120,8 @@ export class MnsQueueProvider implements QueueProvider {
   private readonly visibilitySeconds: number;
   private readonly maxBytes: number;
   private readonly redelivery: RedeliveryBackoff;
+  /** Give-backs of messages a stopped receive brought late: close() waits for them. */
+  private readonly givingBack = new Set<Promise<void>>();
 
   constructor(private readonly opts: MnsProviderOptions) {
     this.queueName = mnsQueueName.parse(opts.queueName);
@@ -309,12 +314,44 @@ export class MnsQueueProvider implements QueueProvider {
   }
 
   async close(): Promise<void> {
+    await Promise.allSettled([...this.givingBack]);
     await Promise.allSettled([...this.deletes.values()].map((b) => b.drain()));
   }
 
   // ---------------------------------------------------------------------------------------------
 
-  private async receiveFrom(queue: string, options: ReceiveOptions): Promise<QueueMessage[]> {
+  private receiveFrom(queue: string, options: ReceiveOptions): Promise<QueueMessage[]> {
+    if (options.signal?.aborted) options = { ...options, waitMs: 0 };
+    return receiveUnlessAborted(
+      this.batchReceive(queue, options),
+      options.signal,
+      (late) => {
+        const p = this.giveBack(queue, late).finally(() => this.givingBack.delete(p));
+        this.givingBack.add(p);
+      },
+      (e) => this.log.debug('a long poll its caller stopped waiting for failed', { error: errorMessage(e) }),
+    );
+  }
+
+  /** Messages a stopped receive brought after its caller had its answer: visible again in a second. */
+  private async giveBack(queue: string, messages: QueueMessage[]): Promise<void> {
+    for (const m of messages) {
+      const { receiptHandle } = this.handleOf(m, queue, 'receive');
+      try {
+        await this.client.changeMessageVisibility(queue, encodeURIComponent(receiptHandle), 1);
+      } catch (e) {
+        this.log.warn(
+          'giving back a message a stopped receive brought failed; it returns after its visibility timeout',
+          {
+            messageId: m.id,
+            error: errorMessage(e),
+          },
+        );
+      }
+    }
+  }
+
+  private async batchReceive(queue: string, options: ReceiveOptions): Promise<QueueMessage[]> {
     const n = clamp(Math.floor(options.maxMessages), 1, MNS_BATCH_LIMIT);
     const wait = options.waitMs > 0 ? clamp(Math.ceil(options.waitMs / 1000), 1, MNS_MAX_WAIT_SECONDS) : undefined;
     let res;

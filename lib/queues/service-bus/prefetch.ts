@@ -46,6 +46,14 @@ export class PrefetchBuffer {
     }
   }
 
+  /**
+   * Keeps messages a receive brought after its caller had stopped waiting (ReceiveOptions.signal), for
+   * the next receive: ahead of the others, as they were received first.
+   */
+  keep(messages: ServiceBusReceivedMessage[]): void {
+    this.messages.unshift(...messages);
+  }
+
   /** Empties the buffer, for closing: abandoned, they are redelivered now rather than when their locks lapse. */
   drain(): ServiceBusReceivedMessage[] {
     return this.messages.splice(0);

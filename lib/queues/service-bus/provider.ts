@@ -11,6 +11,10 @@
  *
  * Mapping notes:
  * - PrefetchCount: emulated, see ./prefetch.ts.
+ * - ReceiveOptions.signal: the SDK's own abortSignal would drop what the link received and leave its
+ *   credit open (a message then sits locked until its lock lapses), so it is not used: the caller gets
+ *   [] at once and the SDK receive runs to its end; what it brings then is kept for the next receive
+ *   (entity; closing abandons it) or abandoned (dead-letter queue, sessions).
  * - abandon(message, delayMs): Service Bus has no delayed abandon. On a queue the message is re-sent as a
  *   scheduled copy (same id, deliveries so far carried in the `TaskmeshPriorDeliveries` property so
  *   DeliveryCount and MaxDeliveryCount keep counting) and the original completed. A subscription cannot be
@@ -28,7 +32,7 @@ import type {
   ReceiveOptions,
   SendResult,
 } from '../provider.js';
-import { serial } from '../toolkit.js';
+import { receiveUnlessAborted, serial } from '../toolkit.js';
 import { sendBatchOrFail } from './batch-send.js';
 import { checkReceiveOptions, guard, providerError, providerKind, toProviderError } from './errors.js';
 import { entityHealth } from './health.js';
@@ -85,8 +89,16 @@ export class ServiceBusQueueProvider implements QueueProvider {
     const ctx = this.links.ctx('receive');
     this.links.assertOpen(ctx);
     checkReceiveOptions(options, ctx);
-    if (this.links.settings.requiresSession) return this.sessions.receive(options);
-    return this.onMainReceiver(async () => {
+    const signal = options.signal;
+    if (signal?.aborted) options = { ...options, waitMs: 0 };
+    if (this.links.settings.requiresSession)
+      return receiveUnlessAborted(
+        this.sessions.receive(options),
+        signal,
+        (late) => this.abandonLate(late),
+        this.lateError,
+      );
+    const received = this.onMainReceiver(async () => {
       const receiver = this.links.receiverFor('entity');
       const messages = this.prefetched.take(options.maxMessages);
       const need = options.maxMessages - messages.length;
@@ -99,6 +111,12 @@ export class ServiceBusQueueProvider implements QueueProvider {
       }
       return messages.map((m) => toQueueMessage(m, new ServiceBusHandle(m, receiver, 'entity')));
     });
+    return receiveUnlessAborted(
+      received,
+      signal,
+      (late) => this.prefetched.keep(late.map((m) => (m.handle as ServiceBusHandle).message)),
+      this.lateError,
+    );
   }
 
   async complete(message: QueueMessage): Promise<void> {
@@ -181,13 +199,13 @@ export class ServiceBusQueueProvider implements QueueProvider {
     const ctx = this.links.ctx('receiveDeadLetters');
     this.links.assertOpen(ctx);
     checkReceiveOptions(options, ctx);
-    return this.onDeadLetterReceiver(async () => {
+    const waitMs = options.signal?.aborted ? 0 : options.waitMs;
+    const received = this.onDeadLetterReceiver(async () => {
       const receiver = this.links.receiverFor('dead-letter');
-      const got = await guard(ctx, () =>
-        receiver.receiveMessages(options.maxMessages, { maxWaitTimeInMs: options.waitMs }),
-      );
+      const got = await guard(ctx, () => receiver.receiveMessages(options.maxMessages, { maxWaitTimeInMs: waitMs }));
       return got.map((m) => toQueueMessage(m, new ServiceBusHandle(m, receiver, 'dead-letter')));
     });
+    return receiveUnlessAborted(received, options.signal, (late) => this.abandonLate(late), this.lateError);
   }
 
   async completeDeadLetter(message: QueueMessage): Promise<void> {
@@ -260,6 +278,29 @@ export class ServiceBusQueueProvider implements QueueProvider {
   }
 
   // ---- internals ----
+
+  /** Messages a receive brought after its caller had stopped waiting: given back at once (best effort). */
+  private abandonLate(messages: QueueMessage[]): void {
+    for (const m of messages) {
+      const h = m.handle as ServiceBusHandle;
+      h.receiver.abandonMessage(h.message).then(
+        () => h.markSettled(),
+        (e: unknown) =>
+          this.links.log.warn(
+            'giving back a message a stopped receive brought failed; it returns when its lock lapses',
+            {
+              messageId: m.id,
+              error: toProviderError(e, this.links.ctx('abandon')).message,
+            },
+          ),
+      );
+    }
+  }
+
+  private readonly lateError = (e: unknown): void =>
+    this.links.log.debug('a receive its caller stopped waiting for failed', {
+      error: toProviderError(e, this.links.ctx('receive')).message,
+    });
 
   private async shutdown(): Promise<void> {
     const links = this.links;

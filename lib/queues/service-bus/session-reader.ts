@@ -14,6 +14,8 @@ export interface SessionAcceptOptions {
   sessionId?: string;
   /** Keep trying this long while no session is free (0: one attempt). */
   waitMs?: number;
+  /** Stops trying (the attempt under way still finishes). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -41,7 +43,7 @@ export async function acceptSession(
     } catch (e) {
       if (!noSessionAvailable(e)) throw toProviderError(e, ctx);
       const left = deadline - Date.now();
-      if (left <= 0) return undefined;
+      if (left <= 0 || options.signal?.aborted) return undefined;
       await sleep(Math.min(left, 200));
     }
   }
@@ -58,9 +60,14 @@ export class SessionReader {
     return this.oneAtATime(async () => {
       const deadline = Date.now() + options.waitMs;
       for (;;) {
-        this.current ??= await acceptSession(this.links, { waitMs: Math.max(0, deadline - Date.now()) });
+        const waitForSession = Math.max(0, deadline - Date.now());
+        this.current ??= await acceptSession(this.links, {
+          waitMs: waitForSession,
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
         const session = this.current;
-        if (!session) return [];
+        // A caller that stopped waiting (ReceiveOptions.signal) has its [] already: no new wait for it.
+        if (!session || options.signal?.aborted) return [];
         // A session that stays quiet this long is taken as drained, so one session cannot hold up the others.
         const waitMs = Math.max(0, Math.min(deadline - Date.now(), this.links.settings.sessionIdleTimeoutMs));
         const messages = await session.receive({ maxMessages: options.maxMessages, waitMs });
@@ -68,7 +75,7 @@ export class SessionReader {
         // This session is drained: let it go (once its messages are settled) and try the next one.
         this.current = undefined;
         session.closeWhenSettled();
-        if (Date.now() >= deadline) return [];
+        if (Date.now() >= deadline || options.signal?.aborted) return [];
       }
     });
   }

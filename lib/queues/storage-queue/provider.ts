@@ -3,7 +3,8 @@
  *
  * - Storage queues have no long polling: a receive that may wait polls with a growing pause (10 ms
  *   doubling up to `maxPollIntervalMs`) until a message comes or the wait is over. A send through the
- *   same provider ends the pause (the local runtime's POST /api/messages beside its ingest loop).
+ *   same provider ends the pause (the local runtime's POST /api/messages beside its ingest loop); the
+ *   receive's `signal` ends the wait (no further poll: each poll is one short request).
  * - Poison handling follows the Functions host: a message dequeued more than `maxDequeueCount` times,
  *   or abandoned on its last allowed delivery, moves to `<queue><poisonSuffix>` ("-poison"). Moves and
  *   deadLetter write the dead-letter envelope there (body intact, reason readable).
@@ -27,7 +28,7 @@ import {
   type SendResult,
 } from '../provider.js';
 import { defaultRedeliveryBackoff, redeliveryDelay, type RedeliveryBackoff } from '../redelivery.js';
-import { clamp, sleep } from '../toolkit.js';
+import { clamp, pauseUnlessAborted } from '../toolkit.js';
 import { decodeStorageBody, encodedSize, encodeStorageBody, type StorageMessageEncoding } from './body-codec.js';
 import { errorMessage } from '../../errors/message.js';
 
@@ -278,26 +279,24 @@ export class StorageQueueProvider implements QueueProvider {
         });
       }
       const left = deadline - Date.now();
-      if (left <= 0) return [];
-      await (client === this.main ? this.pauseUnlessSent(Math.min(pause, left)) : sleep(Math.min(pause, left)));
+      if (left <= 0 || options.signal?.aborted) return [];
+      await pauseUnlessAborted(
+        Math.min(pause, left),
+        options.signal,
+        client === this.main ? (end) => this.endOnSend(end) : undefined,
+      );
+      if (options.signal?.aborted) return [];
       pause = Math.min(this.maxPollMs, pause * 2);
     }
   }
 
   /**
-   * A pause between polls that a send through this provider ends (the local runtime's POST /api/messages
+   * Lets a send through this provider end a pause between polls (the local runtime's POST /api/messages
    * beside its ingest loop): a hint only; other senders are still found by the next poll.
    */
-  private pauseUnlessSent(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.pausing.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.pausing.add(done);
-    });
+  private endOnSend(end: () => void): () => void {
+    this.pausing.add(end);
+    return () => this.pausing.delete(end);
   }
 
   private sentNow(): void {
