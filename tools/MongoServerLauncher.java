@@ -10,7 +10,10 @@ import java.util.concurrent.CountDownLatch;
 /**
  * Starts mongo-java-server (a MongoDB wire-protocol server) for tests and local runs.
  *
- * Usage: java -cp CLASSPATH MongoServerLauncher.java [--host H] [--port P] [--backend memory|h2] [--file PATH]
+ * Usage: java -cp CLASSPATH MongoServerLauncher.java [--host H] [--port P] [--backend memory|h2] [--file PATH] [--oplog]
+ *
+ * --oplog enables the server's oplog, which is what its change streams read (off by default: every write
+ * is then also kept in local.oplog.rs for the life of the process, and each change-stream read scans it).
  *
  * Prints one line "MONGO-JAVA-SERVER READY mongodb://host:port" once it accepts connections.
  * It stops on SIGTERM/SIGINT, and also when its standard input closes, so that a parent which dies
@@ -22,6 +25,7 @@ public class MongoServerLauncher {
         int port = 0;
         String backendName = "memory";
         String file = null;
+        boolean oplog = false;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             String v = i + 1 < args.length ? args[i + 1] : null;
@@ -30,6 +34,7 @@ public class MongoServerLauncher {
                 case "--port" -> { port = Integer.parseInt(require(a, v)); i++; }
                 case "--backend" -> { backendName = require(a, v); i++; }
                 case "--file" -> { file = require(a, v); i++; }
+                case "--oplog" -> oplog = true;
                 default -> fail("unknown argument " + a);
             }
         }
@@ -44,6 +49,7 @@ public class MongoServerLauncher {
             return;
         }
         MongoServer server = new MongoServer(backend);
+        if (oplog) server.enableOplog();
         server.bind(host, port);
         InetSocketAddress address = server.getLocalAddress();
         CountDownLatch stopped = new CountDownLatch(1);
@@ -52,7 +58,7 @@ public class MongoServerLauncher {
             stopped.countDown();
         }));
         System.out.println("MONGO-JAVA-SERVER READY mongodb://" + host + ":" + address.getPort()
-                + " backend=" + backendName + (file != null ? " file=" + file : ""));
+                + " backend=" + backendName + (file != null ? " file=" + file : "") + (oplog ? " oplog" : ""));
         System.out.flush();
         Thread watchdog = new Thread(() -> {
             try {

@@ -22,6 +22,11 @@ export interface MongoServerOptions {
   backend?: 'memory' | 'h2';
   /** Data file for the h2 backend. */
   file?: string;
+  /**
+   * Keep an oplog, which the server's change streams read (default off). Without it a $changeStream
+   * aggregate answers an empty, closed cursor. Every write is then also kept for the life of the process.
+   */
+  oplog?: boolean;
   /** How long to wait for the server to answer a ping. */
   startTimeoutMs?: number;
 }
@@ -97,6 +102,7 @@ export async function startMongoServer(opts: MongoServerOptions = {}): Promise<M
     options.backend,
   ];
   if (options.file) args.push('--file', options.file);
+  if (options.oplog) args.push('--oplog');
   // Its own process group: a Ctrl-C meant for the parent must not stop the database before the parent has
   // released its tasks. The launcher still exits when our stdin pipe closes (parent gone, even by SIGKILL).
   const child = spawn('java', ['-XX:+UseSerialGC', '-Xss512k', ...args], {

@@ -8,7 +8,14 @@ export type {
   SubscribeOptions,
 } from './wake-up.js';
 export { inProcessChannel } from './in-process.js';
-export { databaseChannel, ensureWakeIndexes, wakeCollections, type DatabaseChannelOptions } from './database.js';
+export {
+  databaseChannel,
+  ensureWakeIndexes,
+  wakeCollections,
+  type DatabaseChannelOptions,
+  type DatabaseChannelMode,
+  type DatabaseWakeChannel,
+} from './database.js';
 export { coalescing, type CoalesceOptions } from './coalesce.js';
 export { WakeHub, type WakeHubOptions } from './hub.js';
 export { announcingStore } from './announcing-store.js';
