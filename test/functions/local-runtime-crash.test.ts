@@ -212,9 +212,15 @@ describe('npm start survives crashes', () => {
         const began = Date.now();
         rt.child.kill('SIGINT');
         if (second) {
-          await new Promise((r) => setTimeout(r, 300));
+          // The second Ctrl-C as soon as the first one's stop has begun (a fixed pause could outlast the stop).
+          while (!rt.output().includes('"msg":"stopping"') && rt.child.exitCode === null)
+            await new Promise((r) => setTimeout(r, 5));
+          const stillStopping = rt.child.exitCode === null;
           rt.child.kill('SIGINT');
-          expect(await rt.exited).toBe(130);
+          const code = await rt.exited;
+          // Exit 130 is the second Ctrl-C's. Only a stop already over before it could be sent (it is sent within
+          // milliseconds of "stopping") may end otherwise, and then within its budget.
+          expect(stillStopping ? [130] : [0, 1]).toContain(code);
         } else {
           expect([0, 1]).toContain(await rt.exited);
         }
