@@ -1,9 +1,9 @@
 /**
  * infra/kubernetes against the code and the seed's worker deployment: `npm run worker` with the
- * downward-API identity, probes on the port it serves them on, a preStop sleep and a grace period above sleep + Worker:ShutdownTimeout; a
- * ConfigMap and a Secret that together hold exactly the settings the code reads; subscribers (npm run
- * subscriber) with probes and a disruption budget; the reclaimer CronJob
- * on the catalog's cadence.
+ * downward-API identity, probes on the port it serves them on, a preStop sleep and a grace period
+ * above sleep + Worker:ShutdownTimeout; a ConfigMap and a Secret that together hold exactly the
+ * settings the code reads; subscribers (npm run subscriber) with probes and a disruption budget; the
+ * reclaimer CronJob on the catalog's cadence.
  */
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
