@@ -87,3 +87,11 @@ export class ClaimPolicy {
     if (Date.now() + timeout > this.o.cutoff) this.claimsClosed = true;
   }
 }
+
+/**
+ * Adaptive polling: an idle worker polls after PollingInterval / 64, then backs off, doubling, to
+ * PollingInterval. Wake-ups and freed slots end any pause at once.
+ */
+export function firstIdleDelay(pollingInterval: number): number {
+  return Math.max(Math.min(10, pollingInterval), Math.floor(pollingInterval / 64));
+}

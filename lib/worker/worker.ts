@@ -3,7 +3,7 @@ import { silentLogger, type Logger } from '../log/logger.js';
 import type { ClaimedTask } from '../store/task-store.js';
 import type { WorkerState } from '../worker-registry/model.js';
 import type { WorkerRegistration } from '../worker-registry/registry.js';
-import { ClaimPolicy, type HeldRuns } from './claim-policy.js';
+import { ClaimPolicy, firstIdleDelay, type HeldRuns } from './claim-policy.js';
 import { Claimer } from './claimer.js';
 import { Heartbeat } from './heartbeat.js';
 import { resolveWorkerIdentity, type WorkerIdentity } from './identity.js';
@@ -55,6 +55,8 @@ export class Worker {
    * wanted then; with exitWhenIdle the worker stops after idleLingerMs of it with nothing held.
    */
   private idleSince: number | undefined;
+  /** When the run loop last turned (a claim or a wait): the liveness probe's sign of life. */
+  private loopTurnedAt = Date.now();
   private readonly outcomes = Object.fromEntries(outcomeKinds.map((k) => [k, 0])) as Record<OutcomeKind, number>;
   private readonly startedAt = new Date();
   private resolveDone!: (s: WorkerSummary) => void;
@@ -75,7 +77,7 @@ export class Worker {
     const budget = this.deadline === undefined ? 0 : this.deadline - Date.now();
     this.margin = options.deadlineMarginMs ?? Math.min(5_000, Math.max(1_000, Math.floor(budget * 0.1)));
     this.abortGraceMs = options.abortGraceMs ?? 2_000;
-    this.idleDelay = this.firstIdleDelay();
+    this.idleDelay = firstIdleDelay(this.o.settings.PollingInterval);
     this.claims = new ClaimPolicy({
       settings: options.settings,
       handlers: options.handlers,
@@ -150,6 +152,12 @@ export class Worker {
     return this.done;
   }
 
+  /** For the probes: what the worker does now, when its run loop last turned, its outage pause. */
+  activity(): { state: 'starting' | 'running' | 'paused' | 'stopping'; loopTurnedAt: number; pauseMs: number } {
+    const state = !this.started ? 'starting' : this.stopping ? 'stopping' : this.paused ? 'paused' : 'running';
+    return { state, loopTurnedAt: this.loopTurnedAt, pauseMs: this.policy.pauseMs };
+  }
+
   /** Ids of the tasks this worker holds now. */
   currentTaskIds(): string[] {
     return this.slots.taskIds();
@@ -215,6 +223,7 @@ export class Worker {
   private async loop(): Promise<void> {
     const s = this.o.settings;
     while (!this.stopping) {
+      this.loopTurnedAt = Date.now();
       if (this.deadline !== undefined && Date.now() >= this.deadline - this.margin) {
         this.stop('deadline');
         break;
@@ -267,7 +276,7 @@ export class Worker {
       this.paused = false;
       if (claimed.length > 0) {
         for (const c of claimed) this.hold(c);
-        this.idleDelay = this.firstIdleDelay();
+        this.idleDelay = firstIdleDelay(this.o.settings.PollingInterval);
         if (claimed.length >= limit) {
           this.idleSince = undefined;
           continue; // a full batch: there may be more, claim again at once
@@ -294,14 +303,6 @@ export class Worker {
       await this.wakeSignal.wait(this.untilDeadline(this.idleDelay));
       this.idleDelay = Math.min(s.PollingInterval, this.idleDelay * 2);
     }
-  }
-
-  /**
-   * Adaptive polling: an idle worker polls after PollingInterval / 64, then backs off, doubling, to
-   * PollingInterval. Wake-ups and freed slots end any pause at once.
-   */
-  private firstIdleDelay(): number {
-    return Math.max(Math.min(10, this.o.settings.PollingInterval), Math.floor(this.o.settings.PollingInterval / 64));
   }
 
   private untilDeadline(ms: number): number {

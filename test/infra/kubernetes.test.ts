@@ -1,9 +1,9 @@
 /**
  * infra/kubernetes against the code and the seed's worker deployment: `npm run worker` with the
- * downward-API identity, a preStop sleep and a grace period above sleep + Worker:ShutdownTimeout; a
- * ConfigMap and a Secret that together hold exactly the settings the code reads; subscribers (npm run
- * subscriber) with probes and a disruption budget; the reclaimer CronJob
- * on the catalog's cadence.
+ * downward-API identity, probes on the port it serves them on, a preStop sleep and a grace period
+ * above sleep + Worker:ShutdownTimeout; a ConfigMap and a Secret that together hold exactly the
+ * settings the code reads; subscribers (npm run subscriber) with probes and a disruption budget; the
+ * reclaimer CronJob on the catalog's cadence.
  */
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -44,7 +44,7 @@ describe('infra/kubernetes', () => {
     expect(k8s.valueProblems(objects, Object.keys(kubernetesIntended))).toEqual([]);
   });
 
-  it('runs the workers like the seed: npm run worker, downward-API identity, preStop sleep, grace period above sleep + shutdown', () => {
+  it('runs the workers like the seed: npm run worker, downward-API identity, probes, preStop sleep, grace period above sleep + shutdown', () => {
     expect(k8s.deploymentProblems(objects)).toEqual([]);
   });
 
@@ -65,6 +65,17 @@ describe('infra/kubernetes', () => {
       "the subscriber's livenessProbe probes port probes; the probes are served on 9090",
       "the subscriber's readinessProbe must GET /readyz",
       'terminationGracePeriodSeconds 10 does not exceed the preStop sleep (5 s) + Ingest__ReceiveWaitTime (10 s)',
+    ]);
+  });
+
+  it("fails on a planted mistake in the workers' probes", () => {
+    const planted = structuredClone(objects);
+    const c = podSpecOf(findObject(planted, 'Deployment', k8s.names.deployment)).containers[0]!;
+    c.args = ['npm', 'run', 'worker', '--', '--no-reclaimer', '--probe-port', '9090'];
+    delete c.readinessProbe;
+    expect(k8s.deploymentProblems(planted)).toEqual([
+      "the worker's livenessProbe probes port probes; the probes are served on 9090",
+      "the worker's readinessProbe must GET /readyz",
     ]);
   });
 

@@ -120,6 +120,7 @@ export function deploymentProblems(objects: readonly K8sObject[]): string[] {
   if (!/^npm run worker(\s|$)/.test(commandLine(c)))
     problems.push(`the worker container runs "${commandLine(c)}", not npm run worker`);
   problems.push(...envFromProblems('worker', c), ...downwardProblems('worker', c));
+  problems.push(...probeProblems('worker', c, commandLine(c)));
   const sleep = preStopSeconds(c);
   if (sleep === undefined) problems.push('the worker has no preStop sleep');
   const shutdownMs = parseDuration(configMapData(objects).Worker__ShutdownTimeout ?? '25000');
@@ -134,6 +135,25 @@ export function deploymentProblems(objects: readonly K8sObject[]): string[] {
 
 interface Probe {
   httpGet?: { path?: string; port?: number | string };
+}
+
+/**
+ * Liveness GETs /healthz and readiness /readyz on the port the process serves them on (its
+ * --probe-port, default 8080: tools/subscriber.ts and tools/worker.ts alike).
+ */
+function probeProblems(who: string, c: Container, line: string): string[] {
+  const problems: string[] = [];
+  const served = Number(/--probe-port[ =](\d+)/.exec(line)?.[1] ?? 8080);
+  for (const [kind, path] of [
+    ['livenessProbe', '/healthz'],
+    ['readinessProbe', '/readyz'],
+  ] as const) {
+    const p = c[kind] as Probe | undefined;
+    if (p?.httpGet?.path !== path) problems.push(`the ${who}'s ${kind} must GET ${path}`);
+    else if (probePort(c, p) !== served)
+      problems.push(`the ${who}'s ${kind} probes port ${String(p.httpGet.port)}; the probes are served on ${served}`);
+  }
+  return problems;
 }
 
 /** The container port a probe's named or numbered port refers to. */
@@ -160,18 +180,7 @@ export function subscriberProblems(objects: readonly K8sObject[]): string[] {
   if (!/^npm run subscriber(\s|$)/.test(line))
     problems.push(`the subscriber container runs "${line}", not npm run subscriber`);
   problems.push(...envFromProblems('subscriber', c));
-  const served = Number(/--probe-port[ =](\d+)/.exec(line)?.[1] ?? 8080);
-  for (const [kind, path] of [
-    ['livenessProbe', '/healthz'],
-    ['readinessProbe', '/readyz'],
-  ] as const) {
-    const p = c[kind] as Probe | undefined;
-    if (p?.httpGet?.path !== path) problems.push(`the subscriber's ${kind} must GET ${path}`);
-    else if (probePort(c, p) !== served)
-      problems.push(
-        `the subscriber's ${kind} probes port ${String(p.httpGet.port)}; the probes are served on ${served}`,
-      );
-  }
+  problems.push(...probeProblems('subscriber', c, line));
   const replicas = (d.spec as { replicas?: number }).replicas ?? 1;
   if (replicas < 2) problems.push(`the subscriber runs ${replicas} replica(s); a drain or a crash would stop ingest`);
   const sleep = preStopSeconds(c);
