@@ -14,6 +14,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../lib/config/index.js';
 import { createLogger } from '../lib/log/logger.js';
+import { parseProbePort } from '../lib/app/probe-server.js';
 import { runSubscriberProcess } from '../lib/app/subscriber-process.js';
 
 const logger = createLogger({ bindings: { app: 'taskmesh-subscriber' } });
@@ -25,8 +26,8 @@ async function main(): Promise<number> {
       'probe-host': { type: 'string', default: '0.0.0.0' },
     },
   });
-  const probePort = Number(values['probe-port']);
-  if (!Number.isInteger(probePort) || probePort < 0 || probePort > 65_535) {
+  const probePort = parseProbePort(values['probe-port']);
+  if (probePort === undefined) {
     logger.error('invalid --probe-port', { given: values['probe-port'], expected: 'a port number 0-65535' });
     return 2;
   }

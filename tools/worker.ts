@@ -18,6 +18,7 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig, ConfigError, type AppConfig } from '../lib/config/index.js';
+import { parseProbePort } from '../lib/app/probe-server.js';
 import { startWorkerProbes, type WorkerProbes } from '../lib/app/worker-probes.js';
 import { createLogger } from '../lib/log/logger.js';
 import { HandlerModuleError, loadHandlers } from '../lib/handlers/index.js';
@@ -39,8 +40,8 @@ async function main(): Promise<number> {
     logger.error('invalid arguments', { error: e instanceof Error ? e.message : String(e) });
     return 2;
   }
-  const probePort = Number(values['probe-port'] ?? 8080);
-  if (!Number.isInteger(probePort) || probePort < 0 || probePort > 65_535) {
+  const probePort = parseProbePort(values['probe-port'] ?? '8080');
+  if (probePort === undefined) {
     logger.error('invalid --probe-port', { given: values['probe-port'], expected: 'a port number 0-65535' });
     return 2;
   }

@@ -47,4 +47,10 @@ export {
   type SubscriberSummary,
 } from './subscriber.js';
 export { runSubscriberProcess, type SubscriberProcessOptions } from './subscriber-process.js';
-export { startProbeServer, type ProbeServer, type ProbeServerOptions, type ProbeStatus } from './probe-server.js';
+export {
+  parseProbePort,
+  startProbeServer,
+  type ProbeServer,
+  type ProbeServerOptions,
+  type ProbeStatus,
+} from './probe-server.js';

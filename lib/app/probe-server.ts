@@ -7,6 +7,12 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** A `--probe-port` argument: a port number 0-65535 (0: any free port), or undefined when it is not one. */
+export function parseProbePort(raw: string): number | undefined {
+  const port = Number(raw);
+  return Number.isInteger(port) && port >= 0 && port <= 65_535 ? port : undefined;
+}
+
 export interface ProbeStatus {
   ok: boolean;
   /** Why not (or what it is doing), shown in the probe's answer. */
