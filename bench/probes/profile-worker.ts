@@ -34,13 +34,22 @@ try {
   const counts = new Map<string, { n: number; ms: number }>();
   const started = new Map<number, [string, number]>();
   let on = false;
+  // Time with at least one command outstanding: how much of the run the server had something to do.
+  let busyMs = 0;
+  let busySince = 0;
   client.on('commandStarted', (e) => {
-    if (on) started.set(e.requestId, [commandShape(e.commandName, e.command), performance.now()]);
+    if (!on) return;
+    if (started.size === 0) busySince = performance.now();
+    started.set(e.requestId, [commandShape(e.commandName, e.command), performance.now()]);
+  });
+  client.on('commandFailed', (e) => {
+    if (started.delete(e.requestId) && started.size === 0) busyMs += performance.now() - busySince;
   });
   client.on('commandSucceeded', (e) => {
     const s = started.get(e.requestId);
     if (!s) return;
     started.delete(e.requestId);
+    if (started.size === 0) busyMs += performance.now() - busySince;
     const x = counts.get(s[0]) ?? { n: 0, ms: 0 };
     x.n++;
     x.ms += performance.now() - s[1];
@@ -102,6 +111,7 @@ try {
   console.log(
     `tasks ${tasks} c ${c} batch ${batch}: ${((tasks / ms) * 1000).toFixed(1)} tasks/s in ${ms.toFixed(0)} ms; node CPU ${(((cpu.user + cpu.system) / 1000 / ms) * 100).toFixed(0)}% of one core, ${((cpu.user + cpu.system) / 1000 / tasks).toFixed(2)} ms CPU per task; server CPU ${(((serverCpu * 1000) / ms) * 100).toFixed(0)}%, ${((serverCpu * 1000) / tasks).toFixed(2)} ms per task`,
   );
+  console.log(`a command outstanding ${((busyMs / ms) * 100).toFixed(0)}% of the run`);
   console.log(
     `run loop inside claim(): ${inClaimMs.toFixed(0)} ms of ${ms.toFixed(0)} ms (${((inClaimMs / ms) * 100).toFixed(0)}%), ${claims.length} claims, ${(tasks / claims.length).toFixed(1)} tasks per claim`,
   );

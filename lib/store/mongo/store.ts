@@ -16,6 +16,7 @@ import { queries } from './queries.js';
 import { decodeCursor, listTasks, taskStats, taskThroughput } from './reports.js';
 import { LeaseBatch, type LeaseStatement } from './lease-batch.js';
 import { imageAfter } from './post-image.js';
+import { ClaimReadAhead, typesKey, type ClaimReadAheadOptions } from './claim-read-ahead.js';
 import { ServerClock } from './server-clock.js';
 import { keptKeys, purgeKeepingKeys } from './task-keys.js';
 import { duplicatesOf, entryWritten, toClaimed, writeEntry } from './write-outcomes.js';
@@ -30,6 +31,8 @@ export interface MongoTaskStoreOptions {
   backoff?: BackoffOptions;
   /** Whether a task of an ordering key that fails for good blocks its key (Ordering:OnFailure; default continue). */
   orderingOnFailure?: api.OrderingFailurePolicy;
+  /** How far batch claims read ahead, and for how long what they read stays usable (./claim-read-ahead.ts). */
+  claimReadAhead?: ClaimReadAheadOptions;
 }
 
 type Lease = api.Lease;
@@ -63,6 +66,8 @@ export class MongoTaskStore implements api.TaskStore {
   private readonly completions: LeaseBatch<unknown>;
   /** Ordered execution per key: every write that ends a task of a key tells it (./ordering.ts). */
   private readonly order: KeyOrder;
+  /** Claim candidates read beyond one batch, for the next claims (./claim-read-ahead.ts). */
+  private readonly readAhead: ClaimReadAhead;
 
   constructor(db: Db, options: MongoTaskStoreOptions = {}) {
     this.tasks = tasksCollection(db);
@@ -75,6 +80,7 @@ export class MongoTaskStore implements api.TaskStore {
     this.starts = new LeaseBatch(this.tasks, this.clock, writes.start, writes.startMany);
     this.completions = new LeaseBatch(this.tasks, this.clock, writes.complete, writes.completeMany);
     this.order = new KeyOrder(db, this.tasks, options.orderingOnFailure ?? 'continue', this.clock);
+    this.readAhead = new ClaimReadAhead(options.claimReadAhead);
   }
 
   async ensureIndexes(): Promise<void> {
@@ -118,6 +124,7 @@ export class MongoTaskStore implements api.TaskStore {
       for (const j of refused) duplicate.add(fresh[j]!);
     }
     await this.order.admitted(docs.flatMap((d) => (d.held ? [d.orderingKey!] : [])));
+    this.readAhead.added(docs);
     const items = docs.map((d, i) => ({ taskId: d._id, duplicate: duplicate.has(i) }));
     const result = { inserted: docs.length - duplicate.size, duplicates: duplicate.size, items };
     this.telemetry.ingested(input, result);
@@ -163,21 +170,31 @@ export class MongoTaskStore implements api.TaskStore {
    * a fresh token (atomic per task: no task goes to two workers), pinned to the version read. When it took
    * every candidate, what it won is the candidates as read with the claim applied (./post-image.ts); when
    * other workers took some, a third round trip reads what the token won, and another round (at most
-   * MAX_CLAIM_ROUNDS) tries fresh candidates.
+   * MAX_CLAIM_ROUNDS) tries fresh candidates. While claims keep finding full batches, one read serves several
+   * of them (./claim-read-ahead.ts): such a claim is one round trip.
    */
   private async claimBatch(workerId: string, opts: api.ClaimOptions, limit: number): Promise<api.ClaimedTask[]> {
     const won: Task[] = [];
+    const key = typesKey(opts.types);
     for (let round = 0; round < MAX_CLAIM_ROUNDS && won.length < limit; round++) {
       const now = opts.now ?? (await this.clock.sync());
-      const candidates = await this.tasks
-        .find(queries.claimable.filter(now, opts.types))
-        .sort(queries.claimable.sort!)
-        .limit(limit - won.length)
-        .toArray();
+      const want = limit - won.length;
+      // A caller's own clock (tests, tools) asks what is claimable at that time: only a fresh read says.
+      let candidates = opts.now ? [] : this.readAhead.take(key, want, performance.now());
+      if (candidates.length === 0) {
+        const asked = opts.now ? want : this.readAhead.readLimit(key, want);
+        const read = await this.tasks
+          .find(queries.claimable.filter(now, opts.types))
+          .sort(queries.claimable.sort!)
+          .limit(asked)
+          .toArray();
+        candidates = opts.now ? read : this.readAhead.keep(key, read, want, asked, performance.now());
+      }
       if (candidates.length === 0) break;
       const leaseToken = newLeaseToken();
       const update = writes.claimBatch.update(workerId, leaseToken, now);
       const res = await this.tasks.updateMany(writes.claimBatch.filter(candidates, now), update);
+      if (res.modifiedCount < candidates.length) this.readAhead.contested(key);
       if (res.modifiedCount === 0) continue;
       const images = res.modifiedCount === candidates.length ? candidates.map((c) => imageAfter(c, update, now)) : [];
       if (images.length > 0 && images.every((t) => t !== undefined)) won.push(...images);

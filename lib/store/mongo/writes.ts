@@ -29,10 +29,15 @@ const leased = (lease: LeaseKey, from: readonly JobTaskStatus[]): Filter<Task> =
   status: { $in: [...from] },
 });
 
-/** Several tasks held under one token (a batch claim's), the same states left by each. */
+/**
+ * Several tasks held under one token (a batch claim's), the same states left by each. The token comes first:
+ * the order of a filter's conditions means nothing to MongoDB's planner (it uses the _id index either way), but
+ * a server that matches documents one by one, in the filter's order (mongo-java-server, a collection scan),
+ * drops almost every document at one string comparison instead of a 16-way `$in` (a third of the cost).
+ */
 const leasedMany = (taskIds: readonly string[], leaseToken: string, from: readonly JobTaskStatus[]): Filter<Task> => ({
-  _id: { $in: [...taskIds] },
   'owner.leaseToken': leaseToken,
+  _id: { $in: [...taskIds] },
   status: { $in: [...from] },
 });
 
