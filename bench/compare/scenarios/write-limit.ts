@@ -62,6 +62,9 @@ interface BareShapes {
   one: number;
   grouped: number;
   setWise: number;
+  /** updateOne by _id alone (no state condition), one at a time and `inFlight` at once: not in `best`, see below. */
+  plainOne: number;
+  plainMany: number;
   best: number;
 }
 
@@ -127,10 +130,29 @@ async function bareWriteLimit(ctx: CompareContext, docs: number, inFlight: numbe
       }),
     );
     const setWise = perSecond(docs, performance.now() - t0);
+    // The same update with no state condition, by _id alone: what a plain loop of document updates gets. No task
+    // system can write so (a write that does not check the task's state loses races), and on MongoDB the condition
+    // costs nothing more (the _id index finds the document either way); the test server scans the collection
+    // for any filter but a bare _id. Reported beside the limit, not part of it.
+    const plain = async (n: number) => {
+      next = 0;
+      const t = performance.now();
+      await Promise.all(
+        Array.from({ length: n }, async () => {
+          while (next < all.length) {
+            const doc = all[next++]!;
+            await col.updateOne({ _id: doc._id }, stateChange(S.Archived, { now: new Date(), by: 'bench' }));
+          }
+        }),
+      );
+      return perSecond(docs, performance.now() - t);
+    };
+    const plainOne = await plain(1);
+    const plainMany = await plain(inFlight);
     ctx.log(
-      `bare writes: updateOne x${inFlight} ${one}, bulkWrite of ${inFlight} x4 ${grouped}, updateMany of ${inFlight} x4 ${setWise} docs/s`,
+      `bare writes: updateOne x${inFlight} ${one}, bulkWrite of ${inFlight} x4 ${grouped}, updateMany of ${inFlight} x4 ${setWise} docs/s; unconditional updateOne by _id x1 ${plainOne}, x${inFlight} ${plainMany} docs/s`,
     );
-    return { one, grouped, setWise, best: Math.max(one, grouped, setWise) };
+    return { one, grouped, setWise, plainOne, plainMany, best: Math.max(one, grouped, setWise) };
   } finally {
     await db.dropDatabase().catch(() => undefined);
     await client.close();
@@ -210,6 +232,8 @@ export async function writeLimitFraction(ctx: CompareContext): Promise<BenchResu
     byShape((x) => x.one, `updateOne per document, ${c} in flight`),
     byShape((x) => x.grouped, `bulkWrite of ${c} updateOne, 4 in flight`),
     byShape((x) => x.setWise, `updateMany over ${c} ids, 4 in flight`),
+    byShape((x) => x.plainOne, 'updateOne by _id alone (no state condition), one at a time'),
+    byShape((x) => x.plainMany, `updateOne by _id alone (no state condition), ${c} in flight`),
   ];
   for (let i = 0; i < ROUNDS; i++) {
     const round = `round ${i + 1}`;
