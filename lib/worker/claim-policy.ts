@@ -49,7 +49,7 @@ export class ClaimPolicy {
    * Whether to claim now. Single claims (BatchSize 1): nothing waits and a slot is free. Batch claims:
    * as soon as less than half a batch waits for a slot, so the next whole batch arrives while the slots
    * are still busy (its round trips overlap running tasks) instead of a claim of one or two tasks each
-   * time a slot frees. A worker then holds at most Concurrency + 1.5 x BatchSize leases; waiting ones
+   * time a slot frees. A worker then holds at most 2 x Concurrency + 1.5 x BatchSize leases (see TaskSlots); waiting ones
    * are heartbeated like running ones and released on stop. Not on a deadline (a serverless
    * invocation): there a task is claimed only for a free slot, so none waits past the point where its
    * timeout still fits.

@@ -63,6 +63,11 @@ export class TaskRun {
   readonly lease: Lease;
   /** 'running' while the handler runs: only then do heartbeat results abort it. */
   phase: 'waiting' | 'starting' | 'running' | 'finishing' = 'waiting';
+  /**
+   * Called once, when the handler has settled and only the outcome's write is left: the run's slot can go to
+   * the next run while that write is on its way (the run keeps its lease and heartbeats until it lands).
+   */
+  onHandlerSettled: (() => void) | undefined;
   progress: unknown = undefined;
   progressSeq = 0;
   sentProgressSeq = 0;
@@ -206,12 +211,19 @@ export class TaskRun {
           graceMs: this.deps.abortGraceMs,
         });
       }
-      this.phase = 'finishing';
+      this.finishing();
       return this.finishAborted(outcome ?? undefined, handler.maxRetries, timeoutMs, outcome !== null);
     }
-    this.phase = 'finishing';
+    this.finishing();
     if (outcome.ok) return this.complete(outcome.value);
     return this.fail(outcome.error, handler.maxRetries);
+  }
+
+  private finishing(): void {
+    this.phase = 'finishing';
+    const settled = this.onHandlerSettled;
+    this.onHandlerSettled = undefined;
+    settled?.();
   }
 
   /**

@@ -20,15 +20,19 @@ export interface TaskSlotsOptions {
 }
 
 /**
- * The runs a worker holds and the slots (Concurrency) they run in. Every run holding a lease is kept by
- * task id and lease token: a task that failed may be claimed again (its retry due at once) while the
+ * The runs a worker holds and the slots (Concurrency) their handlers run in. Every run holding a lease is kept
+ * by task id and lease token: a task that failed may be claimed again (its retry due at once) while the
  * first run is still recording its outcome, so a task id alone is not a key. `waiting` runs have no
- * slot yet, `executing` ones do.
+ * slot yet, `executing` ones do (starting, running), `finishing` ones gave theirs up when their handler
+ * settled and are writing the outcome: the next run's start goes out with that write instead of after it.
+ * At most Concurrency handlers run, and at most 2 x Concurrency runs are active (running or writing), so a
+ * slow database holds back new handlers rather than piling up writes.
  */
 export class TaskSlots {
   private readonly runs = new Map<string, TaskRun>();
   private readonly waiting: TaskRun[] = [];
   private readonly executing = new Map<string, Promise<void>>();
+  private readonly finishing = new Map<string, Promise<void>>();
 
   constructor(private readonly o: TaskSlotsOptions) {}
 
@@ -41,8 +45,14 @@ export class TaskSlots {
     return this.waiting.length;
   }
 
+  /** Runs in a handler slot (starting or running). */
   get executingCount(): number {
     return this.executing.size;
+  }
+
+  /** Runs in a slot or writing their outcome: what a drain waits for. */
+  get activeCount(): number {
+    return this.executing.size + this.finishing.size;
   }
 
   /** Every run holding a lease (waiting for a slot, starting, running, finishing). */
@@ -73,7 +83,8 @@ export class TaskSlots {
     for (let i = this.waiting.length - 1; i >= 0; i--) {
       if (this.waiting[i]!.abortReason) this.launch(this.waiting.splice(i, 1)[0]!);
     }
-    while (this.waiting.length > 0 && this.executing.size < this.o.concurrency && open)
+    const c = this.o.concurrency;
+    while (this.waiting.length > 0 && this.executing.size < c && this.activeCount < 2 * c && open)
       this.launch(this.waiting.shift()!);
   }
 
@@ -85,9 +96,9 @@ export class TaskSlots {
     }
   }
 
-  /** Settles when every run now in a slot has. */
+  /** Settles when every run now in a slot or finishing has. */
   settled(): Promise<unknown> {
-    return Promise.allSettled([...this.executing.values()]);
+    return Promise.allSettled([...this.executing.values(), ...this.finishing.values()]);
   }
 
   private launch(run: TaskRun): void {
@@ -112,8 +123,14 @@ export class TaskSlots {
       .finally(() => {
         this.runs.delete(key);
         this.executing.delete(key);
+        this.finishing.delete(key);
         this.o.onSettled();
       });
+    run.onHandlerSettled = () => {
+      if (!this.executing.delete(key)) return;
+      this.finishing.set(key, p);
+      this.o.onSettled();
+    };
     this.executing.set(key, p);
   }
 }

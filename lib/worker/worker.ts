@@ -352,9 +352,9 @@ export class Worker {
     const until = this.drainUntil ?? Date.now() + this.o.settings.ShutdownTimeout;
     this.hardStopAt = this.deadline ?? until + this.abortGraceMs + Math.max(5_000, 2 * this.policy.pauseMs);
     this.slots.releaseWaiting();
-    if (this.slots.executingCount > 0) {
+    if (this.slots.activeCount > 0) {
       // Woken by each finished run and by stop() (a second signal shortens the deadline).
-      while (this.slots.executingCount > 0 && Date.now() < Math.min(until, this.drainUntil ?? until)) {
+      while (this.slots.activeCount > 0 && Date.now() < Math.min(until, this.drainUntil ?? until)) {
         await this.wakeSignal.wait(Math.min(until, this.drainUntil ?? until) - Date.now());
       }
       const left = [...this.slots.all()].filter((r) => r.phase !== 'finishing');
@@ -364,7 +364,7 @@ export class Worker {
         });
       for (const run of left) run.abort('shutdown');
       // Runs that were already executing settle within the grace plus their last write; anything launched since, too.
-      while (this.slots.executingCount > 0) await this.slots.settled();
+      while (this.slots.activeCount > 0) await this.slots.settled();
     }
   }
 
