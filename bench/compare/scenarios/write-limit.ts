@@ -19,7 +19,7 @@ import { newNamespace } from '../systems.js';
 import { TaskmeshAdapter } from '../taskmesh.js';
 import { adapterConfig, enqueueAll, Progress, round1, type CompareContext } from './common.js';
 
-const ROUNDS = 3;
+const ROUNDS = 5;
 const CONCURRENCY = 16;
 
 const median = (xs: readonly number[]): number => {

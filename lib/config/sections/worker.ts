@@ -34,14 +34,15 @@ export const workerSection = defineSection({
   secrets: [],
   docs: {
     BatchSize:
-      'Tasks claimed per poll (one batch claim when above 1). A long-running worker claims the next batch once fewer than half a batch wait for a slot (it holds at most Concurrency + 1.5 x BatchSize leases); a serverless invocation claims only for free slots.',
+      'Tasks claimed per poll (one batch claim when above 1). A long-running worker claims the next batch once fewer than half a batch wait for a slot (it holds at most 2 x Concurrency + 1.5 x BatchSize leases: see Concurrency); a serverless invocation claims only for free slots.',
     PollingInterval:
       'Longest pause between polls of an idle worker ("hh:mm:ss"): after an empty poll it waits 1/64 of this, doubling up to it. A wake-up (a task became claimable: created, retried, released, reclaimed, a backoff or notBefore ended) ends the pause at once; a poll that found a full batch polls again at once.',
     HeartbeatInterval: 'Time between heartbeats of a running task and of the worker record.',
     MaxRetries: 'Retries after the first attempt before a task ends Error (a handler may set its own).',
     HeartbeatTimeout:
       "A task (or worker) whose last heartbeat is older than this (by the database server's clock) is reclaimed (marked dead). At least 3 x HeartbeatInterval.",
-    Concurrency: 'Tasks run at once by one worker; defaults to BatchSize.',
+    Concurrency:
+      'Handlers run at once by one worker; defaults to BatchSize. A run gives its slot up when its handler settles, so the next handler starts while the last outcome is being written; at most 2 x Concurrency runs are active (running or writing their outcome), and a stopping worker waits for every outcome write.',
     RetryBaseDelay: 'Base of the exponential backoff between attempts (full jitter).',
     RetryMaxDelay: 'Cap of the exponential backoff between attempts.',
     TaskTimeout:
