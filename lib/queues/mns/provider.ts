@@ -30,9 +30,8 @@ import {
 } from '../provider.js';
 import { defaultRedeliveryBackoff, redeliveryDelay, type RedeliveryBackoff } from '../redelivery.js';
 import { clamp, receiveUnlessAborted } from '../toolkit.js';
-import { encodeMnsBody, findInvalidXmlChar, xmlEscapeText } from './body-codec.js';
+import { encodeMnsBody, xmlEscapeText } from './body-codec.js';
 import {
-  MNS_MAX_DELAY_SECONDS,
   MNS_MAX_MESSAGE_BYTES,
   MNS_MAX_VISIBILITY_SECONDS,
   MNS_MAX_WAIT_SECONDS,
@@ -41,14 +40,8 @@ import {
 } from './options.js';
 import { DeleteBatcher, MNS_BATCH_LIMIT } from './delete-batcher.js';
 import { isMnsCode, toMnsProviderError } from './errors.js';
-import {
-  batchDeleteBody,
-  batchSendBody,
-  handleSchema,
-  queueAttributes,
-  receiveBody,
-  type MnsHandle,
-} from './replies.js';
+import { badReply, handleOf, toQueueMessages, toSendParams } from './messages.js';
+import { batchDeleteBody, batchSendBody, queueAttributes, receiveBody } from './replies.js';
 import { errorMessage } from '../../errors/message.js';
 
 export class MnsQueueProvider implements QueueProvider {
@@ -155,12 +148,12 @@ export class MnsQueueProvider implements QueueProvider {
   }
 
   async complete(message: QueueMessage): Promise<void> {
-    const h = this.handleOf(message, this.queueName, 'complete');
+    const h = handleOf(message, this.queueName, 'complete');
     await this.batcher(h.queue).delete(h.receiptHandle);
   }
 
   async abandon(message: QueueMessage, delayMs?: number): Promise<void> {
-    const h = this.handleOf(message, this.queueName, 'abandon');
+    const h = handleOf(message, this.queueName, 'abandon');
     if (message.deliveryCount >= this.opts.maxReceiveCount) {
       await this.moveToDeadLetter(
         message,
@@ -180,12 +173,12 @@ export class MnsQueueProvider implements QueueProvider {
   }
 
   async deadLetter(message: QueueMessage, reason: string, description?: string): Promise<void> {
-    this.handleOf(message, this.queueName, 'deadLetter');
+    handleOf(message, this.queueName, 'deadLetter');
     await this.moveToDeadLetter(message, reason, description);
   }
 
   async send(message: OutgoingMessage): Promise<SendResult> {
-    const params = this.toParams(message, this.queueName);
+    const params = toSendParams(message, this.queueName, this.maxBytes);
     let res;
     try {
       res = await this.client.sendMessage(this.queueName, params);
@@ -193,7 +186,7 @@ export class MnsQueueProvider implements QueueProvider {
       throw toMnsProviderError(e, 'sendMessage', this.queueName);
     }
     const id = z.object({ MessageId: z.string().min(1) }).safeParse(res.body);
-    if (!id.success) throw this.badReply('sendMessage', this.queueName);
+    if (!id.success) throw badReply('sendMessage', this.queueName);
     return { id: id.data.MessageId };
   }
 
@@ -201,7 +194,7 @@ export class MnsQueueProvider implements QueueProvider {
     const out: SendResult[] = [];
     for (let i = 0; i < messages.length; i += MNS_BATCH_LIMIT) {
       const chunk = messages.slice(i, i + MNS_BATCH_LIMIT);
-      const params = chunk.map((m) => this.toParams(m, this.queueName));
+      const params = chunk.map((m) => toSendParams(m, this.queueName, this.maxBytes));
       let res;
       try {
         res = await this.client.batchSendMessage(this.queueName, params);
@@ -209,8 +202,7 @@ export class MnsQueueProvider implements QueueProvider {
         throw toMnsProviderError(e, 'batchSendMessage', this.queueName);
       }
       const parsed = batchSendBody.safeParse(res.body);
-      if (!parsed.success || parsed.data.length !== chunk.length)
-        throw this.badReply('batchSendMessage', this.queueName);
+      if (!parsed.success || parsed.data.length !== chunk.length) throw badReply('batchSendMessage', this.queueName);
       const failed = parsed.data.map((r, j) => ({ r, j: i + j })).filter(({ r }) => r.ErrorCode || !r.MessageId);
       if (failed.length > 0) {
         throw new QueueProviderError(
@@ -239,7 +231,7 @@ export class MnsQueueProvider implements QueueProvider {
   }
 
   async completeDeadLetter(message: QueueMessage): Promise<void> {
-    const h = this.handleOf(message, this.deadLetterQueueName, 'completeDeadLetter');
+    const h = handleOf(message, this.deadLetterQueueName, 'completeDeadLetter');
     await this.batcher(h.queue).delete(h.receiptHandle);
   }
 
@@ -287,7 +279,7 @@ export class MnsQueueProvider implements QueueProvider {
   /** Messages a stopped receive brought after its caller had its answer: visible again in a second. */
   private async giveBack(queue: string, messages: QueueMessage[]): Promise<void> {
     for (const m of messages) {
-      const { receiptHandle } = this.handleOf(m, queue, 'receive');
+      const { receiptHandle } = handleOf(m, queue, 'receive');
       try {
         await this.client.changeMessageVisibility(queue, encodeURIComponent(receiptHandle), 1);
       } catch (e) {
@@ -314,21 +306,12 @@ export class MnsQueueProvider implements QueueProvider {
       throw toMnsProviderError(e, 'batchReceiveMessage', queue);
     }
     const parsed = receiveBody.safeParse(res.body);
-    if (!parsed.success) throw this.badReply('batchReceiveMessage', queue);
-    return parsed.data.map((m) => {
-      const handle: MnsHandle = { kind: 'mns', queue, receiptHandle: m.ReceiptHandle };
-      return {
-        id: m.MessageId,
-        body: m.MessageBody,
-        deliveryCount: m.DequeueCount,
-        enqueuedAt: new Date(m.EnqueueTime),
-        handle,
-      };
-    });
+    if (!parsed.success) throw badReply('batchReceiveMessage', queue);
+    return toQueueMessages(parsed.data, queue);
   }
 
   private async moveToDeadLetter(message: QueueMessage, reason: string, description?: string): Promise<void> {
-    const h = this.handleOf(message, this.queueName, 'deadLetter');
+    const h = handleOf(message, this.queueName, 'deadLetter');
     const fitted = fitDeadLetter(
       message,
       this.queueName,
@@ -375,7 +358,7 @@ export class MnsQueueProvider implements QueueProvider {
     }
     if (handles.length === 1) return failures;
     const parsed = batchDeleteBody.safeParse(res.body);
-    if (!parsed.success) throw this.badReply('batchDeleteMessage', queue);
+    if (!parsed.success) throw badReply('batchDeleteMessage', queue);
     for (const f of parsed.data ?? []) {
       failures.set(
         f.ReceiptHandle,
@@ -396,51 +379,7 @@ export class MnsQueueProvider implements QueueProvider {
       throw toMnsProviderError(e, 'getQueueAttributes', queue);
     }
     const parsed = queueAttributes.safeParse(res.body);
-    if (!parsed.success) throw this.badReply('getQueueAttributes', queue);
+    if (!parsed.success) throw badReply('getQueueAttributes', queue);
     return parsed.data;
-  }
-
-  private toParams(message: OutgoingMessage, queue: string): MNSClient.MnsMessageParams {
-    const bad = findInvalidXmlChar(message.body);
-    if (bad >= 0) {
-      throw new QueueProviderError(
-        `MNS send to queue "${queue}": the body has a character XML cannot carry (U+${message.body.codePointAt(bad)!.toString(16).toUpperCase().padStart(4, '0')} at index ${bad})`,
-        { provider: 'mns', queue, operation: 'sendMessage', code: 'InvalidMessageBody', transient: false },
-      );
-    }
-    const bytes = Buffer.byteLength(message.body, 'utf8');
-    if (bytes > this.maxBytes) {
-      throw new QueueProviderError(
-        `MNS send to queue "${queue}": the body is ${bytes} bytes; the limit is ${this.maxBytes}`,
-        { provider: 'mns', queue, operation: 'sendMessage', code: 'MessageTooLarge', transient: false },
-      );
-    }
-    const delayMs = message.scheduledAt ? message.scheduledAt.getTime() - Date.now() : (message.delayMs ?? 0);
-    const delaySeconds = clamp(Math.ceil(Math.max(0, delayMs) / 1000), 0, MNS_MAX_DELAY_SECONDS);
-    return { MessageBody: encodeMnsBody(message.body), ...(delaySeconds > 0 ? { DelaySeconds: delaySeconds } : {}) };
-  }
-
-  private handleOf(message: QueueMessage, expectedQueue: string, operation: string): MnsHandle {
-    const h = handleSchema.safeParse(message.handle);
-    if (!h.success || h.data.queue !== expectedQueue) {
-      throw new QueueProviderError(
-        `MNS ${operation}: message ${message.id} was not received from queue "${expectedQueue}" by an MNS provider`,
-        { provider: 'mns', queue: expectedQueue, operation, code: 'ForeignHandle', transient: false },
-      );
-    }
-    return h.data;
-  }
-
-  private badReply(operation: string, queue: string): QueueProviderError {
-    return new QueueProviderError(
-      `MNS ${operation} on queue "${queue}": the service's reply did not have the expected shape`,
-      {
-        provider: 'mns',
-        queue,
-        operation,
-        code: 'UnexpectedReply',
-        transient: true,
-      },
-    );
   }
 }
