@@ -2,7 +2,7 @@
  * Azure Storage Queue provider, on `@azure/storage-queue` (Azurite locally).
  *
  * - Storage queues have no long polling: a receive that may wait polls with a growing pause (10 ms
- *   doubling up to `maxPollIntervalMs`) until a message comes or the wait is over. A send through the
+ *   for the first 50 ms, then doubling up to `maxPollIntervalMs`) until a message comes or the wait is over. A send through the
  *   same provider ends the pause (the local runtime's POST /api/messages beside its ingest loop); the
  *   receive's `signal` ends the wait (no further poll: each poll is one short request).
  * - Poison handling follows the Functions host: a message dequeued more than `maxDequeueCount` times,
@@ -36,6 +36,7 @@ export const STORAGE_RECEIVE_LIMIT = 32;
 export const STORAGE_MAX_MESSAGE_BYTES = 65_536;
 const MAX_VISIBILITY_SECONDS = 7 * 86_400;
 const MIN_POLL_PAUSE_MS = 10;
+const SHORT_PAUSES_MS = 50;
 
 export interface StorageQueueProviderOptions {
   /** Storage connection string (Azurite: UseDevelopmentStorage=true or the devstoreaccount1 one). */
@@ -253,9 +254,10 @@ export class StorageQueueProvider implements QueueProvider {
   private async receiveWaiting(client: QueueClient, queue: string, options: ReceiveOptions): Promise<QueueMessage[]> {
     const n = clamp(Math.floor(options.maxMessages), 1, STORAGE_RECEIVE_LIMIT);
     const deadline = Date.now() + Math.max(0, options.waitMs);
-    // The first pauses are short (a message sent just after an empty receive waits ~10 ms, not 50-100),
-    // and they double: a receive that waits costs a few requests more, and an idle queue is still
-    // polled at most every maxPollIntervalMs.
+    // The pauses stay short for the first SHORT_PAUSES_MS of a wait (a queue that just gave a message is likely
+    // to get the next soon: at 20 messages/s each waits ~5 ms for its poll, not 10-40), then double: a receive
+    // that waits costs a few requests more, and an idle queue is still polled at most every maxPollIntervalMs.
+    const began = Date.now();
     let pause = MIN_POLL_PAUSE_MS;
     while (true) {
       const res = await this.call('receiveMessages', queue, () =>
@@ -286,7 +288,7 @@ export class StorageQueueProvider implements QueueProvider {
         client === this.main ? (end) => this.endOnSend(end) : undefined,
       );
       if (options.signal?.aborted) return [];
-      pause = Math.min(this.maxPollMs, pause * 2);
+      pause = Date.now() - began < SHORT_PAUSES_MS ? MIN_POLL_PAUSE_MS : Math.min(this.maxPollMs, pause * 2);
     }
   }
 
