@@ -89,66 +89,42 @@ async function bareWriteLimit(ctx: CompareContext, docs: number, inFlight: numbe
       filter: (id: string): Filter<Task> => ({ _id: id, status: from }),
       update: () => stateChange(to, { now: new Date(), from, by: 'bench' }),
     });
+    /** Docs/s of `workers` loops, each taking the next `size` documents until none is left. */
+    const drive = async (workers: number, size: number, write: (group: Task[]) => Promise<unknown>) => {
+      let next = 0;
+      const t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: workers }, async () => {
+          while (next < all.length) {
+            const group = all.slice(next, next + size);
+            next += group.length;
+            await write(group);
+          }
+        }),
+      );
+      return perSecond(docs, performance.now() - t0);
+    };
     const single = change(S.Queued, S.Running);
-    let next = 0;
-    let t0 = performance.now();
-    await Promise.all(
-      Array.from({ length: inFlight }, async () => {
-        while (next < all.length) {
-          const doc = all[next++]!;
-          await col.updateOne(single.filter(doc._id), single.update());
-        }
-      }),
-    );
-    const one = perSecond(docs, performance.now() - t0);
+    const one = await drive(inFlight, 1, ([d]) => col.updateOne(single.filter(d!._id), single.update()));
     const bulk = change(S.Running, S.Succeeded);
-    next = 0;
-    t0 = performance.now();
-    await Promise.all(
-      Array.from({ length: 4 }, async () => {
-        while (next < all.length) {
-          const group = all.slice(next, next + inFlight);
-          next += group.length;
-          await col.bulkWrite(
-            group.map((d) => ({ updateOne: { filter: bulk.filter(d._id), update: bulk.update() } })),
-            { ordered: false },
-          );
-        }
-      }),
+    const grouped = await drive(4, inFlight, (group) =>
+      col.bulkWrite(
+        group.map((d) => ({ updateOne: { filter: bulk.filter(d._id), update: bulk.update() } })),
+        { ordered: false },
+      ),
     );
-    const grouped = perSecond(docs, performance.now() - t0);
     const many = change(S.Succeeded, S.Archived);
-    next = 0;
-    t0 = performance.now();
-    await Promise.all(
-      Array.from({ length: 4 }, async () => {
-        while (next < all.length) {
-          const ids = all.slice(next, next + inFlight).map((d) => d._id);
-          next += ids.length;
-          await col.updateMany({ _id: { $in: ids }, status: S.Succeeded }, many.update());
-        }
-      }),
+    const setWise = await drive(4, inFlight, (group) =>
+      col.updateMany({ _id: { $in: group.map((d) => d._id) }, status: S.Succeeded }, many.update()),
     );
-    const setWise = perSecond(docs, performance.now() - t0);
     // The same update with no state condition, by _id alone: what a plain loop of document updates gets. No task
     // system can write so (a write that does not check the task's state loses races), and on MongoDB the condition
     // costs nothing more (the _id index finds the document either way); the test server scans the collection
     // for any filter but a bare _id. Reported beside the limit, not part of it.
-    const plain = async (n: number) => {
-      next = 0;
-      const t = performance.now();
-      await Promise.all(
-        Array.from({ length: n }, async () => {
-          while (next < all.length) {
-            const doc = all[next++]!;
-            await col.updateOne({ _id: doc._id }, stateChange(S.Archived, { now: new Date(), by: 'bench' }));
-          }
-        }),
-      );
-      return perSecond(docs, performance.now() - t);
-    };
-    const plainOne = await plain(1);
-    const plainMany = await plain(inFlight);
+    const plain = ([d]: Task[]) =>
+      col.updateOne({ _id: d!._id }, stateChange(S.Archived, { now: new Date(), by: 'bench' }));
+    const plainOne = await drive(1, 1, plain);
+    const plainMany = await drive(inFlight, 1, plain);
     ctx.log(
       `bare writes: updateOne x${inFlight} ${one}, bulkWrite of ${inFlight} x4 ${grouped}, updateMany of ${inFlight} x4 ${setWise} docs/s; unconditional updateOne by _id x1 ${plainOne}, x${inFlight} ${plainMany} docs/s`,
     );
